@@ -1,0 +1,46 @@
+"""Assemble the allocation model: sets, parameters, variables, constraint families, objective."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from models.budget import add_budget
+from models.capacity import add_capacity
+from models.effects import add_effects
+from models.investment import add_investment_coupling
+from models.objectives import add_objective
+from models.parameters import add_parameters
+from models.priorities import add_priorities
+from models.sets import derive_sets
+from models.stability import add_stability
+from models.variables import add_sets, add_variables
+from optimizer.io import Instance
+from optimizer.schema import Scenario
+
+# Constraint families in build order; each name is also the Pyomo component it creates
+# (stability and priorities create `quota`/`quota_growth` and `priority_share`).
+FAMILIES = (
+    add_budget,
+    add_stability,
+    add_priorities,
+    add_capacity,
+    add_effects,
+    add_investment_coupling,
+)
+
+
+def build_model(instance: Instance, scenario: Scenario | None = None) -> pyo.ConcreteModel:
+    """The LP for an instance under a scenario (the instance's own by default)."""
+    scenario = scenario or instance.scenario
+    if scenario is not instance.scenario:
+        instance = instance.with_scenario(scenario)
+    sets = derive_sets(instance)
+    m = pyo.ConcreteModel(name=f"ewppt:{scenario.name}")
+    m.index_sets = sets
+    add_sets(m, sets)
+    add_parameters(m, instance, scenario, sets)
+    add_variables(m, sets)
+    for add_family in FAMILIES:
+        add_family(m, instance, scenario)
+    add_objective(m, instance, scenario)
+    return m

@@ -1,0 +1,23 @@
+"""Budget: each donor spends exactly its extracted revenue every year."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.io import Instance
+from optimizer.schema import Scenario
+
+
+def add_budget(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
+    """For every donor d and plan year t:
+
+        sum_{w:(d,w) in P} sum_k x[d,w,k,t] = B[d,t] = sum_{l in levels} p[l] * R[d,l,t]
+
+    p[l] is `[proportion]` of the scenario, R is revenue.csv. Always on. Its dual is what one
+    more million yuan of donor d's budget in year t is worth in the objective.
+    """
+    sets = m.index_sets
+    m.budget = pyo.Constraint(
+        m.donors, m.years,
+        rule=lambda m, d, t: sum(m.x[f] for f in sets.flows_by_donor_year.get((d, t), ())) == m.budget_amount[d, t],
+    )

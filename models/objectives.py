@@ -1,0 +1,58 @@
+"""Objectives, one function each; the scenario's `objective` picks one.
+
+All maximise. Each function adds `m.objective` (and any helper variables and rows it needs).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.io import Instance
+from optimizer.schema import Scenario
+
+
+def add_people_lifted(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
+    """max sum_w z[w]"""
+    m.objective = pyo.Objective(expr=sum(m.z[w] for w in m.recipients), sense=pyo.maximize)
+
+
+def add_weighted_people_lifted(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
+    """max sum_w weight[w] * z[w]"""
+    m.objective = pyo.Objective(expr=sum(m.weight[w] * m.z[w] for w in m.recipients), sense=pyo.maximize)
+
+
+def equity_recipients(m: pyo.ConcreteModel) -> list[str]:
+    """Recipients the equity objective looks at: paired, with effect rows and poor people."""
+    with_effect = {w for w, _ in m.index_sets.effect_keys}
+    return [w for w in m.index_sets.paired_recipients if w in with_effect and pyo.value(m.poor_population[w]) > 0]
+
+
+def add_equity(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
+    """max theta  s.t.  equity_ratio[w]:  theta * N[w] <= z[w]   for every paired recipient w
+    with effect rows and N[w] > 0 (theta is the least coverage z[w] / N[w]).
+
+    The solve then keeps theta at its optimum and maximises people lifted among those plans
+    (lexicographic), so the equity plan does not waste aid that could lift more people.
+    """
+    m.theta = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, 1))
+    m.equity_ratio = pyo.Constraint(equity_recipients(m), rule=lambda m, w: m.theta * m.poor_population[w] <= m.z[w])
+    m.objective = pyo.Objective(expr=m.theta, sense=pyo.maximize)
+    m.secondary_objective = pyo.Objective(expr=sum(m.z[w] for w in m.recipients), sense=pyo.maximize)
+    m.secondary_objective.deactivate()
+
+
+def add_leveraged_investment(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
+    """max sum_{d,w,k,t} L[k] * x[d,w,k,t]   (loans and investment mobilised by all aid)"""
+    m.objective = pyo.Objective(expr=sum(m.leverage[f[2]] * m.x[f] for f in m.flows), sense=pyo.maximize)
+
+
+OBJECTIVES = {
+    "people_lifted": add_people_lifted,
+    "weighted_people_lifted": add_weighted_people_lifted,
+    "equity": add_equity,
+    "leveraged_investment": add_leveraged_investment,
+}
+
+
+def add_objective(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
+    OBJECTIVES[scenario.objective](m, instance, scenario)

@@ -1,0 +1,180 @@
+"""Cross-table rules, one function each.
+
+Each check takes the typed tables and the scenario and returns problems. A problem whose
+message starts with "warning:" is reported but does not stop a solve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from optimizer.errors import Problem
+from optimizer.schema import PRIORITY_KEYS, TABLES, Scenario
+
+Tables = dict[str, pd.DataFrame]
+
+
+def _row(index: int) -> int:
+    """Spreadsheet row number of a table's data row (header is row 1)."""
+    return int(index) + 2
+
+
+def check_unique_keys(tables: Tables, scenario: Scenario) -> list[Problem]:
+    problems = []
+    for name, spec in TABLES.items():
+        table = tables[name]
+        if table.empty:
+            continue
+        dup = table.duplicated(subset=list(spec.key), keep="first")
+        for index in table.index[dup]:
+            key = ", ".join(f"{k}={table.at[index, k]}" for k in spec.key)
+            problems.append(
+                Problem(spec.filename, f"duplicate key ({key}); expected one row per {', '.join(spec.key)}",
+                        row=_row(index), column=spec.key[-1], value=table.at[index, spec.key[-1]])
+            )
+    return problems
+
+
+def _check_reference(tables: Tables, table: str, column: str, target: str, target_column: str) -> list[Problem]:
+    known = set(tables[target][target_column])
+    frame = tables[table]
+    problems = []
+    for index, value in frame[column].items():
+        if value not in known:
+            problems.append(
+                Problem(TABLES[table].filename, f"unknown {target_column}; expected one of {TABLES[target].filename}",
+                        row=_row(index), column=column, value=value)
+            )
+    return problems
+
+
+def check_references(tables: Tables, scenario: Scenario) -> list[Problem]:
+    return (
+        _check_reference(tables, "revenue", "donor", "donors", "donor")
+        + _check_reference(tables, "pairs", "donor", "donors", "donor")
+        + _check_reference(tables, "pairs", "recipient", "recipients", "recipient")
+        + _check_reference(tables, "effects", "recipient", "recipients", "recipient")
+        + _check_reference(tables, "effects", "instrument", "instruments", "instrument")
+        + _check_reference(tables, "capacity", "recipient", "recipients", "recipient")
+        + _check_reference(tables, "capacity", "instrument", "instruments", "instrument")
+    )
+
+
+def check_pair_not_self(tables: Tables, scenario: Scenario) -> list[Problem]:
+    pairs = tables["pairs"]
+    return [
+        Problem("pairs.csv", "a donor cannot be paired with itself", row=_row(i), column="recipient", value=r)
+        for i, (d, r) in pairs[["donor", "recipient"]].iterrows()
+        if d == r
+    ]
+
+
+def check_effect_segments(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """Segments numbered 1..n per recipient-instrument; people_per_million non-increasing."""
+    effects = tables["effects"]
+    problems = []
+    for (recipient, instrument), group in effects.groupby(["recipient", "instrument"], sort=False):
+        ordered = group.sort_values("segment")
+        expected = list(range(1, len(ordered) + 1))
+        if list(ordered["segment"]) != expected:
+            first_bad = next(i for i, (s, e) in enumerate(zip(ordered["segment"], expected)) if s != e)
+            index = ordered.index[first_bad]
+            problems.append(
+                Problem("effects.csv", f"segments of {recipient}/{instrument} must be numbered 1, 2, ... without gaps",
+                        row=_row(index), column="segment", value=int(effects.at[index, "segment"]))
+            )
+            continue
+        rates = ordered["people_per_million"].tolist()
+        for pos in range(1, len(rates)):
+            if rates[pos] > rates[pos - 1]:
+                index = ordered.index[pos]
+                problems.append(
+                    Problem("effects.csv",
+                            f"people_per_million of {recipient}/{instrument} increases from segment {pos} "
+                            f"({rates[pos - 1]:g}); expected non-increasing (diminishing returns)",
+                            row=_row(index), column="people_per_million", value=rates[pos])
+                )
+    return problems
+
+
+def check_revenue_years(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """Every donor has revenue in every plan year; rows for other years are ignored."""
+    revenue = tables["revenue"]
+    have = set(zip(revenue["donor"], revenue["year"]))
+    problems = [
+        Problem("revenue.csv", f"no revenue row for donor '{donor}' in plan year {year}; expected at least one level",
+                column="year", value=year)
+        for donor in tables["donors"]["donor"]
+        for year in scenario.years
+        if (donor, year) not in have
+    ]
+    outside = sorted(set(revenue["year"]) - set(scenario.years))
+    if outside:
+        problems.append(Problem("revenue.csv", f"warning: rows for years {outside} lie outside the plan and are ignored",
+                                column="year"))
+    return problems
+
+
+def check_capacity_years(tables: Tables, scenario: Scenario) -> list[Problem]:
+    capacity = tables["capacity"]
+    outside = capacity.index[~capacity["year"].isin(scenario.years)] if not capacity.empty else []
+    return [
+        Problem("capacity.csv", f"warning: year outside the plan years {list(scenario.years)}; row ignored",
+                row=_row(i), column="year", value=int(capacity.at[i, "year"]))
+        for i in outside
+    ]
+
+
+def check_every_recipient_paired(tables: Tables, scenario: Scenario) -> list[Problem]:
+    paired = set(tables["pairs"]["recipient"])
+    return [
+        Problem("recipients.csv", "warning: no donor is paired with this recipient; it receives nothing",
+                row=_row(i), column="recipient", value=w)
+        for i, w in tables["recipients"]["recipient"].items()
+        if w not in paired
+    ]
+
+
+def check_effects_cover_recipients(tables: Tables, scenario: Scenario) -> list[Problem]:
+    with_effect = set(tables["effects"]["recipient"])
+    paired = set(tables["pairs"]["recipient"])
+    return [
+        Problem("effects.csv", f"warning: recipient '{w}' has no effect rows; aid to it lifts nobody")
+        for w in tables["recipients"]["recipient"]
+        if w in paired and w not in with_effect
+    ]
+
+
+def check_share_sum(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """The category minimums cannot add up to more than the whole budget."""
+    p = scenario.priorities
+    mins = {k: getattr(p, k) for k in PRIORITY_KEYS if k.endswith("_min") and k not in {"special_aid_min", "women_min"}}
+    total = sum(v for v in mins.values() if v is not None)
+    if total > 1 + 1e-12:
+        listed = " + ".join(f"{k} {v:g}" for k, v in mins.items() if v)
+        return [Problem("scenario.toml", f"warning: [priorities] {listed} = {total:g} exceed the whole budget (1); "
+                                         "the scenario is infeasible (run `ewppt explain`)")]
+    return []
+
+
+CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
+    check_unique_keys,
+    check_references,
+    check_pair_not_self,
+    check_effect_segments,
+    check_revenue_years,
+    check_capacity_years,
+    check_every_recipient_paired,
+    check_effects_cover_recipients,
+    check_share_sum,
+)
+
+
+def run_checks(tables: Tables, scenario: Scenario) -> tuple[list[Problem], list[Problem]]:
+    """All checks in order; returns (errors, warnings)."""
+    problems = [p for check in CHECKS for p in check(tables, scenario)]
+    errors = [p for p in problems if not p.message.startswith("warning:")]
+    warnings = [p for p in problems if p.message.startswith("warning:")]
+    return errors, warnings

@@ -1,0 +1,152 @@
+"""The result of a solve: status, objective and tidy DataFrames, and how they are written.
+
+Tables (all money in million yuan):
+    allocation  donor, recipient, instrument, category, year, aid        (non-zero flows)
+    kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment
+    duals       family, rule, donor, recipient, instrument, year, dual   (d objective / d right-hand side)
+    binding     family, rule, donor, recipient, instrument, year, slack, binding
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from optimizer.io import atomic_write, atomic_write_text
+
+Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "error"]
+Format = Literal["csv", "xlsx", "parquet"]
+
+INDEX_COLUMNS = ("rule", "donor", "recipient", "instrument", "year")
+TABLE_NAMES = ("allocation", "kpis", "duals", "binding")
+
+# Each constraint family's index, by column name, so rows map back to the instance's terms.
+FAMILY_INDEX: dict[str, tuple[str, ...]] = {
+    "budget": ("donor", "year"),
+    "quota": ("donor", "recipient", "year"),
+    "quota_growth": ("donor", "recipient", "year"),
+    "priority_share": ("rule", "donor", "year"),
+    "capacity": ("recipient", "instrument", "year"),
+    "effect_use": ("recipient", "instrument"),
+    "people": ("recipient",),
+    "poor_population_cap": ("recipient",),
+    "investment": ("recipient", "year"),
+    "equity_ratio": ("recipient",),
+}
+# Families whose tightness a planner reads as "this priority or limit is binding".
+BINDING_FAMILIES = ("quota", "quota_growth", "priority_share", "capacity", "investment", "poor_population_cap")
+
+EMPTY_COLUMNS = {
+    "allocation": ["donor", "recipient", "instrument", "category", "year", "aid"],
+    "kpis": ["recipient", "name", "poor_population", "aid", "people_lifted", "coverage", "leveraged_investment"],
+    "duals": ["family", *INDEX_COLUMNS, "dual"],
+    "binding": ["family", *INDEX_COLUMNS, "slack", "binding"],
+}
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=EMPTY_COLUMNS[name])
+
+
+@dataclass
+class Result:
+    """What a solve returns. `status` is one of optimal, infeasible, unbounded, time_limit, error."""
+
+    status: Status
+    objective: float | None
+    message: str
+    scenario: dict[str, Any]
+    instance_digest: str
+    allocation: pd.DataFrame = field(default_factory=lambda: empty_table("allocation"))
+    kpis: pd.DataFrame = field(default_factory=lambda: empty_table("kpis"))
+    duals: pd.DataFrame = field(default_factory=lambda: empty_table("duals"))
+    binding: pd.DataFrame = field(default_factory=lambda: empty_table("binding"))
+    summary: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    solver: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "optimal"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in TABLE_NAMES}
+
+    def run_record(self) -> dict[str, Any]:
+        """The provenance written to run.json."""
+        return {
+            "status": self.status,
+            "objective": self.objective,
+            "message": self.message,
+            "summary": self.summary,
+            "scenario": self.scenario,
+            "instance_sha256": self.instance_digest,
+            "solver": self.solver,
+            "packages": package_versions(),
+            "warnings": self.warnings,
+            "timings_seconds": self.timings,
+        }
+
+    def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
+        """Write the tables and run.json into `out_dir`, each file atomically. Returns the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        if fmt == "csv":
+            for name, table in self.tables().items():
+                path = out / f"{name}.csv"
+                atomic_write(path, lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+                written.append(path)
+        elif fmt == "parquet":
+            for name, table in self.tables().items():
+                path = out / f"{name}.parquet"
+                atomic_write(path, lambda tmp, t=table: _to_parquet(t, tmp))
+                written.append(path)
+        elif fmt == "xlsx":
+            path = out / "results.xlsx"
+
+            def write_book(tmp: Path) -> None:
+                with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+                    pd.DataFrame(list(self.summary.items()), columns=["kpi", "value"]).to_excel(
+                        xl, sheet_name="summary", index=False)
+                    for name, table in self.tables().items():
+                        table.to_excel(xl, sheet_name=name, index=False)
+
+            atomic_write(path, write_book)
+            written.append(path)
+        else:
+            raise ValueError(f"unknown format {fmt!r}; expected csv, xlsx or parquet")
+        run_path = out / "run.json"
+        atomic_write_text(run_path, json.dumps(self.run_record(), indent=2, sort_keys=True, default=str) + "\n")
+        written.append(run_path)
+        return written
+
+
+def _to_parquet(table: pd.DataFrame, path: Path) -> None:
+    table.to_parquet(path, index=False, engine="pyarrow")
+
+
+def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Read the tables a `Result.write` produced (any format) back as DataFrames."""
+    out = Path(out_dir)
+    if (out / "results.xlsx").exists():
+        return {name: pd.read_excel(out / "results.xlsx", sheet_name=name) for name in TABLE_NAMES}
+    if (out / "allocation.parquet").exists():
+        return {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLE_NAMES}
+    return {name: pd.read_csv(out / f"{name}.csv") for name in TABLE_NAMES}
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for package in ("ewppt", "pyomo", "highspy", "pandas", "pydantic", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions

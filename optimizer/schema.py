@@ -1,0 +1,240 @@
+"""The instance format, declared once.
+
+Each table of an instance is a pydantic row model: its fields are the table's columns, each
+with a unit and a description. Loading (`optimizer.io`), the cross-table checks
+(`optimizer.checks`) and `docs/instance-format.md` all follow these declarations.
+
+The scenario (`scenario.toml`) is a frozen pydantic model that forbids unknown keys; an
+override returns a new validated copy and never mutates.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LEVELS = ("provincial", "prefectural", "county")
+CATEGORIES = ("enterprise_finance", "household_finance", "public_goods", "human_resources")
+OBJECTIVES = ("people_lifted", "weighted_people_lifted", "equity", "leveraged_investment")
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Money = Annotated[float, Field(ge=0.0)]
+Key = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s,]+$")]
+
+
+def column(description: str, unit: str = "", **kwargs: Any) -> Any:
+    """A column declaration: a pydantic Field that carries its unit for the docs."""
+    return Field(description=description, json_schema_extra={"unit": unit}, **kwargs)
+
+
+class Row(BaseModel):
+    """Common settings of every table row: frozen, unknown columns rejected, no NaN or inf."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class DonorRow(Row):
+    donor: Key = column("Donor identifier (lower case, no spaces), used by the other tables")
+    name: str = column("Display name", min_length=1)
+    kind: Literal["province", "city"] = column("An eastern province or a city with its own pairing")
+
+
+class RevenueRow(Row):
+    donor: Key = column("Donor identifier from donors.csv")
+    level: Literal["provincial", "prefectural", "county"] = column("Level of government whose revenue this is")
+    year: int = column("Calendar year", ge=1900, le=2200)
+    revenue: Money = column("Total revenue of that level in that year", "million yuan")
+
+
+class RecipientRow(Row):
+    recipient: Key = column("Recipient identifier (province or prefecture)")
+    name: str = column("Display name", min_length=1)
+    province: str = column("Province the recipient lies in (itself for a province)", min_length=1)
+    poor_population: Money = column("Poor population; people lifted cannot exceed it", "people")
+    special_aid: bool = column("True for the special aid recipients (Tibet, Xinjiang)", default=False)
+    weight: Money = column("Priority weight in the weighted objective", "-", default=1.0)
+    investment_demand: Money = column(
+        "Leveraged enterprise lending the recipient can absorb per year", "million yuan per year"
+    )
+    infra_unlock: Money = column(
+        "Extra yearly lending demand per million yuan of cumulative public_goods aid",
+        "million yuan per million yuan",
+        default=0.0,
+    )
+
+
+class PairRow(Row):
+    donor: Key = column("Donor identifier from donors.csv")
+    recipient: Key = column("Recipient identifier from recipients.csv")
+    base_quota: Money = column("Minimum yearly aid of the pair", "million yuan per year", default=0.0)
+
+
+class InstrumentRow(Row):
+    instrument: Key = column("Instrument identifier")
+    category: Literal["enterprise_finance", "household_finance", "public_goods", "human_resources"] = column(
+        "Priority category of the instrument"
+    )
+    leverage: Money = column(
+        "Loans or investment mobilised per yuan of fund capital", "yuan per yuan", default=0.0
+    )
+    targets_women: bool = column("True if the instrument targets women (counts for women_min)", default=False)
+    min_fund_size: Money = column("Minimum capital of an established fund (MIP work)", "million yuan", default=0.0)
+    setup_cost: Money = column("Set-up cost of a fund (MIP work)", "million yuan", default=0.0)
+
+
+class EffectRow(Row):
+    recipient: Key = column("Recipient identifier from recipients.csv")
+    instrument: Key = column("Instrument identifier from instruments.csv")
+    segment: int = column("Segment number 1, 2, ... (contiguous per recipient-instrument)", ge=1, le=1000)
+    width: Money = column("Aid in this segment over the whole plan", "million yuan")
+    people_per_million: Money = column(
+        "People lifted per million yuan in this segment; non-increasing in segment", "people per million yuan"
+    )
+
+
+class CapacityRow(Row):
+    recipient: Key = column("Recipient identifier from recipients.csv")
+    instrument: Key = column("Instrument identifier from instruments.csv")
+    year: int = column("Calendar year", ge=1900, le=2200)
+    max_aid: Money = column("Most aid the recipient can absorb in this instrument and year", "million yuan")
+
+
+class TableSpec(BaseModel):
+    """One table of an instance: its file stem, row model, key columns and whether required."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    row: type[Row]
+    key: tuple[str, ...]
+    required: bool = True
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.row.model_fields)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [name for name, f in self.row.model_fields.items() if f.is_required()]
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(name="donors", row=DonorRow, key=("donor",)),
+        TableSpec(name="revenue", row=RevenueRow, key=("donor", "level", "year")),
+        TableSpec(name="recipients", row=RecipientRow, key=("recipient",)),
+        TableSpec(name="pairs", row=PairRow, key=("donor", "recipient")),
+        TableSpec(name="instruments", row=InstrumentRow, key=("instrument",)),
+        TableSpec(name="effects", row=EffectRow, key=("recipient", "instrument", "segment")),
+        TableSpec(name="capacity", row=CapacityRow, key=("recipient", "instrument", "year"), required=False),
+    )
+}
+
+
+# ----------------------------------------------------------------------------------- scenario
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class ScenarioInfo(Section):
+    name: str = Field("scenario", min_length=1, description="Scenario name")
+    years: tuple[int, ...] = Field(..., min_length=1, description="Plan years, strictly increasing")
+    objective: Literal["people_lifted", "weighted_people_lifted", "equity", "leveraged_investment"] = Field(
+        "people_lifted", description="What the plan maximises"
+    )
+
+    @field_validator("years")
+    @classmethod
+    def _increasing(cls, years: tuple[int, ...]) -> tuple[int, ...]:
+        if any(b <= a for a, b in zip(years, years[1:])):
+            raise ValueError(f"years must be strictly increasing, got {list(years)}")
+        return years
+
+
+class Proportion(Section):
+    provincial: Fraction = Field(0.0, description="Fraction of provincial-level revenue extracted")
+    prefectural: Fraction = Field(0.0, description="Fraction of prefectural-level revenue extracted")
+    county: Fraction = Field(0.0, description="Fraction of county-level revenue extracted")
+
+
+PRIORITY_KEYS = (
+    "enterprise_finance_min",
+    "household_finance_min",
+    "public_goods_min",
+    "public_goods_max",
+    "human_resources_min",
+    "special_aid_min",
+    "women_min",
+)
+
+
+class Priorities(Section):
+    enterprise_finance_min: Fraction | None = Field(None, description="Least share of the budget to enterprise finance")
+    household_finance_min: Fraction | None = Field(None, description="Least share of the budget to household finance")
+    public_goods_min: Fraction | None = Field(None, description="Least share of the budget to public goods")
+    public_goods_max: Fraction | None = Field(None, description="Largest share of the budget to public goods")
+    human_resources_min: Fraction | None = Field(None, description="Least share of the budget to human resources")
+    special_aid_min: Fraction | None = Field(None, description="Least share of the budget to special aid recipients")
+    women_min: Fraction | None = Field(None, description="Least share of household finance to women-targeting instruments")
+    quota_growth_min: Annotated[float, Field(ge=-1.0, le=10.0)] | None = Field(
+        None, description="Least yearly growth of each pair's aid (0 = never decrease)"
+    )
+    scope: Literal["donor", "national"] = Field("donor", description="Shares per donor-year or per year nationally")
+
+
+class SolverOptions(Section):
+    time_limit: Annotated[float, Field(gt=0)] | None = Field(None, description="Seconds")
+    mip_rel_gap: Annotated[float, Field(ge=0, le=1)] | None = Field(None, description="Relative MIP gap")
+    threads: Annotated[int, Field(ge=1, le=256)] | None = Field(None, description="HiGHS threads")
+
+
+class Scenario(Section):
+    """A scenario as written in scenario.toml: [scenario], [proportion], [priorities], [solver]."""
+
+    scenario: ScenarioInfo
+    proportion: Proportion = Proportion()
+    priorities: Priorities = Priorities()
+    solver: SolverOptions = SolverOptions()
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return self.scenario.years
+
+    @property
+    def objective(self) -> str:
+        return self.scenario.objective
+
+    @model_validator(mode="after")
+    def _public_goods_bounds(self) -> "Scenario":
+        lo, hi = self.priorities.public_goods_min, self.priorities.public_goods_max
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"priorities.public_goods_min {lo} exceeds priorities.public_goods_max {hi}")
+        return self
+
+    def override(self, **changes: Any) -> "Scenario":
+        """A new validated scenario with changes given by dotted path.
+
+        `name`, `years` and `objective` may be given bare; everything else as `section.key`
+        (for example `proportion.provincial=0.002`). Use `override(**{"a.b": v})` for dotted keys.
+        """
+        data = self.model_dump()
+        for path, value in changes.items():
+            section, _, key = path.rpartition(".")
+            if not section:
+                section = "scenario"
+            if section not in data or not isinstance(data[section], dict):
+                raise KeyError(f"unknown scenario section {section!r} in {path!r}")
+            data[section][key] = value
+        return Scenario.model_validate(data)
