@@ -44,7 +44,7 @@ def _check_reference(tables: Tables, table: str, column: str, target: str, targe
     for index, value in frame[column].items():
         if value not in known:
             problems.append(
-                Problem(TABLES[table].filename, f"unknown {target_column}; expected one of {TABLES[target].filename}",
+                Problem(TABLES[table].filename, f"unknown {target_column}; expected a {target_column} listed in {TABLES[target].filename}",
                         row=_row(index), column=column, value=value)
             )
     return problems

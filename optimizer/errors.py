@@ -17,6 +17,7 @@ class Problem:
     row: int | None = None
     column: str | None = None
     value: object = None
+    key: str | None = None  # a dotted key of scenario.toml
 
     def __str__(self) -> str:
         where = self.file
@@ -24,6 +25,8 @@ class Problem:
             where += f", row {self.row}"
         if self.column is not None:
             where += f", column '{self.column}'"
+        if self.key is not None:
+            where += f", key '{self.key}'"
         if self.value is not None:
             where += f", value {_show(self.value)}"
         return f"{where}: {self.message}"

@@ -223,13 +223,14 @@ def parse_scenario(raw: dict, where: str, overrides: dict[str, Any] | None = Non
     """Validate a scenario dict; unknown keys are rejected with the nearest valid key."""
     try:
         scenario = Scenario.model_validate(raw)
-        if overrides:
-            scenario = scenario.override(**overrides)
-        return scenario, []
-    except KeyError as exc:
-        return None, [Problem(where, f"cannot override: {exc.args[0]}")]
     except ValidationError as exc:
         return None, [_scenario_problem(err, where) for err in exc.errors()]
+    try:
+        return (scenario.override(**overrides) if overrides else scenario), []
+    except KeyError as exc:
+        return None, [Problem("override", f"cannot override: {exc.args[0]}")]
+    except ValidationError as exc:
+        return None, [_scenario_problem(err, "override") for err in exc.errors()]
 
 
 def _scenario_problem(err: dict, where: str) -> Problem:
@@ -244,11 +245,12 @@ def _scenario_problem(err: dict, where: str) -> Problem:
                 break
         valid = list(parent.model_fields) if parent is not None and hasattr(parent, "model_fields") else []
         near = difflib.get_close_matches(loc[-1], valid, n=1)
-        hint = f"; did you mean '{'.'.join(loc[:-1] + near)}'?" if near else f"; valid keys here: {', '.join(valid)}"
-        return Problem(where, f"unknown key '{dotted}'{hint}")
+        hint = f"did you mean '{'.'.join(loc[:-1] + near)}'?" if near else f"valid keys here: {', '.join(valid)}"
+        return Problem(where, f"unknown key; {hint}", key=dotted)
     value = err.get("input")
     shown = value if not isinstance(value, dict) else None
-    return Problem(where, f"key '{dotted}': {err['msg']}", value=shown)
+    message = "missing; a value is required" if err["type"] == "missing" else _expected(err)
+    return Problem(where, message, key=dotted, value=shown)
 
 
 def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -292,10 +294,18 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
 
 
 def _expected(err: dict) -> str:
+    """pydantic's message as an expectation: 'expected a number >= 0', 'expected ...'."""
     msg = err["msg"]
-    if err["type"] in {"finite_number"}:
+    if err["type"] == "finite_number":
         return "expected a finite number"
-    return "expected " + msg[0].lower() + msg[1:] if msg.startswith("Input should") else msg
+    if err["type"] == "value_error":
+        return msg.removeprefix("Value error, ")
+    msg = (msg.replace("Input should be ", "")
+              .replace("greater than or equal to ", ">= ").replace("less than or equal to ", "<= ")
+              .replace("greater than ", "> ").replace("less than ", "< "))
+    if msg[0] in "<>":
+        msg = "a value " + msg
+    return "expected " + msg[0].lower() + msg[1:]
 
 
 def _empty_table(spec: TableSpec) -> pd.DataFrame:

@@ -238,3 +238,27 @@ class Scenario(Section):
                 raise KeyError(f"unknown scenario section {section!r} in {path!r}")
             data[section][key] = value
         return Scenario.model_validate(data)
+
+
+def format_markdown() -> str:
+    """The column tables of docs/instance-format.md, generated from the row models above."""
+    lines = []
+    for spec in TABLES.values():
+        doc = "required" if spec.required else "optional"
+        lines += [f"### `{spec.filename}` ({doc}; one row per {', '.join(spec.key)})", "",
+                  "| column | type | unit | required | default | meaning |", "| --- | --- | --- | --- | --- | --- |"]
+        for name, f in spec.row.model_fields.items():
+            kind = getattr(f.annotation, "__name__", str(f.annotation)).replace("typing.", "")
+            if "Literal" in str(f.annotation):
+                kind = " / ".join(f"`{v}`" for v in f.annotation.__args__)
+            unit = (f.json_schema_extra or {}).get("unit", "")
+            default = "" if f.is_required() else f"{f.default}"
+            lines.append(f"| `{name}` | {kind} | {unit} | {'yes' if f.is_required() else 'no'} | {default} | {f.description} |")
+        lines.append("")
+    lines += ["### `scenario.toml`", "", "| key | meaning |", "| --- | --- |"]
+    for section, model in (("scenario", ScenarioInfo), ("proportion", Proportion), ("priorities", Priorities),
+                           ("solver", SolverOptions)):
+        for name, f in model.model_fields.items():
+            default = "required" if f.is_required() else f"default {f.default}"
+            lines.append(f"| `{section}.{name}` | {f.description} ({default}) |")
+    return "\n".join(lines) + "\n"

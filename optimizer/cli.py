@@ -1,0 +1,199 @@
+"""The `ewppt` command line: thin commands over the library.
+
+Exit codes: 0 optimal (or valid), 1 infeasible, unbounded, time limit or solver error,
+2 bad input. Bad input is reported as file, row, column, value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.errors import InvalidInstance, Problem
+from optimizer.io import bundled_instances, load_instance, resolve_instance_path
+from optimizer.results import Result
+from optimizer.schema import CATEGORIES
+from optimizer.solve import solve as solve_instance
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Allocate East-West Partnership poverty-reduction aid with Pyomo and HiGHS.")
+out = Console()
+err = Console(stderr=True)
+
+
+class Objective(str, Enum):
+    people_lifted = "people_lifted"
+    weighted_people_lifted = "weighted_people_lifted"
+    equity = "equity"
+    leveraged_investment = "leveraged_investment"
+
+
+class Scope(str, Enum):
+    donor = "donor"
+    national = "national"
+
+
+class Format(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+    parquet = "parquet"
+
+
+InstanceArg = Annotated[str, typer.Argument(help="Instance folder, .xlsx workbook, or the name of a bundled instance")]
+
+
+def _bad_input(problems: list[Problem]) -> None:
+    for problem in problems[:20]:
+        err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+    if len(problems) > 20:
+        err.print(f"... and {len(problems) - 20} more problems", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _warn(problems) -> None:
+    for problem in problems:
+        err.print(f"[yellow]{problem}[/]", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def validate(instance: InstanceArg) -> None:
+    """Check an instance and report every problem found (exit 2 if any)."""
+    try:
+        loaded = load_instance(instance)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _warn(loaded.warnings)
+    tables = ", ".join(f"{len(loaded.table(t))} {t}" for t in ("donors", "recipients", "pairs", "instruments", "effects"))
+    out.print(f"[green]valid[/]: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})",
+              highlight=False)
+
+
+@app.command()
+def solve(
+    instance: InstanceArg,
+    objective: Annotated[Optional[Objective], typer.Option(help="Override the scenario's objective")] = None,
+    proportion_provincial: Annotated[Optional[float], typer.Option(help="Fraction of provincial revenue")] = None,
+    proportion_prefectural: Annotated[Optional[float], typer.Option(help="Fraction of prefectural revenue")] = None,
+    proportion_county: Annotated[Optional[float], typer.Option(help="Fraction of county revenue")] = None,
+    scope: Annotated[Optional[Scope], typer.Option(help="Priority shares per donor or national")] = None,
+    time_limit: Annotated[Optional[float], typer.Option(help="Solver time limit in seconds")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="HiGHS threads")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder [default: results/<instance>]")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
+    show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
+) -> None:
+    """Solve an instance and write the plan (allocation, kpis, duals, binding, run.json)."""
+    overrides = {
+        key: value
+        for key, value in {
+            "objective": objective.value if objective else None,
+            "proportion.provincial": proportion_provincial,
+            "proportion.prefectural": proportion_prefectural,
+            "proportion.county": proportion_county,
+            "priorities.scope": scope.value if scope else None,
+            "solver.time_limit": time_limit,
+            "solver.threads": threads,
+        }.items()
+        if value is not None
+    }
+    try:
+        loaded = load_instance(instance, **overrides)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _warn(loaded.warnings)
+    with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
+        result = solve_instance(loaded)
+    target = out_dir or Path("results") / resolve_instance_path(instance).stem
+    written = result.write(target, fmt.value)
+    _print_summary(result, show)
+    out.print(f"wrote {', '.join(p.name for p in written)} to {target}", highlight=False)
+    if not result.ok:
+        err.print(f"[bold red]{result.status}[/]: {result.message}", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("instances")
+def list_instances() -> None:
+    """List the bundled instances, one line each."""
+    for name in bundled_instances():
+        path = resolve_instance_path(name)
+        first = _first_line(path / "README.md") or _first_line(path / "SOURCES.md")
+        out.print(f"{name:<22} {first}", highlight=False)
+
+
+def _first_line(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip().lstrip("#").strip()
+        if text:
+            return text
+    return ""
+
+
+def _print_summary(result: Result, show: int) -> None:
+    colour = "green" if result.ok else "red"
+    summary = Table(title=f"{result.scenario['scenario']['name']}: [{colour}]{result.status}[/]", show_header=False)
+    summary.add_row("objective", f"{result.scenario['scenario']['objective']} = "
+                    + ("-" if result.objective is None else f"{result.objective:,.6g}"))
+    for key, value in result.summary.items():
+        if key in {"objective", "objective_name"}:
+            continue
+        summary.add_row(key.replace("_", " "), f"{value:,.6g}" if isinstance(value, float) else str(value))
+    summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
+    out.print(summary)
+    if not result.ok:
+        return
+    shares = result.allocation.pivot_table(index="donor", columns="category", values="aid", aggfunc="sum", fill_value=0.0)
+    by_donor = Table(title="aid by donor and category (million yuan, whole plan)")
+    by_donor.add_column("donor")
+    for category in CATEGORIES:
+        by_donor.add_column(category, justify="right")
+    by_donor.add_column("total", justify="right")
+    for donor, row in shares.iterrows():
+        values = [row.get(c, 0.0) for c in CATEGORIES]
+        by_donor.add_row(str(donor), *(f"{v:,.2f}" for v in values), f"{sum(values):,.2f}")
+    out.print(by_donor)
+    if show > 0:
+        kpis = result.kpis.sort_values("people_lifted", ascending=False).head(show)
+        table = Table(title="people lifted by recipient")
+        for column in ("recipient", "aid", "people_lifted", "poor_population", "coverage"):
+            table.add_column(column, justify="left" if column == "recipient" else "right")
+        for row in kpis.itertuples(index=False):
+            coverage = "-" if pd.isna(row.coverage) else f"{row.coverage:.1%}"
+            table.add_row(row.recipient, f"{row.aid:,.2f}", f"{row.people_lifted:,.0f}", f"{row.poor_population:,.0f}",
+                          coverage)
+        out.print(table)
+
+
+def main() -> None:
+    """Entry point: no traceback reaches a user unless EWPPT_DEBUG is set."""
+    try:
+        app()
+    except InvalidInstance as exc:  # raised outside a command's own handling
+        for problem in exc.problems:
+            err.print(f"error: {problem}", highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        err.print("interrupted; no partial output was written")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence for the user's terminal
+        if os.environ.get("EWPPT_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error[/]: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)",
+                  highlight=False)
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()
