@@ -1,0 +1,107 @@
+"""One small test per constraint family on variants of the tiny instance, each with its
+optimum worked out by hand (the base plan is derived in instances/tiny/README.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from models import build_model
+from optimizer import solve
+from tests.helpers import plan_totals
+
+APPROX = dict(rel=1e-9, abs=1e-7)
+
+
+def with_table(instance, name: str, rows: list[dict]) -> object:
+    """The instance with rows appended to one table."""
+    table = pd.concat([instance.table(name), pd.DataFrame(rows)], ignore_index=True)
+    return dataclasses.replace(instance, **{name: table})
+
+
+def test_budget_dual_matches_a_finite_difference(tiny):
+    """Raising coastal's 2011 revenue by 100 (budget +1 at proportion 0.01) adds its dual, 40."""
+    base = solve(tiny)
+    revenue = tiny.revenue.copy()
+    revenue.loc[(revenue["donor"] == "coastal") & (revenue["year"] == 2011), "revenue"] += 100
+    richer = solve(dataclasses.replace(tiny, revenue=revenue))
+    assert richer.objective - base.objective == pytest.approx(40, **APPROX)
+
+
+def test_capacity_limits_absorption(tiny):
+    """Plateau can absorb 1 of cdf a year: 2 of cdf (240 people), then roads up to its cap
+    (6 more, 360 people), all paid by coastal whose alternative (40) is worth less than
+    harbour's (50). Coastal keeps 6 for upland's second cdf segment: 2760 - 2*120 + 6*60 ... = 2680."""
+    capped = with_table(tiny, "capacity", [
+        {"recipient": "plateau", "instrument": "cdf", "year": t, "max_aid": 1.0} for t in (2011, 2012)])
+    result = solve(capped)
+    assert result.objective == pytest.approx(2680, **APPROX)
+    assert plan_totals(result.allocation) == pytest.approx({
+        ("coastal", "plateau", "cdf"): 2, ("coastal", "plateau", "roads"): 6, ("coastal", "upland", "cdf"): 12,
+        ("harbour", "valley", "cdf"): 8, ("harbour", "valley", "roads"): 12}, **APPROX)
+    cap = result.binding[result.binding["family"] == "capacity"]
+    assert cap["binding"].all() and len(cap) == 2
+
+
+def test_base_quota_forces_a_pair(tiny):
+    """harbour-plateau must get 3 a year: harbour covers plateau (6, 600 people) and keeps 14
+    for valley (cdf 8, roads 6); coastal spends all 20 at upland (cdf 16, loan guarantee 4)."""
+    pairs = tiny.pairs.copy()
+    pairs.loc[(pairs["donor"] == "harbour") & (pairs["recipient"] == "plateau"), "base_quota"] = 3.0
+    result = solve(dataclasses.replace(tiny, pairs=pairs))
+    assert result.objective == pytest.approx(600 + 400 + 120 + 600 + 640 + 300, **APPROX)
+    assert plan_totals(result.allocation, by=("donor", "recipient")) == pytest.approx({
+        ("coastal", "upland"): 20, ("harbour", "plateau"): 6, ("harbour", "valley"): 14}, **APPROX)
+
+
+def test_quota_growth_beyond_flat_budgets_is_infeasible(tiny):
+    """Budgets are flat (10 and 10), so every pair growing 50% a year cannot add up."""
+    result = solve(tiny, **{"priorities.quota_growth_min": 0.5})
+    assert result.status == "infeasible"
+    assert result.objective is None and result.allocation.empty
+    assert "explain" in result.message
+
+
+def test_quota_growth_zero_keeps_each_pair_non_decreasing(tiny):
+    result = solve(tiny, **{"priorities.quota_growth_min": 0.0})
+    assert result.objective == pytest.approx(2760, **APPROX)
+    by_pair_year = plan_totals(result.allocation, by=("donor", "recipient", "year"))
+    for (d, w) in zip(tiny.pairs["donor"], tiny.pairs["recipient"]):
+        assert by_pair_year.get((d, w, 2012), 0) >= by_pair_year.get((d, w, 2011), 0) - 1e-7
+
+
+def test_women_share_of_household_finance(tiny):
+    """Only cdf is household finance and it targets women, so any women_min holds; with cdf
+    no longer targeting women a positive women_min forbids household aid altogether."""
+    assert solve(tiny, **{"priorities.women_min": 1.0}).objective == pytest.approx(2760, **APPROX)
+    instruments = tiny.instruments.copy()
+    instruments["targets_women"] = False
+    result = solve(dataclasses.replace(tiny, instruments=instruments), **{"priorities.women_min": 0.5})
+    assert result.status == "optimal"
+    assert result.allocation[result.allocation["instrument"] == "cdf"].empty
+
+
+def test_public_goods_max(tiny):
+    """public_goods_max 0.1: each donor may put 1 a year (2 in all) into public goods.
+    Harbour: valley cdf 8 (640) + valley roads 2 (100) + plateau cdf 4 (480); its other 6 lift
+    nobody. Coastal: upland cdf 16 (1000) + plateau roads 2 (120) + upland loan guarantee 2
+    (60). Objective 1220 + 1180 = 2400."""
+    result = solve(tiny, **{"priorities.public_goods_max": 0.1})
+    assert result.objective == pytest.approx(2400, **APPROX)
+    totals = plan_totals(result.allocation, by=("donor", "category"))
+    assert totals[("harbour", "public_goods")] == pytest.approx(2, **APPROX)
+    assert totals[("coastal", "public_goods")] == pytest.approx(2, **APPROX)
+    effective = plan_totals(result.allocation, by=("recipient", "instrument"))
+    assert effective[("plateau", "cdf")] >= 4 - 1e-7 and effective[("upland", "cdf")] == pytest.approx(16, **APPROX)
+
+
+def test_every_family_is_a_named_block(tiny):
+    """Duals, binding reports and explanations find each family by its component name."""
+    scenario = tiny.scenario.override(**{"priorities.quota_growth_min": 0.0, "priorities.enterprise_finance_min": 0.1})
+    model = build_model(tiny, scenario)
+    for name in ("budget", "quota", "quota_growth", "priority_share", "capacity", "effect_use", "people",
+                 "poor_population_cap", "investment"):
+        assert model.component(name) is not None, name
+    assert len(model.budget) == 4 and len(model.priority_share) == 4 and len(model.quota_growth) == 4
