@@ -18,7 +18,6 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from models.assemble import build_model
 from optimizer.io import Instance
 from optimizer.results import BINDING_FAMILIES, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
 from optimizer.schema import Scenario
@@ -42,6 +41,10 @@ def solve(instance: Instance, scenario: Scenario | None = None, **overrides: Any
         scenario = scenario.override(**overrides)
     if scenario is not instance.scenario:
         instance = instance.with_scenario(scenario)
+    # imported here: the models package imports optimizer's schema and io, and
+    # `import optimizer` must not need the models package first
+    from models.assemble import build_model
+
     started = time.perf_counter()
     model = build_model(instance, scenario)
     built = time.perf_counter()

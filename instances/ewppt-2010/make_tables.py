@@ -71,7 +71,7 @@ RECIPIENTS = {
     "qinghai": ("Qinghai", "Qinghai", 450_000, False, 1.0, 135, 1.15, 1.15, 0.85, 1.10, 0.8),
     "ningxia": ("Ningxia Hui Autonomous Region", "Ningxia", 300_000, False, 1.0, 169, 1.05, 1.05, 0.95, 1.05, 1.0),
     "guizhou": ("Guizhou", "Guizhou", 4_000_000, False, 1.0, 460, 1.25, 1.15, 0.95, 1.10, 1.5),
-    "tibet": ("Tibet Autonomous Region", "Tibet", 300_000, True, 1.5, 51, 1.30, 1.20, 0.70, 1.20, 0.5),
+    "tibet": ("Tibet Autonomous Region", "Tibet", 300_000, True, 1.5, 51, 1.25, 0.90, 0.70, 1.20, 0.5),
     "xinjiang": ("Xinjiang Uygur Autonomous Region", "Xinjiang", 950_000, True, 1.5, 544, 1.10, 1.10, 1.00, 1.10, 1.0),
     "linxia": ("Linxia Hui Autonomous Prefecture", "Gansu", 350_000, False, 1.5, 14, 1.35, 1.10, 0.80, 1.20, 0.8),
     "liangshan": ("Liangshan Yi Autonomous Prefecture", "Sichuan", 400_000, False, 1.5, 85, 1.35, 1.20, 0.85, 1.25, 0.8),
@@ -121,20 +121,21 @@ DEFAULT_WIDTH = (0.5, 0.8, 1.5)
 TYPICAL_SHARE = {"enterprise_finance": 0.35 / 5, "household_finance": 0.30 / 4, "public_goods": 0.25 / 2,
                  "human_resources": 0.10 / 2}
 EXPECTED_MAIN = 0.90  # share of a main donor's plan budget expected to reach its main recipient
-EXPECTED_SPECIAL = 0.12  # share of all donors' plan budget expected to reach Tibet, and Xinjiang
+EXPECTED_SPECIAL = 0.07  # share of all donors' plan budget expected to reach Tibet, and Xinjiang
 
 # ------------------------------------------------------------------------------- capacity
-# Illustrative absorptive limits per year (million yuan), growing 10% a year from 2011.
+# Illustrative absorptive limits per year (million yuan), growing CAPACITY_GROWTH a year from 2011.
+CAPACITY_GROWTH = 0.05
 CAPACITY_2011 = {
     ("tibet", "infrastructure"): 60.0,
-    ("tibet", "public_services"): 40.0,
+    ("tibet", "public_services"): 45.0,
     ("tibet", "sme_fund"): 8.0,
-    ("linxia", "infrastructure"): 3.0,
-    ("linxia", "public_services"): 2.0,
-    ("linxia", "sme_fund"): 1.0,
-    ("liangshan", "infrastructure"): 1.5,
-    ("liangshan", "public_services"): 1.0,
-    ("liangshan", "sme_fund"): 0.5,
+    ("linxia", "infrastructure"): 4.0,
+    ("linxia", "public_services"): 3.0,
+    ("linxia", "sme_fund"): 1.2,
+    ("liangshan", "infrastructure"): 2.0,
+    ("liangshan", "public_services"): 1.5,
+    ("liangshan", "sme_fund"): 0.6,
 }
 
 
@@ -212,7 +213,7 @@ def main() -> None:
     write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows)
 
     write("capacity", ["recipient", "instrument", "year", "max_aid"],
-          [[w, k, t, r1(cap * (1 + GROWTH) ** (t - YEARS[0]))] for (w, k), cap in CAPACITY_2011.items() for t in YEARS])
+          [[w, k, t, r1(cap * (1 + CAPACITY_GROWTH) ** (t - YEARS[0]))] for (w, k), cap in CAPACITY_2011.items() for t in YEARS])
 
     # The arithmetic SOURCES.md quotes.
     print(f"{'donor':<10}" + "".join(f"{t:>9}" for t in YEARS) + f"{'plan':>10}{'quota':>8}")
