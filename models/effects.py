@@ -31,4 +31,4 @@ def add_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) ->
     m.people = pyo.Constraint(
         m.recipients, rule=lambda m, w: m.z[w] == sum(m.people_per_million[seg] * m.s[seg] for seg in by_recipient[w])
     )
-    m.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda m, w: m.z[w] <= m.poor_population[w])
+    m.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda m, w: (None, m.z[w], m.poor_population[w]))

@@ -26,7 +26,7 @@ def add_investment_coupling(m: pyo.ConcreteModel, instance: Instance, scenario: 
             m.x[f] for t2 in years[: years.index(t) + 1]
             for f in sets.in_category(sets.flows_by_recipient_year[(w, t2)], "public_goods")
         )
-        return lent <= m.investment_demand[w] + m.infra_unlock[w] * built
+        return (None, lent - m.infra_unlock[w] * built, m.investment_demand[w])
 
     keys = [(w, t) for w in sets.paired_recipients for t in years
             if sets.in_category(sets.flows_by_recipient_year[(w, t)], "enterprise_finance")]

@@ -54,8 +54,12 @@ def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
                .itertuples(index=False) if t in years}
     m.max_aid = pyo.Param(m.capacity_keys, initialize=max_aid, mutable=True, within=pyo.Reals)
 
-    # B[d,t] = sum_l p[l] R[d,l,t]: an expression of Params, so a study that moves the
-    # proportion or the revenue moves every row that mentions a budget.
-    m.budget_amount = pyo.Expression(
-        sets.donors, sets.years, rule=lambda m, d, t: sum(m.proportion[lvl] * m.revenue[d, lvl, t] for lvl in sets.levels)
-    )
+
+def budget_amount(m: pyo.ConcreteModel, d: str, t: int):
+    """B[d,t] = sum_l p[l] R[d,l,t], an expression of Params only.
+
+    A study that moves the proportion or the revenue moves every row that mentions a budget.
+    It is deliberately not a named pyo.Expression: Pyomo treats those as possibly holding
+    variables and would move them into the row's body, flipping the sign of its dual.
+    """
+    return sum(m.proportion[lvl] * m.revenue[d, lvl, t] for lvl in m.index_sets.levels)

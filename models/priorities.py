@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.parameters import budget_amount
 from optimizer.io import Instance
 from optimizer.schema import Scenario
 
@@ -45,14 +46,16 @@ def add_priorities(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario)
 
     def rule_body(m, rule, g, t):
         flows = flows_of(g, t)
-        budget = sum(m.budget_amount[d, t] for d in groups[g])
+        budget = sum(budget_amount(m, d, t) for d in groups[g])
         share = m.share_bound[rule]
+        # (lower, body, upper) keeps the Params on the bound side, so a row's dual is
+        # d objective / d bound whatever Pyomo would otherwise move across
         if rule in CATEGORY_RULES:
             category, sense = CATEGORY_RULES[rule]
             aid = sum(m.x[f] for f in flows if sets.category[f[2]] == category)
-            return aid <= share * budget if sense == "<=" else aid >= share * budget
+            return (None, aid, share * budget) if sense == "<=" else (share * budget, aid, None)
         if rule == "special_aid_min":
-            return sum(m.x[f] for f in flows if f[1] in sets.special_aid) >= share * budget
+            return (share * budget, sum(m.x[f] for f in flows if f[1] in sets.special_aid), None)
         household = [f for f in flows if sets.category[f[2]] == "household_finance"]
         women = sum(m.x[f] for f in household if f[2] in sets.targets_women)
         return women - share * sum(m.x[f] for f in household) >= 0

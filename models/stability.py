@@ -22,7 +22,7 @@ def add_stability(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) 
     Quota rows are built only for pairs with a positive base quota.
     """
     quota_keys = [(d, w, t) for (d, w) in m.pairs for t in m.years if pyo.value(m.base_quota[d, w]) > 0]
-    m.quota = pyo.Constraint(quota_keys, rule=lambda m, d, w, t: _pair_aid(m, d, w, t) >= m.base_quota[d, w])
+    m.quota = pyo.Constraint(quota_keys, rule=lambda m, d, w, t: (m.base_quota[d, w], _pair_aid(m, d, w, t), None))
 
     if scenario.priorities.quota_growth_min is None:
         return

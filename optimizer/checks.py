@@ -6,6 +6,7 @@ message starts with "warning:" is reported but does not stop a solve.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 import pandas as pd
@@ -38,13 +39,19 @@ def check_unique_keys(tables: Tables, scenario: Scenario) -> list[Problem]:
 
 
 def _check_reference(tables: Tables, table: str, column: str, target: str, target_column: str) -> list[Problem]:
-    known = set(tables[target][target_column])
+    known = list(tables[target][target_column])
+    known_set = set(known)
     frame = tables[table]
+    article = "an" if target_column[0] in "aeiou" else "a"
     problems = []
     for index, value in frame[column].items():
-        if value not in known:
+        if value not in known_set:
+            near = difflib.get_close_matches(str(value), known, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
             problems.append(
-                Problem(TABLES[table].filename, f"unknown {target_column}; expected a {target_column} listed in {TABLES[target].filename}",
+                Problem(TABLES[table].filename,
+                        f"unknown {target_column}; expected {article} {target_column} listed in "
+                        f"{TABLES[target].filename}{hint}",
                         row=_row(index), column=column, value=value)
             )
     return problems
@@ -74,6 +81,8 @@ def check_pair_not_self(tables: Tables, scenario: Scenario) -> list[Problem]:
 def check_effect_segments(tables: Tables, scenario: Scenario) -> list[Problem]:
     """Segments numbered 1..n per recipient-instrument; people_per_million non-increasing."""
     effects = tables["effects"]
+    # duplicate keys are reported by check_unique_keys; do not report them twice as gaps
+    effects = effects.drop_duplicates(subset=list(TABLES["effects"].key))
     problems = []
     for (recipient, instrument), group in effects.groupby(["recipient", "instrument"], sort=False):
         ordered = group.sort_values("segment")

@@ -27,8 +27,9 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Allocate East-West Partnership poverty-reduction aid with Pyomo and HiGHS.")
-out = Console()
-err = Console(stderr=True)
+# Piped or captured output has no terminal width; keep lines whole instead of wrapping at 80.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 class Objective(str, Enum):
@@ -54,7 +55,8 @@ InstanceArg = Annotated[str, typer.Argument(help="Instance folder, .xlsx workboo
 
 def _bad_input(problems: list[Problem]) -> None:
     for problem in problems[:20]:
-        err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        err.print("error:", style="bold red", end=" ")
+        err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     if len(problems) > 20:
         err.print(f"... and {len(problems) - 20} more problems", highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
@@ -62,7 +64,7 @@ def _bad_input(problems: list[Problem]) -> None:
 
 def _warn(problems) -> None:
     for problem in problems:
-        err.print(f"[yellow]{problem}[/]", highlight=False, soft_wrap=True)
+        err.print(str(problem), style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -74,8 +76,8 @@ def validate(instance: InstanceArg) -> None:
         _bad_input(exc.problems)
     _warn(loaded.warnings)
     tables = ", ".join(f"{len(loaded.table(t))} {t}" for t in ("donors", "recipients", "pairs", "instruments", "effects"))
-    out.print(f"[green]valid[/]: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})",
-              highlight=False)
+    out.print(f"valid: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})",
+              markup=False, highlight=False)
 
 
 @app.command()
@@ -116,9 +118,9 @@ def solve(
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
     written = result.write(target, fmt.value)
     _print_summary(result, show)
-    out.print(f"wrote {', '.join(p.name for p in written)} to {target}", highlight=False)
+    out.print(f"wrote {', '.join(p.name for p in written)} to {target}", markup=False, highlight=False)
     if not result.ok:
-        err.print(f"[bold red]{result.status}[/]: {result.message}", highlight=False)
+        err.print(f"{result.status}: {result.message}", style="bold red", markup=False, highlight=False)
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -128,7 +130,7 @@ def list_instances() -> None:
     for name in bundled_instances():
         path = resolve_instance_path(name)
         first = _first_line(path / "README.md") or _first_line(path / "SOURCES.md")
-        out.print(f"{name:<22} {first}", highlight=False)
+        out.print(f"{name:<22} {first}", markup=False, highlight=False)
 
 
 def _first_line(path: Path) -> str:
@@ -158,7 +160,7 @@ def _print_summary(result: Result, show: int) -> None:
     by_donor = Table(title="aid by donor and category (million yuan, whole plan)")
     by_donor.add_column("donor")
     for category in CATEGORIES:
-        by_donor.add_column(category, justify="right")
+        by_donor.add_column(category.replace("_", " "), justify="right")
     by_donor.add_column("total", justify="right")
     for donor, row in shares.iterrows():
         values = [row.get(c, 0.0) for c in CATEGORIES]
@@ -182,7 +184,7 @@ def main() -> None:
         app()
     except InvalidInstance as exc:  # raised outside a command's own handling
         for problem in exc.problems:
-            err.print(f"error: {problem}", highlight=False)
+            err.print(f"error: {problem}", markup=False, highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         err.print("interrupted; no partial output was written")
@@ -190,8 +192,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user's terminal
         if os.environ.get("EWPPT_DEBUG"):
             raise
-        err.print(f"[bold red]internal error[/]: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)",
-                  highlight=False)
+        err.print(f"internal error: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)",
+                  style="bold red", markup=False, highlight=False)
         sys.exit(EXIT_FAILED)
 
 

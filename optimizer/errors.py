@@ -33,6 +33,8 @@ class Problem:
 
 
 def _show(value: object) -> str:
+    if hasattr(value, "item"):  # a numpy scalar from a table: show it as the plain number
+        value = value.item()
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "...'"
 

@@ -8,6 +8,7 @@ and value; loading raises `InvalidInstance` with all of them.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import io
@@ -123,7 +124,8 @@ def load_instance(path: str | Path, **scenario_overrides: Any) -> Instance:
     for name, spec in TABLES.items():
         raw = raw_tables.get(name)
         if raw is None:
-            if spec.required:
+            unreadable = any(p.file == _where(path, spec) for p in problems)
+            if spec.required and not unreadable:
                 problems.append(Problem(_where(path, spec), f"missing table; expected columns {', '.join(spec.columns)}"))
             tables[name] = _empty_table(spec)
             continue
@@ -135,10 +137,19 @@ def load_instance(path: str | Path, **scenario_overrides: Any) -> Instance:
     warnings = [p for p in problems if p.message.startswith("warning:")]
     if errors or scenario is None:
         raise InvalidInstance(errors or [Problem(scenario_file, "missing scenario")])
-    check_errors, check_warnings = run_checks(tables, scenario)
+    check_errors, check_warnings = (_located(path, found) for found in run_checks(tables, scenario))
     if check_errors:
         raise InvalidInstance(check_errors)
     return Instance(path=path, scenario=scenario, warnings=tuple(warnings + check_warnings), **tables)
+
+
+def _located(path: Path, problems: list[Problem]) -> list[Problem]:
+    """Checks name tables by their CSV file; in a workbook, name the sheet instead."""
+    if path.suffix.lower() != ".xlsx":
+        return problems
+    names = {spec.filename: _where(path, spec) for spec in TABLES.values()}
+    names[SCENARIO_FILE] = f"{path.name} [scenario]"
+    return [dataclasses.replace(p, file=names.get(p.file, p.file)) for p in problems]
 
 
 def _where(path: Path, spec: TableSpec) -> str:
@@ -153,9 +164,11 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
         if not file.is_file():
             continue
         try:
-            tables[name] = pd.read_csv(
-                file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=True
+            table = pd.read_csv(
+                file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=False
             )
+            # drop blank lines but keep each row's index, so messages give the file's own row numbers
+            tables[name] = table[(table.map(str.strip) != "").any(axis=1)]
         except UnicodeDecodeError as exc:
             problems.append(Problem(spec.filename, f"not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8 CSV"))
         except pd.errors.EmptyDataError:
@@ -182,7 +195,7 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, li
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        return {}, None, [Problem(path.name, f"not a readable .xlsx workbook: {exc}")]
+        raise InvalidInstance([Problem(path.name, f"not a readable .xlsx workbook: {exc}")]) from None
     sheets = {str(k).strip().lower(): v.fillna("").astype(str) for k, v in sheets.items()}
     raw_scenario = None
     problems: list[Problem] = []
@@ -258,7 +271,9 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
     problems: list[Problem] = []
     raw = raw.rename(columns=lambda c: str(c).strip())
     columns = list(raw.columns)
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    duplicated = sorted({c for c in columns if columns.count(c) > 1}
+                        | {c.rpartition(".")[0] for c in columns
+                           if c.rpartition(".")[2].isdigit() and c.rpartition(".")[0] in columns})
     for name in duplicated:
         problems.append(Problem(where, "column appears more than once", row=1, column=name))
     missing = [c for c in spec.required_columns if c not in columns]
@@ -267,7 +282,7 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
         hint = f" (found '{near[0]}'; misspelt?)" if near else ""
         problems.append(Problem(where, f"missing column; expected columns {', '.join(spec.columns)}{hint}", row=1, column=name))
     for name in columns:
-        if name not in spec.columns:
+        if name not in spec.columns and name.rpartition(".")[0] not in duplicated:
             near = difflib.get_close_matches(name, spec.columns, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             problems.append(Problem(where, f"warning: unknown column ignored{hint}", row=1, column=name))
@@ -276,21 +291,24 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
 
     known = [c for c in columns if c in spec.columns]
     records = [
-        {col: cell.strip() for col, cell in zip(known, row) if cell.strip() != ""}
+        {col: str(cell).strip() for col, cell in zip(known, row) if str(cell).strip() != ""}
         for row in raw[known].itertuples(index=False, name=None)
     ]
     try:
         rows = TypeAdapter(list[spec.row]).validate_python(records)
     except ValidationError as exc:
         for err in exc.errors()[:50]:
-            index, col = err["loc"][0], str(err["loc"][1]) if len(err["loc"]) > 1 else None
-            value = records[index].get(col, "") if col else None
+            position, col = err["loc"][0], str(err["loc"][1]) if len(err["loc"]) > 1 else None
+            value = records[position].get(col, "") if col else None
             message = "empty cell; a value is required" if err["type"] == "missing" else _expected(err)
-            problems.append(Problem(where, message, row=int(index) + 2, column=col, value=value))
+            problems.append(Problem(where, message, row=int(raw.index[position]) + 2, column=col, value=value))
         return _empty_table(spec), problems
     if not rows:
+        if spec.required:
+            problems.append(Problem(where, f"no data rows; expected at least one row (one per {', '.join(spec.key)})",
+                                    row=2))
         return _empty_table(spec), problems
-    return pd.DataFrame([r.model_dump() for r in rows], columns=spec.columns), problems
+    return pd.DataFrame([r.model_dump() for r in rows], columns=spec.columns, index=raw.index), problems
 
 
 def _expected(err: dict) -> str:
@@ -298,6 +316,10 @@ def _expected(err: dict) -> str:
     msg = err["msg"]
     if err["type"] == "finite_number":
         return "expected a finite number"
+    if err["type"] == "string_pattern_mismatch":
+        return "expected an identifier without spaces or commas"
+    if err["type"] == "bool_parsing":
+        return "expected true or false (also yes/no, 1/0)"
     if err["type"] == "value_error":
         return msg.removeprefix("Value error, ")
     msg = (msg.replace("Input should be ", "")

@@ -18,6 +18,7 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
+from optimizer.evaluate import people_lifted
 from optimizer.io import Instance
 from optimizer.results import BINDING_FAMILIES, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
 from optimizer.schema import Scenario
@@ -81,12 +82,13 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     raw.solution_loader.load_vars()
     duals = raw.solution_loader.get_duals()
     objective = pyo.value(model.objective)
+    allocation = allocation_table(model)
     result = Result(
         status="optimal",
         objective=float(objective),
         message="optimal plan found",
-        allocation=allocation_table(model),
-        kpis=kpi_table(model, instance),
+        allocation=allocation,
+        kpis=kpi_table(model, instance, allocation),
         duals=dual_table(model, duals),
         binding=binding_table(model),
         solver=solver_info,
@@ -159,19 +161,17 @@ def allocation_table(model: pyo.ConcreteModel) -> pd.DataFrame:
     return table[table["aid"] > 0].reset_index(drop=True)
 
 
-def kpi_table(model: pyo.ConcreteModel, instance: Instance) -> pd.DataFrame:
-    sets = model.index_sets
-    aid = dict.fromkeys(sets.recipients, 0.0)
-    leveraged = dict.fromkeys(sets.recipients, 0.0)
-    for f in sets.flows:
-        value = _clean(model.x[f].value)
-        aid[f[1]] += value
-        leveraged[f[1]] += pyo.value(model.leverage[f[2]]) * value
+def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
+    """Per recipient: aid, people lifted (evaluated from the allocation), coverage, leverage."""
+    lifted = people_lifted(instance.effects, instance.recipients, allocation)
+    leverage = dict(zip(instance.instruments["instrument"], instance.instruments["leverage"]))
+    aid = allocation.groupby("recipient")["aid"].sum()
+    leveraged = (allocation["aid"] * allocation["instrument"].map(leverage)).groupby(allocation["recipient"]).sum()
     rows = []
-    for w, name in zip(instance.recipients["recipient"], instance.recipients["name"]):
-        people = _clean(model.z[w].value)
-        poor = pyo.value(model.poor_population[w])
-        rows.append((w, name, poor, _round(aid[w]), people, people / poor if poor > 0 else math.nan, _round(leveraged[w])))
+    for w, name, poor in instance.recipients[["recipient", "name", "poor_population"]].itertuples(index=False):
+        people = _round(lifted[w])
+        rows.append((w, name, float(poor), _round(aid.get(w, 0.0)), people,
+                     _round(people / poor) if poor > 0 else math.nan, _round(leveraged.get(w, 0.0))))
     return pd.DataFrame(rows, columns=["recipient", "name", "poor_population", "aid", "people_lifted", "coverage",
                                        "leveraged_investment"])
 
@@ -232,7 +232,8 @@ def summarise(result: Result, scenario: Scenario) -> dict[str, Any]:
         "people_lifted": _round(float(kpis["people_lifted"].sum())),
         "min_coverage": _round(float(covered.min())) if len(covered) else None,
         "leveraged_investment_million": _round(float(kpis["leveraged_investment"].sum())),
-        "binding_priorities": int(result.binding["binding"].sum()) if len(result.binding) else 0,
+        "binding_priorities": int(result.binding.loc[result.binding["family"] == "priority_share", "binding"].sum()),
+        "binding_limits": int(result.binding["binding"].sum()),
     }
 
 

@@ -105,3 +105,37 @@ def test_every_family_is_a_named_block(tiny):
                  "poor_population_cap", "investment"):
         assert model.component(name) is not None, name
     assert len(model.budget) == 4 and len(model.priority_share) == 4 and len(model.quota_growth) == 4
+
+
+def test_priority_share_duals_match_a_finite_difference(tiny):
+    """A binding >= row has a dual <= 0 (d objective / d bound). Raising enterprise_finance_min
+    from 0.25 to 0.26 raises each donor-year's bound by 0.1: coastal moves it from upland cdf
+    (40) to loan guarantees (30), harbour from valley roads (50) to lending that lifts nobody."""
+    low = solve(tiny, **{"priorities.enterprise_finance_min": 0.25})
+    high = solve(tiny, **{"priorities.enterprise_finance_min": 0.26})
+    shares = low.duals[low.duals["family"] == "priority_share"]
+    assert dict(zip(zip(shares["donor"], shares["year"]), shares["dual"])) == pytest.approx(
+        {("coastal", 2011): -10, ("coastal", 2012): -10, ("harbour", 2011): -50, ("harbour", 2012): -50}, **APPROX)
+    assert high.objective - low.objective == pytest.approx(float(shares["dual"].sum()) * 0.1, **APPROX)
+
+
+def test_capacity_dual_matches_a_finite_difference(tiny):
+    """Plateau cdf capacity 1 a year binds. Plateau is at its cap of 600 people, so one more
+    million of cdf (120 people) replaces two of roads (60 each); coastal moves the freed
+    million to upland's cdf segment 2 (40): the dual is +40."""
+    rows = [{"recipient": "plateau", "instrument": "cdf", "year": t, "max_aid": 1.0} for t in (2011, 2012)]
+    base = solve(with_table(tiny, "capacity", rows))
+    caps = base.duals[base.duals["family"] == "capacity"]
+    assert dict(zip(caps["year"], caps["dual"])) == pytest.approx({2011: 40, 2012: 40}, **APPROX)
+    rows[0]["max_aid"] = 1.5
+    assert solve(with_table(tiny, "capacity", rows)).objective - base.objective == pytest.approx(20, **APPROX)
+
+
+def test_kpis_report_the_plans_effect_under_every_objective(tiny):
+    """Leveraged investment leaves the effect variables free; the KPIs still evaluate the plan."""
+    result = solve(tiny, objective="leveraged_investment")
+    people = dict(zip(result.kpis["recipient"], result.kpis["people_lifted"]))
+    # upland: loan 10 at 30 per million = 300; the other 10 of coastal and harbour's roads vary
+    assert people["upland"] >= 300 - 1e-7
+    assert sum(people.values()) == pytest.approx(result.summary["people_lifted"])
+    assert result.summary["leveraged_investment_million"] == pytest.approx(68.16)

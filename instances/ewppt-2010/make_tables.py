@@ -172,7 +172,7 @@ def write(name: str, header: list[str], rows: list[list]) -> None:
         w.writerow(header)
         for row in rows:
             w.writerow(["true" if v is True else "false" if v is False else
-                        (f"{v:g}" if isinstance(v, float) else v) for v in row])
+                        (f"{v:.10g}" if isinstance(v, float) else v) for v in row])
 
 
 def main() -> None:
