@@ -19,9 +19,10 @@ def add_stability(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) 
         quota_growth: a[d,w,t] >= (1 + g) * a[d,w,t-1]   for t after the first plan year
 
     g is `[priorities] quota_growth_min`; the growth rows exist only when the scenario sets it.
-    Quota rows are built only for pairs with a positive base quota.
+    Quota rows exist for every pair (a zero quota is a harmless row), so a study can move any
+    pair's quota without rebuilding the model.
     """
-    quota_keys = [(d, w, t) for (d, w) in m.pairs for t in m.years if pyo.value(m.base_quota[d, w]) > 0]
+    quota_keys = [(d, w, t) for (d, w) in m.pairs for t in m.years]
     m.quota = pyo.Constraint(quota_keys, rule=lambda m, d, w, t: (m.base_quota[d, w], _pair_aid(m, d, w, t), None))
 
     if scenario.priorities.quota_growth_min is None:

@@ -195,7 +195,8 @@ class RandomDraws:
 
 
 def generate(src, objective: str) -> Spec:
-    n_donors, n_recipients, n_instruments, n_years = src.integer(2, 3), src.integer(2, 4), src.integer(2, 4), src.integer(1, 3)
+    n_donors, n_recipients = src.integer(2, 3), src.integer(2, 4)
+    n_instruments, n_years = src.integer(2, 4), src.integer(1, 3)
     donors = {f"d{i}": src.choice(["province", "city"]) for i in range(1, n_donors + 1)}
     recipient_ids = [f"w{i}" for i in range(1, n_recipients + 1)]
     years = list(range(FIRST_YEAR, FIRST_YEAR + n_years))
@@ -276,13 +277,13 @@ def generate(src, objective: str) -> Spec:
             mine = {key: x for key, x in witness.items() if key[0] in members and key[3] == t}
             for key, category in CATEGORY_MINS.items():
                 ratios[key].append(sum(x for f, x in mine.items() if spec.category(f[2]) == category) / budget)
-            ratios["public_goods_max"] = ratios["public_goods_min"]
             ratios["special_aid_min"].append(sum(x for f, x in mine.items() if f[1] in special) / budget)
             household = sum(x for f, x in mine.items() if spec.category(f[2]) == "household_finance")
             women = sum(x for f, x in mine.items()
                         if spec.category(f[2]) == "household_finance" and instruments[f[2]]["women"])
             if household > 0:
                 ratios["women_min"].append(women / household)
+    ratios["public_goods_max"] = ratios["public_goods_min"]
     for key in SHARE_KEYS:
         if not src.flag():
             continue
