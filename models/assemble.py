@@ -29,8 +29,22 @@ FAMILIES = (
 )
 
 
-def build_model(instance: Instance, scenario: Scenario | None = None) -> pyo.ConcreteModel:
-    """The LP for an instance under a scenario (the instance's own by default)."""
+# Every Param a study may move (see models/parameters.py).
+SWEEPABLE = frozenset({"proportion", "revenue", "base_quota", "quota_growth_min", "share_bound", "leverage", "width",
+                       "people_per_million", "poor_population", "weight", "investment_demand", "infra_unlock",
+                       "max_aid"})
+
+
+def build_model(instance: Instance, scenario: Scenario | None = None,
+                mutable: frozenset[str] | set[str] = frozenset()) -> pyo.ConcreteModel:
+    """The LP for an instance under a scenario (the instance's own by default).
+
+    `mutable` names the Params to keep mutable for persistent re-solves (any of SWEEPABLE);
+    the others become plain numbers, which builds and re-solves faster.
+    """
+    unknown = set(mutable) - SWEEPABLE
+    if unknown:
+        raise ValueError(f"not sweepable Params: {sorted(unknown)}")
     scenario = scenario or instance.scenario
     if scenario is not instance.scenario:
         instance = instance.with_scenario(scenario)
@@ -38,7 +52,7 @@ def build_model(instance: Instance, scenario: Scenario | None = None) -> pyo.Con
     m = pyo.ConcreteModel(name=f"ewppt:{scenario.name}")
     m.index_sets = sets
     add_sets(m, sets)
-    add_parameters(m, instance, scenario, sets)
+    add_parameters(m, instance, scenario, sets, frozenset(mutable))
     add_variables(m, sets)
     for add_family in FAMILIES:
         add_family(m, instance, scenario)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -122,6 +123,95 @@ def solve(
     if not result.ok:
         err.print(f"{result.status}: {result.message}", style="bold red", markup=False, highlight=False)
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def sweep(
+    study_file: Annotated[Path, typer.Argument(metavar="STUDY.toml", help="The study: design and parameters")],
+    instance: InstanceArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Study folder (Parquet per scenario)")] = Path("sweep"),
+    workers: Annotated[Optional[int], typer.Option(help="Local worker processes [default: all cores]")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a study in --out, skipping finished scenarios")] = False,
+) -> None:
+    """Run a sensitivity study: every scenario re-solves one built model; results in --out."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from optimizer.study import STRUCTURAL, load_study
+    from optimizer.sweep import sweep as run_sweep
+
+    try:
+        loaded = load_instance(instance)
+        study = load_study(study_file)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _warn(loaded.warnings)
+    failed = 0
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("failed {task.fields[failed]}"), TextColumn("{task.fields[rate]}/s"),
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err)
+    task = progress.add_task(study.name, total=None, failed=0, rate="-")
+    started = time.perf_counter()
+    solved = 0
+
+    def on_start(total: int, done: int) -> None:
+        progress.update(task, total=total, completed=done)
+        if done:
+            err.print(f"resuming: {done} of {total} scenarios already done", markup=False)
+
+    def on_result(record: dict) -> None:
+        nonlocal failed, solved
+        solved += 1
+        failed += record.get("status") != "optimal"
+        rate = solved / max(time.perf_counter() - started, 1e-9)
+        progress.update(task, advance=1, failed=failed, rate=f"{rate:.1f}")
+
+    try:
+        with progress:
+            results = run_sweep(loaded, study, out=out_dir, workers=workers, scheduler=scheduler, resume=resume,
+                                on_result=on_result, on_start=on_start)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    counts = results["status"].value_counts().to_dict()
+    out.print(f"{len(results)} scenarios in {out_dir}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
+              markup=False, highlight=False)
+    structural = [p.path for p in study.parameter if p.path in STRUCTURAL]
+    if structural:
+        out.print(f"note: {', '.join(structural)} change the model's structure: each worker built one model per "
+                  f"level ({int(results['built_model'].sum())} builds in all) and re-solved it for the rest",
+                  markup=False)
+
+
+@app.command("sweep-report")
+def sweep_report(
+    study_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A study folder written by `ewppt sweep`")],
+) -> None:
+    """Summary table, Sobol indices, tornado chart and response curves (PNG) of a study."""
+    from optimizer.sweep_report import write_sweep_report
+
+    try:
+        written = write_sweep_report(study_dir)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False)
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Folder for the synthetic instance")],
+    recipients: Annotated[int, typer.Option(min=1, help="Recipient counties")] = 30,
+    donors: Annotated[int, typer.Option(min=1, help="Eastern donors")] = 10,
+    instruments: Annotated[int, typer.Option(min=1, help="Instruments")] = 10,
+    years: Annotated[int, typer.Option(min=1, help="Plan years")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files)")] = 0,
+) -> None:
+    """Write a synthetic instance of any size (recipients named like counties)."""
+    from optimizer.generate import generate_instance
+
+    path = generate_instance(out_dir, recipients=recipients, donors=donors, instruments=instruments, years=years,
+                             seed=seed)
+    out.print(f"wrote {path}", markup=False, highlight=False)
 
 
 @app.command("instances")

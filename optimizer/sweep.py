@@ -1,0 +1,373 @@
+"""Batch sensitivity studies: build once, re-solve many; local cores or a Dask cluster; resumable.
+
+Each worker holds a `ScenarioRunner`: the Pyomo model built once and Pyomo's persistent HiGHS
+interface. For a scenario it sets only the mutable Params the study moves, re-solves (HiGHS
+warm-starts from the previous basis) and loads back only the aid variables. A structural
+parameter (objective, scope) switches to a model built for that structure, kept for reuse.
+
+The parent process writes every finished scenario to `OUT/scenarios/part-<id>.parquet`
+(temporary file, then rename) before it hands out the next one, so a study killed at any
+moment resumes with `resume=True` and has every scenario exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimizer.errors import InvalidInstance, Problem
+from optimizer.io import Instance, atomic_write, atomic_write_text
+from optimizer.schema import Scenario
+from optimizer.solve import _equity_second_stage, _run, new_solver
+from optimizer.study import (
+    NEUTRAL_PRIORITY,
+    ResolvedParameter,
+    Study,
+    design_points,
+    resolve_parameters,
+    study_record,
+)
+
+METRICS = ("objective", "people_lifted", "min_coverage", "total_aid", "leveraged_investment")
+
+
+def sweep_scenario(instance: Instance, parameters: list[ResolvedParameter]) -> Scenario:
+    """The scenario the sweep's model is built from: a priority the study moves but the scenario
+    leaves unset gets its neutral value, so its rows exist (and never bind until moved)."""
+    changes = {}
+    for parameter in parameters:
+        if parameter.param in ("share_bound", "quota_growth_min"):
+            key = parameter.path.split(".")[1]
+            if getattr(instance.scenario.priorities, key) is None:
+                changes[f"priorities.{key}"] = NEUTRAL_PRIORITY[key]
+    return instance.scenario.override(**changes) if changes else instance.scenario
+
+
+class ScenarioRunner:
+    """One worker's model and solver, re-solved for scenario after scenario."""
+
+    def __init__(self, instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool = False):
+        self.instance = instance
+        self.parameters = [p for p in parameters if not p.structural]
+        self.structural = [p for p in parameters if p.structural]
+        self.base_scenario = sweep_scenario(instance, parameters)
+        self.save_allocation = save_allocation
+        self._models: dict[tuple, _BuiltModel] = {}
+        self.builds = 0
+
+    def _model_for(self, point: dict[str, Any]) -> "_BuiltModel":
+        key = tuple((p.path, point[p.path]) for p in self.structural)
+        if key not in self._models:
+            changes = {p.path: point[p.path] for p in self.structural}
+            scenario = self.base_scenario.override(**changes) if changes else self.base_scenario
+            self._models[key] = _BuiltModel(self.instance, scenario, self.parameters)
+            self.builds += 1
+        return self._models[key]
+
+    def run(self, scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
+        """Solve one design point; never raises (a failure is a record with its message)."""
+        started = time.perf_counter()
+        builds = self.builds
+        record: dict[str, Any] = {"scenario_id": int(scenario_id), **point}
+        try:
+            built = self._model_for(point)
+            built.apply(point)
+            record.update(built.solve(self.save_allocation))
+        except Exception as exc:  # noqa: BLE001 - a study records failures, it does not stop
+            record.update(status="error", message=f"{type(exc).__name__}: {exc}",
+                          detail=traceback.format_exc(limit=3))
+        record["built_model"] = self.builds > builds
+        record["seconds"] = time.perf_counter() - started
+        record["worker"] = f"{os.getpid()}"
+        return record
+
+
+class _BuiltModel:
+    """A model built for one structure, with the arrays that turn a solution into KPIs."""
+
+    def __init__(self, instance: Instance, scenario: Scenario, parameters: list[ResolvedParameter]):
+        from models.assemble import build_model
+
+        self.scenario = scenario
+        self.parameters = parameters
+        self.model = m = build_model(instance, scenario, mutable={p.param for p in parameters})
+        self.opt = new_solver()
+        if self.opt is None:
+            raise RuntimeError("HiGHS (highspy) is not installed or cannot be loaded")
+        updates = self.opt.config.auto_updates
+        # Nothing but Params changes between scenarios: skip Pyomo's structural scans.
+        for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                     "check_for_new_or_removed_params", "update_constraints", "update_named_expressions"):
+            setattr(updates, flag, False)
+        equity = scenario.objective == "equity"  # its second stage moves a bound and the objective
+        for flag in ("check_for_new_objective", "update_objective", "update_vars"):
+            setattr(updates, flag, equity)
+        updates.update_parameters = True
+        self.base = {(p.param, i): pyo.value(_param(m, p.param, i)) for p in parameters for i in p.indices}
+
+        sets = m.index_sets
+        self.x_vars = [m.x[f] for f in sets.flows]
+        effect_index = {key: n for n, key in enumerate(sets.effect_keys)}
+        self.flow_effect = np.array([effect_index.get((f[1], f[2]), -1) for f in sets.flows], dtype=int)
+        self.has_effect = self.flow_effect >= 0
+        self.flow_instrument = np.array([sets.instruments.index(f[2]) for f in sets.flows], dtype=int)
+        self.segment_effect = np.array([effect_index[seg[:2]] for seg in sets.segments], dtype=int)
+        self.segment_recipient = np.array([sets.recipients.index(seg[0]) for seg in sets.segments], dtype=int)
+        with_effect = {w for w, _ in sets.effect_keys}
+        paired = set(sets.paired_recipients)
+        self.coverage_mask = np.array([w in with_effect and w in paired for w in sets.recipients])
+        # KPI inputs as arrays; those a study moves are re-read after each change
+        self.moving = {p.param for p in parameters}
+        self.arrays = {name: self._read(name) for name in ("width", "people_per_million", "poor_population",
+                                                           "leverage")}
+
+    def _read(self, name: str) -> np.ndarray:
+        m = self.model
+        index = {"width": m.index_sets.segments, "people_per_million": m.index_sets.segments,
+                 "poor_population": m.index_sets.recipients, "leverage": m.index_sets.instruments}[name]
+        component = m.component(name)
+        return np.array([pyo.value(component[i]) for i in index], dtype=float)
+
+    def apply(self, point: dict[str, Any]) -> None:
+        """Set the Params of a design point, compounding from the built values."""
+        values = dict(self.base)
+        for parameter in self.parameters:
+            number = float(point[parameter.path])
+            for index in parameter.indices:
+                key = (parameter.param, index)
+                values[key] = values[key] * number if parameter.mode == "factor" else number
+        for (name, index), value in values.items():
+            _param(self.model, name, index).set_value(value)
+        for name in self.arrays.keys() & self.moving:
+            self.arrays[name] = self._read(name)
+
+    def solve(self, save_allocation: bool) -> dict[str, Any]:
+        m = self.model
+        status, raw = _run(self.opt, m, self.scenario)
+        objective = raw.incumbent_objective
+        if status == "optimal" and self.scenario.objective == "equity":
+            status, raw = _equity_second_stage(self.opt, m, self.scenario, raw)
+        if status != "optimal":
+            return {"status": status, "message": f"HiGHS: {raw.termination_condition.name}"}
+        primal = raw.solution_loader.get_vars(self.x_vars)
+        aid = np.array([max(primal[v], 0.0) for v in self.x_vars])
+        record = {"status": "optimal", "message": "", "objective": float(objective), **self._kpis(aid)}
+        if save_allocation:
+            sets = m.index_sets
+            keep = aid > 1e-9
+            flows = [f for f, k in zip(sets.flows, keep) if k]
+            record["allocation"] = pd.DataFrame(flows, columns=["donor", "recipient", "instrument", "year"]).assign(
+                aid=aid[keep].round(9))
+        return record
+
+    def _kpis(self, aid: np.ndarray) -> dict[str, float]:
+        """People lifted from the plan under the current effect Params (as optimizer.evaluate)."""
+        widths, rates = self.arrays["width"], self.arrays["people_per_million"]
+        poor, leverage = self.arrays["poor_population"], self.arrays["leverage"]
+        totals = np.bincount(self.flow_effect[self.has_effect], weights=aid[self.has_effect],
+                             minlength=len(self.model.index_sets.effect_keys))
+        # segments are sorted by recipient-instrument: cumulative width within each group
+        ends = np.cumsum(widths)
+        starts_of_group = np.zeros_like(widths)
+        if len(widths):
+            first = np.r_[True, self.segment_effect[1:] != self.segment_effect[:-1]]
+            offsets = np.where(first, ends - widths, 0.0)
+            starts_of_group = np.maximum.accumulate(offsets)
+        lower = ends - widths - starts_of_group
+        used = np.clip(totals[self.segment_effect] - lower, 0.0, widths)
+        people = np.bincount(self.segment_recipient, weights=used * rates, minlength=len(poor))
+        people = np.minimum(people, poor)
+        covered = self.coverage_mask & (poor > 0)
+        return {
+            "people_lifted": float(people.sum()),
+            "min_coverage": float((people[covered] / poor[covered]).min()) if covered.any() else float("nan"),
+            "total_aid": float(aid.sum()),
+            "leveraged_investment": float(leverage[self.flow_instrument] @ aid),
+        }
+
+
+def _param(model: pyo.ConcreteModel, name: str, index: Any):
+    component = model.component(name)
+    return component if index is None else component[index]
+
+
+# ------------------------------------------------------------------------------- the store
+
+
+class SweepStore:
+    """A study's folder: study.json, design.parquet, scenarios/ (one Parquet file per scenario)."""
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out)
+        self.scenarios = self.out / "scenarios"
+        self.allocations = self.out / "allocations"
+
+    def open(self, record: dict, design: pd.DataFrame, resume: bool) -> set[int]:
+        """Prepare the folder; returns the ids already done (resume) or refuses to overwrite."""
+        study_file = self.out / "study.json"
+        if study_file.exists():
+            previous = json.loads(study_file.read_text())
+            if not resume:
+                raise InvalidInstance([Problem(str(self.out), "holds results of a study already; "
+                                                              "use --resume to continue it, or another --out")])
+            for key in ("study_sha256", "instance_sha256"):
+                if previous.get(key) != record[key]:
+                    raise InvalidInstance([Problem(str(self.out), f"--resume with a different {key.split('_')[0]} "
+                                                                  "than the one these results came from")])
+        self.scenarios.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(study_file, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        atomic_write(self.out / "design.parquet", lambda tmp: design.to_parquet(tmp, index=False))
+        return self.done()
+
+    def done(self) -> set[int]:
+        return {int(p.stem.split("-")[1]) for p in self.scenarios.glob("part-*.parquet")}
+
+    def write(self, record: dict) -> None:
+        record = dict(record)
+        allocation = record.pop("allocation", None)
+        scenario_id = record["scenario_id"]
+        if allocation is not None:
+            self.allocations.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.allocations / f"part-{scenario_id:08d}.parquet",
+                         lambda tmp: allocation.assign(scenario_id=scenario_id).to_parquet(tmp, index=False))
+        frame = pd.DataFrame([record])
+        atomic_write(self.scenarios / f"part-{scenario_id:08d}.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+
+    def read(self) -> pd.DataFrame:
+        return read_sweep(self.out)
+
+
+def read_sweep(out: str | Path) -> pd.DataFrame:
+    """All scenario records of a study folder, in scenario order."""
+    files = sorted((Path(out) / "scenarios").glob("part-*.parquet"))
+    if not files:
+        return pd.DataFrame(columns=["scenario_id", "status"])
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).sort_values("scenario_id",
+                                                                                         ignore_index=True)
+
+
+# ------------------------------------------------------------------------------ executors
+
+_LOCAL = threading.local()
+
+
+def _init_local_worker(instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool) -> None:
+    _LOCAL.runner = ScenarioRunner(instance, parameters, save_allocation)
+
+
+def _run_local(scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
+    return _LOCAL.runner.run(scenario_id, point)
+
+
+def _run_dask(setup: tuple, key: str, scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
+    """A Dask task: each worker thread keeps its runner (model built once) between tasks."""
+    runners = getattr(_LOCAL, "runners", None)
+    if runners is None:
+        runners = _LOCAL.runners = {}
+    if key not in runners:
+        runners[key] = ScenarioRunner(*setup)
+    return runners[key].run(scenario_id, point)
+
+
+def _points(design: pd.DataFrame, skip: set[int]) -> Iterator[tuple[int, dict]]:
+    paths = [c for c in design.columns if c != "scenario_id"]
+    for row in design.itertuples(index=False):
+        scenario_id = int(row[0])
+        if scenario_id not in skip:
+            yield scenario_id, {p: _plain(v) for p, v in zip(paths, row[1:])}
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _bounded(submit: Callable, points: Iterator, width: int, on_done: Callable, wait_for: Callable = wait) -> None:
+    """Keep at most `width` scenarios in flight; hand each result to `on_done` before the next.
+
+    `wait_for` is concurrent.futures.wait, or distributed.wait for Dask futures.
+    """
+    pending = set()
+    for _ in range(width):
+        item = next(points, None)
+        if item is None:
+            break
+        pending.add(submit(*item))
+    while pending:
+        finished, pending = wait_for(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            on_done(future.result())
+            item = next(points, None)
+            if item is not None:
+                pending.add(submit(*item))
+
+
+def sweep(
+    instance: Instance,
+    study: Study,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    on_result: Callable[[dict], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Run a study; returns one row per scenario (parameters, status, objective, KPIs).
+
+    With `out`, each finished scenario is written there before the next is handed out and
+    `resume=True` skips those already written. `workers` defaults to all cores (local
+    processes); `scheduler` ("tcp://host:port") runs on an existing Dask cluster instead.
+    `on_start(total, already_done)` and `on_result(record)` report progress.
+    """
+    parameters = resolve_parameters(study, instance)
+    design = design_points(study, parameters, instance)
+    save_allocation = study.study.save_allocation
+    store = SweepStore(out) if out is not None else None
+    done = store.open(study_record(study, instance), design, resume) if store else set()
+    records: list[dict] = []
+
+    def finished(record: dict) -> None:
+        if store is not None:
+            store.write(record)
+        else:
+            records.append(record)
+        if on_result is not None:
+            on_result(record)
+
+    if on_start is not None:
+        on_start(len(design), len(done))
+    points = _points(design, done)
+    workers = workers or os.cpu_count() or 1
+    if scheduler:
+        from distributed import Client
+        from distributed import wait as dask_wait
+
+        with Client(scheduler, timeout="30s") as client:
+            [setup] = client.scatter([(instance, parameters, save_allocation)], broadcast=True)
+            key = f"{study.digest()}:{instance.digest}"
+            width = 2 * max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+            _bounded(lambda sid, point: client.submit(_run_dask, setup, key, sid, point, pure=False), points, width,
+                     finished, dask_wait)
+    elif workers == 1:
+        runner = ScenarioRunner(instance, parameters, save_allocation)
+        for scenario_id, point in points:
+            finished(runner.run(scenario_id, point))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_local_worker,
+                                 initargs=(instance, parameters, save_allocation)) as pool:
+            _bounded(lambda sid, point: pool.submit(_run_local, sid, point), points, 2 * workers, finished)
+
+    if store is not None:
+        return store.read()
+    frame = pd.DataFrame([{k: v for k, v in r.items() if k != "allocation"} for r in records])
+    return frame.sort_values("scenario_id", ignore_index=True) if len(frame) else frame
