@@ -226,6 +226,8 @@ class SweepStore:
                     raise InvalidInstance([Problem(str(self.out), f"--resume with a different {key.split('_')[0]} "
                                                                   "than the one these results came from")])
         self.scenarios.mkdir(parents=True, exist_ok=True)
+        for stale in self.scenarios.glob(".part-*.tmp"):  # a write cut short by a kill
+            stale.unlink(missing_ok=True)
         atomic_write_text(study_file, json.dumps(record, indent=2, sort_keys=True) + "\n")
         atomic_write(self.out / "design.parquet", lambda tmp: design.to_parquet(tmp, index=False))
         return self.done()

@@ -1,0 +1,185 @@
+"""Sweeps: equal to independent solves, Sobol indices, kill and resume, a real Dask cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from optimizer import solve
+from optimizer.errors import InvalidInstance
+from optimizer.study import Study, apply_to_instance, load_study, resolve_parameters
+from optimizer.sweep import read_sweep, sweep
+from optimizer.sweep_report import write_sweep_report
+from tests.conftest import INSTANCES
+
+GRID = {
+    "study": {"name": "grid", "design": "grid"},
+    "parameter": [
+        {"path": "proportion.provincial", "values": [0.005, 0.01, 0.02]},
+        {"path": "priorities.enterprise_finance_min", "values": [0.0, 0.25]},
+        {"path": "effects.*.cdf.people_per_million", "values": [0.5, 1.0]},
+        {"path": "instruments.loan_guarantee.leverage", "values": [0.5, 1.0], "mode": "factor"},
+    ],
+}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_grid_sweep_equals_independent_solves(tiny, workers):
+    study = Study.model_validate(GRID)
+    results = sweep(tiny, study, workers=workers)
+    assert len(results) == 24 and (results["status"] == "optimal").all()
+    assert sorted(results["scenario_id"]) == list(range(24))
+    parameters = resolve_parameters(study, tiny)
+    for row in results.itertuples(index=False):
+        point = {p.path: getattr(row, "_" + str(i + 1)) for i, p in enumerate(parameters)}
+        reference = solve(apply_to_instance(tiny, parameters, point))
+        assert row.objective == pytest.approx(reference.objective, rel=1e-9, abs=1e-7)
+        assert row.people_lifted == pytest.approx(reference.summary["people_lifted"], rel=1e-9, abs=1e-6)
+        assert row.total_aid == pytest.approx(reference.summary["total_aid_million"], rel=1e-9)
+    # the model was built once per worker, not per scenario
+    assert results["built_model"].sum() == results["worker"].nunique() <= workers
+
+
+def test_structural_parameter_builds_one_model_per_level(tiny):
+    study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
+        {"path": "scenario.objective", "values": ["people_lifted", "leveraged_investment", "equity"]},
+        {"path": "proportion.prefectural", "values": [0.01, 0.02]}]})
+    results = sweep(tiny, study, workers=1)
+    assert results["built_model"].sum() == 3
+    by_point = {(r["scenario.objective"], r["proportion.prefectural"]): r["objective"] for _, r in results.iterrows()}
+    assert by_point[("people_lifted", 0.02)] == pytest.approx(2760)
+    assert by_point[("leveraged_investment", 0.02)] == pytest.approx(68.16)
+    assert by_point[("equity", 0.02)] == pytest.approx(solve(tiny, objective="equity").objective)
+
+
+def test_sobol_index_of_an_idle_parameter_is_near_zero(tiny, tmp_path):
+    """Under people_lifted, with coastal's budget at most 0.011 * 1000 * 2 = 22 = upland cdf
+    (16) + plateau (6), no plan uses a loan guarantee (30 people per million, the worst use),
+    so the investment coupling never binds and leverage cannot move the objective; the
+    proportion does. (Above 0.011 coastal lends, and leverage starts to matter.)"""
+    study = Study.model_validate({"study": {"design": "sobol", "samples": 64, "seed": 7}, "parameter": [
+        {"path": "proportion.provincial", "bounds": [0.005, 0.011]},
+        {"path": "instruments.loan_guarantee.leverage", "bounds": [0.5, 1.5], "mode": "factor"}]})
+    results = sweep(tiny, study, out=tmp_path / "sobol", workers=1)
+    assert len(results) == 64 * 4 and (results["status"] == "optimal").all()
+    write_sweep_report(tmp_path / "sobol")
+    indices = pd.read_csv(tmp_path / "sobol" / "sobol.csv")
+    objective = indices[indices["metric"] == "objective"].set_index("parameter")
+    assert abs(objective.loc["instruments.loan_guarantee.leverage", "ST"]) < 1e-6
+    assert abs(objective.loc["instruments.loan_guarantee.leverage", "S1"]) < 1e-6
+    assert objective.loc["proportion.provincial", "ST"] > 0.9
+    assert (tmp_path / "sobol" / "sobol.png").stat().st_size > 0
+
+
+def test_oat_report_writes_tornado_and_curves(tiny, tmp_path):
+    study = Study.model_validate({"study": {"design": "oat"}, "parameter": [
+        {"path": "proportion.provincial", "bounds": [0.005, 0.015]},
+        {"path": "recipients.plateau.poor_population", "bounds": [0.5, 2.0]}]})
+    sweep(tiny, study, out=tmp_path / "oat", workers=1)
+    names = {p.name for p in write_sweep_report(tmp_path / "oat")}
+    assert {"summary.csv", "tornado.csv", "tornado.png", "response_objective.png"} <= names
+    tornado = pd.read_csv(tmp_path / "oat" / "tornado.csv").set_index("parameter")
+    # plateau is at its cap: half its poor population lifts fewer people there
+    assert tornado.loc["recipients.plateau.poor_population", "low"] < 0
+    assert tornado.loc["proportion.provincial", "high"] > 0
+
+
+def test_bad_parameter_path_fails_before_any_solve(tmp_path):
+    study_file = tmp_path / "study.toml"
+    study_file.write_text('[study]\ndesign = "grid"\n[[parameter]]\npath = "instruments.loan_guarante.leverage"\n'
+                          "values = [1.0, 2.0]\n")
+    done = subprocess.run([sys.executable, "-m", "optimizer.cli", "sweep", str(study_file), "tiny", "--out",
+                           str(tmp_path / "out"), "--workers", "1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "parameter[1].path" in done.stderr and "did you mean 'loan_guarantee'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out" / "scenarios").exists()
+
+
+def test_unknown_study_key_is_named(tmp_path):
+    study_file = tmp_path / "study.toml"
+    study_file.write_text('[study]\ndesing = "grid"\n[[parameter]]\npath = "proportion.county"\nvalues = [0.1]\n')
+    with pytest.raises(InvalidInstance, match="did you mean 'design'"):
+        load_study(study_file)
+
+
+def test_killed_study_resumes_with_every_scenario_once(tmp_path):
+    study_file = tmp_path / "study.toml"
+    levels = ", ".join(f"{0.004 + i * 0.0002:.4f}" for i in range(60))
+    study_file.write_text(f'[study]\ndesign = "grid"\n[[parameter]]\npath = "proportion.provincial"\nvalues = [{levels}]\n'
+                          '[[parameter]]\npath = "proportion.prefectural"\nvalues = [0.01, 0.02, 0.03, 0.04]\n')
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "optimizer.cli", "sweep", str(study_file), "tiny", "--out", str(out),
+               "--workers", "2"]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "scenarios").glob("part-*.parquet"))) < 30:
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)  # the sweep and its worker processes, mid-study
+    child.wait()
+    done_before = len(list((out / "scenarios").glob("part-*.parquet")))
+    assert 30 <= done_before < 240, "the kill should land mid-study"
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {done_before} of 240" in resumed.stderr
+    results = read_sweep(out)
+    assert sorted(results["scenario_id"]) == list(range(240))  # every scenario exactly once
+    assert (results["status"] == "optimal").all()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "--resume" in again.stderr  # no silent overwrite
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1."""
+    dask = str(Path(sys.executable).parent / "dask")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  cwd=tmp_path, env=env)]
+    for name in ("w1", "w2"):
+        processes.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--name", name,
+                                           "--no-dashboard", "--local-directory", str(tmp_path / name)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+                                          env=env))
+    from distributed import Client
+
+    try:
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=90)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_sweep_on_a_dask_cluster_equals_local(tiny, tmp_path, dask_cluster):
+    study = Study.model_validate(GRID)
+    on_cluster = sweep(tiny, study, out=tmp_path / "cluster", scheduler=dask_cluster)
+    local = sweep(tiny, study, workers=1)
+    assert len(on_cluster) == 24 and (on_cluster["status"] == "optimal").all()
+    assert on_cluster["objective"].tolist() == pytest.approx(local["objective"].tolist(), rel=1e-9, abs=1e-7)
+    # each Dask worker built its model once and kept it between tasks
+    assert on_cluster["built_model"].sum() == on_cluster["worker"].nunique() <= 2
+    assert len(list((tmp_path / "cluster" / "scenarios").glob("part-*.parquet"))) == 24
