@@ -19,8 +19,10 @@ from optimizer.schema import PRIORITY_KEYS, Scenario
 
 def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario, sets: IndexSets,
                    mutable: frozenset[str] = frozenset()) -> None:
-    def Param(name: str, *index, **kwargs) -> None:  # noqa: N802 - reads like pyo.Param
-        m.add_component(name, pyo.Param(*index, mutable=name in mutable, within=pyo.Reals, **kwargs))
+    def Param(name: str, *index, mutable: bool = False, **kwargs) -> None:  # noqa: N802 - reads like pyo.Param
+        m.add_component(name, pyo.Param(*index, mutable=mutable or name in sweeping, within=pyo.Reals, **kwargs))
+
+    sweeping = mutable
 
     years = set(sets.years)
     revenue = {
@@ -50,17 +52,28 @@ def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
     for column in ("poor_population", "weight", "investment_demand", "infra_unlock"):
         Param(column, m.recipients, initialize=dict(zip(rec["recipient"], rec[column])))
 
+    # B[d,t] = sum_l p[l] R[d,l,t]: a Param of its own (mutable whenever the proportion or the
+    # revenue is), kept equal to that sum by whoever moves them (see set_budgets). Rows read
+    # one Param instead of a sum of products, which makes a persistent re-solve's bound
+    # updates several times cheaper; and a Param, unlike a named Expression, stays on the
+    # bound side of a row, so duals keep the sign d objective / d bound.
+    Param("budget_amount", sets.donors, sets.years, initialize=budgets(m, sets),
+          mutable=bool({"proportion", "revenue"} & set(mutable)))
+
     cap = instance.capacity
     max_aid = {(w, k, int(t)): float(a) for w, k, t, a in cap[["recipient", "instrument", "year", "max_aid"]]
                .itertuples(index=False) if t in years}
     Param("max_aid", m.capacity_keys, initialize=max_aid)
 
 
-def budget_amount(m: pyo.ConcreteModel, d: str, t: int):
-    """B[d,t] = sum_l p[l] R[d,l,t], an expression of Params only.
 
-    A study that moves the proportion or the revenue moves every row that mentions a budget.
-    It is deliberately not a named pyo.Expression: Pyomo treats those as possibly holding
-    variables and would move them into the row's body, flipping the sign of its dual.
-    """
-    return sum(m.proportion[lvl] * m.revenue[d, lvl, t] for lvl in m.index_sets.levels)
+def budgets(m: pyo.ConcreteModel, sets: IndexSets) -> dict[tuple[str, int], float]:
+    """B[d,t] = sum over levels of proportion * revenue, from the Params' current values."""
+    return {(d, t): sum(pyo.value(m.proportion[lvl]) * pyo.value(m.revenue[d, lvl, t]) for lvl in sets.levels)
+            for d in sets.donors for t in sets.years}
+
+
+def set_budgets(m: pyo.ConcreteModel) -> None:
+    """Make budget_amount agree with proportion and revenue after a study moved them."""
+    for key, value in budgets(m, m.index_sets).items():
+        m.budget_amount[key].set_value(value)

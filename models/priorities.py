@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from models.parameters import budget_amount
 from optimizer.io import Instance
 from optimizer.schema import Scenario
 
@@ -46,7 +45,7 @@ def add_priorities(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario)
 
     def rule_body(m, rule, g, t):
         flows = flows_of(g, t)
-        budget = sum(budget_amount(m, d, t) for d in groups[g])
+        budget = sum(m.budget_amount[d, t] for d in groups[g])
         share = m.share_bound[rule]
         # (lower, body, upper) keeps the Params on the bound side, so a row's dual is
         # d objective / d bound whatever Pyomo would otherwise move across

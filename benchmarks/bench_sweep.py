@@ -1,0 +1,187 @@
+"""Sweep throughput, measured side by side in one run.
+
+    python benchmarks/bench_sweep.py [--instance ewppt-2010] [--scenarios 200] [--rebuild-every 10]
+                                     [--generate-recipients 0] [--workers 2]
+
+Four comparisons (issue 6), all on the same design, a grid over the extraction proportion
+(provincial) and the leverage of every instrument (a factor), in grid order:
+
+1. persistent re-solve (one model, mutable Params, Pyomo's persistent HiGHS interface) against
+   rebuilding the Pyomo model and solving from scratch for each scenario (measured on every
+   `--rebuild-every`-th scenario and scaled to the whole design);
+2. the same against a bare highspy model of the identical LP (the matrix passed once; per
+   scenario only the changed row bounds and coefficients, warm start), throughput ratio;
+3. build and first solve through Pyomo against passing the same LP to highspy and solving;
+4. local workers: 1 process against `--workers` processes, wall time.
+
+With `--generate-recipients N` the benchmark also runs on a synthetic instance of N counties
+(12 donors, 10 instruments, 5 years) written by `ewppt generate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import highspy
+import numpy as np
+
+from optimizer import load_instance
+from optimizer.study import Study, design_points, resolve_parameters
+from optimizer.sweep import ScenarioRunner, sweep
+
+
+def make_study(scenarios: int, base_provincial: float) -> Study:
+    leverage_levels = 10 if scenarios >= 20 else 2
+    proportion_levels = max(1, scenarios // leverage_levels)
+    proportions = np.linspace(0.7, 1.3, proportion_levels) * base_provincial
+    leverages = np.linspace(0.5, 1.5, leverage_levels)
+    return Study.model_validate({"study": {"name": "bench", "design": "grid"}, "parameter": [
+        {"path": "proportion.provincial", "values": [round(float(v), 12) for v in proportions]},
+        {"path": "instruments.*.leverage", "values": [round(float(v), 6) for v in leverages], "mode": "factor"}]})
+
+
+def points_of(study: Study, instance) -> list[tuple[int, dict]]:
+    parameters = resolve_parameters(study, instance)
+    design = design_points(study, parameters, instance)
+    paths = [p.path for p in parameters]
+    return [(int(row[0]), dict(zip(paths, row[1:]))) for row in design.itertuples(index=False)]
+
+
+def snapshot(h: highspy.Highs) -> dict[str, np.ndarray]:
+    lp = h.getLp()
+    return {"row_lower": np.array(lp.row_lower_), "row_upper": np.array(lp.row_upper_),
+            "col_cost": np.array(lp.col_cost_), "col_lower": np.array(lp.col_lower_),
+            "col_upper": np.array(lp.col_upper_), "start": np.array(lp.a_matrix_.start_),
+            "index": np.array(lp.a_matrix_.index_), "value": np.array(lp.a_matrix_.value_)}
+
+
+def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[str, float]:
+    study = make_study(scenarios, instance.scenario.proportion.provincial or 0.001)
+    parameters = resolve_parameters(study, instance)
+    points = points_of(study, instance)
+    n = len(points)
+    print(f"  {n} scenarios; model: ", end="", flush=True)
+
+    # 1. persistent: build once, re-solve every point
+    started = time.perf_counter()
+    runner = ScenarioRunner(instance, parameters)
+    records = [runner.run(sid, point) for sid, point in points]
+    persistent_s = time.perf_counter() - started
+    assert all(r["status"] == "optimal" for r in records), {r["status"] for r in records}
+    built = next(iter(runner._models.values()))
+    h = built.opt._solver_model
+    print(f"{h.getNumCol():,} columns, {h.getNumRow():,} rows")
+    first_s = records[0]["seconds"]
+    resolve_s = statistics.median(r["seconds"] for r in records[1:]) if n > 1 else first_s
+
+    # rebuild: a fresh model and solver for the sampled points
+    sample = points[::rebuild_every]
+    started = time.perf_counter()
+    for sid, point in sample:
+        ScenarioRunner(instance, parameters).run(sid, point)
+    rebuild_each = (time.perf_counter() - started) / len(sample)
+
+    # 2. bare highspy on the identical LPs: record each scenario's LP (untimed), then replay
+    base = None
+    changes = []
+    replay = ScenarioRunner(instance, parameters)
+    for sid, point in points:
+        replay.run(sid, point)
+        lp = snapshot(next(iter(replay._models.values())).opt._solver_model)
+        if base is None:
+            base = lp
+            base_lp = next(iter(replay._models.values())).opt._solver_model.getLp()
+        assert np.array_equal(lp["index"], base["index"]), "sparsity changed between scenarios"
+        rows = np.flatnonzero((lp["row_lower"] != base["row_lower"]) | (lp["row_upper"] != base["row_upper"]))
+        entries = np.flatnonzero(lp["value"] != base["value"])
+        cols_of_entries = np.searchsorted(lp["start"], entries, side="right") - 1
+        costs = np.flatnonzero(lp["col_cost"] != base["col_cost"])
+        changes.append((rows, lp["row_lower"][rows], lp["row_upper"][rows], lp["index"][entries], cols_of_entries,
+                        lp["value"][entries], costs, lp["col_cost"][costs]))
+        base = {**lp}
+    raw = highspy.Highs()
+    raw.setOptionValue("output_flag", False)
+    raw.passModel(base_lp)
+    started = time.perf_counter()
+    objectives = []
+    for rows, lower, upper, entry_rows, entry_cols, values, costs, cost_values in changes:
+        if len(rows):
+            raw.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
+        for r, c, v in zip(entry_rows, entry_cols, values):
+            raw.changeCoeff(int(r), int(c), float(v))
+        if len(costs):
+            raw.changeColsCost(len(costs), costs.astype(np.int32), cost_values)
+        raw.run()
+        np.asarray(raw.getSolution().col_value)
+        objectives.append(raw.getInfo().objective_function_value)
+    highspy_s = time.perf_counter() - started
+    ours = np.array([r["objective"] for r in records])
+    worst = float(np.max(np.abs(np.array(objectives) - ours) / np.maximum(1.0, np.abs(ours))))
+
+    # 3. build and first solve: Pyomo against handing the same LP to highspy
+    started = time.perf_counter()
+    ScenarioRunner(instance, []).run(0, {})
+    pyomo_first = time.perf_counter() - started
+    cold = highspy.Highs()
+    cold.setOptionValue("output_flag", False)
+    started = time.perf_counter()
+    cold.passModel(base_lp)
+    cold.run()
+    np.asarray(cold.getSolution().col_value)
+    highspy_first = time.perf_counter() - started
+
+    # 4. local workers
+    timings = {}
+    for count in sorted({1, workers}):
+        started = time.perf_counter()
+        result = sweep(instance, study, workers=count)
+        timings[count] = time.perf_counter() - started
+        assert (result["status"] == "optimal").all()
+
+    return {"scenarios": n, "persistent_s": persistent_s, "first_s": first_s, "resolve_median_s": resolve_s,
+            "rebuild_each_s": rebuild_each, "rebuild_ratio": rebuild_each * n / persistent_s,
+            "highspy_s": highspy_s, "highspy_ratio": highspy_s / persistent_s, "objective_gap": worst,
+            "pyomo_first_s": pyomo_first, "highspy_first_s": highspy_first,
+            "first_ratio": pyomo_first / highspy_first, "workers": workers,
+            "one_worker_s": timings[1], "n_workers_s": timings[workers], "scaling": timings[1] / timings[workers]}
+
+
+def report(name: str, r: dict[str, float]) -> None:
+    n = r["scenarios"]
+    print(f"  1. persistent sweep {r['persistent_s']:.2f} s ({n} scenarios; first {r['first_s']:.3f} s, re-solve "
+          f"median {r['resolve_median_s'] * 1000:.1f} ms) vs rebuild {r['rebuild_each_s']:.3f} s each "
+          f"({r['rebuild_each_s'] * n:.1f} s): {r['rebuild_ratio']:.1f}x faster (target >= 20x)")
+    print(f"  2. bare highspy replay of the same {n} LPs {r['highspy_s']:.2f} s: our throughput / highspy = "
+          f"{r['highspy_ratio']:.2f} (target >= 0.5); largest objective difference {r['objective_gap']:.1e}")
+    print(f"  3. build + first solve: Pyomo {r['pyomo_first_s']:.2f} s vs highspy {r['highspy_first_s']:.2f} s: "
+          f"{r['first_ratio']:.1f}x (target <= 3x)")
+    print(f"  4. workers: 1 -> {r['one_worker_s']:.2f} s, {r['workers']} -> {r['n_workers_s']:.2f} s: "
+          f"{r['scaling']:.2f}x (target >= 1.7x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instance", default="ewppt-2010")
+    parser.add_argument("--scenarios", type=int, default=200)
+    parser.add_argument("--rebuild-every", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--generate-recipients", type=int, default=0)
+    args = parser.parse_args()
+    runs = [(args.instance, load_instance(args.instance))]
+    if args.generate_recipients:
+        from optimizer.generate import generate_instance
+
+        folder = tempfile.mkdtemp(prefix="ewppt-bench-")
+        path = generate_instance(folder, recipients=args.generate_recipients, donors=12, instruments=10, years=5,
+                                 seed=1)
+        runs.append((f"generated-{args.generate_recipients}", load_instance(path)))
+    for name, instance in runs:
+        print(f"{name}:")
+        report(name, bench(instance, args.scenarios, args.rebuild_every, args.workers))
+
+
+if __name__ == "__main__":
+    main()
