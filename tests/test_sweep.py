@@ -183,3 +183,15 @@ def test_sweep_on_a_dask_cluster_equals_local(tiny, tmp_path, dask_cluster):
     # each Dask worker built its model once and kept it between tasks
     assert on_cluster["built_model"].sum() == on_cluster["worker"].nunique() <= 2
     assert len(list((tmp_path / "cluster" / "scenarios").glob("part-*.parquet"))) == 24
+
+
+@pytest.mark.parametrize("name", ["proportion-leverage", "sobol-effects", "oat-priorities"])
+def test_bundled_studies_resolve_against_ewppt_2010(name):
+    from optimizer import load_instance
+    from optimizer.study import design_points
+
+    instance = load_instance(INSTANCES / "ewppt-2010")
+    study = load_study(INSTANCES.parent / "studies" / f"{name}.toml")
+    design = design_points(study, resolve_parameters(study, instance), instance)
+    expected = {"proportion-leverage": 200, "sobol-effects": 64 * 6, "oat-priorities": 9}[name]
+    assert len(design) == expected
