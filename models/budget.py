@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.variables import row
 from optimizer.io import Instance
 from optimizer.schema import Scenario
 
@@ -19,6 +20,6 @@ def add_budget(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> 
     sets = m.index_sets
     m.budget = pyo.Constraint(
         m.donors, m.years,
-        rule=lambda m, d, t: (m.budget_amount[d, t], sum(m.x[f] for f in sets.flows_by_donor_year.get((d, t), ())),
-                              m.budget_amount[d, t]),
+        rule=lambda m, d, t: row(m, m.budget_amount[d, t], sum(m.x[f] for f in sets.flows_by_donor_year.get((d, t), ())),
+                                 m.budget_amount[d, t]),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.variables import row
 from optimizer.io import Instance
 from optimizer.schema import Scenario
 
@@ -18,6 +19,6 @@ def add_capacity(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -
     sets = m.index_sets
     m.capacity = pyo.Constraint(
         m.capacity_keys,
-        rule=lambda m, w, k, t: (None, sum(m.x[f] for f in sets.flows_by_recipient_instrument_year.get((w, k, t), ())),
-                                 m.max_aid[w, k, t]),
+        rule=lambda m, w, k, t: row(m, None, sum(m.x[f] for f in sets.flows_by_recipient_instrument_year.get((w, k, t), ())),
+                                    m.max_aid[w, k, t]),
     )

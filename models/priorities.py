@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.variables import row
 from optimizer.io import Instance
 from optimizer.schema import Scenario
 
@@ -52,11 +53,11 @@ def add_priorities(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario)
         if rule in CATEGORY_RULES:
             category, sense = CATEGORY_RULES[rule]
             aid = sum(m.x[f] for f in flows if sets.category[f[2]] == category)
-            return (None, aid, share * budget) if sense == "<=" else (share * budget, aid, None)
+            return row(m, None, aid, share * budget) if sense == "<=" else row(m, share * budget, aid, None)
         if rule == "special_aid_min":
-            return (share * budget, sum(m.x[f] for f in flows if f[1] in sets.special_aid), None)
+            return row(m, share * budget, sum(m.x[f] for f in flows if f[1] in sets.special_aid), None)
         household = [f for f in flows if sets.category[f[2]] == "household_finance"]
         women = sum(m.x[f] for f in household if f[2] in sets.targets_women)
-        return women - share * sum(m.x[f] for f in household) >= 0
+        return row(m, 0, women - share * sum(m.x[f] for f in household), None)
 
     m.priority_share = pyo.Constraint(keys, rule=rule_body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.variables import row
 from optimizer.io import Instance
 from optimizer.schema import Scenario
 
@@ -23,7 +24,7 @@ def add_stability(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) 
     pair's quota without rebuilding the model.
     """
     quota_keys = [(d, w, t) for (d, w) in m.pairs for t in m.years]
-    m.quota = pyo.Constraint(quota_keys, rule=lambda m, d, w, t: (m.base_quota[d, w], _pair_aid(m, d, w, t), None))
+    m.quota = pyo.Constraint(quota_keys, rule=lambda m, d, w, t: row(m, m.base_quota[d, w], _pair_aid(m, d, w, t), None))
 
     if scenario.priorities.quota_growth_min is None:
         return

@@ -45,6 +45,12 @@ class Scope(str, Enum):
     national = "national"
 
 
+class Method(str, Enum):
+    choose = "choose"
+    simplex = "simplex"
+    ipm = "ipm"
+
+
 class Format(str, Enum):
     csv = "csv"
     xlsx = "xlsx"
@@ -91,6 +97,7 @@ def solve(
     scope: Annotated[Optional[Scope], typer.Option(help="Priority shares per donor or national")] = None,
     time_limit: Annotated[Optional[float], typer.Option(help="Solver time limit in seconds")] = None,
     threads: Annotated[Optional[int], typer.Option(help="HiGHS threads")] = None,
+    method: Annotated[Optional[Method], typer.Option(help="HiGHS LP method (ipm is faster on large plans)")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder [default: results/<instance>]")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
@@ -106,6 +113,7 @@ def solve(
             "priorities.scope": scope.value if scope else None,
             "solver.time_limit": time_limit,
             "solver.threads": threads,
+            "solver.method": method.value if method else None,
         }.items()
         if value is not None
     }

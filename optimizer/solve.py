@@ -99,10 +99,14 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     return result
 
 
-def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, **options: Any):
+def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, **options: Any):
+    """Solve once; `warm` re-solves with the simplex method from HiGHS's current basis."""
     config = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False,
                   time_limit=scenario.solver.time_limit, threads=scenario.solver.threads,
                   rel_gap=scenario.solver.mip_rel_gap)
+    method = "simplex" if warm else scenario.solver.method
+    if method != "choose":
+        options = {"solver": method, **options}
     raw = _quiet_solve(opt, model, config, options)
     condition = raw.termination_condition
     if condition == TerminationCondition.infeasibleOrUnbounded:
@@ -114,13 +118,10 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, **options: Any):
 
 def _quiet_solve(opt, model: pyo.ConcreteModel, config: dict, options: dict):
     # HiGHS writes notices (for example about zero coefficients from Params that are 0 now
-    # but may move in a study) straight to the process's stdout while Pyomo loads the model;
-    # keep them in the solver log instead of the planner's terminal.
-    log = io.StringIO()
-    with capture_output(output=log, capture_fd=True):
-        raw = opt.solve(model, **config, solver_options=options)
-    raw.solver_log = log.getvalue()
-    return raw
+    # but may move in a study) straight to the process's stdout while Pyomo loads or updates
+    # the model; keep them off the planner's terminal. (Pyomo keeps HiGHS's solve log itself.)
+    with capture_output(output=io.StringIO(), capture_fd=True):
+        return opt.solve(model, **config, solver_options=options)
 
 
 def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, first):
@@ -133,7 +134,7 @@ def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, firs
     model.objective.deactivate()
     model.secondary_objective.activate()
     try:
-        status, raw = _run(opt, model, scenario)
+        status, raw = _run(opt, model, scenario, warm=True)
     finally:
         model.secondary_objective.deactivate()
         model.objective.activate()

@@ -104,6 +104,7 @@ class _BuiltModel:
         self.parameters = parameters
         self.model = m = build_model(instance, scenario, mutable={p.param for p in parameters})
         self.opt = new_solver()
+        self.solved = False  # the first solve uses the scenario's method, later ones warm-start simplex
         if self.opt is None:
             raise RuntimeError("HiGHS (highspy) is not installed or cannot be loaded")
         updates = self.opt.config.auto_updates
@@ -157,7 +158,8 @@ class _BuiltModel:
 
     def solve(self, save_allocation: bool) -> dict[str, Any]:
         m = self.model
-        status, raw = _run(self.opt, m, self.scenario)
+        status, raw = _run(self.opt, m, self.scenario, warm=self.solved)
+        self.solved = True
         objective = raw.incumbent_objective
         if status == "optimal" and self.scenario.objective == "equity":
             status, raw = _equity_second_stage(self.opt, m, self.scenario, raw)
