@@ -7,6 +7,7 @@ message starts with "warning:" is reported but does not stop a solve.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -25,8 +26,8 @@ def _row(index: int) -> int:
 def check_unique_keys(tables: Tables, scenario: Scenario) -> list[Problem]:
     problems = []
     for name, spec in TABLES.items():
-        table = tables[name]
-        if table.empty:
+        table = tables.get(name)  # a caller may leave out an optional table such as context
+        if table is None or table.empty:
             continue
         dup = table.duplicated(subset=list(spec.key), keep="first")
         for index in table.index[dup]:
@@ -168,6 +169,65 @@ def check_share_sum(tables: Tables, scenario: Scenario) -> list[Problem]:
     return []
 
 
+CONTEXT_TOLERANCE = 1e-6  # relative
+
+
+def _figure(value: float) -> str:
+    """A figure as the source prints it: up to 10 significant digits, no float noise."""
+    return f"{value:.10g}"
+
+
+def check_context_totals(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """context.csv: every parent equals the sum of its parts; an 'of which' item does not exceed it.
+
+    A row whose `sums_to_parent` is true is one of the parts that should add up to its parent;
+    a row with false is an "of which" item (real investments of enterprise investments), which
+    is only compared with its parent. The figures are reported context, kept as printed: a
+    parent that its parts do not add up to (relative tolerance 1e-6) is a warning with the
+    figures and the gap, not an error. An unknown parent, an item that is its own parent, or a
+    part in another unit than its parent is an error.
+    """
+    context = tables.get("context")
+    if context is None or context.empty:
+        return []
+    context = context.drop_duplicates(subset=["item"])  # duplicates are reported by check_unique_keys
+    items = list(context["item"])
+    value = dict(zip(context["item"], context["value"].astype(float)))
+    unit = dict(zip(context["item"], context["unit"]))
+    row = {item: _row(index) for index, item in context["item"].items()}
+    problems: list[Problem] = []
+    parts: dict[str, list[str]] = {}
+    for index, (item, parent, sums) in context[["item", "parent", "sums_to_parent"]].iterrows():
+        if not parent:
+            continue
+        if parent == item:
+            problems.append(Problem("context.csv", "an item cannot be its own parent", row=_row(index),
+                                    column="parent", value=parent))
+        elif parent not in value:
+            near = difflib.get_close_matches(str(parent), items, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            problems.append(Problem("context.csv", f"unknown parent; expected an item listed in context.csv{hint}",
+                                    row=_row(index), column="parent", value=parent))
+        elif unit[item] != unit[parent]:
+            problems.append(Problem("context.csv", f"unit differs from the unit of its parent {parent} "
+                                                   f"('{unit[parent]}'); a part has its parent's unit",
+                                    row=_row(index), column="unit", value=unit[item]))
+        elif sums:
+            parts.setdefault(parent, []).append(item)
+        elif value[item] > value[parent] + CONTEXT_TOLERANCE * abs(value[parent]):
+            problems.append(Problem("context.csv", f"warning: {item} {_figure(value[item])} exceeds its parent "
+                                                   f"{parent} {_figure(value[parent])}, of which it is a part",
+                                    row=_row(index)))
+    for parent, children in sorted(parts.items(), key=lambda kv: row[kv[0]]):
+        total = math.fsum(value[c] for c in children)
+        if abs(value[parent] - total) > CONTEXT_TOLERANCE * max(abs(value[parent]), abs(total)):
+            listed = " + ".join(f"{c} {_figure(value[c])}" for c in children)
+            problems.append(Problem("context.csv", f"warning: {parent} {_figure(value[parent])} != {listed} = "
+                                                   f"{_figure(total)} (gap {_figure(value[parent] - total)})",
+                                    row=row[parent]))
+    return problems
+
+
 CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_unique_keys,
     check_references,
@@ -178,6 +238,7 @@ CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_every_recipient_paired,
     check_effects_cover_recipients,
     check_share_sum,
+    check_context_totals,
 )
 
 

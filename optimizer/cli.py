@@ -228,6 +228,7 @@ def list_instances() -> None:
     for name in bundled_instances():
         path = resolve_instance_path(name)
         first = _first_line(path / "README.md") or _first_line(path / "SOURCES.md")
+        first = first.removeprefix(f"{name}:").strip()
         out.print(f"{name:<22} {first}", markup=False, highlight=False)
 
 

@@ -34,7 +34,7 @@ SCENARIO_FILE = "scenario.toml"
 class Instance:
     """A validated instance: typed tables (pandas), its scenario and the warnings found.
 
-    Tables keep the column names of the instance format; `capacity` may be empty.
+    Tables keep the column names of the instance format; `capacity` and `context` may be empty.
     """
 
     path: Path
@@ -46,6 +46,7 @@ class Instance:
     instruments: pd.DataFrame
     effects: pd.DataFrame
     capacity: pd.DataFrame
+    context: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["context"]))
     warnings: tuple[Problem, ...] = field(default=())
 
     def table(self, name: str) -> pd.DataFrame:

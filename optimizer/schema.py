@@ -100,6 +100,21 @@ class CapacityRow(Row):
     max_aid: Money = column("Most aid the recipient can absorb in this instrument and year", "million yuan")
 
 
+class ContextRow(Row):
+    item: Key = column("Identifier of a reported figure (context only; the model does not read it)")
+    parent: str = column(
+        "Item this one is a part of; empty for a top-level item", default="", max_length=200, pattern=r"^[^\s,]*$"
+    )
+    sums_to_parent: bool = column(
+        "True: one of the parts that should add up to the parent; false: an 'of which' item, "
+        "which need only not exceed its parent",
+        default=True,
+    )
+    value: float = column("The figure as printed in the source, in the row's unit")
+    unit: str = column("Unit of the value, such as million yuan; a part has its parent's unit", min_length=1)
+    note: str = column("Where the figure comes from (source, table, row)", default="")
+
+
 class TableSpec(BaseModel):
     """One table of an instance: its file stem, row model, key columns and whether required."""
 
@@ -133,6 +148,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(name="instruments", row=InstrumentRow, key=("instrument",)),
         TableSpec(name="effects", row=EffectRow, key=("recipient", "instrument", "segment")),
         TableSpec(name="capacity", row=CapacityRow, key=("recipient", "instrument", "year"), required=False),
+        TableSpec(name="context", row=ContextRow, key=("item",), required=False),
     )
 }
 

@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from optimizer.errors import InvalidInstance, Problem
 from optimizer.io import Instance
-from optimizer.schema import LEVELS, OBJECTIVES, PRIORITY_KEYS
+from optimizer.schema import LEVELS, OBJECTIVES, PRIORITY_KEYS, TABLES
 
 STRUCTURAL = {"scenario.objective": tuple(OBJECTIVES), "priorities.scope": ("donor", "national")}
 # Neutral values of priorities a scenario leaves unset: the row exists but never binds.
@@ -360,17 +360,15 @@ def apply_to_instance(instance: Instance, parameters: list[ResolvedParameter], p
 
     The persistent runner reaches the same model by changing Params instead.
     """
-    tables = {name: instance.table(name).copy() for name in ("donors", "revenue", "recipients", "pairs",
-                                                             "instruments", "effects", "capacity")}
+    tables = {name: instance.table(name).copy() for name in TABLES}
     overrides: dict[str, Any] = {}
     for parameter in parameters:
         value = point[parameter.path]
         if parameter.structural:
             overrides[parameter.path] = value
         elif parameter.table is None:
-            key = parameter.path if parameter.param == "proportion" else parameter.path
             current = base_level(parameter, instance) if parameter.mode == "factor" else None
-            overrides[key] = float(value) if current is None else float(current) * float(value)
+            overrides[parameter.path] = float(value) if current is None else float(current) * float(value)
         else:
             frame = tables[parameter.table]
             rows = list(parameter.rows)
