@@ -69,11 +69,13 @@ def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
 
 def budgets(m: pyo.ConcreteModel, sets: IndexSets) -> dict[tuple[str, int], float]:
     """B[d,t] = sum over levels of proportion * revenue, from the Params' current values."""
-    return {(d, t): sum(pyo.value(m.proportion[lvl]) * pyo.value(m.revenue[d, lvl, t]) for lvl in sets.levels)
+    proportion = [pyo.value(m.proportion[lvl]) for lvl in sets.levels]
+    return {(d, t): sum(p * m.revenue[d, lvl, t].value if m.revenue.mutable else p * m.revenue[d, lvl, t]
+                        for p, lvl in zip(proportion, sets.levels))
             for d in sets.donors for t in sets.years}
 
 
-def set_budgets(m: pyo.ConcreteModel) -> None:
-    """Make budget_amount agree with proportion and revenue after a study moved them."""
-    for key, value in budgets(m, m.index_sets).items():
-        m.budget_amount[key].set_value(value)
+def budget_values(m: pyo.ConcreteModel) -> list[tuple[object, float]]:
+    """(budget_amount ParamData, the value proportion and revenue now give it), for a study that
+    moved them to bring budget_amount in line."""
+    return [(m.budget_amount[key], value) for key, value in budgets(m, m.index_sets).items()]

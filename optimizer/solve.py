@@ -107,7 +107,11 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     method = "simplex" if warm else scenario.solver.method
     if method != "choose":
         options = {"solver": method, **options}
-    raw = _quiet_solve(opt, model, config, options)
+    if warm:
+        # a re-solve of a loaded model: HiGHS's notices are off by option, no capture needed
+        raw = opt.solve(model, **config, solver_options={"output_flag": False, **options})
+    else:
+        raw = _quiet_solve(opt, model, config, options)
     condition = raw.termination_condition
     if condition == TerminationCondition.infeasibleOrUnbounded:
         # Presolve could not tell which: ask again without it.

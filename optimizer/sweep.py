@@ -5,6 +5,8 @@ interface. For a scenario it sets only the mutable Params the study moves, re-so
 warm-starts from the previous basis) and loads back only the aid variables. A structural
 parameter (objective, scope) switches to a model built for that structure, kept for reuse.
 
+Local workers take contiguous slices of the design (grid designs run in serpentine order, so
+neighbouring scenarios differ by one step); Dask workers take scenarios as they free up.
 The parent process writes every finished scenario to `OUT/scenarios/part-<id>.parquet`
 (temporary file, then rename) before it hands out the next one, so a study killed at any
 moment resumes with `resume=True` and has every scenario exactly once.
@@ -13,12 +15,14 @@ moment resumes with `resume=True` and has every scenario exactly once.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.parameters import set_budgets
+from models.parameters import budget_values
 from optimizer.errors import InvalidInstance, Problem
 from optimizer.io import Instance, atomic_write, atomic_write_text
 from optimizer.schema import Scenario
@@ -117,6 +121,9 @@ class _BuiltModel:
             setattr(updates, flag, equity)
         updates.update_parameters = True
         self.base = {(p.param, i): pyo.value(_param(m, p.param, i)) for p in parameters for i in p.indices}
+        self.current = dict(self.base)
+        self.changed: set[int] = set()  # ids of ParamData moved since the last solve
+        self.selective: _SelectiveUpdates | None = None
 
         sets = m.index_sets
         self.x_vars = [m.x[f] for f in sets.flows]
@@ -149,16 +156,28 @@ class _BuiltModel:
             for index in parameter.indices:
                 key = (parameter.param, index)
                 values[key] = values[key] * number if parameter.mode == "factor" else number
-        for (name, index), value in values.items():
-            _param(self.model, name, index).set_value(value)
+        for key, value in values.items():
+            if value != self.current[key]:
+                data = _param(self.model, *key)
+                data.set_value(value)
+                self.changed.add(id(data))
+        self.current = values
         if self.moving & {"proportion", "revenue"}:
-            set_budgets(self.model)
+            for data, value in budget_values(self.model):
+                if data.value != value:
+                    data.set_value(value)
+                    self.changed.add(id(data))
         for name in self.arrays.keys() & self.moving:
             self.arrays[name] = self._read(name)
 
     def solve(self, save_allocation: bool) -> dict[str, Any]:
         m = self.model
+        if self.selective is not None:
+            self.selective.update(self.changed)
         status, raw = _run(self.opt, m, self.scenario, warm=self.solved)
+        self.changed = set()
+        if not self.solved:
+            self.selective = _SelectiveUpdates.attach(self.opt)
         self.solved = True
         objective = raw.incumbent_objective
         if status == "optimal" and self.scenario.objective == "equity":
@@ -213,6 +232,57 @@ class _BuiltModel:
             "total_aid": float(aid.sum()),
             "leveraged_investment": float(leverage[self.flow_instrument] @ aid),
         }
+
+
+class _SelectiveUpdates:
+    """Push only the coefficients and bounds that depend on Params a scenario moved.
+
+    Pyomo's persistent HiGHS interface re-evaluates every mutable coefficient and bound before
+    each solve. This indexes its update helpers by the Params they read (once, after the first
+    solve) and updates just those, which halves a re-solve on ewppt-2010. It relies on the
+    interface's internals (`_mutable_helpers`, `_mutable_bounds`, `_mutable_objective` of
+    pyomo 6.10); when they are missing, `attach` returns None and Pyomo's own full update stays on.
+    """
+
+    def __init__(self, opt, by_param: dict[int, list]):
+        self.opt = opt
+        self.by_param = by_param
+
+    @classmethod
+    def attach(cls, opt) -> "_SelectiveUpdates | None":
+        from pyomo.core.expr.visitor import identify_mutable_parameters
+
+        try:
+            helpers = [h for hs in opt._mutable_helpers.values() for h in hs]
+            helpers += [h for _, h in opt._mutable_bounds.values()]
+            opt._mutable_objective  # noqa: B018 - present in the supported versions
+        except AttributeError:
+            return None
+        by_param: dict[int, list] = {}
+        for helper in helpers:
+            exprs = [getattr(helper, name) for name in ("expr", "lower_expr", "upper_expr") if hasattr(helper, name)]
+            for expr in exprs:
+                if expr is None or isinstance(expr, (int, float)):
+                    continue
+                for data in identify_mutable_parameters(expr):
+                    by_param.setdefault(id(data), []).append(helper)
+        opt.config.auto_updates.update_parameters = False
+        return cls(opt, by_param)
+
+    def update(self, changed: set[int]) -> None:
+        if not changed:
+            return
+        opt = self.opt
+        opt._sol = None
+        if opt._last_results_object is not None:
+            opt._last_results_object.solution_loader.invalidate()
+        seen = set()
+        for key in changed:
+            for helper in self.by_param.get(key, ()):
+                if id(helper) not in seen:
+                    seen.add(id(helper))
+                    helper.update()
+        opt._mutable_objective.update()
 
 
 def _param(model: pyo.ConcreteModel, name: str, index: Any):
@@ -282,12 +352,54 @@ def read_sweep(out: str | Path) -> pd.DataFrame:
 _LOCAL = threading.local()
 
 
-def _init_local_worker(instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool) -> None:
-    _LOCAL.runner = ScenarioRunner(instance, parameters, save_allocation)
+def _local_worker(instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool,
+                  items: list[tuple[int, dict]], results) -> None:
+    """A local worker process: one runner, its own contiguous slice of the design, each record
+    sent to the parent as soon as it is solved."""
+    runner = ScenarioRunner(instance, parameters, save_allocation)
+    for scenario_id, point in items:
+        results.put(runner.run(scenario_id, point))
+    results.put(None)
 
 
-def _run_local(scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
-    return _LOCAL.runner.run(scenario_id, point)
+def _run_local_pool(instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool,
+                    items: list[tuple[int, dict]], workers: int, finished: Callable[[dict], None]) -> None:
+    """Split the design into one contiguous slice per worker (neighbouring points keep HiGHS's
+    warm starts short) and write each record as it arrives. A worker that dies leaves its
+    unsolved scenarios recorded as errors, never dropped."""
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    results = context.Queue()
+    slices = [list(chunk) for chunk in np.array_split(np.arange(len(items)), workers) if len(chunk)]
+    processes = [context.Process(target=_local_worker, daemon=True,
+                                 args=(instance, parameters, save_allocation, [items[i] for i in chunk], results))
+                 for chunk in slices]
+    for process in processes:
+        process.start()
+    pending = {sid for sid, _ in items}
+    running = len(processes)
+    try:
+        while running:
+            try:
+                record = results.get(timeout=1.0)
+            except queue.Empty:
+                if not any(p.is_alive() for p in processes):
+                    break  # a worker died without saying goodbye
+                continue
+            if record is None:
+                running -= 1
+                continue
+            pending.discard(record["scenario_id"])
+            finished(record)
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+    points = dict(items)
+    for scenario_id in sorted(pending):
+        finished({"scenario_id": scenario_id, **points[scenario_id], "status": "error",
+                  "message": "the worker process died before solving this scenario", "built_model": False,
+                  "seconds": 0.0, "worker": ""})
 
 
 def _run_dask(setup: tuple, key: str, scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
@@ -383,9 +495,7 @@ def sweep(
         for scenario_id, point in points:
             finished(runner.run(scenario_id, point))
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_local_worker,
-                                 initargs=(instance, parameters, save_allocation)) as pool:
-            _bounded(lambda sid, point: pool.submit(_run_local, sid, point), points, 2 * workers, finished)
+        _run_local_pool(instance, parameters, save_allocation, list(points), workers, finished)
 
     if store is not None:
         return store.read()
