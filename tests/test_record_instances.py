@@ -42,23 +42,7 @@ PAIRS_1996 = [
     ("ningbo", "guizhou"),
 ]
 # "2002: Zhuhai and Xiamen help Chongqing." (the 1996 pairs continue)
-PAIRS_2002 = [
-    ("beijing", "inner_mongolia"),
-    ("tianjin", "gansu"),
-    ("shanghai", "yunnan"),
-    ("guangdong", "guangxi"),
-    ("jiangsu", "shaanxi"),
-    ("zhejiang", "sichuan"),
-    ("shandong", "xinjiang"),
-    ("liaoning", "qinghai"),
-    ("fujian", "ningxia"),
-    ("dalian", "guizhou"),
-    ("qingdao", "guizhou"),
-    ("shenzhen", "guizhou"),
-    ("ningbo", "guizhou"),
-    ("zhuhai", "chongqing"),
-    ("xiamen", "chongqing"),
-]
+PAIRS_2002 = PAIRS_1996 + [("zhuhai", "chongqing"), ("xiamen", "chongqing")]
 # "2010 adjustment: Shandong now helps Chongqing; Xiamen helps Linxia prefecture (Gansu); Zhuhai
 # helps Liangshan prefecture (Sichuan); the others as in 1996."
 PAIRS_2010 = [

@@ -108,15 +108,8 @@ INSTRUMENTS = [
 ]
 # Segment shape per kind: people/million multipliers (non-increasing) and width multipliers
 # (of the recipient's expected aid in the instrument).
-SEGMENT_RATE = {
-    "enterprise": (1.0, 0.7, 0.4),
-    "household": (1.0, 0.6, 0.3),
-    "infrastructure": (1.0, 0.75, 0.5),
-    "human_resources": (1.0, 0.35, 0.12),
-    "market": (1.0, 0.6, 0.3),
-}
-SEGMENT_WIDTH = {"human_resources": (0.4, 0.8, 1.6)}
-DEFAULT_WIDTH = (0.5, 0.8, 1.5)
+# (shared with the synthetic generator, which takes its shapes from this instance)
+from optimizer.generate import DEFAULT_WIDTH, SEGMENT_RATE, SEGMENT_WIDTH  # noqa: E402
 # Typical share of a recipient's aid per instrument (sets the scale of the widths only).
 TYPICAL_SHARE = {"enterprise_finance": 0.35 / 5, "household_finance": 0.30 / 4, "public_goods": 0.25 / 2,
                  "human_resources": 0.10 / 2}
