@@ -90,22 +90,14 @@ SPECIAL = ["tibet", "xinjiang"]
 QUOTA_SHARE = 0.40  # illustrative: base quota = 40% of the donor's 2011 budget
 
 # ------------------------------------------------------------------------------ instruments
-INSTRUMENTS = [
-    # id, category, leverage, targets_women, min_fund_size, setup_cost, base people/million, kind
-    ("loan_guarantee", "enterprise_finance", 5.0, False, 5.0, 0.20, 50, "enterprise"),
-    ("risk_guarantee", "enterprise_finance", 4.0, False, 5.0, 0.20, 40, "enterprise"),
-    ("investment_guarantee", "enterprise_finance", 3.0, False, 5.0, 0.20, 35, "enterprise"),
-    ("discount_interest", "enterprise_finance", 2.0, False, 2.0, 0.10, 30, "enterprise"),
-    ("sme_fund", "enterprise_finance", 1.5, False, 3.0, 0.15, 45, "enterprise"),
-    ("household_loan_guarantee", "household_finance", 3.0, False, 2.0, 0.10, 110, "household"),
-    ("household_discount", "household_finance", 1.0, True, 1.0, 0.05, 130, "household"),
-    ("cdf", "household_finance", 1.0, True, 1.0, 0.05, 170, "household"),
-    ("agri_security", "household_finance", 0.0, False, 2.0, 0.10, 140, "household"),
-    ("infrastructure", "public_goods", 0.0, False, 0.0, 0.0, 75, "infrastructure"),
-    ("public_services", "public_goods", 0.0, False, 0.0, 0.0, 85, "infrastructure"),
-    ("human_resources", "human_resources", 0.0, False, 0.0, 0.0, 200, "human_resources"),
-    ("market_system", "human_resources", 0.0, False, 0.0, 0.0, 65, "market"),
-]
+# id, category, leverage, targets_women, min_fund_size, setup_cost, base people/million, kind:
+# the generator's table (optimizer/generate.py), in this instance's order
+from optimizer.generate import INSTRUMENTS as _INSTRUMENT_TABLE  # noqa: E402
+
+INSTRUMENTS = [(name, *_INSTRUMENT_TABLE[name]) for name in (
+    "loan_guarantee", "risk_guarantee", "investment_guarantee", "discount_interest", "sme_fund",
+    "household_loan_guarantee", "household_discount", "cdf", "agri_security", "infrastructure", "public_services",
+    "human_resources", "market_system")]
 # Segment shape per kind: people/million multipliers (non-increasing) and width multipliers
 # (of the recipient's expected aid in the instrument).
 # (shared with the synthetic generator, which takes its shapes from this instance)
