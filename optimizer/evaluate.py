@@ -13,16 +13,28 @@ import numpy as np
 import pandas as pd
 
 
+def segment_people(totals: np.ndarray, widths: np.ndarray, rates: np.ndarray, segment_effect: np.ndarray) -> np.ndarray:
+    """People lifted by each segment when totals[e], the plan's aid to recipient-instrument e,
+    fills e's segments in order. Segments are sorted by recipient-instrument, then segment;
+    segment_effect[i] is the recipient-instrument of segment i."""
+    if not len(widths):
+        return np.zeros(0)
+    ends = np.cumsum(widths)
+    first = np.r_[True, segment_effect[1:] != segment_effect[:-1]]
+    group_start = np.maximum.accumulate(np.where(first, ends - widths, 0.0))
+    lower = ends - widths - group_start  # where each segment starts within its group
+    return np.clip(totals[segment_effect] - lower, 0.0, widths) * rates
+
+
 def people_lifted(effects: pd.DataFrame, recipients: pd.DataFrame, allocation: pd.DataFrame) -> pd.Series:
     """People lifted per recipient (indexed by recipient, every recipient present)."""
-    totals = allocation.groupby(["recipient", "instrument"])["aid"].sum()
     segments = effects.sort_values(["recipient", "instrument", "segment"])
-    lifted = dict.fromkeys(recipients["recipient"], 0.0)
-    for (recipient, instrument), group in segments.groupby(["recipient", "instrument"], sort=False):
-        aid = float(totals.get((recipient, instrument), 0.0))
-        widths = group["width"].to_numpy(dtype=float)
-        ends = np.cumsum(widths)
-        used = np.clip(aid - (ends - widths), 0.0, widths)  # aid falling in each segment
-        lifted[recipient] += float(used @ group["people_per_million"].to_numpy(dtype=float))
-    poor = dict(zip(recipients["recipient"], recipients["poor_population"]))
-    return pd.Series({w: min(value, float(poor[w])) for w, value in lifted.items()}, name="people_lifted")
+    keys = pd.MultiIndex.from_frame(segments[["recipient", "instrument"]])
+    effect_keys = keys.unique()
+    totals = allocation.groupby(["recipient", "instrument"])["aid"].sum().reindex(effect_keys, fill_value=0.0)
+    lifted = segment_people(totals.to_numpy(dtype=float), segments["width"].to_numpy(dtype=float),
+                            segments["people_per_million"].to_numpy(dtype=float), effect_keys.get_indexer(keys))
+    by_recipient = pd.Series(lifted, index=segments["recipient"].to_numpy()).groupby(level=0).sum()
+    poor = recipients.set_index("recipient")["poor_population"].astype(float)
+    people = by_recipient.reindex(poor.index, fill_value=0.0)
+    return np.minimum(people, poor).rename("people_lifted")

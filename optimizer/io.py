@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
-import io
 import os
 import tempfile
 import tomllib
@@ -381,7 +380,3 @@ def write_instance_xlsx(instance: Instance, path: Path) -> None:
 
     atomic_write(Path(path), write)
 
-
-def read_csv_text(text: str) -> pd.DataFrame:
-    """Parse CSV text the way instance tables are parsed (for tests and tools)."""
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)

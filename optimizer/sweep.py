@@ -32,6 +32,7 @@ import pyomo.environ as pyo
 
 from models.parameters import budget_values
 from optimizer.errors import InvalidInstance, Problem
+from optimizer.evaluate import segment_people
 from optimizer.io import Instance, atomic_write, atomic_write_text
 from optimizer.schema import Scenario
 from optimizer.solve import _equity_second_stage, _run, new_solver
@@ -214,16 +215,8 @@ class _BuiltModel:
         poor, leverage = self.arrays["poor_population"], self.arrays["leverage"]
         totals = np.bincount(self.flow_effect[self.has_effect], weights=aid[self.has_effect],
                              minlength=len(self.model.index_sets.effect_keys))
-        # segments are sorted by recipient-instrument: cumulative width within each group
-        ends = np.cumsum(widths)
-        starts_of_group = np.zeros_like(widths)
-        if len(widths):
-            first = np.r_[True, self.segment_effect[1:] != self.segment_effect[:-1]]
-            offsets = np.where(first, ends - widths, 0.0)
-            starts_of_group = np.maximum.accumulate(offsets)
-        lower = ends - widths - starts_of_group
-        used = np.clip(totals[self.segment_effect] - lower, 0.0, widths)
-        people = np.bincount(self.segment_recipient, weights=used * rates, minlength=len(poor))
+        lifted = segment_people(totals, widths, rates, self.segment_effect)
+        people = np.bincount(self.segment_recipient, weights=lifted, minlength=len(poor))
         people = np.minimum(people, poor)
         covered = self.coverage_mask & (poor > 0)
         return {
