@@ -42,7 +42,9 @@ def check_unique_keys(tables: Tables, scenario: Scenario) -> list[Problem]:
 def _check_reference(tables: Tables, table: str, column: str, target: str, target_column: str) -> list[Problem]:
     known = list(tables[target][target_column])
     known_set = set(known)
-    frame = tables[table]
+    frame = tables.get(table)  # a caller may leave out an optional table
+    if frame is None:
+        return []
     article = "an" if target_column[0] in "aeiou" else "a"
     problems = []
     for index, value in frame[column].items():
@@ -67,6 +69,10 @@ def check_references(tables: Tables, scenario: Scenario) -> list[Problem]:
         + _check_reference(tables, "effects", "instrument", "instruments", "instrument")
         + _check_reference(tables, "capacity", "recipient", "recipients", "recipient")
         + _check_reference(tables, "capacity", "instrument", "instruments", "instrument")
+        + _check_reference(tables, "projects", "recipient", "recipients", "recipient")
+        + _check_reference(tables, "projects", "instrument", "instruments", "instrument")
+        + _check_reference(tables, "cadres", "donor", "donors", "donor")
+        + _check_reference(tables, "cadres", "recipient", "recipients", "recipient")
     )
 
 
@@ -169,6 +175,47 @@ def check_share_sum(tables: Tables, scenario: Scenario) -> list[Problem]:
     return []
 
 
+def check_projects(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """A project starting after the plan can never be paid for; effect rows of a recipient-
+    instrument with projects are replaced by its projects."""
+    projects = tables.get("projects")
+    if projects is None or projects.empty:
+        return []
+    last = scenario.years[-1]
+    problems = [
+        Problem("projects.csv", f"warning: earliest_year is after the last plan year {last}; the project cannot be chosen",
+                row=_row(i), column="earliest_year", value=int(year))
+        for i, year in projects["earliest_year"].items() if year > last
+    ]
+    with_projects = set(zip(projects["recipient"], projects["instrument"]))
+    effects = tables["effects"]
+    replaced = sorted({(w, k) for w, k in zip(effects["recipient"], effects["instrument"]) if (w, k) in with_projects})
+    problems += [
+        Problem("effects.csv", f"warning: {w} / {k} has projects in projects.csv; their people replace these effect "
+                               "rows, which are ignored")
+        for w, k in replaced
+    ]
+    return problems
+
+
+def check_cadres(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """Cadres go between paired donors and recipients, at most as many as at least."""
+    cadres = tables.get("cadres")
+    if cadres is None or cadres.empty:
+        return []
+    pairs = set(zip(tables["pairs"]["donor"], tables["pairs"]["recipient"]))
+    donors, recipients = set(tables["donors"]["donor"]), set(tables["recipients"]["recipient"])
+    problems = []
+    for i, (d, w, lo, hi) in cadres[["donor", "recipient", "min_per_year", "max_per_year"]].iterrows():
+        if d in donors and w in recipients and (d, w) not in pairs:
+            problems.append(Problem("cadres.csv", f"{d} and {w} are not paired in pairs.csv; cadres go between pairs",
+                                    row=_row(i), column="recipient", value=w))
+        if lo > hi:
+            problems.append(Problem("cadres.csv", f"min_per_year {lo} exceeds max_per_year {hi}; expected a value "
+                                                  f">= {lo}", row=_row(i), column="max_per_year", value=int(hi)))
+    return problems
+
+
 CONTEXT_TOLERANCE = 1e-6  # relative
 
 
@@ -238,6 +285,8 @@ CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_every_recipient_paired,
     check_effects_cover_recipients,
     check_share_sum,
+    check_projects,
+    check_cadres,
     check_context_totals,
 )
 

@@ -33,7 +33,8 @@ SCENARIO_FILE = "scenario.toml"
 class Instance:
     """A validated instance: typed tables (pandas), its scenario and the warnings found.
 
-    Tables keep the column names of the instance format; `capacity` and `context` may be empty.
+    Tables keep the column names of the instance format; the optional ones (`capacity`, `projects`,
+    `cadres`, `context`) may be empty.
     """
 
     path: Path
@@ -45,6 +46,8 @@ class Instance:
     instruments: pd.DataFrame
     effects: pd.DataFrame
     capacity: pd.DataFrame
+    projects: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["projects"]))
+    cadres: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["cadres"]))
     context: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["context"]))
     warnings: tuple[Problem, ...] = field(default=())
 

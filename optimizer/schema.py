@@ -62,6 +62,9 @@ class RecipientRow(Row):
         "million yuan per million yuan",
         default=0.0,
     )
+    admin_capacity: Annotated[int, Field(ge=0)] | None = column(
+        "Funds the recipient can run (fund establishment, MIP); empty = no limit", "funds", default=None
+    )
 
 
 class PairRow(Row):
@@ -79,8 +82,12 @@ class InstrumentRow(Row):
         "Loans or investment mobilised per yuan of fund capital", "yuan per yuan", default=0.0
     )
     targets_women: bool = column("True if the instrument targets women (counts for women_min)", default=False)
-    min_fund_size: Money = column("Minimum capital of an established fund (MIP work)", "million yuan", default=0.0)
-    setup_cost: Money = column("Set-up cost of a fund (MIP work)", "million yuan", default=0.0)
+    min_fund_size: Money = column(
+        "Least capital of an established fund over the plan; > 0 (or a set-up cost) makes the instrument a fund "
+        "that a recipient either establishes or not (MIP)", "million yuan", default=0.0)
+    setup_cost: Money = column(
+        "Set-up cost of an established fund, taken from its capital before the capital has effect (MIP)",
+        "million yuan", default=0.0)
 
 
 class EffectRow(Row):
@@ -98,6 +105,26 @@ class CapacityRow(Row):
     instrument: Key = column("Instrument identifier from instruments.csv")
     year: int = column("Calendar year", ge=1900, le=2200)
     max_aid: Money = column("Most aid the recipient can absorb in this instrument and year", "million yuan")
+
+
+class ProjectRow(Row):
+    project: Key = column("Project identifier")
+    recipient: Key = column("Recipient identifier from recipients.csv")
+    instrument: Key = column("Instrument whose aid to the recipient pays for the project")
+    cost: Annotated[float, Field(gt=0.0)] = column("Cost of the whole project", "million yuan")
+    people: Money = column("People the project lifts out of poverty", "people")
+    earliest_year: int = column("First year whose aid may pay for the project", ge=1900, le=2200)
+
+
+class CadreRow(Row):
+    donor: Key = column("Donor identifier from donors.csv")
+    recipient: Key = column("Recipient paired with the donor in pairs.csv")
+    min_per_year: Annotated[int, Field(ge=0)] = column("Fewest cadres sent each plan year", "cadres", default=0)
+    max_per_year: Annotated[int, Field(ge=0)] = column("Most cadres sent each plan year", "cadres")
+    cost_per_cadre: Money = column("Cost of one cadre for one year, paid from the donor's budget",
+                                   "million yuan per cadre-year")
+    capacity_per_cadre: Money = column("Funds more the recipient can run per cadre-year exchanged",
+                                       "funds per cadre-year", default=0.0)
 
 
 class ContextRow(Row):
@@ -148,6 +175,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(name="instruments", row=InstrumentRow, key=("instrument",)),
         TableSpec(name="effects", row=EffectRow, key=("recipient", "instrument", "segment")),
         TableSpec(name="capacity", row=CapacityRow, key=("recipient", "instrument", "year"), required=False),
+        TableSpec(name="projects", row=ProjectRow, key=("project",), required=False),
+        TableSpec(name="cadres", row=CadreRow, key=("donor", "recipient"), required=False),
         TableSpec(name="context", row=ContextRow, key=("item",), required=False),
     )
 }
@@ -166,6 +195,10 @@ class ScenarioInfo(Section):
     objective: Literal["people_lifted", "weighted_people_lifted", "equity", "leveraged_investment"] = Field(
         "people_lifted", description="What the plan maximises"
     )
+    model: Literal["lp", "mip"] | None = Field(
+        None, description="lp: every decision continuous (the relaxation of a MIP); mip: funds, projects and "
+        "cadres are whole decisions. Empty: mip whenever the data asks for one (fund sizes or set-up costs, "
+        "admin capacities, projects or cadres), else lp")
 
     @field_validator("years")
     @classmethod
