@@ -5,21 +5,28 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.budget import add_budget
+from models.cadres import add_cadres
 from models.capacity import add_capacity
 from models.effects import add_effects
+from models.funds import add_funds
 from models.investment import add_investment_coupling
 from models.objectives import add_objective
 from models.parameters import add_parameters
 from models.priorities import add_priorities
-from models.sets import derive_sets
+from models.projects import add_projects
+from models.sets import derive_sets, wants_integers
 from models.stability import add_stability
 from models.variables import add_sets, add_variables
 from optimizer.io import Instance
 from optimizer.schema import Scenario
 
 # Constraint families in build order; each name is also the Pyomo component it creates
-# (stability and priorities create `quota`/`quota_growth` and `priority_share`).
+# (stability and priorities create `quota`/`quota_growth` and `priority_share`). The MIP
+# families come first: they declare the whole decisions (c, y, v) that the others read.
 FAMILIES = (
+    add_cadres,
+    add_funds,
+    add_projects,
     add_budget,
     add_stability,
     add_priorities,
@@ -37,7 +44,8 @@ SWEEPABLE = frozenset({"proportion", "revenue", "base_quota", "quota_growth_min"
 
 def build_model(instance: Instance, scenario: Scenario | None = None,
                 mutable: frozenset[str] | set[str] = frozenset()) -> pyo.ConcreteModel:
-    """The LP for an instance under a scenario (the instance's own by default).
+    """The model for an instance under a scenario (the instance's own by default): a MIP when
+    `model_kind` says so (funds, projects and cadres are whole decisions), else an LP.
 
     `mutable` names the Params to keep mutable for persistent re-solves (any of SWEEPABLE);
     the others become plain numbers, which builds and re-solves faster.
@@ -51,6 +59,7 @@ def build_model(instance: Instance, scenario: Scenario | None = None,
     sets = derive_sets(instance)
     m = pyo.ConcreteModel(name=f"ewppt:{scenario.name}")
     m.index_sets = sets
+    m.integer = model_kind(scenario, sets) == "mip"
     add_sets(m, sets)
     add_parameters(m, instance, scenario, sets, frozenset(mutable))
     add_variables(m, sets)
@@ -58,3 +67,8 @@ def build_model(instance: Instance, scenario: Scenario | None = None,
         add_family(m, instance, scenario)
     add_objective(m, instance, scenario)
     return m
+
+
+def model_kind(scenario: Scenario, sets) -> str:
+    """`[scenario] model`, or by default mip whenever the data asks for a whole decision."""
+    return scenario.scenario.model or ("mip" if wants_integers(sets) else "lp")

@@ -42,8 +42,13 @@ def add_equity(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> 
 
 
 def add_leveraged_investment(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
-    """max sum_{d,w,k,t} L[k] * x[d,w,k,t]   (loans and investment mobilised by all aid)"""
-    m.objective = pyo.Objective(expr=sum(m.leverage[f[2]] * m.x[f] for f in m.flows), sense=pyo.maximize)
+    """max sum_{d,w,k,t} L[k] * x[d,w,k,t] - sum_{(w,k) funds} L[k] f[k] y[w,k]
+
+    (loans and investment mobilised by all aid; a fund's set-up cost mobilises nothing)"""
+    m.objective = pyo.Objective(
+        expr=sum(m.leverage[f[2]] * m.x[f] for f in m.flows)
+        - sum(m.leverage[k] * m.setup_cost[k] * m.y[w, k] for w, k in m.index_sets.fund_keys),
+        sense=pyo.maximize)
 
 
 OBJECTIVES = {

@@ -45,8 +45,10 @@ def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
 
     eff = instance.effects
     keys = list(zip(eff["recipient"], eff["instrument"], eff["segment"].astype(int)))
-    Param("width", m.segments, initialize=dict(zip(keys, eff["width"])))
-    Param("people_per_million", m.segments, initialize=dict(zip(keys, eff["people_per_million"])))
+    used = set(sets.segments)  # without the rows that projects replace
+    Param("width", m.segments, initialize={key: u for key, u in zip(keys, eff["width"]) if key in used})
+    Param("people_per_million", m.segments,
+          initialize={key: e for key, e in zip(keys, eff["people_per_million"]) if key in used})
 
     rec = instance.recipients
     for column in ("poor_population", "weight", "investment_demand", "infra_unlock"):
@@ -65,6 +67,22 @@ def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
                .itertuples(index=False) if t in years}
     Param("max_aid", m.capacity_keys, initialize=max_aid)
 
+    # MIP data: funds, projects, cadres (empty index sets when the instance has none)
+    Param("min_fund_size", m.instruments, initialize=dict(zip(inst["instrument"], inst["min_fund_size"])))
+    Param("setup_cost", m.instruments, initialize=dict(zip(inst["instrument"], inst["setup_cost"])))
+    Param("admin_capacity", sets.admin_recipients,
+          initialize={w: float(a) for w, a in zip(rec["recipient"], rec["admin_capacity"]) if w in sets.admin_recipients})
+    proj = instance.projects
+    Param("project_cost", sets.projects, initialize=dict(zip(proj["project"], proj["cost"])))
+    Param("project_people", sets.projects, initialize=dict(zip(proj["project"], proj["people"])))
+    cad = instance.cadres
+    cadre_pairs = list(zip(cad["donor"], cad["recipient"]))
+    Param("cadre_cost", cadre_pairs, initialize=dict(zip(cadre_pairs, cad["cost_per_cadre"])))
+    Param("cadre_capacity", cadre_pairs, initialize=dict(zip(cadre_pairs, cad["capacity_per_cadre"])))
+    # the big-M of an established fund, from the data: follows the budgets, like budget_amount
+    Param("fund_capital_max", sets.fund_keys, initialize=fund_capital_limits(m, sets, budgets(m, sets)),
+          mutable=bool({"proportion", "revenue", "max_aid"} & set(mutable)))
+
 
 
 def budgets(m: pyo.ConcreteModel, sets: IndexSets) -> dict[tuple[str, int], float]:
@@ -75,7 +93,33 @@ def budgets(m: pyo.ConcreteModel, sets: IndexSets) -> dict[tuple[str, int], floa
             for d in sets.donors for t in sets.years}
 
 
+def fund_capital_limits(m: pyo.ConcreteModel, sets: IndexSets, budget: dict[tuple[str, int], float]
+                        ) -> dict[tuple[str, str], float]:
+    """M[w,k]: the most capital fund k in recipient w can hold over the plan, from the data.
+
+    All the budgets of w's donors over the plan, and the instrument's capacity limits when
+    every plan year has one. (The big-M of fund_max; the smaller, the tighter the relaxation.)
+    """
+    donors_of: dict[str, list[str]] = {}
+    for d, w in sets.pairs:
+        donors_of.setdefault(w, []).append(d)
+    capacity = set(sets.capacity_keys)
+    limits = {}
+    for w, k in sets.fund_keys:
+        limit = sum(budget[d, t] for d in donors_of.get(w, ()) for t in sets.years)
+        if all((w, k, t) in capacity for t in sets.years):
+            limit = min(limit, sum(pyo.value(m.max_aid[w, k, t]) for t in sets.years))
+        limits[w, k] = max(limit, 0.0)
+    return limits
+
+
 def budget_values(m: pyo.ConcreteModel) -> list[tuple[object, float]]:
-    """(budget_amount ParamData, the value proportion and revenue now give it), for a study that
-    moved them to bring budget_amount in line."""
-    return [(m.budget_amount[key], value) for key, value in budgets(m, m.index_sets).items()]
+    """(ParamData, the value it must now have) for the Params derived from others: budget_amount
+    from proportion and revenue, fund_capital_max from the budgets and capacities. A study that
+    moved those brings the derived ones in line with this."""
+    budget = budgets(m, m.index_sets)
+    updates = [(m.budget_amount[key], value) for key, value in budget.items()]
+    if m.fund_capital_max.mutable:
+        updates += [(m.fund_capital_max[key], value)
+                    for key, value in fund_capital_limits(m, m.index_sets, budget).items()]
+    return updates

@@ -1,16 +1,22 @@
 """What a plan does, computed from the allocation and the instance alone (no solver, no Pyomo).
 
-People lifted by a plan: for each recipient-instrument, the plan total fills the effect
-segments in order (segment j takes at most its width), each segment lifts people_per_million
-per million yuan, and the recipient's total is capped by its poor population. This is the
+People lifted by a plan: for each recipient-instrument, the plan total (less the set-up cost
+of a fund that the plan establishes, that is, gives capital) fills the effect segments in
+order (segment j takes at most its width), each segment lifts people_per_million per million
+yuan; a recipient-instrument with projects lifts the people of its built projects instead;
+and the recipient's total is capped by its poor population. This is the
 effect the model maximises; reporting it from the allocation keeps the KPIs true for every
 objective, including those (leveraged investment) that leave the model's effect variables free.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+
+ESTABLISHED = 1e-6  # million yuan: a fund with more capital than this is established (pays its set-up cost)
 
 
 def segment_people(totals: np.ndarray, widths: np.ndarray, rates: np.ndarray, segment_effect: np.ndarray) -> np.ndarray:
@@ -26,15 +32,40 @@ def segment_people(totals: np.ndarray, widths: np.ndarray, rates: np.ndarray, se
     return np.clip(totals[segment_effect] - lower, 0.0, widths) * rates
 
 
-def people_lifted(effects: pd.DataFrame, recipients: pd.DataFrame, allocation: pd.DataFrame) -> pd.Series:
-    """People lifted per recipient (indexed by recipient, every recipient present)."""
+def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,
+                  built: Mapping[str, float] | None = None) -> pd.Series:
+    """People lifted per recipient (indexed by recipient, every recipient present).
+
+    `established[w,k]` and `built[q]` are the plan's fund and project decisions (1 or 0; a
+    fraction in an LP relaxation); by default a fund is established when it has capital and
+    no project is built.
+    """
+    projects = instance.projects
+    replaced = set(zip(projects["recipient"], projects["instrument"]))
+    effects = instance.effects
+    if replaced:
+        effects = effects[[key not in replaced for key in zip(effects["recipient"], effects["instrument"])]]
     segments = effects.sort_values(["recipient", "instrument", "segment"])
     keys = pd.MultiIndex.from_frame(segments[["recipient", "instrument"]])
     effect_keys = keys.unique()
     totals = allocation.groupby(["recipient", "instrument"])["aid"].sum().reindex(effect_keys, fill_value=0.0)
-    lifted = segment_people(totals.to_numpy(dtype=float), segments["width"].to_numpy(dtype=float),
-                            segments["people_per_million"].to_numpy(dtype=float), effect_keys.get_indexer(keys))
+    setup = instance.instruments.set_index("instrument")["setup_cost"].astype(float)
+    if established is None:
+        opened = totals.to_numpy(dtype=float) > ESTABLISHED
+    else:
+        opened = np.array([established.get(key, 0.0) for key in effect_keys], dtype=float)
+    charge = setup.reindex(effect_keys.get_level_values(1)).to_numpy() * opened
+    lifted = segment_people(np.maximum(totals.to_numpy(dtype=float) - charge, 0.0),
+                            segments["width"].to_numpy(dtype=float), segments["people_per_million"].to_numpy(dtype=float),
+                            effect_keys.get_indexer(keys))
     by_recipient = pd.Series(lifted, index=segments["recipient"].to_numpy()).groupby(level=0).sum()
-    poor = recipients.set_index("recipient")["poor_population"].astype(float)
+    share = projects["project"].map(built or {}).fillna(0.0).astype(float)
+    project_people = (projects["people"].astype(float) * share).groupby(projects["recipient"]).sum()
+    by_recipient = by_recipient.add(project_people, fill_value=0.0)
+    poor = recipients_poor(instance)
     people = by_recipient.reindex(poor.index, fill_value=0.0)
     return np.minimum(people, poor).rename("people_lifted")
+
+
+def recipients_poor(instance) -> pd.Series:
+    return instance.recipients.set_index("recipient")["poor_population"].astype(float)

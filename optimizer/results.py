@@ -5,6 +5,9 @@ Tables (all money in million yuan):
     kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment
     duals       family, rule, donor, recipient, instrument, year, dual   (d objective / d right-hand side)
     binding     family, rule, donor, recipient, instrument, year, slack, binding
+    decisions   kind, donor, recipient, instrument, project, year, count, money
+                (funds established with their capital, projects built with their cost,
+                cadres sent with their cost; empty for a plan without whole decisions)
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
 
 INDEX_COLUMNS = ("rule", "donor", "recipient", "instrument", "year")
-TABLE_NAMES = ("allocation", "kpis", "duals", "binding")
+TABLE_NAMES = ("allocation", "kpis", "duals", "binding", "decisions")
+DECISION_COLUMNS = ["kind", "donor", "recipient", "instrument", "project", "year", "count", "money"]
 
 # Each constraint family's index, by column name, so rows map back to the instance's terms.
 FAMILY_INDEX: dict[str, tuple[str, ...]] = {
@@ -37,15 +41,22 @@ FAMILY_INDEX: dict[str, tuple[str, ...]] = {
     "poor_population_cap": ("recipient",),
     "investment": ("recipient", "year"),
     "equity_ratio": ("recipient",),
+    "fund_min": ("recipient", "instrument"),
+    "fund_max": ("recipient", "instrument"),
+    "admin_capacity_limit": ("recipient",),
+    "project_spend": ("recipient", "instrument"),
+    "project_timing": ("recipient", "instrument", "year"),
 }
 # Families whose tightness a planner reads as "this priority or limit is binding".
-BINDING_FAMILIES = ("quota", "quota_growth", "priority_share", "capacity", "investment", "poor_population_cap")
+BINDING_FAMILIES = ("quota", "quota_growth", "priority_share", "capacity", "investment", "poor_population_cap",
+                    "admin_capacity_limit")
 
 EMPTY_COLUMNS = {
     "allocation": ["donor", "recipient", "instrument", "category", "year", "aid"],
     "kpis": ["recipient", "name", "poor_population", "aid", "people_lifted", "coverage", "leveraged_investment"],
     "duals": ["family", *INDEX_COLUMNS, "dual"],
     "binding": ["family", *INDEX_COLUMNS, "slack", "binding"],
+    "decisions": DECISION_COLUMNS,
 }
 
 
@@ -55,7 +66,9 @@ def empty_table(name: str) -> pd.DataFrame:
 
 @dataclass
 class Result:
-    """What a solve returns. `status` is one of optimal, infeasible, unbounded, time_limit, error."""
+    """What a solve returns. `status` is one of optimal, infeasible, unbounded, time_limit, error;
+    `has_plan` says whether the tables hold a plan (always when optimal; at a time limit, when
+    HiGHS found one)."""
 
     status: Status
     objective: float | None
@@ -66,6 +79,8 @@ class Result:
     kpis: pd.DataFrame = field(default_factory=lambda: empty_table("kpis"))
     duals: pd.DataFrame = field(default_factory=lambda: empty_table("duals"))
     binding: pd.DataFrame = field(default_factory=lambda: empty_table("binding"))
+    decisions: pd.DataFrame = field(default_factory=lambda: empty_table("decisions"))
+    has_plan: bool = False  # optimal, or the best plan found at a time limit
     summary: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict[str, Any] = field(default_factory=dict)
@@ -82,6 +97,7 @@ class Result:
         """The provenance written to run.json."""
         return {
             "status": self.status,
+            "has_plan": self.has_plan,
             "objective": self.objective,
             "message": self.message,
             "summary": self.summary,

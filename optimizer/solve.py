@@ -16,11 +16,11 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
-from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
 from optimizer.evaluate import people_lifted
 from optimizer.io import Instance
-from optimizer.results import BINDING_FAMILIES, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
+from optimizer.results import BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
 from optimizer.schema import Scenario
 
 ZERO = 1e-9  # flows below this (million yuan) are reported as zero
@@ -61,7 +61,12 @@ def new_solver():
 
 
 def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt=None) -> Result:
-    """Solve a built model and read the plan back into a Result."""
+    """Solve a built model and read the plan back into a Result.
+
+    A MIP that stops at its time limit with a plan reports that plan, with status
+    `time_limit`, the best bound and the gap; the duals of a MIP plan are those of the LP
+    with its whole decisions fixed (what one more million is worth, given those decisions).
+    """
     base = dict(scenario=scenario.model_dump(mode="json"), instance_digest=instance.digest,
                 warnings=[str(w) for w in instance.warnings])
     opt = opt or new_solver()
@@ -74,29 +79,65 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     if status == "optimal" and scenario.objective == "equity":
         status, raw = _equity_second_stage(opt, model, scenario, raw)
     solved = time.perf_counter()
+    mip = mip_info(opt, model, raw)
     solver_info = {"name": "highs", "version": ".".join(map(str, opt.version())),
-                   "termination": str(raw.termination_condition.name)}
-    if status != "optimal":
+                   "termination": str(raw.termination_condition.name), "model": "mip" if model.integer else "lp", **mip}
+    has_plan = raw.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible) and objective is not None
+    if status not in ("optimal", "time_limit") or not has_plan:
         return Result(status=status, objective=None, message=_status_message(status), solver=solver_info,
                       timings={"solve": solved - started}, **base)
 
     raw.solution_loader.load_vars()
-    duals = raw.solution_loader.get_duals()
     allocation = allocation_table(model)
+    decisions = decision_table(model)
+    duals = _fixed_decision_duals(opt, model, scenario) if model.integer else raw.solution_loader.get_duals()
+    message = "optimal plan found" if status == "optimal" else (
+        f"time limit reached: best plan found, within {mip['mip_gap']:.2%} of the best bound"
+        if mip.get("mip_gap") is not None else "time limit reached: best plan found")
     result = Result(
-        status="optimal",
+        status=status,
         objective=float(objective),
-        message="optimal plan found",
+        message=message,
         allocation=allocation,
         kpis=kpi_table(model, instance, allocation),
         duals=dual_table(model, duals),
         binding=binding_table(model),
+        decisions=decisions,
+        has_plan=True,
         solver=solver_info,
         **base,
     )
     result.summary = summarise(result, scenario)
     result.timings = {"solve": solved - started, "extract": time.perf_counter() - solved}
     return result
+
+
+def mip_info(opt, model: pyo.ConcreteModel, raw) -> dict[str, Any]:
+    """Best bound, relative gap and node count of a MIP solve (empty for an LP)."""
+    if not model.integer:
+        return {}
+    bound = raw.objective_bound
+    info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
+    gap = getattr(info, "mip_gap", None)
+    return {"best_bound": None if bound is None or not math.isfinite(bound) else float(bound),
+            "mip_gap": None if gap is None or not math.isfinite(gap) else float(gap),
+            "mip_nodes": None if info is None else int(info.mip_node_count)}
+
+
+def _fixed_decision_duals(opt, model: pyo.ConcreteModel, scenario: Scenario) -> dict:
+    """Duals of the LP with every whole decision fixed at the plan's value."""
+    discrete = [v for v in model.component_data_objects(pyo.Var) if v.is_integer() and not v.fixed]
+    domains = [(v, v.domain) for v in discrete]
+    for v in discrete:
+        v.domain = pyo.Reals
+        v.fix(round(v.value))
+    try:
+        status, raw = _run(opt, model, scenario, warm=True)
+        return raw.solution_loader.get_duals() if status == "optimal" else {}
+    finally:
+        for v, domain in domains:
+            v.unfix()
+            v.domain = domain
 
 
 def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, **options: Any):
@@ -169,12 +210,44 @@ def allocation_table(model: pyo.ConcreteModel) -> pd.DataFrame:
     return table[table["aid"] > 0].reset_index(drop=True)
 
 
+def decision_table(model: pyo.ConcreteModel) -> pd.DataFrame:
+    """The plan's whole decisions: funds established (with their capital), projects built
+    (with their cost) and cadres sent (with their cost). Zero decisions are left out; in an LP
+    relaxation `count` may be a fraction."""
+    sets = model.index_sets
+    rows = []
+    for w, k in sets.fund_keys:
+        y = _clean(model.y[w, k].value)
+        if y > 0:
+            capital = sum(model.x[f].value or 0.0 for f in sets.flows_by_recipient_instrument.get((w, k), ()))
+            rows.append(("fund", "", w, k, "", pd.NA, y, _clean(capital)))
+    for q in sets.projects:
+        v = _clean(model.v[q].value)
+        if v > 0:
+            w, k, _ = sets.project_of[q]
+            rows.append(("project", "", w, k, q, pd.NA, v, _round(v * pyo.value(model.project_cost[q]))))
+    for d, w, t in sets.cadre_keys:
+        c = _clean(model.c[d, w, t].value)
+        if c > 0:
+            rows.append(("cadres", d, w, "", "", t, c, _round(c * pyo.value(model.cadre_cost[d, w]))))
+    table = pd.DataFrame(rows, columns=DECISION_COLUMNS)
+    return table.astype({"year": "Int64"}) if rows else empty_table("decisions")
+
+
 def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
-    """Per recipient: aid, people lifted (evaluated from the allocation), coverage, leverage."""
-    lifted = people_lifted(instance.effects, instance.recipients, allocation)
-    leverage = dict(zip(instance.instruments["instrument"], instance.instruments["leverage"]))
+    """Per recipient: aid, people lifted (evaluated from the allocation and the whole
+    decisions), coverage, leverage (set-up costs mobilise nothing)."""
+    sets = model.index_sets
+    established = {key: model.y[key].value or 0.0 for key in sets.fund_keys}
+    built = {q: model.v[q].value or 0.0 for q in sets.projects}
+    lifted = people_lifted(instance, allocation, established, built)
+    inst = instance.instruments.set_index("instrument")
+    leverage = inst["leverage"].astype(float)
     aid = allocation.groupby("recipient")["aid"].sum()
     leveraged = (allocation["aid"] * allocation["instrument"].map(leverage)).groupby(allocation["recipient"]).sum()
+    for (w, k), y in established.items():
+        if y > ZERO and leverage[k] * inst.at[k, "setup_cost"] > 0:
+            leveraged[w] = leveraged.get(w, 0.0) - leverage[k] * inst.at[k, "setup_cost"] * y
     rows = []
     for w, name, poor in instance.recipients[["recipient", "name", "poor_population"]].itertuples(index=False):
         people = _round(lifted[w])
@@ -233,7 +306,15 @@ def binding_table(model: pyo.ConcreteModel) -> pd.DataFrame:
 def summarise(result: Result, scenario: Scenario) -> dict[str, Any]:
     kpis = result.kpis
     covered = kpis["coverage"].dropna()
+    decisions = result.decisions
+    mip = {key: result.solver.get(key) for key in ("best_bound", "mip_gap")} if result.solver.get("model") == "mip" else {}
     return {
+        "model": result.solver.get("model", "lp"),
+        **mip,
+        "funds_established": _round(decisions.loc[decisions["kind"] == "fund", "count"].sum()),
+        "projects_built": _round(decisions.loc[decisions["kind"] == "project", "count"].sum()),
+        "cadre_years": _round(decisions.loc[decisions["kind"] == "cadres", "count"].sum()),
+        "cadre_cost_million": _round(decisions.loc[decisions["kind"] == "cadres", "money"].sum()),
         "objective_name": scenario.objective,
         "objective": result.objective,
         "total_aid_million": _round(float(result.allocation["aid"].sum())),

@@ -163,7 +163,7 @@ class _BuiltModel:
                 data.set_value(value)
                 self.changed.add(id(data))
         self.current = values
-        if self.moving & {"proportion", "revenue"}:
+        if self.moving & {"proportion", "revenue", "max_aid"}:
             for data, value in budget_values(self.model):
                 if data.value != value:
                     data.set_value(value)
