@@ -1,7 +1,8 @@
 """The `ewppt` command line: thin commands over the library.
 
-Exit codes: 0 optimal (or valid), 1 infeasible, unbounded, time limit or solver error,
-2 bad input. Bad input is reported as file, row, column, value and what was expected.
+Exit codes: 0 optimal (or valid), 1 infeasible, 2 bad input, 3 unbounded, 4 time limit with a
+plan (written), 5 time limit without a plan, 6 solver error (numerical trouble, HiGHS missing),
+7 internal error. Bad input is reported as file, row, column, value and what was expected.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from optimizer.results import Result
 from optimizer.schema import CATEGORIES
 from optimizer.solve import solve as solve_instance
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 7
+
+
+def exit_code(result: Result) -> int:
+    """The exit code of a solve: one per status, and a time limit with or without a plan."""
+    if result.status == "time_limit":
+        return 4 if result.has_plan else 5
+    return {"optimal": EXIT_OK, "infeasible": EXIT_FAILED, "unbounded": 3, "error": 6}[result.status]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Allocate East-West Partnership poverty-reduction aid with Pyomo and HiGHS.")
@@ -49,6 +57,11 @@ class Method(str, Enum):
     choose = "choose"
     simplex = "simplex"
     ipm = "ipm"
+
+
+class ModelKind(str, Enum):
+    lp = "lp"
+    mip = "mip"
 
 
 class Format(str, Enum):
@@ -98,11 +111,17 @@ def solve(
     time_limit: Annotated[Optional[float], typer.Option(help="Solver time limit in seconds")] = None,
     threads: Annotated[Optional[int], typer.Option(help="HiGHS threads")] = None,
     method: Annotated[Optional[Method], typer.Option(help="HiGHS LP method (ipm is faster on large plans)")] = None,
+    mip_gap: Annotated[Optional[float], typer.Option(help="Relative MIP gap at which HiGHS stops")] = None,
+    model: Annotated[Optional[ModelKind], typer.Option(
+        help="lp: whole decisions continuous; mip: whole [default: mip when the data has funds, projects or cadres]")
+    ] = None,
+    relax: Annotated[bool, typer.Option(
+        help="Write the LP relaxation's plan and report its gap to the MIP (solves both)")] = False,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder [default: results/<instance>]")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
 ) -> None:
-    """Solve an instance and write the plan (allocation, kpis, duals, binding, run.json)."""
+    """Solve an instance and write the plan (allocation, kpis, duals, binding, decisions, run.json)."""
     overrides = {
         key: value
         for key, value in {
@@ -114,6 +133,8 @@ def solve(
             "solver.time_limit": time_limit,
             "solver.threads": threads,
             "solver.method": method.value if method else None,
+            "solver.mip_rel_gap": mip_gap,
+            "scenario.model": model.value if model else None,
         }.items()
         if value is not None
     }
@@ -123,14 +144,14 @@ def solve(
         _bad_input(exc.problems)
     _warn(loaded.warnings)
     with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
-        result = solve_instance(loaded)
+        result = solve_instance(loaded, relax=relax)
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
     written = result.write(target, fmt.value)
     _print_summary(result, show)
     out.print(f"wrote {', '.join(p.name for p in written)} to {target}", markup=False, highlight=False)
     if not result.ok:
         err.print(f"{result.status}: {result.message}", style="bold red", markup=False, highlight=False)
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(exit_code(result))
 
 
 @app.command()
@@ -243,7 +264,7 @@ def _first_line(path: Path) -> str:
 
 
 def _print_summary(result: Result, show: int) -> None:
-    colour = "green" if result.ok else "red"
+    colour = "green" if result.ok else "yellow" if result.has_plan else "red"
     summary = Table(title=f"{result.scenario['scenario']['name']}: [{colour}]{result.status}[/]", show_header=False)
     summary.add_row("objective", f"{result.scenario['scenario']['objective']} = "
                     + ("-" if result.objective is None else f"{result.objective:,.6g}"))
@@ -253,7 +274,7 @@ def _print_summary(result: Result, show: int) -> None:
         summary.add_row(key.replace("_", " "), f"{value:,.6g}" if isinstance(value, float) else str(value))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
-    if not result.ok:
+    if not result.has_plan:
         return
     shares = result.allocation.pivot_table(index="donor", columns="category", values="aid", aggfunc="sum", fill_value=0.0)
     by_donor = Table(title="aid by donor and category (million yuan, whole plan)")
@@ -293,7 +314,7 @@ def main() -> None:
             raise
         err.print(f"internal error: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)",
                   style="bold red", markup=False, highlight=False)
-        sys.exit(EXIT_FAILED)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

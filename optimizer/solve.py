@@ -35,11 +35,18 @@ TERMINATION_STATUS = {
 }
 
 
-def solve(instance: Instance, scenario: Scenario | None = None, **overrides: Any) -> Result:
-    """Solve an instance under a scenario (its own by default, with dotted-key overrides)."""
+def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = False, **overrides: Any) -> Result:
+    """Solve an instance under a scenario (its own by default, with dotted-key overrides).
+
+    `relax=True` solves the LP relaxation (`model = "lp"`) and reports the plan of the
+    relaxation, and also solves the MIP to report the integrality gap between the two in the
+    summary (`mip_objective`, `integrality_gap` = (relaxation - MIP) / |relaxation|).
+    """
     scenario = scenario or instance.scenario
     if overrides:
         scenario = scenario.override(**overrides)
+    if relax:
+        return _solve_relaxation(instance, scenario)
     if scenario is not instance.scenario:
         instance = instance.with_scenario(scenario)
     # imported here: the models package imports optimizer's schema and io, and
@@ -52,6 +59,18 @@ def solve(instance: Instance, scenario: Scenario | None = None, **overrides: Any
     result = solve_model(model, instance, scenario)
     result.timings = {"build": built - started, **result.timings, "total": time.perf_counter() - started}
     return result
+
+
+def _solve_relaxation(instance: Instance, scenario: Scenario) -> Result:
+    relaxed = solve(instance, scenario.override(**{"scenario.model": "lp"}))
+    whole = solve(instance, scenario.override(**{"scenario.model": "mip"}))
+    mip = whole.objective if whole.has_plan else None
+    gap = None
+    if relaxed.objective is not None and mip is not None:
+        gap = _round(abs(relaxed.objective - mip) / max(abs(relaxed.objective), 1e-9))
+    relaxed.summary.update(mip_status=whole.status, mip_objective=mip, integrality_gap=gap)
+    relaxed.timings["mip"] = whole.timings.get("total", 0.0)
+    return relaxed
 
 
 def new_solver():
@@ -132,7 +151,9 @@ def _fixed_decision_duals(opt, model: pyo.ConcreteModel, scenario: Scenario) -> 
         v.domain = pyo.Reals
         v.fix(round(v.value))
     try:
-        status, raw = _run(opt, model, scenario, warm=True)
+        # interior point and crossover, not a warm simplex: plans whose year split is free
+        # make the simplex method wander (see the `[solver] method` docs)
+        status, raw = _run(opt, model, scenario)
         return raw.solution_loader.get_duals() if status == "optimal" else {}
     finally:
         for v, domain in domains:

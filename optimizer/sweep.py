@@ -137,6 +137,16 @@ class _BuiltModel:
         with_effect = {w for w, _ in sets.effect_keys}
         paired = set(sets.paired_recipients)
         self.coverage_mask = np.array([w in with_effect and w in paired for w in sets.recipients])
+        # whole decisions the KPIs need: funds with effect rows (set-up cost) and projects
+        self.y_vars = [m.y[key] for key in sets.fund_keys]
+        fund_effect = np.array([effect_index.get(key, -1) for key in sets.fund_keys], dtype=int)
+        self.fund_has_effect = fund_effect >= 0
+        self.fund_effect = fund_effect[self.fund_has_effect]
+        self.fund_instrument = np.array([sets.instruments.index(k) for _, k in sets.fund_keys], dtype=int)
+        self.fund_setup = np.array([pyo.value(m.setup_cost[k]) for _, k in sets.fund_keys], dtype=float)
+        self.v_vars = [m.v[q] for q in sets.projects]
+        self.project_recipient = np.array([sets.recipients.index(sets.project_of[q][0]) for q in sets.projects], dtype=int)
+        self.project_people = np.array([pyo.value(m.project_people[q]) for q in sets.projects], dtype=float)
         # KPI inputs as arrays; those a study moves are re-read after each change
         self.moving = {p.param for p in parameters}
         self.arrays = {name: self._read(name) for name in ("width", "people_per_million", "poor_population",
@@ -185,8 +195,10 @@ class _BuiltModel:
             status, raw = _equity_second_stage(self.opt, m, self.scenario, raw)
         if status != "optimal":
             return {"status": status, "message": f"HiGHS: {raw.termination_condition.name}"}
-        aid = np.maximum(self._aid_values(raw), 0.0)
-        record = {"status": "optimal", "message": "", "objective": float(objective), **self._kpis(aid)}
+        aid = np.maximum(self._values(raw, self.x_vars, "_x_columns"), 0.0)
+        opened = np.round(self._values(raw, self.y_vars, "_y_columns"), 9) if self.y_vars else np.zeros(0)
+        built = self._values(raw, self.v_vars, "_v_columns") if self.v_vars else np.zeros(0)
+        record = {"status": "optimal", "message": "", "objective": float(objective), **self._kpis(aid, opened, built)}
         if save_allocation:
             sets = m.index_sets
             keep = aid > 1e-9
@@ -195,35 +207,40 @@ class _BuiltModel:
                 aid=aid[keep].round(9))
         return record
 
-    def _aid_values(self, raw) -> np.ndarray:
-        """x in flow order. Reads HiGHS's column values directly when Pyomo's interface exposes
-        its column map (pyomo 6.10: about 12 ms saved per re-solve on ewppt-2010); otherwise
-        through the solution loader."""
-        columns = getattr(self, "_x_columns", None)
+    def _values(self, raw, variables: list, cache: str) -> np.ndarray:
+        """Values of `variables`, in order. Reads HiGHS's column values directly when Pyomo's
+        interface exposes its column map (pyomo 6.10: about 12 ms saved per re-solve on
+        ewppt-2010); otherwise through the solution loader."""
+        columns = getattr(self, cache, None)
         column_map = getattr(self.opt, "_pyomo_var_to_solver_var_map", None)
         solution = getattr(self.opt, "_sol", None)
         if columns is None and column_map is not None:
-            columns = self._x_columns = np.array([column_map[id(v)] for v in self.x_vars], dtype=int)
+            columns = np.array([column_map[id(v)] for v in variables], dtype=int)
+            setattr(self, cache, columns)
         if columns is not None and solution is not None:
             return np.asarray(solution.col_value)[columns]
-        primal = raw.solution_loader.get_vars(self.x_vars)
-        return np.array([primal[v] for v in self.x_vars])
+        primal = raw.solution_loader.get_vars(variables)
+        return np.array([primal[v] for v in variables])
 
-    def _kpis(self, aid: np.ndarray) -> dict[str, float]:
-        """People lifted from the plan under the current effect Params (as optimizer.evaluate)."""
+    def _kpis(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray) -> dict[str, float]:
+        """People lifted from the plan under the current effect Params (as optimizer.evaluate):
+        set-up costs of the funds opened come out of their capital, built projects count."""
         widths, rates = self.arrays["width"], self.arrays["people_per_million"]
         poor, leverage = self.arrays["poor_population"], self.arrays["leverage"]
         totals = np.bincount(self.flow_effect[self.has_effect], weights=aid[self.has_effect],
                              minlength=len(self.model.index_sets.effect_keys))
+        charge = self.fund_setup * opened
+        totals[self.fund_effect] = np.maximum(totals[self.fund_effect] - charge[self.fund_has_effect], 0.0)
         lifted = segment_people(totals, widths, rates, self.segment_effect)
         people = np.bincount(self.segment_recipient, weights=lifted, minlength=len(poor))
+        people += np.bincount(self.project_recipient, weights=self.project_people * built, minlength=len(poor))
         people = np.minimum(people, poor)
         covered = self.coverage_mask & (poor > 0)
         return {
             "people_lifted": float(people.sum()),
             "min_coverage": float((people[covered] / poor[covered]).min()) if covered.any() else float("nan"),
             "total_aid": float(aid.sum()),
-            "leveraged_investment": float(leverage[self.flow_instrument] @ aid),
+            "leveraged_investment": float(leverage[self.flow_instrument] @ aid - leverage[self.fund_instrument] @ charge),
         }
 
 
