@@ -140,13 +140,30 @@ def test_project_after_the_plan_is_never_built(tmp_path):
 
 
 def test_lp_model_is_the_relaxation(tmp_path):
-    """model = "lp" solves the same data continuously; its optimum bounds the MIP's."""
+    """model = "lp" solves the same data continuously. With fund_effect (s <= u y) the
+    relaxation of the fund-of-7 variant is already tight (README: plateau's cdf route costs
+    7 y + (600 - 480 y) / 60 = 10 - y million, least at y = 1): 2,640, gap 0."""
     instance = load_instance(variant(tmp_path, "min7", instruments={"cdf": (7, 0)}))
-    relaxed = solve(instance, **{"scenario.model": "lp"})
+    relaxed = solve(instance, relax=True)
     assert relaxed.summary["model"] == "lp"
-    assert relaxed.objective >= 2640 - 1e-6
-    # the relaxation opens a fraction 4/7 of plateau's cdf fund and keeps the LP plan of tiny
-    assert relaxed.objective == pytest.approx(2760, rel=RTOL)
+    assert relaxed.objective == pytest.approx(2640, rel=RTOL)
+    assert relaxed.summary["mip_objective"] == pytest.approx(2640, rel=RTOL)
+    assert relaxed.summary["integrality_gap"] == pytest.approx(0, abs=1e-9)
+
+
+def test_relax_reports_the_integrality_gap(tmp_path):
+    """The projects variant relaxed: 0.4 of plateau's road (1.6 million for 120 people, 75 per
+    million, better than the well's 50 and upland's 40) fills plateau's cap. Coastal: upland
+    14.4 (600 + 8.4 x 40), plateau 4 + 1.6 (600): 1,536; harbour 1,240. 2,776 against the
+    MIP's 2,740: gap 36 / 2,776."""
+    folder = variant(tmp_path, "projects", effects_without=(("plateau", "roads"),),
+                     projects=[("plateau_road", "plateau", "roads", 4, 300, 2012),
+                               ("plateau_well", "plateau", "roads", 2, 100, 2011)])
+    relaxed = solve(load_instance(folder), relax=True)
+    assert relaxed.objective == pytest.approx(2776, rel=RTOL)
+    assert relaxed.summary["mip_objective"] == pytest.approx(2740, rel=RTOL)
+    assert relaxed.summary["integrality_gap"] == pytest.approx(36 / 2776, rel=1e-6)
+    assert decisions(relaxed, "project") == {"plateau_road": pytest.approx(0.4)}
 
 
 # ------------------------------------------------------------------------------ brute force
