@@ -16,10 +16,11 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.common.results import TerminationCondition
 
 from optimizer.evaluate import people_lifted
 from optimizer.io import Instance
+from optimizer.mip import MipOutcome, release, solve_mip
 from optimizer.results import BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
 from optimizer.schema import Scenario
 
@@ -93,79 +94,69 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
         return Result(status="error", objective=None, message="HiGHS (highspy) is not installed or cannot be loaded; "
                       "reinstall with `pip install -e .`", **base)
     started = time.perf_counter()
-    status, raw = _run(opt, model, scenario)
-    objective = raw.incumbent_objective
-    if status == "optimal" and scenario.objective == "equity":
-        status, raw = _equity_second_stage(opt, model, scenario, raw)
-    solved = time.perf_counter()
-    mip = mip_info(opt, model, raw)
-    solver_info = {"name": "highs", "version": ".".join(map(str, opt.version())),
-                   "termination": str(raw.termination_condition.name), "model": "mip" if model.integer else "lp", **mip}
-    has_plan = raw.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible) and objective is not None
-    if status not in ("optimal", "time_limit") or not has_plan:
-        return Result(status=status, objective=None, message=_status_message(status), solver=solver_info,
-                      timings={"solve": solved - started}, **base)
-
-    raw.solution_loader.load_vars()
-    allocation = allocation_table(model)
-    decisions = decision_table(model)
-    duals = _fixed_decision_duals(opt, model, scenario) if model.integer else raw.solution_loader.get_duals()
-    message = "optimal plan found" if status == "optimal" else (
-        f"time limit reached: best plan found, within {mip['mip_gap']:.2%} of the best bound"
-        if mip.get("mip_gap") is not None else "time limit reached: best plan found")
-    result = Result(
-        status=status,
-        objective=float(objective),
-        message=message,
-        allocation=allocation,
-        kpis=kpi_table(model, instance, allocation),
-        duals=dual_table(model, duals),
-        binding=binding_table(model),
-        decisions=decisions,
-        has_plan=True,
-        solver=solver_info,
-        **base,
-    )
+    if model.integer:
+        outcome, fixed = solve_mip(opt, model, scenario, _run)
+    else:
+        outcome, fixed = _solve_lp(opt, model, scenario), []
+    try:
+        if outcome.status == "optimal" and scenario.objective == "equity":
+            outcome, raw = _equity_second_stage(opt, model, scenario, outcome)
+            if outcome.status == "optimal":
+                raw.solution_loader.load_vars()
+        solved = time.perf_counter()
+        solver_info = {"name": "highs", "version": ".".join(map(str, opt.version())), "termination": outcome.termination,
+                       "model": "mip" if model.integer else "lp"}
+        if model.integer:
+            solver_info.update(method=outcome.method, best_bound=outcome.bound, mip_gap=outcome.gap,
+                               mip_nodes=outcome.nodes)
+        if outcome.status not in ("optimal", "time_limit") or not outcome.has_plan:
+            return Result(status=outcome.status, objective=None, message=_status_message(outcome.status),
+                          solver=solver_info, timings={"solve": solved - started}, **base)
+        allocation = allocation_table(model)
+        message = "optimal plan found" if outcome.status == "optimal" else (
+            f"time limit reached: best plan found, within {outcome.gap:.2%} of the best bound"
+            if outcome.gap is not None else "time limit reached: best plan found (no bound)")
+        result = Result(
+            status=outcome.status,
+            objective=float(outcome.objective),
+            message=message,
+            allocation=allocation,
+            kpis=kpi_table(model, instance, allocation),
+            duals=dual_table(model, outcome.duals),
+            binding=binding_table(model),
+            decisions=decision_table(model),
+            has_plan=True,
+            solver=solver_info,
+            **base,
+        )
+    finally:
+        release(fixed)
     result.summary = summarise(result, scenario)
     result.timings = {"solve": solved - started, "extract": time.perf_counter() - solved}
     return result
 
 
-def mip_info(opt, model: pyo.ConcreteModel, raw) -> dict[str, Any]:
-    """Best bound, relative gap and node count of a MIP solve (empty for an LP)."""
-    if not model.integer:
-        return {}
-    bound = raw.objective_bound
-    info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
-    gap = getattr(info, "mip_gap", None)
-    return {"best_bound": None if bound is None or not math.isfinite(bound) else float(bound),
-            "mip_gap": None if gap is None or not math.isfinite(gap) else float(gap),
-            "mip_nodes": None if info is None else int(info.mip_node_count)}
+def _solve_lp(opt, model: pyo.ConcreteModel, scenario: Scenario) -> MipOutcome:
+    """An LP in one HiGHS solve, as an outcome (its plan loaded into the model)."""
+    status, raw = _run(opt, model, scenario)
+    outcome = MipOutcome(status=status, termination=raw.termination_condition.name, method="lp")
+    if status == "optimal":
+        raw.solution_loader.load_vars()
+        outcome.objective, outcome.duals = raw.incumbent_objective, raw.solution_loader.get_duals()
+    return outcome
 
 
-def _fixed_decision_duals(opt, model: pyo.ConcreteModel, scenario: Scenario) -> dict:
-    """Duals of the LP with every whole decision fixed at the plan's value."""
-    discrete = [v for v in model.component_data_objects(pyo.Var) if v.is_integer() and not v.fixed]
-    domains = [(v, v.domain) for v in discrete]
-    for v in discrete:
-        v.domain = pyo.Reals
-        v.fix(round(v.value))
-    try:
-        # interior point and crossover, not a warm simplex: plans whose year split is free
-        # make the simplex method wander (see the `[solver] method` docs)
-        status, raw = _run(opt, model, scenario)
-        return raw.solution_loader.get_duals() if status == "optimal" else {}
-    finally:
-        for v, domain in domains:
-            v.unfix()
-            v.domain = domain
-
-
-def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, **options: Any):
-    """Solve once; `warm` re-solves with the simplex method from HiGHS's current basis."""
-    config = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                  time_limit=scenario.solver.time_limit, threads=scenario.solver.threads,
+def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, relaxation: bool = False,
+         time_limit: float | None | str = "scenario", **options: Any):
+    """Solve once; `warm` re-solves with the simplex method from HiGHS's current basis;
+    `relaxation` solves a MIP's LP relaxation; `time_limit` overrides the scenario's."""
+    limit = scenario.solver.time_limit if time_limit == "scenario" else time_limit
+    config = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False, threads=scenario.solver.threads,
                   rel_gap=scenario.solver.mip_rel_gap)
+    # HiGHS keeps options between solves of one model: always set the ones that vary
+    options = {"time_limit": math.inf if limit is None else float(limit), **options}
+    if model.integer:
+        options["solve_relaxation"] = relaxation
     method = "simplex" if warm else scenario.solver.method
     if method != "choose":
         options = {"solver": method, **options}
@@ -190,22 +181,27 @@ def _quiet_solve(opt, model: pyo.ConcreteModel, config: dict, options: dict):
         return opt.solve(model, **config, solver_options=options)
 
 
-def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, first):
-    """Keep the optimal least coverage and maximise people lifted among those plans.
+def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, first: MipOutcome):
+    """Keep the optimal least coverage and maximise people lifted among those plans (for a
+    MIP, with its whole decisions held at the first stage's plan).
 
-    The reported objective stays the first stage's least coverage.
+    The reported objective stays the first stage's least coverage. Returns the outcome and
+    HiGHS's raw result (whose plan the caller loads).
     """
-    theta = first.incumbent_objective
+    theta = first.objective
     model.theta.setlb(max(0.0, theta * (1 - EQUITY_TOLERANCE) - 1e-12))
     model.objective.deactivate()
     model.secondary_objective.activate()
     try:
-        status, raw = _run(opt, model, scenario, warm=True)
+        status, raw = _run(opt, model, scenario, warm=not model.integer, relaxation=True)
     finally:
         model.secondary_objective.deactivate()
         model.objective.activate()
         model.theta.setlb(0)
-    return status, raw
+    if status != "optimal":
+        return MipOutcome(status=status, termination=raw.termination_condition.name, method=first.method), raw
+    first.duals = raw.solution_loader.get_duals()
+    return first, raw
 
 
 def _status_message(status: str) -> str:

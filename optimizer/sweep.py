@@ -35,6 +35,7 @@ from optimizer.errors import InvalidInstance, Problem
 from optimizer.evaluate import segment_people
 from optimizer.io import Instance, atomic_write, atomic_write_text
 from optimizer.schema import Scenario
+from optimizer.mip import MipOutcome, release, solve_mip
 from optimizer.solve import _equity_second_stage, _run, new_solver
 from optimizer.study import (
     NEUTRAL_PRIORITY,
@@ -118,8 +119,10 @@ class _BuiltModel:
                      "check_for_new_or_removed_params", "update_constraints", "update_named_expressions"):
             setattr(updates, flag, False)
         equity = scenario.objective == "equity"  # its second stage moves a bound and the objective
-        for flag in ("check_for_new_objective", "update_objective", "update_vars"):
+        for flag in ("check_for_new_objective", "update_objective"):
             setattr(updates, flag, equity)
+        # a MIP's relax-and-fix fixes and frees the whole decisions (optimizer.mip)
+        updates.update_vars = equity or m.integer
         updates.update_parameters = True
         self.base = {(p.param, i): pyo.value(_param(m, p.param, i)) for p in parameters for i in p.indices}
         self.current = dict(self.base)
@@ -185,20 +188,33 @@ class _BuiltModel:
         m = self.model
         if self.selective is not None:
             self.selective.update(self.changed)
-        status, raw = _run(self.opt, m, self.scenario, warm=self.solved)
+        if m.integer:
+            outcome, fixed = solve_mip(self.opt, m, self.scenario, _run)
+        else:
+            status, raw = _run(self.opt, m, self.scenario, warm=self.solved)
+            outcome, fixed = MipOutcome(status=status, objective=raw.incumbent_objective,
+                                        termination=raw.termination_condition.name), []
         self.changed = set()
         if not self.solved:
             self.selective = _SelectiveUpdates.attach(self.opt)
         self.solved = True
-        objective = raw.incumbent_objective
-        if status == "optimal" and self.scenario.objective == "equity":
-            status, raw = _equity_second_stage(self.opt, m, self.scenario, raw)
-        if status != "optimal":
-            return {"status": status, "message": f"HiGHS: {raw.termination_condition.name}"}
-        aid = np.maximum(self._values(raw, self.x_vars, "_x_columns"), 0.0)
-        opened = np.round(self._values(raw, self.y_vars, "_y_columns"), 9) if self.y_vars else np.zeros(0)
-        built = self._values(raw, self.v_vars, "_v_columns") if self.v_vars else np.zeros(0)
-        record = {"status": "optimal", "message": "", "objective": float(objective), **self._kpis(aid, opened, built)}
+        try:
+            if outcome.status == "optimal" and self.scenario.objective == "equity":
+                outcome, raw = _equity_second_stage(self.opt, m, self.scenario, outcome)
+                if m.integer and outcome.status == "optimal":
+                    raw.solution_loader.load_vars()
+            if outcome.status != "optimal":
+                return {"status": outcome.status, "message": f"HiGHS: {outcome.termination}"}
+            if m.integer:  # the plan is in the model's variables (see optimizer.mip)
+                aid, opened, built = (np.array([v.value or 0.0 for v in vs], dtype=float)
+                                      for vs in (self.x_vars, self.y_vars, self.v_vars))
+            else:
+                aid, opened, built = self._values(raw, self.x_vars, "_x_columns"), np.zeros(0), np.zeros(0)
+        finally:
+            release(fixed)
+        aid = np.maximum(aid, 0.0)
+        record = {"status": "optimal", "message": "", "objective": float(outcome.objective),
+                  **self._kpis(aid, np.round(opened, 9), built)}
         if save_allocation:
             sets = m.index_sets
             keep = aid > 1e-9
