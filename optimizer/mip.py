@@ -94,7 +94,8 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     def left() -> float | None:
         return None if limit is None else max(deadline - time.perf_counter(), 0.01)
 
-    status, raw = run(opt, model, scenario, relaxation=True, time_limit=left())
+    # no crossover: the bound and the relaxed decisions need no vertex (saves about a third)
+    status, raw = run(opt, model, scenario, relaxation=True, time_limit=left(), run_crossover="off")
     if status in ("infeasible", "time_limit"):  # no relaxed plan, so no plan at all
         return MipOutcome(status=status, termination=raw.termination_condition.name), []
     if status != "optimal":  # unbounded or trouble: let branch and bound say what it is

@@ -154,7 +154,7 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     config = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False, threads=scenario.solver.threads,
                   rel_gap=scenario.solver.mip_rel_gap)
     # HiGHS keeps options between solves of one model: always set the ones that vary
-    options = {"time_limit": math.inf if limit is None else float(limit), **options}
+    options = {"time_limit": math.inf if limit is None else float(limit), "run_crossover": "on", **options}
     if model.integer:
         options["solve_relaxation"] = relaxation
     method = "simplex" if warm else scenario.solver.method
