@@ -5,9 +5,16 @@
 
 The instance is a pure function of the arguments: the same arguments write byte-identical
 files (random numbers come from `numpy.random.default_rng`, one independent stream per table,
-so for example the donors do not change when only the number of recipients does). Every file is
-written atomically. Figures follow the ranges of `instances/ewppt-2010` (see its SOURCES.md);
-they are **synthetic**, not data.
+so for example the donors do not change when only the number of recipients does). New tables
+get new streams at the end of `STREAMS`, which leaves the older streams' numbers as they were:
+the MIP tables (admin capacity, projects, cadres) changed the earlier tables only where they
+must, namely recipients.csv gained the `admin_capacity` column, effects.csv lost the rows of the
+recipient-instruments that have projects, capacity.csv no longer limits every women-targeting
+household instrument of a county (3-4% of the counties lost one instrument's limits when
+that rule came in), and instruments.csv's fund sizes shrink in instances whose counties are too
+small for them (see Funds below; never at the default sizes). Every file is written atomically.
+Figures follow the ranges of `instances/ewppt-2010` (see its SOURCES.md); they are
+**synthetic**, not data.
 
 How the numbers are made (million yuan throughout):
 
@@ -32,10 +39,38 @@ How the numbers are made (million yuan throughout):
   county add up to about 3 times its expected aid over the plan.
 - Capacity: about 20% of the recipient-instruments get a limit in every plan year, at 0.6-2x the
   instrument's typical share of the county's expected aid; a category's instruments are never
-  all limited in one county, so the limits cannot make the scenario infeasible.
+  all limited in one county, nor are its women-targeting household instruments, so the limits
+  cannot make the scenario infeasible.
 - Investment demand: 2-4 times the county's expected aid in the last plan year (more when the
   instruments leave no choice but enterprise finance), plus 1 million, so that the enterprise
   minimum can always be met.
+
+Whole decisions (the engine solves a MIP whenever these are present):
+
+- Funds: the enterprise and household instruments have ewppt-2010's minimum fund sizes and
+  set-up costs. Each county can run 2-5 funds (`admin_capacity`, uniform), capped at one less
+  than the number of fund instruments (but at least 2), so the limit binds in some counties.
+  When the counties are too small for the funds (many counties per small donor, or one or two
+  plan years), every min_fund_size and setup_cost is multiplied by 1/2, 1/4, ... until a
+  feasible plan is certain (`_fund_scale` gives the certificate); the README says so.
+- Projects: in 30-40% of the ordinary counties (drawn per instance), 1-4 candidate projects on
+  one public-goods instrument (schools and clinics for public_services, roads, water and
+  bridges otherwise; named like `lanping_school_1`). Only counties with two or more
+  public-goods instruments without a capacity limit get projects, and the projects take one
+  of them, so the other stays divisible; special aid counties get none. A project costs
+  15-60% of the county's expected public-goods aid over the plan; its people are its cost
+  times the people per million that the county's effect curve for the instrument gives the
+  cost of all its projects together, times 0.8-1.25. The earliest year is plan year i with
+  probability proportional to 0.5^i (mostly the first years). The effect rows of those
+  recipient-instruments are not written (the projects replace them).
+- Cadres: a row for every ordinary pair (none for the special aid pairs): max_per_year 1-3,
+  cost 0.10-0.30 million yuan per cadre-year, capacity 0.20-0.50 funds per cadre-year;
+  min_per_year is 1 for about half the pairs, as long as the donor's least cadre cost stays
+  within 2% of its first-year budget, else 0.
+- Feasibility: with no project built and every cadre at its minimum, a plan meets every rule:
+  32% of each county's aid to public goods and human resources (quotas and those categories),
+  the rest to enterprise and household funds, either one of each per county or pooled in the
+  counties with the most investment demand (`_fund_scale`).
 """
 
 from __future__ import annotations
@@ -159,7 +194,27 @@ WOMEN_MIN = 0.30
 QUOTA_GROWTH_MIN = 0.0
 ENTERPRISE_MIN = PRIORITIES["enterprise_finance_min"][0]
 
-STREAMS = ("donors", "recipients", "pairs", "instruments", "effects", "capacity")
+# MIP data (funds, projects, cadres).
+ADMIN_CAPACITY = (2, 5)  # funds a county can run, drawn uniformly, below the number of fund instruments
+PROJECT_COUNTY_SHARE = (0.30, 0.40)  # of the ordinary counties, drawn once per instance
+PROJECTS_PER_COUNTY = (1, 4)
+PROJECT_COST = (0.15, 0.60)  # of the county's expected public-goods aid over the plan
+PROJECT_PEOPLE = (0.8, 1.25)  # x the people the same money lifts on the county's effect segments
+PROJECT_YEAR_DECAY = 0.5  # P(earliest year = plan year i) is proportional to this ** i
+PROJECT_KINDS = {"public_services": ("school", "clinic")}
+DEFAULT_PROJECT_KINDS = ("road", "water", "bridge")
+CADRE_MIN_PROBABILITY = 0.5  # a pair with min_per_year 1 (else 0) ...
+CADRE_MIN_SHARE = 0.02  # ... while the donor's least cadre cost stays within this share of its budget
+CADRE_MAX = (1, 3)
+CADRE_COST = (0.10, 0.30)  # million yuan per cadre-year
+CADRE_CAPACITY = (0.20, 0.50)  # funds per cadre-year
+# Shares of a county's aid in the feasibility witness of _fund_scale (see its docstring).
+WITNESS_SPENDING = 0.32  # public goods and human resources together
+WITNESS_HOUSEHOLD_MIN = 0.16
+
+# Independent random streams, one per table; new streams go at the end (SeedSequence.spawn gives
+# the first ones the same children whatever the count), so the older tables keep their numbers.
+STREAMS = ("donors", "recipients", "pairs", "instruments", "effects", "capacity", "admin", "projects", "cadres")
 
 
 # ---------------------------------------------------------------------------------- public
@@ -169,9 +224,10 @@ def generate_instance(out: Path, recipients: int = 30, donors: int = 10, instrum
                       seed: int = 0, segments: int = 3, first_year: int = 2011) -> Path:
     """Write a synthetic instance folder at `out` and return its path.
 
-    The folder holds scenario.toml, the seven CSV tables (capacity.csv may have no rows when
-    every category has a single instrument) and a README.md. Files already in the folder with
-    these names are replaced; other files are left alone.
+    The folder holds scenario.toml, the nine CSV tables (capacity.csv may have no rows when
+    every category has a single instrument, projects.csv when fewer than seven instruments leave
+    a single public-goods instrument, cadres.csv when no county is ordinary) and a README.md.
+    Files already in the folder with these names are replaced; other files are left alone.
     """
     for name, value, least in (("recipients", recipients, 1), ("donors", donors, 1), ("instruments", instruments, 1),
                                ("years", years, 1), ("segments", segments, 1), ("seed", seed, 0)):
@@ -197,28 +253,42 @@ def generate_instance(out: Path, recipients: int = 30, donors: int = 10, instrum
 
     present = [c for c in CATEGORIES if any(row["category"] == c for row in inst_rows)]
     share = _instrument_shares(inst_rows, present)
-    recipient_rows = _recipient_table(county_rows, expected, inst_rows, present, plan_years)
+    admin = _admin_capacity(rng["admin"], county_rows, inst_rows)
+    recipient_rows = _recipient_table(county_rows, expected, inst_rows, present, plan_years, admin)
     effect_rows = _effects(rng["effects"], county_rows, inst_rows, share, expected, int(segments))
     capacity_rows = _capacity(rng["capacity"], county_rows, inst_rows, share, expected, plan_years)
+    capped = {(w, k) for w, k, _, _ in capacity_rows}
+    project_rows = _projects(rng["projects"], county_rows, inst_rows, share, expected, effect_rows, capped, plan_years)
+    with_projects = {(w, k) for _, w, k, *_ in project_rows}
+    effect_rows = [r for r in effect_rows if (r[0], r[1]) not in with_projects]  # the projects replace them
+    special = {c["recipient"] for c in county_rows if c["special_aid"]}
+    cadre_rows = _cadres(rng["cadres"], [p for p in pair_rows if p[1] not in special], budget, plan_years)
+    demand = {row[0]: row[6] for row in recipient_rows}
+    fund_scale = _fund_scale(county_rows, pair_rows, inst_rows, present, expected, demand, capped, plan_years)
+    for r in inst_rows:
+        r["min_fund_size"], r["setup_cost"] = r["min_fund_size"] * fund_scale, r["setup_cost"] * fund_scale
 
     name = f"synthetic-r{recipients}-d{donors}-k{instruments}-t{years}-s{seed}"
     files = {
         "donors.csv": _csv(["donor", "name", "kind"], donor_rows),
         "revenue.csv": _csv(["donor", "level", "year", "revenue"], revenue_rows),
         "recipients.csv": _csv(["recipient", "name", "province", "poor_population", "special_aid", "weight",
-                                "investment_demand", "infra_unlock"], recipient_rows),
+                                "investment_demand", "infra_unlock", "admin_capacity"], recipient_rows),
         "pairs.csv": _csv(["donor", "recipient", "base_quota"], pair_rows),
         "instruments.csv": _csv(["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost"],
                                 [[r[c] for c in ("instrument", "category", "leverage", "targets_women", "min_fund_size",
                                                  "setup_cost")] for r in inst_rows]),
         "effects.csv": _csv(["recipient", "instrument", "segment", "width", "people_per_million"], effect_rows),
         "capacity.csv": _csv(["recipient", "instrument", "year", "max_aid"], capacity_rows),
+        "projects.csv": _csv(["project", "recipient", "instrument", "cost", "people", "earliest_year"], project_rows),
+        "cadres.csv": _csv(["donor", "recipient", "min_per_year", "max_per_year", "cost_per_cadre",
+                            "capacity_per_cadre"], cadre_rows),
         "scenario.toml": _scenario_toml(name, plan_years, present, inst_rows),
     }
     args = dict(recipients=recipients, donors=donors, instruments=instruments, years=years, seed=seed,
                 segments=segments, first_year=first_year)
     files["README.md"] = _readme(name, args, plan_years, county_rows, inst_rows, present, budget, pair_rows,
-                                 capacity_rows, effect_rows)
+                                 capacity_rows, effect_rows, admin, project_rows, cadre_rows, fund_scale)
     out.mkdir(parents=True, exist_ok=True)
     for filename, text in files.items():
         atomic_write_text(out / filename, text)
@@ -345,7 +415,7 @@ def _instrument_shares(inst_rows: list[dict], present: list[str]) -> dict[str, f
     return {r["instrument"]: TYPICAL_SHARE[r["category"]] / total / count[r["category"]] for r in inst_rows}
 
 
-def _recipient_table(counties, expected, inst_rows, present, plan_years):
+def _recipient_table(counties, expected, inst_rows, present, plan_years, admin):
     # Enterprise lending the instruments force on a county per million of its aid: the enterprise
     # minimum at the least leverage, or everything when enterprise finance is the only category.
     levers = [r["leverage"] for r in inst_rows if r["category"] == "enterprise_finance"]
@@ -355,7 +425,7 @@ def _recipient_table(counties, expected, inst_rows, present, plan_years):
     for c in counties:
         demand = DEMAND_FLOOR + c["demand_draw"] * scale * expected[c["recipient"]][plan_years[-1]]
         rows.append([c["recipient"], c["name"], c["province"], c["poor_population"], c["special_aid"], c["weight"],
-                     _sig(demand), c["infra_unlock"]])
+                     _sig(demand), c["infra_unlock"], admin[c["recipient"]]])
     return rows
 
 
@@ -396,11 +466,175 @@ def _capacity(rng, counties, inst_rows, share, expected, plan_years):
             members = [i for i, r in enumerate(inst_rows) if r["category"] == category]
             if members and all(limited[i] for i in members):
                 limited[members[-1]] = False
+        # nor every women-targeting household instrument: women_min always has a fund to go to
+        women = [i for i, r in enumerate(inst_rows) if r["category"] == "household_finance" and r["targets_women"]]
+        if women and all(limited[i] for i in women):
+            limited[women[-1]] = False
         for i, r in enumerate(inst_rows):
             if limited[i]:
                 rows += [[w, r["instrument"], t, _sig(draws[i][1] * share[r["instrument"]] * expected[w][t])]
                          for t in plan_years]
     return rows
+
+
+def _is_fund(r: dict) -> bool:
+    return r["min_fund_size"] > 0 or r["setup_cost"] > 0
+
+
+def _least_capital(r: dict) -> float:
+    """Least capital of an established fund: its minimum size, and at least its set-up cost."""
+    return max(r["min_fund_size"], r["setup_cost"])
+
+
+def _admin_capacity(rng, counties, inst_rows) -> dict[str, int]:
+    """Funds each county can run: ADMIN_CAPACITY drawn uniformly, below the number of fund
+    instruments (so that it binds somewhere) but never below 2 (an enterprise and a household
+    fund, which every county may need)."""
+    lo, hi = ADMIN_CAPACITY
+    most = max(lo, sum(_is_fund(r) for r in inst_rows) - 1)
+    return {c["recipient"]: min(int(rng.integers(lo, hi + 1)), most) for c in counties}
+
+
+def _people_of(segments: list[tuple[float, float]], money: float) -> float:
+    """People that `money` lifts when it fills the (width, people_per_million) segments in order."""
+    people = 0.0
+    for width, rate in segments:
+        used = min(width, money)
+        people += used * rate
+        money -= used
+        if money <= 0:
+            break
+    return people
+
+
+def _projects(rng, counties, inst_rows, share, expected, effect_rows, capped, plan_years):
+    """Candidate projects in PROJECT_COUNTY_SHARE of the ordinary counties, on one public-goods
+    instrument of each. Only counties with two or more public-goods instruments free of a capacity
+    limit qualify, and the projects take one of them: the other stays a divisible instrument, so
+    the public-goods shares and the quotas never depend on which projects are built."""
+    public = [r["instrument"] for r in inst_rows if r["category"] == "public_goods"]
+    segments: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for w, k, _, width, rate in effect_rows:
+        segments.setdefault((w, k), []).append((width, rate))
+    ordinary = [c["recipient"] for c in counties if not c["special_aid"]]
+    free = {w: [k for k in public if (w, k) not in capped] for w in ordinary}
+    candidates = [w for w in ordinary if len(free[w]) >= 2]
+    fraction = rng.uniform(*PROJECT_COUNTY_SHARE)
+    n = min(len(candidates), round(fraction * len(ordinary)))
+    chosen = sorted(rng.choice(len(candidates), size=n, replace=False)) if n else []
+    years = len(plan_years)
+    start = np.array([PROJECT_YEAR_DECAY ** i for i in range(years)])
+    public_share = sum(share[k] for k in public)
+    rows = []
+    for i in chosen:
+        w = candidates[i]
+        k = free[w][int(rng.integers(len(free[w])))]
+        expected_public = public_share * sum(expected[w].values())
+        stem = w.removesuffix("_county")
+        kinds = PROJECT_KINDS.get(k, DEFAULT_PROJECT_KINDS)
+        lo, hi = PROJECTS_PER_COUNTY
+        drawn = [(kinds[int(rng.integers(len(kinds)))], _sig(rng.uniform(*PROJECT_COST) * expected_public),
+                  rng.uniform(*PROJECT_PEOPLE), plan_years[int(rng.choice(years, p=start / start.sum()))])
+                 for _ in range(int(rng.integers(lo, hi + 1)))]
+        total = sum(cost for _, cost, _, _ in drawn)
+        rate = _people_of(segments[w, k], total) / total  # all the county's projects on its effect curve
+        rows += [[f"{stem}_{kind}_{j}", w, k, cost, float(round(rate * cost * noise)), year]
+                 for j, (kind, cost, noise, year) in enumerate(drawn, 1)]
+    return rows
+
+
+def _cadres(rng, ordinary_pairs, budget, plan_years):
+    """A cadres row for every ordinary pair; min_per_year is 1 with CADRE_MIN_PROBABILITY as long
+    as the donor's least cadre cost stays within CADRE_MIN_SHARE of its first-year budget."""
+    rows = []
+    least: dict[str, float] = {}
+    for d, w, _ in ordinary_pairs:
+        wants = rng.random() < CADRE_MIN_PROBABILITY
+        most = int(rng.integers(CADRE_MAX[0], CADRE_MAX[1] + 1))
+        cost = round(rng.uniform(*CADRE_COST), 2)
+        capacity = round(rng.uniform(*CADRE_CAPACITY), 2)
+        fits = least.get(d, 0.0) + cost <= CADRE_MIN_SHARE * budget[d][plan_years[0]]
+        low = 1 if wants and fits else 0
+        least[d] = least.get(d, 0.0) + low * cost
+        rows.append([d, w, low, most, cost, capacity])
+    return rows
+
+
+def _fund_scale(counties, pair_rows, inst_rows, present, expected, demand, capped, plan_years) -> float:
+    """The factor (1, 1/2, 1/4, ...) on every fund's min_fund_size and setup_cost: 1 unless the
+    counties are too small for the funds; then the largest factor under which a feasible plan
+    exists for certain.
+
+    The certificate is a plan with no project built and every cadre at its minimum (which costs
+    at most CADRE_MIN_SHARE of a budget, so at least 98% of it is aid). A group is one donor's
+    ordinary counties, or all special aid counties (which every donor shares); a county's aid is
+    what it expects (E; at least 98% of it). WITNESS_SPENDING of that aid goes to public goods
+    and human resources, evenly in every county, to instruments without projects or capacity
+    limits: that meets every quota (at most 30% of E) and the categories' minimums. Enterprise
+    finance gets a share a_e >= 0.26, household finance the rest (>= 0.16), all of it in
+    women-targeting funds when women_min is set. A group's enterprise finance goes either
+    (plain) to one fund in every county, an instrument without a capacity limit there whose
+    minimum the county's a_e x plan aid covers and whose lending L a_e E fits the county's
+    investment demand G; or (pooled) to one instrument k in the n counties with the largest G
+    where k has no capacity limit, in proportion to G: L[k] a_e sum(E) <= sum(G) keeps each
+    within its demand, and the smallest share must cover the minimum. Household finance goes
+    either to one fund in every county (plain) or to one fund in one county (pooled). When every
+    instrument is a fund (no spending instruments) both are plain, so every county has its own
+    funds for its quota. Either way a county runs at most two funds, within admin_capacity (>= 2).
+    As the factor shrinks the plain plan with a_e = 0.26 always qualifies (L <= 5 and G >= 1 + 2E),
+    so the search ends.
+    """
+    if not any(_is_fund(r) for r in inst_rows):
+        return 1.0
+    women = any(r["category"] == "household_finance" and r["targets_women"] for r in inst_rows)
+    enterprise = [r for r in inst_rows if r["category"] == "enterprise_finance"]
+    household = [r for r in inst_rows if r["category"] == "household_finance" and (r["targets_women"] or not women)]
+    spending = WITNESS_SPENDING if {"public_goods", "human_resources"} & set(present) else 0.0
+    if household:
+        shares = sorted({0.26, (1 - spending) / 2, 1 - spending - WITNESS_HOUSEHOLD_MIN})
+        splits = [(a, 1 - spending - a) for a in shares]
+    else:
+        splits = [(1 - spending, 0.0)]
+    last = plan_years[-1]
+    plan = {w: (1 - CADRE_MIN_SHARE) * sum(e.values()) for w, e in expected.items()}
+    special = [c["recipient"] for c in counties if c["special_aid"]]
+    by_donor: dict[str, list[str]] = {}
+    for d, w, _ in pair_rows:
+        if w not in special:
+            by_donor.setdefault(d, []).append(w)
+    groups = [special, *by_donor.values()]
+
+    def free(r, w):
+        return (w, r["instrument"]) not in capped
+
+    def enterprise_ok(group, scale, a_e) -> bool:
+        if all(any(free(r, w) and _least_capital(r) * scale <= a_e * plan[w]
+                   and r["leverage"] * a_e * expected[w][last] <= demand[w] for r in enterprise) for w in group):
+            return True  # plain
+        if not spending:
+            return False
+        aid, lending = sum(plan[w] for w in group), sum(expected[w][last] for w in group)
+        for r in enterprise:  # pooled
+            total = 0.0
+            for g in sorted((demand[w] for w in group if free(r, w)), reverse=True):
+                total += g
+                if r["leverage"] * a_e * lending <= total and _least_capital(r) * scale <= a_e * aid * g / total:
+                    return True
+        return False
+
+    def household_ok(group, scale, a_h) -> bool:
+        if not a_h or all(any(free(r, w) and _least_capital(r) * scale <= a_h * plan[w] for r in household)
+                          for w in group):
+            return True  # none, or plain
+        aid = sum(plan[w] for w in group)
+        return bool(spending) and any(_least_capital(r) * scale <= a_h * aid and any(free(r, w) for w in group)
+                                      for r in household)  # pooled
+
+    scale = 1.0
+    while not all(any(enterprise_ok(g, scale, a_e) and household_ok(g, scale, a_h) for a_e, a_h in splits)
+                  for g in groups if g):
+        scale /= 2
+    return scale
 
 
 # ---------------------------------------------------------------------------------- writing
@@ -452,7 +686,8 @@ def _scenario_toml(name: str, plan_years: list[int], present: list[str], inst_ro
     return "\n".join(lines)
 
 
-def _readme(name, args, plan_years, counties, inst_rows, present, budget, pair_rows, capacity_rows, effect_rows):
+def _readme(name, args, plan_years, counties, inst_rows, present, budget, pair_rows, capacity_rows, effect_rows,
+            admin, project_rows, cadre_rows, fund_scale):
     params = ", ".join(f"{k} {v}" for k, v in args.items())
     n_special = sum(c["special_aid"] for c in counties)
     regions = [r for r in SPECIAL_REGIONS if any(c["special_aid"] and c["province"] == r for c in counties)]
@@ -476,6 +711,21 @@ def _readme(name, args, plan_years, counties, inst_rows, present, budget, pair_r
         + (f" (no {', '.join(missing)}; its priorities are left out)" if missing else "") + ".",
         f"- {len(effect_rows)} effect segments, {len(capacity_rows)} capacity rows.",
         f"- Plan years {plan_years[0]}-{plan_years[-1]}; objective people_lifted; shares per donor-year.",
+    ]
+    funds = [r for r in inst_rows if _is_fund(r)]
+    least, most = min(admin.values()), max(admin.values())
+    lines += [
+        "",
+        "Whole decisions (a MIP by default; `[scenario] model = \"lp\"` solves the relaxation):",
+        "",
+        f"- {len(funds)} fund instruments (minimum size or set-up cost); each county can run "
+        f"{least if least == most else f'{least}-{most}'} funds (`admin_capacity`)"
+        + (f"; the funds' minimum sizes and set-up costs are {fund_scale:g} of the usual ones, because the "
+           f"counties are small for them" if fund_scale < 1 else "") + ".",
+        f"- {len(project_rows)} candidate projects in {len({r[1] for r in project_rows})} counties "
+        "(`projects.csv`, all or nothing; they replace those counties' effect rows for that instrument).",
+        f"- {len(cadre_rows)} cadre rows, one per ordinary pair; {sum(r[2] for r in cadre_rows)} of them require a "
+        "cadre every year (`cadres.csv`).",
         "",
     ]
     return "\n".join(lines)

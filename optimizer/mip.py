@@ -101,10 +101,16 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     if status != "optimal":  # unbounded or trouble: let branch and bound say what it is
         return _branch_and_bound(opt, model, scenario, run, left(), discrete, None), pinned
     bound = raw.incumbent_objective
-    raw.solution_loader.load_vars(discrete)
+    raw.solution_loader.load_vars()
 
-    _fix_rounded(model, discrete)
-    status, raw = run(opt, model, scenario, relaxation=True, time_limit=left())
+    relaxed = [(v, v.value) for v in discrete]
+    for generous in (False, True):  # a second, generous rounding if the first leaves no plan
+        for v, value in relaxed:
+            v.set_value(value, skip_validation=True)
+        _fix_rounded(model, discrete, generous)
+        status, raw = run(opt, model, scenario, relaxation=True, time_limit=left())
+        if status == "optimal" or status == "time_limit":
+            break
     plan = None
     if status == "optimal":
         raw.solution_loader.load_vars()
@@ -131,23 +137,36 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     return outcome, pinned
 
 
-def _fix_rounded(model: pyo.ConcreteModel, discrete: list) -> None:
-    """Round the relaxed whole decisions to a choice the admin capacities allow, and fix it."""
+def _fix_rounded(model: pyo.ConcreteModel, discrete: list, generous: bool = False) -> None:
+    """Round the relaxed whole decisions to a choice the admin capacities allow, and pin it.
+
+    A fund is taken when the relaxation establishes at least half of it or gives it at least
+    its minimum capital (capital a share rule puts there, beyond what has effect, shows in F
+    but hardly in y); `generous` takes every fund and project the relaxation touches at all.
+    Cadres go to the nearest count. A recipient's funds beyond its admin capacity (after
+    cadres) are dropped, weakest first.
+    """
     sets = model.index_sets
+    threshold = 1e-6 if generous else ROUND_UP
+    capital = {key: sum(model.x[f].value or 0.0 for f in sets.flows_by_recipient_instrument.get(key, ()))
+               for key in sets.fund_keys}
     for v in discrete:
         value = v.value or 0.0
-        whole = round(value) if v.ub is None or v.ub > 1 else float(value >= ROUND_UP)
+        whole = round(value) if v.ub is None or v.ub > 1 else float(value >= threshold)
         pin(v, min(max(whole, v.lb or 0), v.ub if v.ub is not None else whole))
-    # a recipient's admin capacity, after cadres: keep its strongest funds
+    for (w, k), amount in capital.items():
+        least = max(pyo.value(model.min_fund_size[k]), pyo.value(model.setup_cost[k]), 1e-6)
+        if amount >= least * (1 - 1e-6):
+            pin(model.y[w, k], 1)
     funds_of: dict[str, list] = {}
     for w, k in sets.fund_keys:
-        funds_of.setdefault(w, []).append(model.y[w, k])
+        funds_of.setdefault(w, []).append((w, k))
     for w in sets.admin_recipients:
         capacity = pyo.value(model.admin_capacity[w]) + sum(
             pyo.value(model.cadre_capacity[d, w]) * model.c[d, w, t].value for d, _, t in sets.cadres_by_recipient.get(w, ()))
-        opened = sorted((y for y in funds_of[w] if y.value > 0.5), key=lambda y: -(y.value or 0.0))
-        for y in opened[int(math.floor(capacity + 1e-9)):]:
-            pin(y, 0)
+        opened = sorted((key for key in funds_of[w] if model.y[key].value > 0.5), key=lambda key: -capital[key])
+        for key in opened[int(math.floor(capacity + 1e-9)):]:
+            pin(model.y[key], 0)
 
 
 def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: MipOutcome | None) -> MipOutcome:

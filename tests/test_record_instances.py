@@ -111,8 +111,11 @@ def test_bundled_instance_validates_and_solves_to_optimal(name, loaded):
     result = solve(instance)
     assert result.status == "optimal", result.message
     assert result.objective > 0
-    # every donor spends its whole budget
-    assert result.allocation["aid"].sum() == pytest.approx(budget_total(instance), rel=1e-7)
+    # every donor spends its whole budget, on aid and on the cadres it sends (cadres.csv)
+    cadres = result.decisions[result.decisions["kind"] == "cadres"]
+    cost = dict(zip(zip(instance.cadres["donor"], instance.cadres["recipient"]), instance.cadres["cost_per_cadre"]))
+    cadre_cost = sum(n * cost[d, w] for d, w, n in zip(cadres["donor"], cadres["recipient"], cadres["count"]))
+    assert result.allocation["aid"].sum() + cadre_cost == pytest.approx(budget_total(instance), rel=1e-7)
 
 
 def budget(m, d: str, t: int) -> float:

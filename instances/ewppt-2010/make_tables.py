@@ -123,6 +123,50 @@ CAPACITY_2011 = {
     ("liangshan", "sme_fund"): 0.6,
 }
 
+# ------------------------------------------------------------------ MIP data (illustrative)
+# admin_capacity: funds a recipient's administration can run at once, of the nine fund
+# instruments: 2, plus one per ADMIN_PER_GDP billion yuan of 2010 GDP (RECIPIENTS), rounded, at
+# most ADMIN_MAX. Larger economies have more banks, guarantee companies and trained staff.
+ADMIN_BASE = 2
+ADMIN_PER_GDP = 300.0  # billion yuan of GDP per extra fund
+ADMIN_MAX = 7
+
+# Candidate projects, built whole or not at all, on one public-goods instrument per recipient
+# (the other stays divisible): schools (public_services), rural roads and drinking water
+# (infrastructure). recipient: (instrument, [(kind, cost in million yuan, earliest year)]).
+# Costs are 10-45% of the recipient's expected aid in the instrument over the plan (E x 0.125,
+# see effects below) and fit the capacity limits of Tibet, Linxia and Liangshan from their
+# earliest years on.
+PROJECTS = {
+    "inner_mongolia": ("infrastructure", [("road", 45.0, 2011), ("water", 30.0, 2012), ("road", 40.0, 2013)]),
+    "gansu": ("infrastructure", [("water", 18.0, 2011), ("road", 25.0, 2012), ("water", 12.0, 2013)]),
+    "yunnan": ("public_services", [("school", 50.0, 2011), ("school", 35.0, 2012), ("school", 45.0, 2013)]),
+    "guangxi": ("infrastructure", [("road", 60.0, 2011), ("water", 35.0, 2012), ("road", 50.0, 2013)]),
+    "shaanxi": ("public_services", [("school", 70.0, 2011), ("school", 45.0, 2012), ("school", 55.0, 2013)]),
+    "sichuan": ("infrastructure", [("road", 35.0, 2011), ("water", 20.0, 2012), ("road", 30.0, 2013)]),
+    "chongqing": ("public_services", [("school", 40.0, 2011), ("school", 30.0, 2013)]),
+    "qinghai": ("infrastructure", [("water", 20.0, 2011), ("road", 30.0, 2012)]),
+    "ningxia": ("infrastructure", [("water", 15.0, 2011), ("water", 10.0, 2012)]),
+    "guizhou": ("infrastructure", [("road", 30.0, 2011), ("road", 25.0, 2012), ("water", 15.0, 2013)]),
+    "tibet": ("public_services", [("school", 30.0, 2011), ("school", 20.0, 2013)]),
+    "xinjiang": ("public_services", [("school", 30.0, 2011), ("school", 25.0, 2012), ("school", 20.0, 2013)]),
+    "linxia": ("infrastructure", [("water", 4.0, 2011), ("road", 5.0, 2012)]),
+    "liangshan": ("public_services", [("school", 2.0, 2011), ("school", 1.5, 2012)]),
+}
+# People a project lifts: its cost times the people per million that the recipient's effect
+# curve for the instrument (the effect rows the projects replace) gives the cost of all its
+# projects together (so diminishing returns carry over), times a factor by kind: drinking water
+# reaches poor households at once, a school mostly after the plan.
+PROJECT_PEOPLE_FACTOR = {"road": 1.0, "water": 1.15, "school": 0.9}
+
+# Cadre exchange on every pair (the source asks to institutionalise it): (min_per_year,
+# max_per_year, cost_per_cadre in million yuan per cadre-year, capacity_per_cadre in funds per
+# cadre-year). A cadre costs salary, allowances and housing for a year away; ten cadre-years
+# add one fund the recipient can run. Main pairs must send some cadres every year; Tibet and
+# Xinjiang may receive a few from every donor (dearer at altitude and distance).
+CADRES_MAIN = {"province": (3, 12, 0.25, 0.1), "city": (1, 4, 0.25, 0.1)}
+CADRES_SPECIAL = {"tibet": (0, 3, 0.35, 0.1), "xinjiang": (0, 3, 0.30, 0.1)}
+
 
 def r1(x: float) -> float:
     return round(x, 1)
@@ -140,6 +184,19 @@ def revenue_2010() -> dict[str, dict[str, float]]:
             by_donor[province][lvl] -= by_donor[c][lvl]
             assert by_donor[province][lvl] > 0, (province, lvl)
     return by_donor
+
+
+def admin_capacity(gdp: float) -> int:
+    return min(ADMIN_MAX, ADMIN_BASE + round(gdp / ADMIN_PER_GDP))
+
+
+def people_of(curve: list[tuple[float, float]], money: float) -> float:
+    """People that `money` lifts when it fills the (width, people_per_million) segments in order."""
+    people = 0.0
+    for width, rate in curve:
+        used = min(width, money)
+        people, money = people + used * rate, money - used
+    return people
 
 
 def revenue_in(year: int, base: float) -> float:
@@ -172,9 +229,10 @@ def main() -> None:
 
     rows = []
     for w, (name, prov, poor, special, weight, gdp, *_rest, unlock) in RECIPIENTS.items():
-        rows.append([w, name, prov, poor, special, weight, r1(DEMAND_FLOOR + DEMAND_PER_GDP * gdp), unlock])
+        rows.append([w, name, prov, poor, special, weight, r1(DEMAND_FLOOR + DEMAND_PER_GDP * gdp), unlock,
+                     admin_capacity(gdp)])
     write("recipients", ["recipient", "name", "province", "poor_population", "special_aid", "weight",
-                         "investment_demand", "infra_unlock"], rows)
+                         "investment_demand", "infra_unlock", "admin_capacity"], rows)
 
     pairs = [[d, w, r1(QUOTA_SHARE * budget[d][YEARS[0]])] for d, w in MAIN_PAIRS]
     pairs += [[d, w, 0.0] for w in SPECIAL for d, _, _ in donors]
@@ -189,13 +247,29 @@ def main() -> None:
     for d, w in MAIN_PAIRS:
         expected[w] = expected.get(w, 0.0) + EXPECTED_MAIN * plan_budget[d]
     rows = []
+    curves = {}  # (w,k) -> [(width, people_per_million)]
     for w, (_, _, _, _, _, _, depth, remote, econ, hr, _) in RECIPIENTS.items():
         for k, category, _, _, _, _, base, kind in INSTRUMENTS:
             factor = depth * {"enterprise": econ, "infrastructure": remote, "human_resources": hr}.get(kind, 1.0)
             scale = expected[w] * TYPICAL_SHARE[category]
             for j, (rate, width) in enumerate(zip(SEGMENT_RATE[kind], SEGMENT_WIDTH.get(kind, DEFAULT_WIDTH)), 1):
-                rows.append([w, k, j, r1(width * scale), r1(base * factor * rate)])
+                curves.setdefault((w, k), []).append((r1(width * scale), r1(base * factor * rate)))
+                if PROJECTS.get(w, (None,))[0] != k:  # projects replace the effect rows of their (w,k)
+                    rows.append([w, k, j, r1(width * scale), r1(base * factor * rate)])
     write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows)
+
+    rows = []
+    for w, (k, listed) in PROJECTS.items():
+        total = sum(cost for _, cost, _ in listed)
+        rate = people_of(curves[w, k], total) / total  # people per million of all the projects together
+        rows += [[f"{w}_{kind}_{j}", w, k, cost, float(round(PROJECT_PEOPLE_FACTOR[kind] * rate * cost, -1)), year]
+                 for j, (kind, cost, year) in enumerate(listed, 1)]
+    write("projects", ["project", "recipient", "instrument", "cost", "people", "earliest_year"], rows)
+
+    kinds = {d: kind for d, _, kind in donors}
+    write("cadres", ["donor", "recipient", "min_per_year", "max_per_year", "cost_per_cadre", "capacity_per_cadre"],
+          [[d, w, *CADRES_MAIN[kinds[d]]] for d, w in MAIN_PAIRS]
+          + [[d, w, *CADRES_SPECIAL[w]] for w in SPECIAL for d, _, _ in donors])
 
     write("capacity", ["recipient", "instrument", "year", "max_aid"],
           [[w, k, t, r1(cap * (1 + CAPACITY_GROWTH) ** (t - YEARS[0]))] for (w, k), cap in CAPACITY_2011.items() for t in YEARS])
