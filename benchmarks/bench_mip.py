@@ -3,6 +3,7 @@ and what each part of the formulation and the solve method gives.
 
     python benchmarks/bench_mip.py                       # 800 counties, 12 donors, 10 instruments, 5 years
     python benchmarks/bench_mip.py --recipients 200 --ablation
+    python benchmarks/bench_mip.py --configs engine,no-tightening
 
 Each configuration runs in a fresh process (so peak memory is its own) and prints one line:
 instance load, model build, solve until the plan is within --gap of the best bound (or the
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.01)
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--ablation", action="store_true", help="also run the other configurations")
+    parser.add_argument("--configs", help=f"comma-separated subset of {', '.join(CONFIGS)}")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: CONFIG:FOLDER, run in this process
     args = parser.parse_args()
 
@@ -88,7 +90,8 @@ def main() -> None:
                                    instruments=args.instruments, years=args.years, seed=args.seed)
         print(f"generated: {args.recipients} recipients, {args.donors} donors, {args.instruments} instruments, "
               f"{args.years} years (seed {args.seed}); gap target {args.gap:.2%}, time limit {args.time_limit:g} s")
-        for config in CONFIGS if args.ablation else CONFIGS[:1]:
+        chosen = args.configs.split(",") if args.configs else CONFIGS if args.ablation else CONFIGS[:1]
+        for config in chosen:
             done = subprocess.run([sys.executable, __file__, "--one", f"{config}:{folder}", "--gap", str(args.gap),
                                    "--time-limit", str(args.time_limit)], capture_output=True, text=True, cwd=ROOT)
             if done.returncode:

@@ -37,8 +37,9 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     """People lifted per recipient (indexed by recipient, every recipient present).
 
     `established[w,k]` and `built[q]` are the plan's fund and project decisions (1 or 0; a
-    fraction in an LP relaxation); by default a fund is established when it has capital and
-    no project is built.
+    fraction in an LP relaxation, where a fraction y of a fund pays y of its set-up cost and
+    has y of each effect segment, as in the model); by default a fund is established when it
+    has capital and no project is built.
     """
     projects = instance.projects
     replaced = set(zip(projects["recipient"], projects["instrument"]))
@@ -54,10 +55,15 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
         opened = totals.to_numpy(dtype=float) > ESTABLISHED
     else:
         opened = np.array([established.get(key, 0.0) for key in effect_keys], dtype=float)
-    charge = setup.reindex(effect_keys.get_level_values(1)).to_numpy() * opened
+    setup_of = setup.reindex(effect_keys.get_level_values(1)).to_numpy()
+    charge = setup_of * opened
+    # a fraction of a fund (an LP relaxation) has that fraction of each segment (fund_effect)
+    index = effect_keys.get_indexer(keys)
+    is_fund = np.array([key in established for key in effect_keys]) if established is not None else np.zeros(0, bool)
+    share = np.where(is_fund, opened, 1.0)[index] if established is not None else 1.0
     lifted = segment_people(np.maximum(totals.to_numpy(dtype=float) - charge, 0.0),
-                            segments["width"].to_numpy(dtype=float), segments["people_per_million"].to_numpy(dtype=float),
-                            effect_keys.get_indexer(keys))
+                            segments["width"].to_numpy(dtype=float) * share,
+                            segments["people_per_million"].to_numpy(dtype=float), index)
     by_recipient = pd.Series(lifted, index=segments["recipient"].to_numpy()).groupby(level=0).sum()
     share = projects["project"].map(built or {}).fillna(0.0).astype(float)
     project_people = (projects["people"].astype(float) * share).groupby(projects["recipient"]).sum()
