@@ -1,8 +1,8 @@
 """The `ewppt` command line: thin commands over the library.
 
 Exit codes: 0 optimal (or valid), 1 infeasible, 2 bad input, 3 unbounded, 4 time limit with a
-plan (written), 5 time limit without a plan, 6 solver error (numerical trouble, HiGHS missing),
-7 internal error. Bad input is reported as file, row, column, value and what was expected.
+plan (written), 5 time limit without a plan, 6 numerical trouble (or a plan that fails the
+re-check), 7 internal error, 8 HiGHS missing or broken, 130 interrupted (Ctrl-C). Bad input is reported as file, row, column, value and what was expected.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -32,7 +33,8 @@ def exit_code(result: Result) -> int:
     """The exit code of a solve: one per status, and a time limit with or without a plan."""
     if result.status == "time_limit":
         return 4 if result.has_plan else 5
-    return {"optimal": EXIT_OK, "infeasible": EXIT_FAILED, "unbounded": 3, "error": 6}[result.status]
+    return {"optimal": EXIT_OK, "infeasible": EXIT_FAILED, "unbounded": 3, "numerical": 6,
+            "solver_missing": 8}.get(result.status, EXIT_INTERNAL)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Allocate East-West Partnership poverty-reduction aid with Pyomo and HiGHS.")
@@ -71,6 +73,17 @@ class Format(str, Enum):
 
 
 InstanceArg = Annotated[str, typer.Argument(help="Instance folder, .xlsx workbook, or the name of a bundled instance")]
+
+
+@contextmanager
+def _interruptible(message: str = "interrupted; no partial output was written"):
+    """Ctrl-C: say so and exit 130. (Typer would exit 130 silently; every file is written to a
+    temporary name and renamed, so nothing partial is left either way.)"""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(message, markup=False, highlight=False)
+        raise typer.Exit(130) from None
 
 
 def _bad_input(problems: list[Problem]) -> None:
@@ -143,10 +156,11 @@ def solve(
     except InvalidInstance as exc:
         _bad_input(exc.problems)
     _warn(loaded.warnings)
-    with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
-        result = solve_instance(loaded, relax=relax)
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
-    written = result.write(target, fmt.value)
+    with _interruptible():
+        with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
+            result = solve_instance(loaded, relax=relax)
+        written = result.write(target, fmt.value)
     _print_summary(result, show)
     out.print(f"wrote {', '.join(p.name for p in written)} to {target}", markup=False, highlight=False)
     if not result.ok:
@@ -196,7 +210,7 @@ def sweep(
         progress.update(task, advance=1, failed=failed, rate=f"{rate:.1f}")
 
     try:
-        with progress:
+        with _interruptible("interrupted; every finished scenario is written (--resume continues)"), progress:
             results = run_sweep(loaded, study, out=out_dir, workers=workers, scheduler=scheduler, resume=resume,
                                 on_result=on_result, on_start=on_start)
     except InvalidInstance as exc:

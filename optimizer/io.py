@@ -162,9 +162,15 @@ def _where(path: Path, spec: TableSpec) -> str:
 def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list[Problem]]:
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
+    root = path.resolve()
     for name, spec in TABLES.items():
         file = path / spec.filename
         if not file.is_file():
+            continue
+        if not file.resolve().is_relative_to(root):
+            # a symbolic link out of the folder: an instance is its folder's files and nothing else
+            problems.append(Problem(spec.filename, f"refers outside the instance folder (to {file.resolve()}); "
+                                                   "copy the table into the folder"))
             continue
         try:
             table = pd.read_csv(
@@ -180,6 +186,10 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
             problems.append(Problem(spec.filename, f"not a readable CSV table: {str(exc).strip()}"))
 
     scenario_path = path / SCENARIO_FILE
+    if scenario_path.is_file() and not scenario_path.resolve().is_relative_to(root):
+        problems.append(Problem(SCENARIO_FILE, f"refers outside the instance folder (to {scenario_path.resolve()}); "
+                                               "copy it into the folder"))
+        return tables, None, problems
     if not scenario_path.is_file():
         problems.append(Problem(SCENARIO_FILE, "missing; expected [scenario] with name, years and objective"))
         return tables, None, problems

@@ -22,7 +22,7 @@ import pandas as pd
 
 from optimizer.io import atomic_write, atomic_write_text
 
-Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "error"]
+Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
 
 INDEX_COLUMNS = ("rule", "donor", "recipient", "instrument", "year")
@@ -66,7 +66,9 @@ def empty_table(name: str) -> pd.DataFrame:
 
 @dataclass
 class Result:
-    """What a solve returns. `status` is one of optimal, infeasible, unbounded, time_limit, error;
+    """What a solve returns. `status` is one of optimal, infeasible, unbounded, time_limit,
+    numerical (HiGHS reported numerical trouble, or its plan failed the independent re-check),
+    solver_missing (highspy cannot be loaded) or error (the sweep's record of an exception);
     `has_plan` says whether the tables hold a plan (always when optimal; at a time limit, when
     HiGHS found one)."""
 

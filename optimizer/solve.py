@@ -21,6 +21,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from optimizer.evaluate import people_lifted
 from optimizer.io import Instance
 from optimizer.mip import MipOutcome, release, solve_mip
+from optimizer.recheck import recheck
 from optimizer.results import BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
 from optimizer.schema import Scenario
 
@@ -91,7 +92,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
                 warnings=[str(w) for w in instance.warnings])
     opt = opt or new_solver()
     if opt is None:
-        return Result(status="error", objective=None, message="HiGHS (highspy) is not installed or cannot be loaded; "
+        return Result(status="solver_missing", objective=None, message="HiGHS (highspy) is not installed or cannot be loaded; "
                       "reinstall with `pip install -e .`", **base)
     started = time.perf_counter()
     if model.integer:
@@ -113,6 +114,14 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             return Result(status=outcome.status, objective=None, message=_status_message(outcome.status),
                           solver=solver_info, timings={"solve": solved - started}, **base)
         allocation = allocation_table(model)
+        decisions = decision_table(model)
+        # HiGHS's word is not enough: the plan must keep every rule in the instance's own terms
+        violations = recheck(instance.with_scenario(scenario) if scenario is not instance.scenario else instance,
+                             allocation, decisions, whole=model.integer)
+        if violations:
+            return Result(status="numerical", objective=None, solver=solver_info, timings={"solve": solved - started},
+                          message=f"HiGHS returned a plan that breaks {len(violations)} rule(s) on re-check, for "
+                                  f"example: {'; '.join(violations[:3])}", **base)
         message = "optimal plan found" if outcome.status == "optimal" else (
             f"time limit reached: best plan found, within {outcome.gap:.2%} of the best bound"
             if outcome.gap is not None else "time limit reached: best plan found (no bound)")
@@ -124,7 +133,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             kpis=kpi_table(model, instance, allocation),
             duals=dual_table(model, outcome.duals),
             binding=binding_table(model),
-            decisions=decision_table(model),
+            decisions=decisions,
             has_plan=True,
             solver=solver_info,
             **base,
@@ -166,11 +175,13 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     else:
         raw = _quiet_solve(opt, model, config, options)
     condition = raw.termination_condition
+    if condition == TerminationCondition.interrupted:  # Ctrl-C reached HiGHS first: stop as Python would
+        raise KeyboardInterrupt
     if condition == TerminationCondition.infeasibleOrUnbounded:
         # Presolve could not tell which: ask again without it.
         raw = _quiet_solve(opt, model, config, {**options, "presolve": "off"})
         condition = raw.termination_condition
-    return TERMINATION_STATUS.get(condition, "error"), raw
+    return TERMINATION_STATUS.get(condition, "numerical"), raw
 
 
 def _quiet_solve(opt, model: pyo.ConcreteModel, config: dict, options: dict):
@@ -210,7 +221,7 @@ def _status_message(status: str) -> str:
                       "(run `ewppt explain` to see which)",
         "unbounded": "the objective is unbounded: some aid has no limit",
         "time_limit": "the time limit was reached before an optimal plan was proven",
-        "error": "HiGHS stopped with an error or numerical trouble",
+        "numerical": "HiGHS stopped with numerical trouble or an error, without a plan it could vouch for",
     }[status]
 
 

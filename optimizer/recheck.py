@@ -1,0 +1,191 @@
+"""An independent re-check of a plan against every rule, in the instance's own terms.
+
+Reads only the instance's tables and the result's `allocation` and `decisions` tables (pandas,
+no Pyomo, no solver) and recomputes each rule of docs/model.md from them: pairing, budgets
+(with cadre costs), quotas and their growth, priority shares, capacity, investment coupling,
+funds (minimum size, admin capacity), projects (all or nothing, timing) and cadre bounds.
+`solve` calls it before it reports a plan "optimal": a plan that HiGHS calls optimal but that
+breaks a rule beyond the tolerance is reported as numerical trouble instead.
+
+Tolerance: a rule holds when it is violated by at most 1e-6 x (1 + |right-hand side|).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+
+RTOL = 1e-6
+PRIORITY_CATEGORIES = {
+    "enterprise_finance_min": ("enterprise_finance", 1),
+    "household_finance_min": ("household_finance", 1),
+    "public_goods_min": ("public_goods", 1),
+    "public_goods_max": ("public_goods", -1),
+    "human_resources_min": ("human_resources", 1),
+}
+
+
+def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: bool = True) -> list[str]:
+    """Every violated rule, as one line each ("budget shanghai 2012: spent 30.5, budget 31");
+    empty when the plan keeps every rule. `whole=False` (an LP relaxation, whose funds,
+    projects and cadres may be fractions) skips the rules of the whole decisions."""
+    scenario = instance.scenario
+    years = list(scenario.years)
+    violations: list[str] = []
+
+    def check(ok_margin: float, rhs: float, text: str) -> None:
+        """ok_margin >= 0 means the rule holds; rhs sets the tolerance's scale."""
+        if ok_margin < -RTOL * (1 + abs(rhs)):
+            violations.append(text)
+
+    alloc = allocation.copy()
+    alloc["year"] = alloc["year"].astype(int)
+    if (alloc["aid"] < -RTOL).any():
+        violations.append("negative aid in the allocation")
+    pairs = set(zip(instance.pairs["donor"], instance.pairs["recipient"]))
+    unpaired = alloc[[(d, w) not in pairs for d, w in zip(alloc["donor"], alloc["recipient"])]]
+    violations += [f"pairing: {d} gives to {w}, not its pair" for d, w in set(zip(unpaired["donor"], unpaired["recipient"]))]
+    outside = sorted(set(alloc["year"]) - set(years))
+    if outside:
+        violations.append(f"aid in years outside the plan: {outside}")
+
+    # budgets, with cadre costs
+    proportion = scenario.proportion.model_dump()
+    revenue = instance.revenue[instance.revenue["year"].isin(years)]
+    budget = (revenue["revenue"] * revenue["level"].map(proportion)).groupby([revenue["donor"], revenue["year"]]).sum()
+    spent = alloc.groupby(["donor", "year"])["aid"].sum()
+    cadres = decisions[decisions["kind"] == "cadres"] if len(decisions) else decisions
+    cadre_cost = cadres.groupby(["donor", "year"])["money"].sum() if len(cadres) else pd.Series(dtype=float)
+    for d in instance.donors["donor"]:
+        for t in years:
+            b = float(budget.get((d, t), 0.0))
+            used = float(spent.get((d, t), 0.0)) + float(cadre_cost.get((d, t), 0.0))
+            check(-abs(used - b), b, f"budget {d} {t}: spent {used:.6g}, budget {b:.6g}")
+
+    # quotas and growth
+    pair_aid = alloc.groupby(["donor", "recipient", "year"])["aid"].sum()
+    growth = scenario.priorities.quota_growth_min
+    for d, w, q in instance.pairs[["donor", "recipient", "base_quota"]].itertuples(index=False):
+        for i, t in enumerate(years):
+            a = float(pair_aid.get((d, w, t), 0.0))
+            check(a - q, q, f"quota {d}->{w} {t}: {a:.6g} < base quota {q:.6g}")
+            if growth is not None and i > 0:
+                before = float(pair_aid.get((d, w, years[i - 1]), 0.0))
+                check(a - (1 + growth) * before, before, f"quota growth {d}->{w} {t}: {a:.6g} < (1 + {growth:g}) x {before:.6g}")
+
+    # priority shares, per donor-year or nationally per year
+    category = dict(zip(instance.instruments["instrument"], instance.instruments["category"]))
+    women = set(instance.instruments.loc[instance.instruments["targets_women"], "instrument"])
+    special = set(instance.recipients.loc[instance.recipients["special_aid"], "recipient"])
+    alloc["category"] = alloc["instrument"].map(category)
+    national = scenario.priorities.scope == "national"
+    group = pd.Series("*", index=alloc.index) if national else alloc["donor"]
+    groups = ["*"] if national else list(instance.donors["donor"])
+    group_budget = budget.groupby(level=1).sum() if national else budget
+
+    def total(mask, g, t) -> float:
+        chosen = alloc[mask & (group == g) & (alloc["year"] == t)]
+        return float(chosen["aid"].sum())
+
+    everything = pd.Series(True, index=alloc.index)
+    for rule, (cat, sense) in PRIORITY_CATEGORIES.items():
+        share = getattr(scenario.priorities, rule)
+        if share is None:
+            continue
+        for g in groups:
+            for t in years:
+                b = float(group_budget.get(t if national else (g, t), 0.0))
+                amount = total(alloc["category"] == cat, g, t)
+                check(sense * (amount - share * b), share * b, f"{rule} {g} {t}: {cat} {amount:.6g} against {share:g} x {b:.6g}")
+    for rule, mask, base in (("special_aid_min", alloc["recipient"].isin(special), everything),
+                             ("women_min", alloc["instrument"].isin(women) & (alloc["category"] == "household_finance"),
+                              alloc["category"] == "household_finance")):
+        share = getattr(scenario.priorities, rule)
+        if share is None:
+            continue
+        for g in groups:
+            for t in years:
+                reference = float(group_budget.get(t if national else (g, t), 0.0)) if rule == "special_aid_min" \
+                    else total(base, g, t)
+                amount = total(mask, g, t)
+                check(amount - share * reference, share * reference,
+                      f"{rule} {g} {t}: {amount:.6g} against {share:g} x {reference:.6g}")
+
+    # capacity
+    by_rik = alloc.groupby(["recipient", "instrument", "year"])["aid"].sum()
+    for w, k, t, cap in instance.capacity[["recipient", "instrument", "year", "max_aid"]].itertuples(index=False):
+        if t in years:
+            a = float(by_rik.get((w, k, int(t)), 0.0))
+            check(cap - a, cap, f"capacity {w} {k} {t}: {a:.6g} > {cap:.6g}")
+
+    # investment coupling
+    leverage = dict(zip(instance.instruments["instrument"], instance.instruments["leverage"]))
+    rec = instance.recipients.set_index("recipient")
+    paired = {w for _, w in pairs}
+    lent = (alloc["aid"] * alloc["instrument"].map(leverage))[alloc["category"] == "enterprise_finance"] \
+        .groupby([alloc["recipient"], alloc["year"]]).sum()
+    built = alloc[alloc["category"] == "public_goods"].groupby(["recipient", "year"])["aid"].sum()
+    for w in paired:
+        cumulative = 0.0
+        for t in years:
+            cumulative += float(built.get((w, t), 0.0))
+            limit = float(rec.at[w, "investment_demand"]) + float(rec.at[w, "infra_unlock"]) * cumulative
+            check(limit - float(lent.get((w, t), 0.0)), limit, f"investment {w} {t}: lending above {limit:.6g}")
+
+    if whole:
+        violations += _whole_decisions(instance, alloc, decisions, years)
+    return violations
+
+
+def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, years: list[int]) -> list[str]:
+    violations: list[str] = []
+    capital = alloc.groupby(["recipient", "instrument"])["aid"].sum()
+    inst = instance.instruments.set_index("instrument")
+    funds = decisions[decisions["kind"] == "fund"] if len(decisions) else decisions
+    opened = {(w, k) for w, k in zip(funds.get("recipient", []), funds.get("instrument", []))}
+    for (w, k), amount in capital.items():
+        least = max(float(inst.at[k, "min_fund_size"]), float(inst.at[k, "setup_cost"]))
+        if least > 0 and amount > RTOL * (1 + least):
+            if (w, k) not in opened:
+                violations.append(f"fund {w} {k}: capital {amount:.6g} without an established fund")
+            elif amount < least - RTOL * (1 + least):
+                violations.append(f"fund {w} {k}: capital {amount:.6g} below its minimum {least:.6g}")
+    # admin capacity, raised by cadre-years
+    cadres = decisions[decisions["kind"] == "cadres"] if len(decisions) else decisions
+    per_cadre = dict(zip(zip(instance.cadres["donor"], instance.cadres["recipient"]), instance.cadres["capacity_per_cadre"]))
+    raised: dict[str, float] = defaultdict(float)
+    for d, w, n in zip(cadres.get("donor", []), cadres.get("recipient", []), cadres.get("count", [])):
+        raised[w] += float(n) * float(per_cadre.get((d, w), 0.0))
+    count = defaultdict(int)
+    for w, _ in opened:
+        count[w] += 1
+    for w, limit in zip(instance.recipients["recipient"], instance.recipients["admin_capacity"]):
+        if limit is not None and limit == limit and count[w] > float(limit) + raised[w] + RTOL:
+            violations.append(f"admin capacity {w}: {count[w]} funds > {limit} + {raised[w]:.6g} from cadres")
+    # cadres whole and within bounds
+    sent = {(d, w, int(t)): float(n) for d, w, t, n in
+            zip(cadres.get("donor", []), cadres.get("recipient", []), cadres.get("year", []), cadres.get("count", []))}
+    for d, w, lo, hi in instance.cadres[["donor", "recipient", "min_per_year", "max_per_year"]].itertuples(index=False):
+        for t in years:
+            n = sent.get((d, w, t), 0.0)
+            if abs(n - round(n)) > RTOL or n < lo - RTOL or n > hi + RTOL:
+                violations.append(f"cadres {d}->{w} {t}: {n:g} not a whole number in [{lo}, {hi}]")
+    # projects: a line's aid is the cost of its built projects, paid from their years on
+    projects = instance.projects
+    built = set(decisions.loc[decisions["kind"] == "project", "project"]) if len(decisions) else set()
+    by_year = alloc.groupby(["recipient", "instrument", "year"])["aid"].sum()
+    for (w, k), group in projects.groupby(["recipient", "instrument"]):
+        chosen = group[group["project"].isin(built)]
+        cost = float(chosen["cost"].sum())
+        aid = float(capital.get((w, k), 0.0))
+        if abs(aid - cost) > RTOL * (1 + cost):
+            violations.append(f"projects {w} {k}: aid {aid:.6g} is not the cost {cost:.6g} of the projects built")
+        for t in years[1:]:
+            later = float(chosen.loc[chosen["earliest_year"] >= t, "cost"].sum())
+            paid = sum(float(by_year.get((w, k, t2), 0.0)) for t2 in years if t2 >= t)
+            if later > paid + RTOL * (1 + later):
+                violations.append(f"projects {w} {k}: projects from {t} cost {later:.6g}, aid from {t} only {paid:.6g}")
+        late = chosen[chosen["earliest_year"] > years[-1]]
+        violations += [f"project {q}: built but starts after the plan" for q in late["project"]]
+    return violations
