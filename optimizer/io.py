@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import hashlib
 import os
+import re
 import tempfile
 import tomllib
 from collections.abc import Callable
@@ -172,6 +173,10 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
             problems.append(Problem(spec.filename, f"refers outside the instance folder (to {file.resolve()}); "
                                                    "copy the table into the folder"))
             continue
+        if b"\x00" in file.open("rb").read(4096):
+            # UTF-16 without a byte-order mark decodes as "UTF-8" with a NUL in every other byte
+            problems.append(Problem(spec.filename, "not UTF-8 text (NUL bytes: UTF-16?); save it as UTF-8 CSV"))
+            continue
         try:
             table = pd.read_csv(
                 file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=False
@@ -183,7 +188,8 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
         except pd.errors.EmptyDataError:
             problems.append(Problem(spec.filename, f"the file is empty; expected a header row: {','.join(spec.columns)}"))
         except (pd.errors.ParserError, ValueError) as exc:
-            problems.append(Problem(spec.filename, f"not a readable CSV table: {str(exc).strip()}"))
+            problems.append(Problem(spec.filename, f"not a readable CSV table: {str(exc).strip()}",
+                                    row=_parser_error_row(str(exc))))
 
     scenario_path = path / SCENARIO_FILE
     if scenario_path.is_file() and not scenario_path.resolve().is_relative_to(root):
@@ -204,9 +210,20 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
     return tables, raw_scenario, problems
 
 
+def _parser_error_row(message: str) -> int | None:
+    """The spreadsheet row of a pandas parser error: 'Expected 3 fields in line 6' counts lines
+    from 1 (the row itself); 'EOF inside string starting at row 2' counts from 0."""
+    found = re.search(r"in line (\d+)", message)
+    if found:
+        return int(found.group(1))
+    found = re.search(r"starting at row (\d+)", message)
+    return int(found.group(1)) + 1 if found else None
+
+
 def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list[Problem]]:
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
+        # cells read as text, 'N/A', 'nan' and 'null' included (as for CSV): they are values to check
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl", keep_default_na=False)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise InvalidInstance([Problem(path.name, f"not a readable .xlsx workbook: {exc}")]) from None
     sheets = {str(k).strip().lower(): v.fillna("").astype(str) for k, v in sheets.items()}
@@ -262,6 +279,10 @@ def parse_scenario(raw: dict, where: str, overrides: dict[str, Any] | None = Non
 def _scenario_problem(err: dict, where: str) -> Problem:
     loc = [str(part) for part in err["loc"]]
     dotted = ".".join(loc)
+    if not loc and err["type"] == "value_error":
+        # a rule across keys (model validator) names its first key in its message
+        named = re.search(r"\b([a-z_]+\.[a-z_]+)\b", err["msg"].removeprefix("Value error, "))
+        dotted = named.group(1) if named else dotted
     if err["type"] == "extra_forbidden":
         parent = Scenario
         for part in loc[:-1]:
