@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pyomo.environ as pyo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pyomo.environ as pyo
 import pytest
 
 from models.assemble import build_model
@@ -177,3 +176,21 @@ def test_instance_files_are_data_only(tmp_path):
     done = run_cli("solve", str(folder), "--out", str(tmp_path / "out"))
     assert done.returncode == 0 and not marker.exists()
     assert json.loads((tmp_path / "out" / "run.json").read_text())["scenario"]["scenario"]["name"].startswith("__import__")
+
+
+def test_a_plan_that_breaks_the_instance_is_never_called_optimal(tmp_path):
+    """The re-check guards against a model that drifts from the instance: with harbour's
+    quota of 3 a year at plateau (README: 2,660) and the quota rows taken out of the built
+    model, HiGHS's optimal plan (2,760) breaks the instance's quota. The result says numerical
+    trouble and names the rule, and has no plan."""
+    folder = variant(tmp_path, "quota")
+    pairs = pd.read_csv(folder / "pairs.csv")
+    pairs.loc[(pairs["donor"] == "harbour") & (pairs["recipient"] == "plateau"), "base_quota"] = 3
+    pairs.to_csv(folder / "pairs.csv", index=False)
+    instance = load_instance(folder)
+    assert solve(instance).objective == pytest.approx(2660)
+    model = build_model(instance)
+    model.quota.deactivate()
+    result = solve_model(model, instance, instance.scenario)
+    assert result.status == "numerical" and not result.has_plan and result.allocation.empty
+    assert "breaks" in result.message and "quota harbour->plateau 2011" in result.message
