@@ -9,3 +9,20 @@ def plan_totals(allocation: pd.DataFrame, by=("donor", "recipient", "instrument"
     """Aid summed over the plan years (and anything not in `by`), zero entries dropped."""
     totals = allocation.groupby(list(by))["aid"].sum()
     return {key: round(value, 9) for key, value in totals.items() if abs(value) > 1e-9}
+
+
+def assert_sweep_matches_solves(results: pd.DataFrame, study, instance, rel: float) -> None:
+    """Every scenario of a sweep equals an independent `solve` of that scenario: objective,
+    people lifted and total aid."""
+    import pytest
+
+    from optimizer import solve
+    from optimizer.study import apply_to_instance, resolve_parameters
+
+    parameters = resolve_parameters(study, instance)
+    for row in results.itertuples(index=False):
+        point = {p.path: getattr(row, "_" + str(i + 1)) for i, p in enumerate(parameters)}
+        reference = solve(apply_to_instance(instance, parameters, point))
+        assert row.objective == pytest.approx(reference.objective, rel=rel, abs=1e-6)
+        assert row.people_lifted == pytest.approx(reference.summary["people_lifted"], rel=rel, abs=1e-6)
+        assert row.total_aid == pytest.approx(reference.summary["total_aid_million"], rel=rel, abs=1e-6)

@@ -22,7 +22,7 @@ from optimizer import load_instance, solve
 from optimizer.evaluate import people_lifted
 from optimizer.solve import _run, new_solver
 from tests.conftest import INSTANCES
-from tests.helpers import plan_totals
+from tests.helpers import assert_sweep_matches_solves, plan_totals
 
 TINY = INSTANCES / "tiny"
 RTOL = 1e-6
@@ -272,7 +272,7 @@ def check_whole_decisions(instance, result) -> None:
 def test_mip_sweep_equals_independent_solves(tmp_path):
     """A study over a MIP re-solves the built MIP; each scenario equals its own solve, KPIs
     included (set-up costs charged, projects counted)."""
-    from optimizer.study import Study, apply_to_instance, resolve_parameters
+    from optimizer.study import Study
     from optimizer.sweep import sweep
 
     folder = variant(tmp_path, "mip", instruments={"cdf": (3, 0.5)}, effects_without=(("valley", "roads"),),
@@ -285,12 +285,7 @@ def test_mip_sweep_equals_independent_solves(tmp_path):
         {"path": "proportion.prefectural", "values": [0.005, 0.02]}]})
     results = sweep(instance, study, workers=1)
     assert (results["status"] == "optimal").all()
-    parameters = resolve_parameters(study, instance)
-    for row in results.itertuples(index=False):
-        point = {p.path: getattr(row, "_" + str(i + 1)) for i, p in enumerate(parameters)}
-        reference = solve(apply_to_instance(instance, parameters, point))
-        assert row.objective == pytest.approx(reference.objective, rel=1e-7, abs=1e-6)
-        assert row.people_lifted == pytest.approx(reference.summary["people_lifted"], rel=1e-7, abs=1e-6)
+    assert_sweep_matches_solves(results, study, instance, rel=1e-7)
     assert results["built_model"].sum() == 1
 
 

@@ -15,10 +15,11 @@ import pytest
 
 from optimizer import solve
 from optimizer.errors import InvalidInstance
-from optimizer.study import Study, apply_to_instance, load_study, resolve_parameters
+from optimizer.study import Study, load_study, resolve_parameters
 from optimizer.sweep import read_sweep, sweep
 from optimizer.sweep_report import write_sweep_report
 from tests.conftest import INSTANCES
+from tests.helpers import assert_sweep_matches_solves
 
 GRID = {
     "study": {"name": "grid", "design": "grid"},
@@ -37,13 +38,7 @@ def test_grid_sweep_equals_independent_solves(tiny, workers):
     results = sweep(tiny, study, workers=workers)
     assert len(results) == 24 and (results["status"] == "optimal").all()
     assert sorted(results["scenario_id"]) == list(range(24))
-    parameters = resolve_parameters(study, tiny)
-    for row in results.itertuples(index=False):
-        point = {p.path: getattr(row, "_" + str(i + 1)) for i, p in enumerate(parameters)}
-        reference = solve(apply_to_instance(tiny, parameters, point))
-        assert row.objective == pytest.approx(reference.objective, rel=1e-9, abs=1e-7)
-        assert row.people_lifted == pytest.approx(reference.summary["people_lifted"], rel=1e-9, abs=1e-6)
-        assert row.total_aid == pytest.approx(reference.summary["total_aid_million"], rel=1e-9)
+    assert_sweep_matches_solves(results, study, tiny, rel=1e-9)
     # the model was built once per worker, not per scenario
     assert results["built_model"].sum() == results["worker"].nunique() <= workers
 
