@@ -225,6 +225,44 @@ def sweep(
                   markup=False)
 
 
+@app.command()
+def compare(
+    a: Annotated[Path, typer.Argument(metavar="A", help="A result folder written by `ewppt solve`")],
+    b: Annotated[Path, typer.Argument(metavar="B", help="Another result folder")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write the comparison tables (CSV) here")] = None,
+) -> None:
+    """Two plans side by side: aid by donor, recipient and category, KPI deltas, rows that
+    became binding or slack."""
+    from optimizer.compare import compare_results, is_same_plan
+    from optimizer.io import atomic_write
+
+    for folder in (a, b):
+        if not (folder / "run.json").is_file():
+            _bad_input([Problem(str(folder), "not a result folder: expected run.json and the tables `ewppt solve` writes")])
+    tables = compare_results(a, b)
+    for name, title in (("kpis", "summary"), ("by_donor", "aid by donor"), ("by_category", "aid by category")):
+        table = Table(title=f"{title} (B - A)")
+        for column in tables[name].columns:
+            table.add_column(column, justify="left" if column in ("kpi", "donor", "category") else "right")
+        for row in tables[name].itertuples(index=False):
+            table.add_row(*("-" if v is None or (isinstance(v, float) and pd.isna(v)) else
+                            f"{v:,.6g}" if isinstance(v, float) else str(v) for v in row))
+        out.print(table)
+    moved = tables["by_recipient"].reindex(tables["by_recipient"]["delta"].abs().sort_values(ascending=False).index)
+    most = ", ".join(f"{r.recipient} {r.delta:+,.2f}" for r in moved.head(5).itertuples() if abs(r.delta) > 1e-9)
+    out.print(f"recipients whose aid moved most: {most or 'none'}", markup=False, highlight=False)
+    for r in tables["binding"].itertuples(index=False):
+        where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
+        out.print(f"{r.family} {where}: {r.change}", markup=False, highlight=False)
+    if is_same_plan(tables):
+        out.print("no change: the two plans are the same", markup=False)
+    if out_dir is not None:
+        for name, table in tables.items():
+            atomic_write(out_dir / f"{name}.csv",
+                         lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+        out.print(f"wrote {', '.join(tables)} (CSV) to {out_dir}", markup=False, highlight=False)
+
+
 @app.command("sweep-report")
 def sweep_report(
     study_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A study folder written by `ewppt sweep`")],
