@@ -10,6 +10,7 @@ from models.capacity import add_capacity
 from models.effects import add_effects
 from models.funds import add_funds
 from models.investment import add_investment_coupling
+from models.locks import add_locks
 from models.objectives import add_objective
 from models.parameters import add_parameters
 from models.priorities import add_priorities
@@ -33,6 +34,7 @@ FAMILIES = (
     add_capacity,
     add_effects,
     add_investment_coupling,
+    add_locks,
 )
 
 

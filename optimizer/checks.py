@@ -73,6 +73,9 @@ def check_references(tables: Tables, scenario: Scenario) -> list[Problem]:
         + _check_reference(tables, "projects", "instrument", "instruments", "instrument")
         + _check_reference(tables, "cadres", "donor", "donors", "donor")
         + _check_reference(tables, "cadres", "recipient", "recipients", "recipient")
+        + _check_reference(tables, "locks", "donor", "donors", "donor")
+        + _check_reference(tables, "locks", "recipient", "recipients", "recipient")
+        + _check_reference(tables, "locks", "instrument", "instruments", "instrument")
     )
 
 
@@ -216,6 +219,38 @@ def check_cadres(tables: Tables, scenario: Scenario) -> list[Problem]:
     return problems
 
 
+def check_locks(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """A lock is on a pair, in a plan year, and says either aid or a min_aid/max_aid range."""
+    locks = tables.get("locks")
+    if locks is None or locks.empty:
+        return []
+    pairs = set(zip(tables["pairs"]["donor"], tables["pairs"]["recipient"]))
+    donors, recipients = set(tables["donors"]["donor"]), set(tables["recipients"]["recipient"])
+    problems = []
+    for i, (d, w, t, aid, lo, hi) in locks[["donor", "recipient", "year", "aid", "min_aid", "max_aid"]].iterrows():
+        if d in donors and w in recipients and (d, w) not in pairs:
+            problems.append(Problem("locks.csv", f"{d} and {w} are not paired in pairs.csv; a lock is on a pair's aid",
+                                    row=_row(i), column="recipient", value=w))
+        if t not in scenario.years:
+            problems.append(Problem("locks.csv", f"year outside the plan years {list(scenario.years)}",
+                                    row=_row(i), column="year", value=int(t)))
+        given = [not _empty(v) for v in (aid, lo, hi)]
+        if given[0] and (given[1] or given[2]):
+            problems.append(Problem("locks.csv", "give either aid or min_aid/max_aid, not both", row=_row(i), column="aid",
+                                    value=aid))
+        elif not any(given):
+            problems.append(Problem("locks.csv", "empty lock; expected aid, or min_aid and/or max_aid", row=_row(i),
+                                    column="aid"))
+        elif given[1] and given[2] and lo > hi:
+            problems.append(Problem("locks.csv", f"min_aid {lo:g} exceeds max_aid {hi:g}", row=_row(i),
+                                    column="max_aid", value=hi))
+    return problems
+
+
+def _empty(value) -> bool:
+    return value is None or value != value
+
+
 CONTEXT_TOLERANCE = 1e-6  # relative
 
 
@@ -287,6 +322,7 @@ CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_share_sum,
     check_projects,
     check_cadres,
+    check_locks,
     check_context_totals,
 )
 

@@ -49,6 +49,7 @@ class Instance:
     capacity: pd.DataFrame
     projects: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["projects"]))
     cadres: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["cadres"]))
+    locks: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["locks"]))
     context: pd.DataFrame = field(default_factory=lambda: _empty_table(TABLES["context"]))
     warnings: tuple[Problem, ...] = field(default=())
 

@@ -133,6 +133,17 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
             limit = float(rec.at[w, "investment_demand"]) + float(rec.at[w, "infra_unlock"]) * cumulative
             check(limit - float(lent.get((w, t), 0.0)), limit, f"investment {w} {t}: lending above {limit:.6g}")
 
+    # locks: promised aid kept
+    flow = alloc.groupby(["donor", "recipient", "instrument", "year"])["aid"].sum()
+    for d, w, k, t, aid, lo, hi in instance.locks[["donor", "recipient", "instrument", "year", "aid", "min_aid",
+                                                    "max_aid"]].itertuples(index=False):
+        x = float(flow.get((d, w, k, int(t)), 0.0))
+        low, high = (aid, aid) if aid is not None and aid == aid else (lo, hi)
+        if low is not None and low == low:
+            check(x - low, low, f"lock {d}->{w} {k} {t}: {x:.6g} below {low:g}")
+        if high is not None and high == high:
+            check(high - x, high, f"lock {d}->{w} {k} {t}: {x:.6g} above {high:g}")
+
     if whole:
         violations += _whole_decisions(instance, alloc, decisions, years)
     return violations

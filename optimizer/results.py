@@ -46,10 +46,11 @@ FAMILY_INDEX: dict[str, tuple[str, ...]] = {
     "admin_capacity_limit": ("recipient",),
     "project_spend": ("recipient", "instrument"),
     "project_timing": ("recipient", "instrument", "year"),
+    "lock": ("donor", "recipient", "instrument", "year"),
 }
 # Families whose tightness a planner reads as "this priority or limit is binding".
 BINDING_FAMILIES = ("quota", "quota_growth", "priority_share", "capacity", "investment", "poor_population_cap",
-                    "admin_capacity_limit")
+                    "admin_capacity_limit", "lock")
 
 EMPTY_COLUMNS = {
     "allocation": ["donor", "recipient", "instrument", "category", "year", "aid"],

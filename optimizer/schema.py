@@ -127,6 +127,17 @@ class CadreRow(Row):
                                        "funds per cadre-year", default=0.0)
 
 
+class LockRow(Row):
+    donor: Key = column("Donor identifier from donors.csv")
+    recipient: Key = column("Recipient paired with the donor in pairs.csv")
+    instrument: Key = column("Instrument identifier from instruments.csv")
+    year: int = column("Plan year", ge=1900, le=2200)
+    aid: Money | None = column("Aid already promised: the plan gives exactly this (or give min_aid/max_aid)",
+                               "million yuan", default=None)
+    min_aid: Money | None = column("Least aid promised", "million yuan", default=None)
+    max_aid: Money | None = column("Most aid allowed", "million yuan", default=None)
+
+
 class ContextRow(Row):
     item: Key = column("Identifier of a reported figure (context only; the model does not read it)")
     parent: str = column(
@@ -177,6 +188,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(name="capacity", row=CapacityRow, key=("recipient", "instrument", "year"), required=False),
         TableSpec(name="projects", row=ProjectRow, key=("project",), required=False),
         TableSpec(name="cadres", row=CadreRow, key=("donor", "recipient"), required=False),
+        TableSpec(name="locks", row=LockRow, key=("donor", "recipient", "instrument", "year"), required=False),
         TableSpec(name="context", row=ContextRow, key=("item",), required=False),
     )
 }

@@ -337,3 +337,49 @@ def _budgets(instance) -> dict:
     p = instance.scenario.proportion.model_dump()
     revenue = instance.revenue[instance.revenue["year"].isin(instance.scenario.years)]
     return (revenue["revenue"] * revenue["level"].map(p)).groupby([revenue["donor"], revenue["year"]]).sum().to_dict()
+
+
+# ------------------------------------------------------------------------------ locks (issue 7, item 8)
+
+
+def _with_locks(tmp_path: Path, rows: list[dict]) -> Path:
+    folder = variant(tmp_path, "locks")
+    columns = ["donor", "recipient", "instrument", "year", "aid", "min_aid", "max_aid"]
+    pd.DataFrame(rows, columns=columns).to_csv(folder / "locks.csv", index=False)
+    return folder
+
+
+def test_a_lock_is_honoured_to_the_yuan(tmp_path):
+    """Coastal promised plateau 3 of roads in 2011. Plateau's 600 people are then 3 x 60 from
+    roads and 420 / 120 = 3.5 of cdf: 6.5 million instead of 6, the extra half million taken
+    from upland's margin (40 per million): 2,760 - 20 = 2,740."""
+    folder = _with_locks(tmp_path, [{"donor": "coastal", "recipient": "plateau", "instrument": "roads", "year": 2011,
+                                     "aid": 3.0}])
+    result = solve(load_instance(folder))
+    assert result.status == "optimal" and result.objective == pytest.approx(2740, rel=RTOL)
+    totals = plan_totals(result.allocation, by=("recipient", "instrument"))
+    assert totals[("plateau", "cdf")] == 3.5 and totals[("plateau", "roads")] == 3
+    alloc = result.allocation.set_index(["donor", "recipient", "instrument", "year"])["aid"]
+    assert alloc[("coastal", "plateau", "roads", 2011)] == 3.0
+    binding = result.binding[result.binding["family"] == "lock"]
+    assert binding["binding"].all() and len(binding) == 1
+
+
+def test_a_min_lock_and_an_impossible_lock(tmp_path):
+    folder = _with_locks(tmp_path, [{"donor": "harbour", "recipient": "plateau", "instrument": "cdf", "year": 2012,
+                                     "min_aid": 1.5}])
+    alloc = solve(load_instance(folder)).allocation.set_index(["donor", "recipient", "instrument", "year"])["aid"]
+    assert alloc[("harbour", "plateau", "cdf", 2012)] >= 1.5 - 1e-9
+    folder = _with_locks(tmp_path / "x", [{"donor": "coastal", "recipient": "upland", "instrument": "cdf",
+                                           "year": 2011, "aid": 25.0}])  # coastal has 10 a year
+    assert solve(load_instance(folder)).status == "infeasible"
+
+
+def test_a_lock_off_the_pairs_is_bad_input(tmp_path):
+    from tests.test_outputs import run_cli
+
+    folder = _with_locks(tmp_path, [{"donor": "coastal", "recipient": "valley", "instrument": "cdf", "year": 2011,
+                                     "aid": 1.0}])
+    done = run_cli("validate", str(folder))
+    assert done.returncode == 2
+    assert "locks.csv, row 2, column 'recipient', value 'valley': coastal and valley are not paired" in done.stderr

@@ -62,6 +62,9 @@ OPTIONAL = {
     "cadres": "donor,recipient,min_per_year,max_per_year,cost_per_cadre,capacity_per_cadre\n"
               "coastal,upland,0,2,0.1,0.5\n"
               "harbour,valley,1,3,0.1,0\n",
+    "locks": "donor,recipient,instrument,year,aid,min_aid,max_aid\n"
+             "coastal,plateau,roads,2011,3,,\n"
+             "harbour,plateau,cdf,2012,,1,2\n",
     "context": "item,parent,sums_to_parent,value,unit,note\n"
                "aid_total,,true,30,million yuan,total\n"
                "aid_coastal,aid_total,true,10,million yuan,coastal part\n"
@@ -93,6 +96,8 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "cadres": [("donor", "key", True), ("recipient", "key", True), ("min_per_year", "count", False),
                ("max_per_year", "count", True), ("cost_per_cadre", "money", True),
                ("capacity_per_cadre", "money", False)],
+    "locks": [("donor", "key", True), ("recipient", "key", True), ("instrument", "key", True), ("year", "year", True),
+              ("aid", "money", False), ("min_aid", "money", False), ("max_aid", "money", False)],
     "context": [("item", "key", True), ("parent", "parentkey", False), ("sums_to_parent", "bool", False),
                 ("value", "float", True), ("unit", "str", True), ("note", "str", False)],
 }
@@ -608,6 +613,7 @@ REFERENCES = [  # table, row, column, close value, suggestion, far value, target
     ("projects", 3, "instrument", "raods", "roads", "water", "instruments"),
     ("cadres", 2, "donor", "coastall", "coastal", "inland", "donors"),
     ("cadres", 3, "recipient", "valleys", "valley", "island", "recipients"),
+    ("locks", 2, "instrument", "road", "roads", "schools", "instruments"),
 ]
 for table, row, column, close, near, far, target in REFERENCES:
     article = "an" if column[0] in "aeiou" else "a"
@@ -638,6 +644,8 @@ DUPLICATES = {  # table: (appended line, last row, reported column, printed valu
     "capacity": ("upland,cdf,2011,7", 5, "year", "2011", "recipient=upland, instrument=cdf, year=2011"),
     "projects": ("valley_road_1,valley,roads,4,100,2012", 4, "project", s("valley_road_1"), "project=valley_road_1"),
     "cadres": ("coastal,upland,0,1,0.2,0", 4, "recipient", s("upland"), "donor=coastal, recipient=upland"),
+    "locks": ("coastal,plateau,roads,2011,1,,", 4, "year", "2011",
+              "donor=coastal, recipient=plateau, instrument=roads, year=2011"),
     "context": ("aid_total,,true,31,million yuan,again", 6, "item", s("aid_total"), "item=aid_total"),
 }
 for table, (line, row, column, value, key_text) in DUPLICATES.items():
@@ -688,6 +696,19 @@ add("pair-to-itself", "self-pair", "a donor cannot be paired with itself", "pair
                                add_line("pairs.csv", "harbour,harbour,0")))
 add("pair-to-itself-not-a-recipient", "self-pair", "a donor cannot be paired with itself", "pairs.csv", row=2,
     column="recipient", value=s("coastal"), edits=(set_cell("pairs.csv", 2, "recipient", "coastal"),))
+
+# --- locks
+add("locks-aid-and-range", "locks", "give either aid or min_aid/max_aid, not both", "locks.csv", row=2, column="aid",
+    value="3.0", edits=(with_table("locks"), set_cell("locks.csv", 2, "min_aid", "1")))
+add("locks-empty", "locks", "empty lock; expected aid, or min_aid and/or max_aid", "locks.csv", row=2, column="aid",
+    edits=(with_table("locks"), set_cell("locks.csv", 2, "aid", "")))
+add("locks-min-above-max", "locks", "min_aid 3 exceeds max_aid 2", "locks.csv", row=3, column="max_aid", value="2.0",
+    edits=(with_table("locks"), set_cell("locks.csv", 3, "min_aid", "3")))
+add("locks-year-outside-plan", "locks", "year outside the plan years [2011, 2012]", "locks.csv", row=2,
+    column="year", value="2015", edits=(with_table("locks"), set_cell("locks.csv", 2, "year", "2015")))
+add("locks-unpaired", "locks", "coastal and valley are not paired in pairs.csv; a lock is on a pair's aid",
+    "locks.csv", row=2, column="recipient", value=s("valley"),
+    edits=(with_table("locks"), set_cell("locks.csv", 2, "recipient", "valley")))
 
 # --- cadres, projects and context rules
 add("cadres-min-above-max", "cadres", "min_per_year 3 exceeds max_per_year 2; expected a value >= 3", "cadres.csv",
