@@ -201,18 +201,26 @@ def check_projects(tables: Tables, scenario: Scenario) -> list[Problem]:
     return problems
 
 
+def _off_the_pairs(tables: Tables, table: str, why: str) -> list[Problem]:
+    """Rows of `table` whose known donor and known recipient are not a pair (unknown names are
+    check_references's to report)."""
+    pairs = set(zip(tables["pairs"]["donor"], tables["pairs"]["recipient"]))
+    donors, recipients = set(tables["donors"]["donor"]), set(tables["recipients"]["recipient"])
+    return [
+        Problem(TABLES[table].filename, f"{d} and {w} are not paired in pairs.csv; {why}", row=_row(i),
+                column="recipient", value=w)
+        for i, (d, w) in tables[table][["donor", "recipient"]].iterrows()
+        if d in donors and w in recipients and (d, w) not in pairs
+    ]
+
+
 def check_cadres(tables: Tables, scenario: Scenario) -> list[Problem]:
     """Cadres go between paired donors and recipients, at most as many as at least."""
     cadres = tables.get("cadres")
     if cadres is None or cadres.empty:
         return []
-    pairs = set(zip(tables["pairs"]["donor"], tables["pairs"]["recipient"]))
-    donors, recipients = set(tables["donors"]["donor"]), set(tables["recipients"]["recipient"])
-    problems = []
-    for i, (d, w, lo, hi) in cadres[["donor", "recipient", "min_per_year", "max_per_year"]].iterrows():
-        if d in donors and w in recipients and (d, w) not in pairs:
-            problems.append(Problem("cadres.csv", f"{d} and {w} are not paired in pairs.csv; cadres go between pairs",
-                                    row=_row(i), column="recipient", value=w))
+    problems = _off_the_pairs(tables, "cadres", "cadres go between pairs")
+    for i, (lo, hi) in cadres[["min_per_year", "max_per_year"]].iterrows():
         if lo > hi:
             problems.append(Problem("cadres.csv", f"min_per_year {lo} exceeds max_per_year {hi}; expected a value "
                                                   f">= {lo}", row=_row(i), column="max_per_year", value=int(hi)))
@@ -224,13 +232,8 @@ def check_locks(tables: Tables, scenario: Scenario) -> list[Problem]:
     locks = tables.get("locks")
     if locks is None or locks.empty:
         return []
-    pairs = set(zip(tables["pairs"]["donor"], tables["pairs"]["recipient"]))
-    donors, recipients = set(tables["donors"]["donor"]), set(tables["recipients"]["recipient"])
-    problems = []
-    for i, (d, w, t, aid, lo, hi) in locks[["donor", "recipient", "year", "aid", "min_aid", "max_aid"]].iterrows():
-        if d in donors and w in recipients and (d, w) not in pairs:
-            problems.append(Problem("locks.csv", f"{d} and {w} are not paired in pairs.csv; a lock is on a pair's aid",
-                                    row=_row(i), column="recipient", value=w))
+    problems = _off_the_pairs(tables, "locks", "a lock is on a pair's aid")
+    for i, (t, aid, lo, hi) in locks[["year", "aid", "min_aid", "max_aid"]].iterrows():
         if t not in scenario.years:
             problems.append(Problem("locks.csv", f"year outside the plan years {list(scenario.years)}",
                                     row=_row(i), column="year", value=int(t)))
