@@ -60,23 +60,19 @@ def _check_reference(tables: Tables, table: str, column: str, target: str, targe
     return problems
 
 
+# (table, column) naming a donor, recipient or instrument, checked against donors.csv,
+# recipients.csv or instruments.csv (the column's name plus "s")
+REFERENCES = (
+    ("revenue", "donor"), ("pairs", "donor"), ("pairs", "recipient"),
+    ("effects", "recipient"), ("effects", "instrument"), ("capacity", "recipient"), ("capacity", "instrument"),
+    ("projects", "recipient"), ("projects", "instrument"), ("cadres", "donor"), ("cadres", "recipient"),
+    ("locks", "donor"), ("locks", "recipient"), ("locks", "instrument"),
+)
+
+
 def check_references(tables: Tables, scenario: Scenario) -> list[Problem]:
-    return (
-        _check_reference(tables, "revenue", "donor", "donors", "donor")
-        + _check_reference(tables, "pairs", "donor", "donors", "donor")
-        + _check_reference(tables, "pairs", "recipient", "recipients", "recipient")
-        + _check_reference(tables, "effects", "recipient", "recipients", "recipient")
-        + _check_reference(tables, "effects", "instrument", "instruments", "instrument")
-        + _check_reference(tables, "capacity", "recipient", "recipients", "recipient")
-        + _check_reference(tables, "capacity", "instrument", "instruments", "instrument")
-        + _check_reference(tables, "projects", "recipient", "recipients", "recipient")
-        + _check_reference(tables, "projects", "instrument", "instruments", "instrument")
-        + _check_reference(tables, "cadres", "donor", "donors", "donor")
-        + _check_reference(tables, "cadres", "recipient", "recipients", "recipient")
-        + _check_reference(tables, "locks", "donor", "donors", "donor")
-        + _check_reference(tables, "locks", "recipient", "recipients", "recipient")
-        + _check_reference(tables, "locks", "instrument", "instruments", "instrument")
-    )
+    return [problem for table, column in REFERENCES
+            for problem in _check_reference(tables, table, column, f"{column}s", column)]
 
 
 def check_pair_not_self(tables: Tables, scenario: Scenario) -> list[Problem]:
