@@ -100,6 +100,89 @@ def _warn(problems) -> None:
         err.print(str(problem), style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
+def _key_values(option: str, given: list[str]) -> dict[str, object]:
+    """KEY=VALUE options (the value read as TOML: 0.6, true, "text"; bare text stays text)."""
+    import tomllib
+
+    pairs: dict[str, object] = {}
+    for text in given:
+        key, sep, raw = text.partition("=")
+        if not sep or not key.strip():
+            _bad_input([Problem(option, f"expected KEY=VALUE, got {text!r}")])
+        try:
+            pairs[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            pairs[key.strip()] = raw.strip()
+    return pairs
+
+
+SetOption = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="Override a scenario value, KEY=VALUE with a dotted key (e.g. priorities.women_min=0.3); repeatable")]
+
+
+@app.command()
+def explain(
+    instance: InstanceArg,
+    set_values: SetOption = None,
+    weight: Annotated[Optional[list[str]], typer.Option(
+        help="Price of a unit of slack in a family, FAMILY=WEIGHT (default 1 each); repeatable")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write conflict, relaxation and changes (CSV)")
+                       ] = None,
+) -> None:
+    """Why a scenario is infeasible: the conflicting rules (HiGHS's irreducible infeasible
+    subset) and the least relaxation of priorities, quotas, capacities and locks that makes it
+    feasible. Exit 1 when infeasible (explained), 0 when feasible."""
+    from optimizer.explain import RELAXABLE
+    from optimizer.explain import explain as explain_instance
+    from optimizer.io import atomic_write
+
+    weights = _key_values("--weight", weight or [])
+    bad = [Problem("--weight", f"expected one of {', '.join(RELAXABLE)} with a number > 0", key=k, value=v)
+           for k, v in weights.items() if k not in RELAXABLE or not isinstance(v, (int, float)) or v <= 0]
+    if bad:
+        _bad_input(bad)
+    try:
+        loaded = load_instance(instance, **_key_values("--set", set_values or []))
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _warn(loaded.warnings)
+    with _interruptible():
+        with err.status(f"explaining {loaded.scenario.name} with HiGHS ..."):
+            why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
+    say = lambda text, **kw: out.print(text, markup=False, highlight=False, **kw)  # noqa: E731
+    say(why.message)
+    if why.status != "infeasible":
+        raise typer.Exit(EXIT_OK if why.status == "feasible" else 6)
+    if why.headline:
+        say(why.headline, style="bold")
+    if why.conflict:
+        say("conflicting rules (dropping any one of them removes this conflict):")
+        for member in why.conflict:
+            say(f"  - {member.text}")
+        for bound in why.bounds:
+            say(f"  - and: {bound}")
+    if why.relaxations:
+        say(f"least relaxation (weighted penalty {why.penalty:,.6g}):")
+        for relaxation in why.relaxations:
+            say(f"  - {relaxation.text}")
+    if why.changes:
+        say("values that make the scenario feasible:")
+        for change in why.changes:
+            say(f"  - {change}")
+    if why.note:
+        say(why.note)
+    if out_dir is not None:
+        tables = {**why.tables(), "changes": pd.DataFrame(
+            [{"file": c.file, "key": ", ".join(f"{k}={v}" for k, v in c.key.items()), "column": c.column,
+              "current": c.current, "value": c.value} for c in why.changes],
+            columns=["file", "key", "column", "current", "value"])}
+        for name, table in tables.items():
+            atomic_write(out_dir / f"{name}.csv",
+                         lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+        say(f"wrote {', '.join(tables)} (CSV) to {out_dir}")
+    raise typer.Exit(EXIT_FAILED)
+
+
 @app.command()
 def validate(instance: InstanceArg) -> None:
     """Check an instance and report every problem found (exit 2 if any)."""
@@ -225,6 +308,67 @@ def sweep(
                   markup=False)
 
 
+class Space(str, Enum):
+    recipients = "recipients"
+    categories = "categories"
+
+
+@app.command()
+def alternatives(
+    instance: InstanceArg,
+    slack: Annotated[float, typer.Option(help="Fraction of the optimum an alternative may give up, in (0, 1)")] = 0.02,
+    count: Annotated[int, typer.Option(help="Alternatives to look for (at least 1)")] = 3,
+    space: Annotated[Space, typer.Option(help="Make plans differ in recipient totals or category totals")
+                     ] = Space.recipients,
+    seed: Annotated[int, typer.Option(help="Seed of the search's first directions (same seed, same plans)")] = 0,
+    objective: Annotated[Optional[Objective], typer.Option(help="Override the scenario's objective")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Folder for optimum/, alt-1/, ... and alternatives.csv [default: results/<instance>-alternatives]")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Table format of each plan")] = Format.csv,
+) -> None:
+    """Near-optimal alternatives: plans within --slack of the optimum, as different from it and
+    from each other as possible (L1 distance of recipient or category totals)."""
+    from optimizer.alternatives import alternatives as find_alternatives
+
+    problems = []
+    if not 0 < slack < 1:
+        problems.append(Problem("--slack", "expected a fraction of the optimum strictly between 0 and 1 "
+                                "(0.02 allows plans 2% below it)", value=slack))
+    if count < 1:
+        problems.append(Problem("--count", "expected at least 1 alternative", value=count))
+    if problems:
+        _bad_input(problems)
+    try:
+        loaded = load_instance(instance, **({"objective": objective.value} if objective else {}))
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _warn(loaded.warnings)
+    target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-alternatives"
+    with _interruptible():
+        with err.status(f"solving {loaded.scenario.name} and up to {count} alternatives with HiGHS ..."):
+            found = find_alternatives(loaded, slack=slack, count=count, space=space.value, seed=seed)
+        found.write(target, fmt.value)
+    if not found.optimum.ok:
+        out.print(f"wrote optimum to {target}", markup=False, highlight=False)
+        err.print(f"{found.optimum.status}: {found.optimum.message}", style="bold red", markup=False, highlight=False)
+        raise typer.Exit(exit_code(found.optimum))
+    table = Table(title=f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
+                        f"(distances: L1 of recipient totals, million yuan; of category shares)")
+    for column in found.table.columns:
+        table.add_column(column.replace("_", " "), justify="left" if column in ("alternative", "status") else "right")
+    for row in found.table.itertuples(index=False):
+        table.add_row(*("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float) else str(v)
+                        for v in row))
+    out.print(table)
+    out.print(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}",
+              markup=False, highlight=False)
+    failed = found.failed
+    if failed is not None:
+        err.print(f"{failed.status}: {failed.message}", style="bold red", markup=False, highlight=False)
+        raise typer.Exit(exit_code(failed))
+
+
 @app.command()
 def compare(
     a: Annotated[Path, typer.Argument(metavar="A", help="A result folder written by `ewppt solve`")],
@@ -261,6 +405,24 @@ def compare(
             atomic_write(out_dir / f"{name}.csv",
                          lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
         out.print(f"wrote {', '.join(tables)} (CSV) to {out_dir}", markup=False, highlight=False)
+
+
+@app.command()
+def report(
+    result_dir: Annotated[Path, typer.Argument(metavar="RESULT_DIR", help="A result folder written by `ewppt solve`")],
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="HTML file [default: RESULT_DIR/report.html]")] = None,
+) -> None:
+    """A self-contained HTML report of a plan (flows, shares against the priority bounds, people
+    lifted, duals, provenance), with its figures also written as PNG beside it."""
+    from optimizer.report import write_report
+
+    try:
+        written = write_report(result_dir, out_file)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    out.print(f"wrote {written[0]}" + (f" and {len(written) - 1} figures (PNG) in {written[1].parent}"
+                                       if len(written) > 1 else " (no plan, so no figures)"),
+              markup=False, highlight=False)
 
 
 @app.command("sweep-report")
