@@ -1,0 +1,587 @@
+"""`ewppt report RESULT_DIR`: one self-contained HTML page about a plan, and its figures as PNG.
+
+    from optimizer.report import write_report
+    write_report("results/ewppt-2010")      # results/ewppt-2010/report.html and report/*.png
+
+The page (every figure embedded as a base64 PNG, no outside resources) holds:
+    summary      a short KPI table (aid and people from the tables, the rest from run.json)
+    flows        aid over the plan from donors to recipients to categories (an alluvial diagram)
+    shares       each donor's category shares of its budget against the scenario's priority bounds
+    people       people lifted against the poor population, by recipient
+    duals        what one more million of each donor's budget is worth in the objective, by year
+    priorities   each priority rule's bound and how many of its rows bind
+    provenance   status, objective, scenario, solver, package versions, instance digest, timings,
+                 warnings
+A result without a plan (infeasible, unbounded, a time limit without a plan) gets a page that
+says so, with its provenance and no figures.
+
+The figure functions take the result's tables and return matplotlib figures; `build_html` takes
+run.json, the tables and the PNGs and returns the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, PathPatch, Rectangle  # noqa: E402
+from matplotlib.path import Path as CurvePath  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+
+from optimizer.errors import InvalidInstance, Problem  # noqa: E402
+from optimizer.io import atomic_write, atomic_write_text  # noqa: E402
+from optimizer.results import EMPTY_COLUMNS, read_results  # noqa: E402
+from optimizer.schema import CATEGORIES  # noqa: E402
+
+ZERO = 1e-9
+DPI = 110
+CATEGORY_COLOURS = {"enterprise_finance": "#1b9e77", "household_finance": "#d95f02",
+                    "public_goods": "#7570b3", "human_resources": "#e7298a"}
+# priority rule -> (category, "min" or "max"); the other rules (special aid, women) are not categories
+CATEGORY_BOUNDS = {"enterprise_finance_min": ("enterprise_finance", "min"),
+                   "household_finance_min": ("household_finance", "min"),
+                   "public_goods_min": ("public_goods", "min"),
+                   "public_goods_max": ("public_goods", "max"),
+                   "human_resources_min": ("human_resources", "min")}
+RULE_TEXT = {"enterprise_finance_min": "enterprise finance, at least", "household_finance_min": "household finance, at least",
+             "public_goods_min": "public goods, at least", "public_goods_max": "public goods, at most",
+             "human_resources_min": "human resources, at least", "special_aid_min": "special aid recipients, at least",
+             "women_min": "of household finance, to instruments that target women, at least"}
+ALL_DONORS = "all donors"
+# figure name -> alt text (also the figure's PNG name: report/<name>.png)
+FIGURES = {
+    "flows": "Alluvial (Sankey) diagram of aid over the plan from donors to recipients to categories",
+    "shares": "Each donor's category shares of its budget against the priority bounds",
+    "people": "People lifted against poor population by recipient",
+    "duals": "What one more million yuan of budget is worth, by donor and year",
+}
+NOT_A_RESULT = "not a result folder: expected run.json and the tables `ewppt solve` writes"
+
+
+def label(name: str) -> str:
+    return str(name).replace("_", " ")
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+def load_result(result_dir: str | Path) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """run.json and the tables of a result folder; InvalidInstance if the folder is not one."""
+    folder = Path(result_dir)
+    run_file = folder / "run.json"
+    if not run_file.is_file():
+        raise InvalidInstance([Problem(str(folder), NOT_A_RESULT)])
+    try:
+        run = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInstance([Problem(str(run_file), f"not readable as JSON: {exc}")]) from None
+    if not isinstance(run, dict) or "status" not in run:
+        raise InvalidInstance([Problem(str(run_file), "not the run.json `ewppt solve` writes (no status)")])
+    try:
+        tables = read_results(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidInstance([Problem(str(folder), f"{NOT_A_RESULT} ({exc})")]) from None
+    problems = [Problem(str(folder), f"table {name} has no column {column!r}")
+                for name in ("allocation", "kpis", "duals", "decisions")
+                for column in EMPTY_COLUMNS[name] if column not in tables[name].columns]
+    if problems:
+        raise InvalidInstance(problems)
+    return run, tables
+
+
+def has_plan(run: dict, tables: dict[str, pd.DataFrame]) -> bool:
+    return bool(run.get("has_plan", run.get("status") == "optimal")) and len(tables["allocation"]) > 0
+
+
+def _donor_order(allocation: pd.DataFrame) -> list[str]:
+    """Donors by aid over the plan, largest first (the same order in every figure)."""
+    totals = allocation.groupby("donor")["aid"].sum()
+    return sorted(totals.index, key=lambda d: (-totals[d], str(d)))
+
+
+def donor_budgets(allocation: pd.DataFrame, decisions: pd.DataFrame) -> pd.Series:
+    """Each donor's budget by year: its aid plus the cost of the cadres it sends (the budget row)."""
+    aid = allocation.groupby(["donor", "year"])["aid"].sum()
+    cadres = decisions[decisions["kind"] == "cadres"].astype({"year": int})
+    if len(cadres):
+        aid = aid.add(cadres.groupby(["donor", "year"])["money"].sum(), fill_value=0.0)
+    return aid
+
+
+# ---------------------------------------------------------------------------------------- figures
+
+def _spread(centres: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Label positions near `centres` (increasing) at least `gap` apart, within [low, high]."""
+    ys = list(centres)
+    for i in range(len(ys)):
+        ys[i] = max(ys[i], low if i == 0 else ys[i - 1] + gap)
+    for i in reversed(range(len(ys))):
+        ys[i] = min(ys[i], high if i == len(ys) - 1 else ys[i + 1] - gap)
+    return ys
+
+
+def _band(ax, x0: float, top0: float, x1: float, top1: float, width: float, colour: str) -> None:
+    """A band of constant `width` from (x0, top0) to (x1, top1), its edges cubic Bezier curves."""
+    xm = (x0 + x1) / 2
+    verts = [(x0, top0), (xm, top0), (xm, top1), (x1, top1),
+             (x1, top1 + width), (xm, top1 + width), (xm, top0 + width), (x0, top0 + width), (x0, top0)]
+    codes = [CurvePath.MOVETO, CurvePath.CURVE4, CurvePath.CURVE4, CurvePath.CURVE4,
+             CurvePath.LINETO, CurvePath.CURVE4, CurvePath.CURVE4, CurvePath.CURVE4, CurvePath.CLOSEPOLY]
+    ax.add_patch(PathPatch(CurvePath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.45))
+
+
+def flows_figure(allocation: pd.DataFrame) -> plt.Figure:
+    """Aid over the plan as an alluvial diagram: donors (left), recipients (middle), categories
+    (right); every node's height and every band's width is proportional to its aid."""
+    flows = allocation.groupby(["donor", "recipient", "category"])["aid"].sum()
+    flows = flows[flows > ZERO]
+    donor_recipient = flows.groupby(level=["donor", "recipient"]).sum()
+    recipient_category = flows.groupby(level=["recipient", "category"]).sum()
+    donors = [d for d in _donor_order(allocation) if d in donor_recipient.index.get_level_values(0)]
+    # recipients at the mean position of the donors that pay them, so that bands cross little
+    rank = {d: i for i, d in enumerate(donors)}
+    links = donor_recipient.reset_index()
+    links["at"] = links["donor"].map(rank) * links["aid"]
+    centre = links.groupby("recipient")["at"].sum() / links.groupby("recipient")["aid"].sum()
+    recipients = sorted(centre.index, key=lambda r: (centre[r], str(r)))
+    present = set(recipient_category.index.get_level_values(1))
+    categories = [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES))
+    columns = [donors, recipients, categories]
+    totals = [donor_recipient.groupby(level=0).sum(), donor_recipient.groupby(level=1).sum(),
+              recipient_category.groupby(level=1).sum()]
+    total = float(flows.sum())
+    most = max(len(c) for c in columns)
+    gap = total * min(0.04, 0.3 / max(most - 1, 1))
+
+    height_in = max(4.5, 0.34 * most + 1.6)
+    fig, ax = plt.subplots(figsize=(12, height_in))
+    span = total + gap * (most - 1)
+    top: list[dict[str, float]] = []  # node name -> top of its bar, per column (y grows downwards)
+    for nodes, sizes in zip(columns, totals):
+        y = (span - (sizes[nodes].sum() + gap * (len(nodes) - 1))) / 2
+        top.append({})
+        for node in nodes:
+            top[-1][node] = y
+            y += sizes[node] + gap
+
+    donor_colour = {d: plt.get_cmap("tab20")(i % 20) for i, d in enumerate(donors)}
+    x, bar = (0.0, 1.0, 2.0), 0.035
+    # bands: leave each node in the order of the nodes they reach, arrive in the order they left
+    out_at = {**top[0]}
+    in_at = {**top[1]}
+    for d in donors:
+        for r in recipients:
+            aid = donor_recipient.get((d, r), 0.0)
+            if aid > ZERO:
+                _band(ax, x[0] + bar / 2, out_at[d], x[1] - bar / 2, in_at[r], aid, donor_colour[d])
+                out_at[d] += aid
+                in_at[r] += aid
+    out_at, in_at = {**top[1]}, {**top[2]}
+    for r in recipients:
+        for c in categories:
+            aid = recipient_category.get((r, c), 0.0)
+            if aid > ZERO:
+                _band(ax, x[1] + bar / 2, out_at[r], x[2] - bar / 2, in_at[c], aid, CATEGORY_COLOURS.get(c, "#999999"))
+                out_at[r] += aid
+                in_at[c] += aid
+
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.03)
+    axes_height_in = height_in * 0.87
+    fontsize = 9
+    label_gap = fontsize * 1.3 / 72 / axes_height_in * span
+    for i, (nodes, sizes) in enumerate(zip(columns, totals)):
+        for node in nodes:
+            colour = donor_colour[node] if i == 0 else "#555555" if i == 1 else CATEGORY_COLOURS.get(node, "#999999")
+            ax.add_patch(Rectangle((x[i] - bar / 2, top[i][node]), bar, sizes[node], facecolor=colour, edgecolor="white",
+                                   linewidth=0.5))
+        centres = [top[i][n] + sizes[n] / 2 for n in nodes]
+        placed = _spread(centres, label_gap, label_gap / 2, span - label_gap / 2)
+        side = -1 if i == 0 else 1
+        text_x = x[i] + side * (bar / 2 + 0.09)
+        for node, centre_y, y in zip(nodes, centres, placed):
+            ax.plot([x[i] + side * bar / 2, x[i] + side * (bar / 2 + 0.02), text_x - side * 0.01],
+                    [centre_y, centre_y, y], color="#888888", linewidth=0.6)
+            ax.text(text_x, y, f"{label(node)}  {sizes[node]:,.1f}", ha="right" if side < 0 else "left", va="center",
+                    fontsize=fontsize, bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none",
+                                                 alpha=0.8))
+    for i, heading in enumerate(("donors", "recipients", "categories")):
+        ax.text(x[i], -0.03 * span, heading, ha="center", va="bottom", fontsize=11, fontweight="bold")
+    ax.set_xlim(-0.6, 2.65)
+    ax.set_ylim(span * 1.01, -0.09 * span)
+    ax.axis("off")
+    ax.set_title(f"Aid over the plan, million yuan: {total:,.1f} from donors to recipients to categories",
+                 fontsize=12, pad=4)
+    return fig
+
+
+def share_tables(allocation: pd.DataFrame, decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Category shares of the budget: over the whole plan, and the lowest and highest year, for
+    each donor and (first row) all donors together. Rows: all donors, then donors by aid."""
+    allocation = allocation.astype({"aid": float})
+    budget = donor_budgets(allocation, decisions)
+    by_year = allocation.pivot_table(index=["donor", "year"], columns="category", values="aid", aggfunc="sum",
+                                     fill_value=0.0)
+    by_year = by_year.reindex(index=budget.index, columns=list(CATEGORIES), fill_value=0.0)
+    yearly = by_year.div(budget, axis=0)
+    national_yearly = by_year.groupby(level="year").sum().div(budget.groupby(level="year").sum(), axis=0)
+    plan = by_year.groupby(level="donor").sum().div(budget.groupby(level="donor").sum(), axis=0)
+    plan.loc[ALL_DONORS] = by_year.sum() / budget.sum()
+    low = yearly.groupby(level="donor").min()
+    high = yearly.groupby(level="donor").max()
+    low.loc[ALL_DONORS], high.loc[ALL_DONORS] = national_yearly.min(), national_yearly.max()
+    order = [ALL_DONORS, *_donor_order(allocation)]
+    return plan.reindex(order), low.reindex(order), high.reindex(order)
+
+
+def shares_figure(allocation: pd.DataFrame, decisions: pd.DataFrame, priorities: dict) -> plt.Figure:
+    """One panel per category: each donor's share of its budget over the plan (bar) and its
+    lowest to highest year (line), with the scenario's bounds as marks on the rows they apply
+    to (every donor with scope "donor", the all-donors row with scope "national")."""
+    plan, low, high = share_tables(allocation, decisions)
+    national = priorities.get("scope") == "national"
+    rows = list(plan.index)
+    ys = np.arange(len(rows))
+    kinds: set[str] = set()
+    height_in = max(3.2, 0.3 * len(rows) + 1.8)
+    fig, axes = plt.subplots(1, len(CATEGORIES), figsize=(12, height_in), sharey=True)
+    for ax, category in zip(axes, CATEGORIES):
+        colour = CATEGORY_COLOURS[category]
+        ax.barh(ys, plan[category], color=colour, alpha=0.75, height=0.62)
+        ax.hlines(ys, low[category], high[category], color="black", linewidth=1.2)
+        bounds = []
+        for rule, (rule_category, kind) in CATEGORY_BOUNDS.items():
+            value = priorities.get(rule)
+            if rule_category != category or value is None:
+                continue
+            bounds.append(f"{kind} {value:.0%}")
+            kinds.add(kind)
+            applies = ys[:1] if national else ys
+            ax.vlines([value] * len(applies), applies - 0.42, applies + 0.42, color="#006d2c" if kind == "min" else "#b30000",
+                      linewidth=2.2)
+        ax.set_title(f"{label(category)}\n{', '.join(bounds) if bounds else 'no bound'}", fontsize=10)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+    axes[0].set_yticks(ys, [label(r) for r in rows], fontsize=9)
+    axes[0].get_yticklabels()[0].set_fontweight("bold")
+    axes[0].invert_yaxis()
+    scope = ("national: the bounds apply to all donors together, each year" if national
+             else "donor: the bounds apply to every donor, each year")
+    fig.suptitle(f"Category shares of each donor's budget against the priority bounds (scope {scope})", fontsize=11)
+    handles = [Patch(facecolor="#888888", alpha=0.75, label="share over the plan"),
+               Line2D([], [], color="black", linewidth=1.2, label="lowest to highest year"),
+               *([Line2D([], [], color="#006d2c", linewidth=2.2, label="minimum share")] if "min" in kinds else []),
+               *([Line2D([], [], color="#b30000", linewidth=2.2, label="maximum share")] if "max" in kinds else [])]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.4 / height_in, 1, 1))
+    return fig
+
+
+def people_figure(kpis: pd.DataFrame) -> plt.Figure:
+    """By recipient (most poor people first): people lifted inside the poor population (bars),
+    and coverage, the share of the poor population lifted."""
+    table = kpis.sort_values(["poor_population", "recipient"], ascending=[False, True]).reset_index(drop=True)
+    ys = np.arange(len(table))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, max(3.0, 0.32 * len(table) + 1.6)), sharey=True,
+                                      gridspec_kw={"width_ratios": [2.2, 1]})
+    left.barh(ys, table["poor_population"], color="#d9d9d9", height=0.7, label="poor population")
+    left.barh(ys, table["people_lifted"], color="#2171b5", height=0.7, label="people lifted")
+    largest = float(table["poor_population"].max() or 1.0)
+    for y, row in zip(ys, table.itertuples()):
+        left.text(row.poor_population + largest * 0.01, y, f"{row.people_lifted:,.0f} of {row.poor_population:,.0f}",
+                  va="center", fontsize=8)
+    left.set_xlim(0, largest * 1.32)
+    left.set_xlabel("people")
+    left.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    left.set_yticks(ys, [label(r) for r in table["recipient"]], fontsize=9)
+    left.invert_yaxis()
+    left.legend(loc="lower right", fontsize=8, frameon=False)
+    left.set_title("people lifted against poor population", fontsize=10)
+    coverage = table["coverage"].astype(float)
+    right.barh(ys, coverage, color="#2171b5", height=0.7)
+    for y, value in zip(ys, coverage):
+        right.text(value + 0.02, y, f"{value:.1%}", va="center", fontsize=8)
+    right.set_xlim(0, 1.2)
+    right.set_xticks([0, 0.25, 0.5, 0.75, 1])
+    right.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    right.set_title("coverage (people lifted / poor population)", fontsize=10)
+    for ax in (left, right):
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle(f"People lifted by recipient: {table['people_lifted'].sum():,.0f} of "
+                 f"{table['poor_population'].sum():,.0f} poor people", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def budget_duals(duals: pd.DataFrame) -> pd.DataFrame:
+    """The budget rows' duals as a donor x year table."""
+    budget = duals[duals["family"] == "budget"].astype({"year": int})
+    return budget.pivot_table(index="donor", columns="year", values="dual", aggfunc="sum")
+
+
+def duals_figure(duals: pd.DataFrame, objective_name: str, donors: list[str] | None = None) -> plt.Figure:
+    """What one more million yuan of each donor's budget is worth in the objective: each year
+    (dots) and the mean over the plan's years (bar)."""
+    table = budget_duals(duals)
+    order = [d for d in (donors or []) if d in table.index] + sorted(set(table.index) - set(donors or []))
+    table = table.reindex(order)
+    ys = np.arange(len(table))
+    height_in = max(3.0, 0.32 * len(table) + 1.8)
+    fig, ax = plt.subplots(figsize=(12, height_in))
+    mean = table.mean(axis=1)
+    ax.barh(ys, mean, color="#fdae6b", height=0.7, label="mean over the years")
+    years = list(table.columns)
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(len(years), 1)))
+    for year, colour in zip(years, colours):
+        ax.scatter(table[year], ys, color=colour, s=22, zorder=3, label=str(year))
+    reach = float(np.nanmax(np.abs(table.to_numpy()))) if table.size else 1.0
+    for y, value in zip(ys, mean):
+        ax.text(max(value, table.iloc[y].max()) + reach * 0.02, y, f"{value:,.4g}", va="center", fontsize=8)
+    ax.set_xlim(min(0.0, float(np.nanmin(table.to_numpy()))) * 1.1, reach * 1.15 or 1.0)
+    ax.set_yticks(ys, [label(d) for d in table.index], fontsize=9)
+    ax.invert_yaxis()
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel(f"{label(objective_name)} gained per extra million yuan of the donor's budget in that year")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=8, ncol=min(len(years) + 1, 8),
+               frameon=False)
+    ax.set_title("What one more million is worth, by donor (duals of the budget rows)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.35 / height_in, 1, 1))
+    return fig
+
+
+def make_figures(run: dict, tables: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:
+    """The report's figures for a result with a plan (none without one)."""
+    if not has_plan(run, tables):
+        return {}
+    allocation = tables["allocation"]
+    figures = {"flows": flows_figure(allocation),
+               "shares": shares_figure(allocation, tables["decisions"], run.get("scenario", {}).get("priorities", {})),
+               "people": people_figure(tables["kpis"])}
+    if (tables["duals"]["family"] == "budget").any():
+        objective_name = run.get("summary", {}).get("objective_name") or \
+            run.get("scenario", {}).get("scenario", {}).get("objective", "objective")
+        figures["duals"] = duals_figure(tables["duals"], objective_name, _donor_order(allocation))
+    return figures
+
+
+def png_bytes(fig: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", bbox_inches="tight", pad_inches=0.15,
+                metadata={"Software": None})
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------- page
+
+def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, str, str]]:
+    """(id, label, value) rows of the KPI table: aid and people from the tables, the rest from run.json."""
+    summary = run.get("summary", {}) or {}
+    objective_name = summary.get("objective_name") or (run.get("scenario", {}) or {}).get("scenario", {}).get(
+        "objective", "objective")
+    rows = [("status", "status", str(run.get("status"))),
+            ("objective", f"objective ({label(objective_name)})",
+             "-" if run.get("objective") is None else f"{run['objective']:,.6g}")]
+    if not has_plan(run, tables):
+        return rows
+    kpis = tables["kpis"]
+    rows += [("total-aid", "total aid (million yuan)", f"{tables['allocation']['aid'].sum():,.2f}"),
+             ("people-lifted", "people lifted", f"{kpis['people_lifted'].sum():,.0f}"),
+             ("poor-population", "poor population", f"{kpis['poor_population'].sum():,.0f}"),
+             ("min-coverage", "lowest coverage of a recipient", f"{kpis['coverage'].min():.2%}")]
+    for key, text, fmt in (("leveraged_investment_million", "leveraged investment (million yuan)", "{:,.2f}"),
+                           ("funds_established", "funds established", "{:,.0f}"),
+                           ("projects_built", "projects built", "{:,.0f}"),
+                           ("cadre_years", "cadre years", "{:,.0f}"),
+                           ("cadre_cost_million", "cadre cost (million yuan)", "{:,.2f}"),
+                           ("binding_priorities", "binding priority rows", "{:,.0f}"),
+                           ("binding_limits", "binding limit rows", "{:,.0f}"),
+                           ("mip_gap", "MIP gap", "{:.4%}")):
+        if isinstance(summary.get(key), (int, float)):
+            rows.append((key.replace("_", "-"), text, fmt.format(summary[key])))
+    return rows
+
+
+def priority_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, str, str, str]]:
+    """(rule, meaning, bound, binding rows) for each priority rule the scenario sets."""
+    priorities = run.get("scenario", {}).get("priorities", {}) or {}
+    binding = tables["binding"]
+    shares = binding[binding["family"] == "priority_share"] if "family" in binding else binding.iloc[0:0]
+    rows = []
+    for rule, meaning in RULE_TEXT.items():
+        value = priorities.get(rule)
+        if value is None:
+            continue
+        mine = shares[shares["rule"] == rule]
+        tight = mine["binding"].astype(str).str.lower().isin(["true", "1", "1.0"]).sum()
+        rows.append((rule, meaning, f"{value:.0%}", f"{tight} of {len(mine)}" if len(mine) else "-"))
+    return rows
+
+
+def provenance_rows(run: dict) -> list[tuple[str, str]]:
+    scenario = run.get("scenario", {}) or {}
+    head = scenario.get("scenario", {}) or {}
+    solver = run.get("solver", {}) or {}
+    timings = run.get("timings_seconds", {}) or {}
+    rows = [("status", str(run.get("status"))), ("message", str(run.get("message", ""))),
+            ("objective", "-" if run.get("objective") is None else f"{run['objective']:,.10g}"),
+            ("scenario", str(head.get("name", "-"))),
+            ("objective function", str(head.get("objective", "-"))),
+            ("model", str(solver.get("model") or head.get("model") or "-")),
+            ("years", ", ".join(map(str, head.get("years", [])))),
+            ("instance sha256", str(run.get("instance_sha256", "-")))]
+    for section in ("proportion", "priorities", "solver"):
+        values = scenario.get(section) or {}
+        text = ", ".join(f"{k} {v}" for k, v in sorted(values.items()) if v is not None)
+        rows.append((f"scenario [{section}]", text or "-"))
+    rows.append(("solver", " ".join(str(solver[k]) for k in ("name", "version") if solver.get(k)) +
+                 (f" ({solver['termination']})" if solver.get("termination") else "")))
+    rows.append(("packages", ", ".join(f"{k} {v}" for k, v in sorted((run.get("packages") or {}).items()))))
+    rows.append(("timings (s)", ", ".join(f"{k} {v:.3f}" for k, v in timings.items() if isinstance(v, (int, float)))))
+    rows.append(("warnings", "; ".join(map(str, run.get("warnings") or [])) or "none"))
+    return rows
+
+
+CAPTIONS = {
+    "flows": "Each band's width is the aid it carries over the whole plan (million yuan, summed over "
+             "instruments and years). Left: donors, largest first; middle: recipients; right: categories.",
+    "shares": "Share of each donor's budget (aid plus the cost of cadres) in each category: the bar over the "
+              "whole plan, the black line from its lowest to its highest year. Coloured marks are the scenario's "
+              "bounds on the rows they apply to. Special-aid and women rules are listed in the table below.",
+    "people": "Grey: the recipient's poor population; blue: people the plan lifts out of poverty.",
+    "duals": "The dual of each donor's budget row: the objective gained by one more million yuan in that "
+             "donor's budget in that year, other things equal (for a MIP, with its whole decisions fixed).",
+}
+
+SCRIPT = """
+window.addEventListener("load", function () {
+  var images = document.querySelectorAll("img");
+  var decoded = 0;
+  images.forEach(function (img) {
+    img.setAttribute("data-natural-width", img.naturalWidth);
+    if (img.complete && img.naturalWidth > 0) { decoded += 1; }
+  });
+  document.body.setAttribute("data-images-total", images.length);
+  document.body.setAttribute("data-images-decoded", decoded);
+});
+"""
+
+STYLE = """
+body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f4f4f4; font-weight: normal; }
+figure { margin: 1.2em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
+.banner { padding: 0.6em 1em; border-radius: 4px; margin: 0.8em 0; }
+.banner.ok { background: #e5f5e0; } .banner.warn { background: #fff3cd; } .banner.no-plan { background: #fde0dd; }
+code { background: #f4f4f4; padding: 0 0.2em; }
+"""
+
+
+def _table(rows, header=None, numeric=(), row_headers=False) -> str:
+    e = html.escape
+    parts = ["<table>"]
+    if header:
+        parts.append("<tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+    for row in rows:
+        cells = "".join(f"<th>{e(str(v))}</th>" if row_headers and i == 0 else
+                        f'<td class="number">{e(str(v))}</td>' if i in numeric else f"<td>{e(str(v))}</td>"
+                        for i, v in enumerate(row))
+        parts.append(f"<tr>{cells}</tr>")
+    return "\n".join(parts + ["</table>"])
+
+
+def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, bytes]) -> str:
+    """The report page: every text escaped, every figure an embedded PNG (`images`: name -> PNG)."""
+    e = html.escape
+    status = str(run.get("status"))
+    name = (run.get("scenario", {}) or {}).get("scenario", {}).get("name", "plan")
+    plan = has_plan(run, tables)
+    message = str(run.get("message", ""))
+    if not plan:
+        banner = (f'<div class="banner no-plan" id="no-plan"><strong>No plan: the result is {e(status)}.</strong> '
+                  f"{e(message)}<br>There are no flows, shares, people lifted or duals to show"
+                  + (" (run <code>ewppt explain</code> on the instance to see which rules conflict)."
+                     if status == "infeasible" and "explain" not in message else ".") + "</div>")
+    elif status == "optimal":
+        banner = f'<div class="banner ok" id="status">optimal: {e(message)}</div>'
+    else:
+        banner = f'<div class="banner warn" id="status">{e(status)}: {e(message)} (the best plan found is shown)</div>'
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f"<title>EWPPT plan report: {e(str(name))}</title>", f"<style>{STYLE}</style>", "</head>",
+        f'<body data-status="{e(status)}" data-has-plan="{str(plan).lower()}">',
+        f"<h1>EWPPT plan report: {e(str(name))}</h1>", banner,
+        '<section id="summary">', "<h2>Summary</h2>", "<table>",
+    ]
+    for row_id, text, value in summary_rows(run, tables):
+        kind = "" if row_id == "status" else ' class="number"'
+        parts.append(f'<tr id="kpi-{e(row_id)}"><th>{e(text)}</th><td{kind}>{e(value)}</td></tr>')
+    parts += ["</table>", "</section>"]
+    if images:
+        parts.append('<section id="figures">')
+        titles = {"flows": "Aid flows", "shares": "Category shares against the priority bounds",
+                  "people": "People lifted by recipient", "duals": "What one more million is worth"}
+        for key, png in images.items():
+            data = base64.b64encode(png).decode("ascii")
+            parts += [f'<h2>{e(titles.get(key, key))}</h2>', f'<figure id="fig-{e(key)}">',
+                      f'<img id="img-{e(key)}" alt="{e(FIGURES.get(key, key))}" src="data:image/png;base64,{data}">',
+                      f"<figcaption>{e(CAPTIONS.get(key, ''))}</figcaption>", "</figure>"]
+        if "duals" not in images:
+            parts.append("<p>This result has no budget duals to show.</p>")
+        parts.append("</section>")
+    priority = priority_rows(run, tables)
+    if priority:
+        parts += ['<section id="priorities">', "<h2>Priority rules</h2>",
+                  _table(priority, ("rule", "share of the budget", "bound", "binding rows"), numeric=(2, 3)),
+                  "</section>"]
+    parts += ['<section id="provenance">', "<h2>Provenance</h2>", _table(provenance_rows(run), row_headers=True), "</section>",
+              f"<script>{SCRIPT}</script>", "</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def figures_folder(html_path: Path) -> Path:
+    """Where the PNGs go: report.html -> report/ beside it."""
+    return html_path.with_suffix("") if html_path.suffix else html_path.with_name(html_path.name + "_figures")
+
+
+def write_report(result_dir: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Write the HTML report of a result folder (default RESULT_DIR/report.html) and its figures
+    as PNG beside it (report/*.png). Returns the paths written, the HTML page first."""
+    run, tables = load_result(result_dir)
+    html_path = Path(out) if out is not None else Path(result_dir) / "report.html"
+    png_dir = figures_folder(html_path)
+    images: dict[str, bytes] = {}
+    for key, fig in make_figures(run, tables).items():
+        images[key] = png_bytes(fig)
+        plt.close(fig)
+    written = []
+    for key in FIGURES:
+        path = png_dir / f"{key}.png"
+        if key in images:
+            atomic_write(path, lambda tmp, data=images[key]: tmp.write_bytes(data))
+            written.append(path)
+        else:
+            path.unlink(missing_ok=True)  # a figure of an earlier report that this result does not have
+    atomic_write_text(html_path, build_html(run, tables, images))
+    return [html_path, *written]
