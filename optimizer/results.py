@@ -136,6 +136,15 @@ class Result:
                         xl, sheet_name="summary", index=False)
                     for name, table in self.tables().items():
                         table.to_excel(xl, sheet_name=name, index=False)
+                    # for planners: a bold, frozen header row and columns wide enough for their values
+                    from openpyxl.styles import Font
+
+                    for sheet in xl.book.worksheets:
+                        sheet.freeze_panes = "A2"
+                        for cells in sheet.iter_cols(max_row=min(sheet.max_row, 1000)):
+                            cells[0].font = Font(bold=True)
+                            width = max((len(str(c.value)) for c in cells if c.value is not None), default=8)
+                            sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 60)
 
             atomic_write(path, write_book)
             written.append(path)
