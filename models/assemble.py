@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 from models.budget import add_budget
 from models.cadres import add_cadres
 from models.capacity import add_capacity
+from models.coverage import add_coverage
 from models.effects import add_effects
 from models.funds import add_funds
 from models.investment import add_investment_coupling
@@ -22,7 +23,8 @@ from optimizer.io import Instance
 from optimizer.schema import Scenario
 
 # Constraint families in build order; each name is also the Pyomo component it creates
-# (stability and priorities create `quota`/`quota_growth` and `priority_share`). The MIP
+# (stability and priorities create `quota`/`quota_growth` and `priority_share`, coverage
+# `coverage_floor`). The MIP
 # families come first: they declare the whole decisions (c, y, v) that the others read.
 FAMILIES = (
     add_cadres,
@@ -33,6 +35,7 @@ FAMILIES = (
     add_priorities,
     add_capacity,
     add_effects,
+    add_coverage,
     add_investment_coupling,
     add_locks,
 )
@@ -41,7 +44,7 @@ FAMILIES = (
 # Every Param a study may move (see models/parameters.py).
 SWEEPABLE = frozenset({"proportion", "revenue", "base_quota", "quota_growth_min", "share_bound", "leverage", "width",
                        "people_per_million", "poor_population", "weight", "investment_demand", "infra_unlock",
-                       "max_aid"})
+                       "max_aid", "coverage_min"})
 
 
 def build_model(instance: Instance, scenario: Scenario | None = None,

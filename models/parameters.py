@@ -37,6 +37,8 @@ def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
     Param("base_quota", m.pairs, initialize=dict(zip(zip(pairs["donor"], pairs["recipient"]), pairs["base_quota"])))
     growth = scenario.priorities.quota_growth_min
     Param("quota_growth_min", initialize=0.0 if growth is None else growth)
+    coverage = scenario.priorities.coverage_min
+    Param("coverage_min", initialize=0.0 if coverage is None else coverage)
     shares = {k: getattr(scenario.priorities, k) for k in PRIORITY_KEYS}
     Param("share_bound", list(shares), initialize={k: (0.0 if v is None else v) for k, v in shares.items()})
 

@@ -38,7 +38,7 @@ from optimizer.schema import Scenario
 
 # Families a planner sets, and so may relax (weight 1 per unit of slack by default).
 RELAXABLE = ("priority_share", "quota", "quota_growth", "capacity", "lock", "investment", "admin_capacity_limit",
-             "equity_ratio")
+             "coverage_floor", "equity_ratio")
 IIS_IRREDUCIBLE = 4  # HiGHS option iis_strategy: kIisStrategyIrreducible (2, "from LP", can be reducible)
 LOWER, UPPER, BOXED = 2, 3, 4  # HiGHS's IisBoundStatus
 SLACK_TOLERANCE = 1e-7
@@ -176,7 +176,8 @@ def _conflict(opt, model: pyo.ConcreteModel, instance: Instance, explanation: Ex
 
 
 _FAMILY_ORDER = {family: order for order, family in enumerate(
-    ("budget", "lock", "quota", "quota_growth", "priority_share", "capacity", "investment", "admin_capacity_limit"))}
+    ("budget", "lock", "quota", "quota_growth", "priority_share", "coverage_floor", "capacity", "investment",
+     "admin_capacity_limit"))}
 
 
 def _family_and_index(con) -> tuple[str, dict[str, Any]]:
@@ -241,6 +242,12 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
     if family == "investment":
         return (f"investment coupling {g('recipient')} {g('year')}: leveraged enterprise lending at most "
                 f"{_money(value)} million + infra_unlock x public goods built (recipients.csv investment_demand)")
+    if family == "coverage_floor":
+        floor = scenario.priorities.coverage_min
+        return (f"coverage floor {g('recipient')}: at least {_money(value)} people lifted ({floor:g} of its poor "
+                f"population, scenario.toml coverage_min)")
+    if family == "poor_population_cap":
+        return f"poor population {g('recipient')}: at most {_money(value)} people can be lifted (recipients.csv)"
     if family == "admin_capacity_limit":
         return (f"admin capacity {g('recipient')}: at most {_money(value)} funds (recipients.csv admin_capacity), "
                 f"plus what cadres add")
@@ -381,7 +388,7 @@ def _relaxation(family: str, con, side: str, slack: float, model: pyo.ConcreteMo
         text = f"women_min for {g('donor')} {g('year')}: {_money(slack)} million less women-targeting aid"
     else:
         label = describe(family, index, side, current, instance).split(":")[0]
-        unit = "funds" if family == "admin_capacity_limit" else "million"
+        unit = {"admin_capacity_limit": "funds", "coverage_floor": "people"}.get(family, "million")
         verb = "lower" if side == "lower" else "raise"
         text = f"{label}: {verb} {_money(current)} -> {_money(relaxed)} ({_money(slack)} {unit})"
     return Relaxation(family, index, side, slack, current, relaxed, text)
@@ -446,6 +453,11 @@ def _changes(relaxations: list[Relaxation], instance: Instance) -> list[Change]:
             key = {"recipient": g("recipient")}
             keep(("investment", g("recipient")), Change("recipients.csv", key, "investment_demand", r.current,
                                                         _ceil(r.relaxed)), max)
+        elif r.family == "coverage_floor":
+            poor = float(instance.recipients.set_index("recipient").at[g("recipient"), "poor_population"])
+            keep(("coverage",), Change("scenario.toml", {"section": "priorities"}, "coverage_min",
+                                       instance.scenario.priorities.coverage_min,
+                                       max(_floor(r.relaxed / poor), 0.0)), min)
         elif r.family == "admin_capacity_limit":
             key = {"recipient": g("recipient")}
             keep(("admin", g("recipient")), Change("recipients.csv", key, "admin_capacity", r.current,

@@ -144,8 +144,41 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
         if high is not None and high == high:
             check(high - x, high, f"lock {d}->{w} {k} {t}: {x:.6g} above {high:g}")
 
+    # coverage floor: people lifted (evaluated from the plan) against the poor population
+    floor = scenario.priorities.coverage_min
+    if floor is not None:
+        violations += _coverage(instance, alloc, decisions, floor)
+
     if whole:
         violations += _whole_decisions(instance, alloc, decisions, years)
+    return violations
+
+
+def _coverage(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, floor: float) -> list[str]:
+    from optimizer.evaluate import people_lifted
+
+    funds = decisions[decisions["kind"] == "fund"] if len(decisions) else decisions
+    projects = decisions[decisions["kind"] == "project"] if len(decisions) else decisions
+    inst = instance.instruments
+    fund_instruments = inst.loc[(inst["min_fund_size"] > 0) | (inst["setup_cost"] > 0), "instrument"]
+    paired = set(instance.pairs["recipient"])
+    # a fund the plan does not name is not established (it then has no capital, or the
+    # whole-decision rules report it)
+    established = {(w, k): 0.0 for w in paired for k in fund_instruments}
+    established.update({(w, k): float(n) for w, k, n in zip(funds.get("recipient", []), funds.get("instrument", []),
+                                                            funds.get("count", []))})
+    built = {q: float(n) for q, n in zip(projects.get("project", []), projects.get("count", []))}
+    lifted = people_lifted(instance, alloc, established, built)
+    # the recipients the floor applies to, as in models/coverage.py: effect rows that projects do not replace
+    project_lines = set(zip(instance.projects["recipient"], instance.projects["instrument"]))
+    with_effect = {w for w, k in zip(instance.effects["recipient"], instance.effects["instrument"])
+                   if (w, k) not in project_lines}
+    violations = []
+    for w, poor in zip(instance.recipients["recipient"], instance.recipients["poor_population"]):
+        if w in paired and w in with_effect and poor > 0:
+            need = floor * float(poor)
+            if lifted[w] < need - RTOL * (1 + need):
+                violations.append(f"coverage {w}: {lifted[w]:.6g} people lifted < {floor:g} x {float(poor):.6g} poor")
     return violations
 
 

@@ -41,6 +41,7 @@ FAMILY_INDEX: dict[str, tuple[str, ...]] = {
     "poor_population_cap": ("recipient",),
     "investment": ("recipient", "year"),
     "equity_ratio": ("recipient",),
+    "coverage_floor": ("recipient",),
     "fund_min": ("recipient", "instrument"),
     "fund_max": ("recipient", "instrument"),
     "admin_capacity_limit": ("recipient",),
@@ -50,7 +51,7 @@ FAMILY_INDEX: dict[str, tuple[str, ...]] = {
 }
 # Families whose tightness a planner reads as "this priority or limit is binding".
 BINDING_FAMILIES = ("quota", "quota_growth", "priority_share", "capacity", "investment", "poor_population_cap",
-                    "admin_capacity_limit", "lock")
+                    "admin_capacity_limit", "lock", "coverage_floor")
 
 EMPTY_COLUMNS = {
     "allocation": ["donor", "recipient", "instrument", "category", "year", "aid"],

@@ -248,6 +248,9 @@ class Priorities(Section):
     quota_growth_min: Annotated[float, Field(ge=-1.0, le=10.0)] | None = Field(
         None, description="Least yearly growth of each pair's aid (0 = never decrease)"
     )
+    coverage_min: Fraction | None = Field(
+        None, description="Least share of its poor population every paired recipient with effects lifts (an equity "
+        "guarantee; the frontier's epsilon)")
     scope: Literal["donor", "national"] = Field("donor", description="Shares per donor-year or per year nationally")
 
 

@@ -19,7 +19,7 @@ A study is a `study.toml` (or the same as Python objects):
 Parameter paths address a scenario value or an instance column; `*` matches every key:
 
     proportion.<level>                                   value
-    priorities.<share or quota_growth_min>               value
+    priorities.<share, quota_growth_min or coverage_min> value
     instruments.<instrument|*>.leverage                  factor or value
     effects.<recipient|*>.<instrument|*>.<people_per_million|width>   factor
     revenue.<donor|*>.<level|*>.<year|*>                 factor or value
@@ -52,7 +52,8 @@ from optimizer.schema import LEVELS, OBJECTIVES, PRIORITY_KEYS, TABLES
 
 STRUCTURAL = {"scenario.objective": tuple(OBJECTIVES), "priorities.scope": ("donor", "national")}
 # Neutral values of priorities a scenario leaves unset: the row exists but never binds.
-NEUTRAL_PRIORITY = {**{k: 0.0 for k in PRIORITY_KEYS}, "public_goods_max": 1.0, "quota_growth_min": -1.0}
+NEUTRAL_PRIORITY = {**{k: 0.0 for k in PRIORITY_KEYS}, "public_goods_max": 1.0, "quota_growth_min": -1.0,
+                    "coverage_min": 0.0}
 RECIPIENT_COLUMNS = ("poor_population", "weight", "investment_demand", "infra_unlock")
 
 
@@ -215,12 +216,12 @@ def _resolve(spec: ParameterSpec, instance: Instance) -> ResolvedParameter:
         return ResolvedParameter(spec.path, spec.mode or "value", "proportion", (parts[1],), spec)
     if head == "priorities" and len(parts) == 2:
         key = parts[1]
-        if key == "quota_growth_min":
-            if (spec.mode or "value") == "factor" and scenario.priorities.quota_growth_min is None:
-                raise ValueError("priorities.quota_growth_min is not set in the scenario; a factor needs a base value")
-            return ResolvedParameter(spec.path, spec.mode or "value", "quota_growth_min", (None,), spec)
+        if key in ("quota_growth_min", "coverage_min"):
+            if (spec.mode or "value") == "factor" and getattr(scenario.priorities, key) is None:
+                raise ValueError(f"priorities.{key} is not set in the scenario; a factor needs a base value")
+            return ResolvedParameter(spec.path, spec.mode or "value", key, (None,), spec)
         if key not in PRIORITY_KEYS:
-            near = difflib.get_close_matches(key, [*PRIORITY_KEYS, "quota_growth_min", "scope"], n=1)
+            near = difflib.get_close_matches(key, [*PRIORITY_KEYS, "quota_growth_min", "coverage_min", "scope"], n=1)
             raise ValueError(f"unknown priority '{key}'" + (f"; did you mean '{near[0]}'?" if near else ""))
         if (spec.mode or "value") == "factor" and getattr(scenario.priorities, key) is None:
             raise ValueError(f"priorities.{key} is not set in the scenario; a factor needs a base value")
@@ -262,7 +263,7 @@ def base_level(parameter: ResolvedParameter, instance: Instance) -> float | str:
         return scenario.priorities.scope
     if parameter.param == "proportion":
         return getattr(scenario.proportion, parameter.indices[0])
-    if parameter.param in ("share_bound", "quota_growth_min"):
+    if parameter.param in ("share_bound", "quota_growth_min", "coverage_min"):
         key = parameter.path.split(".")[1]
         value = getattr(scenario.priorities, key)
         return NEUTRAL_PRIORITY[key] if value is None else value
@@ -340,7 +341,7 @@ def _check_domain(frame: pd.DataFrame, parameters: list[ResolvedParameter]) -> N
             problems.append(Problem("study.toml", "expected numbers", key=parameter.path))
             continue
         low, high = 0.0, np.inf
-        if parameter.mode == "value" and parameter.param in ("proportion", "share_bound"):
+        if parameter.mode == "value" and parameter.param in ("proportion", "share_bound", "coverage_min"):
             high = 1.0
         if parameter.param == "quota_growth_min" and parameter.mode == "value":
             low, high = -1.0, 10.0

@@ -54,7 +54,7 @@ def sweep_scenario(instance: Instance, parameters: list[ResolvedParameter]) -> S
     leaves unset gets its neutral value, so its rows exist (and never bind until moved)."""
     changes = {}
     for parameter in parameters:
-        if parameter.param in ("share_bound", "quota_growth_min"):
+        if parameter.param in ("share_bound", "quota_growth_min", "coverage_min"):
             key = parameter.path.split(".")[1]
             if getattr(instance.scenario.priorities, key) is None:
                 changes[f"priorities.{key}"] = NEUTRAL_PRIORITY[key]

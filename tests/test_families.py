@@ -139,3 +139,36 @@ def test_kpis_report_the_plans_effect_under_every_objective(tiny):
     assert people["upland"] >= 300 - 1e-7
     assert sum(people.values()) == pytest.approx(result.summary["people_lifted"])
     assert result.summary["leveraged_investment_million"] == pytest.approx(68.16)
+
+
+def test_coverage_floor_lifts_the_least_covered_recipient(tiny):
+    """coverage_min = 0.5: upland (2,000 poor) lifts 920 in the base plan and must lift 1,000.
+    Coastal, upland's only donor, moves 2 from plateau to upland's second cdf segment (+80 at
+    40 per million); harbour takes over plateau's 2 of roads (60 per million, plateau still
+    600) and gives up 2 of valley roads (-100 at 50): 2,760 + 80 - 100 = 2,740. One more
+    person required at upland costs 1/40 million of coastal's money, which harbour replaces
+    at plateau at 50/40 people: the floor's dual is 1 - 1.25 = -0.25. Valley (1,140 of 2,000)
+    and plateau (600 of 600) are above the floor."""
+    result = solve(tiny, **{"priorities.coverage_min": 0.5})
+    assert result.objective == pytest.approx(2740, **APPROX)
+    people = dict(zip(result.kpis["recipient"], result.kpis["people_lifted"]))
+    assert people == pytest.approx({"upland": 1000, "valley": 1140, "plateau": 600}, **APPROX)
+    assert plan_totals(result.allocation, by=("donor", "recipient")) == pytest.approx({
+        ("coastal", "upland"): 16, ("coastal", "plateau"): 4, ("harbour", "plateau"): 2, ("harbour", "valley"): 18},
+        **APPROX)
+    floor = result.binding[result.binding["family"] == "coverage_floor"].set_index("recipient")
+    assert list(floor.index) == ["upland", "valley", "plateau"]
+    assert floor["binding"].to_dict() == {"upland": True, "valley": False, "plateau": False}
+    dual = result.duals[(result.duals["family"] == "coverage_floor") & (result.duals["recipient"] == "upland")]
+    assert dual["dual"].item() == pytest.approx(-0.25, **APPROX)
+
+
+def test_coverage_floor_beyond_what_the_budgets_can_buy_is_infeasible(tiny):
+    """A floor of 0.56: upland needs 1,120 people (cdf 6 + 10 at 600 + 400, then 4 of loan
+    guarantees at 30), all of coastal's 20; harbour must then pay valley's 1,120 (cdf 8, roads
+    9.6) and plateau's 336 (cdf 2.8): 20.4 > 20, infeasible. At 0.55 the four needs cost
+    19.33 + 17.2 + 2.75 = 39.28 of the 40 and it is feasible; the equity objective's optimum is
+    where they cost exactly 40 (111.667 theta - 22.133 = 40): theta = 2796/5025."""
+    assert solve(tiny, **{"priorities.coverage_min": 0.56}).status == "infeasible"
+    assert solve(tiny, **{"priorities.coverage_min": 0.55}).status == "optimal"
+    assert solve(tiny, objective="equity").objective == pytest.approx(2796 / 5025, **APPROX)
