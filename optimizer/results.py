@@ -8,6 +8,10 @@ Tables (all money in million yuan):
     decisions   kind, donor, recipient, instrument, project, year, count, money
                 (funds established with their capital, projects built with their cost,
                 cadres sent with their cost; empty for a plan without whole decisions)
+    ranging     family, rule, donor, recipient, instrument, year, segment, parameter, value,
+                lower, upper, slope, objective_at_lower, objective_at_upper, exact
+                (only when asked for: `solve(..., ranging=True)`, `ewppt solve --ranging`;
+                see optimizer/ranging.py)
 """
 
 from __future__ import annotations
@@ -89,13 +93,17 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    ranging: pd.DataFrame | None = None  # only when the solve was asked for it
 
     @property
     def ok(self) -> bool:
         return self.status == "optimal"
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: getattr(self, name) for name in TABLE_NAMES}
+        tables = {name: getattr(self, name) for name in TABLE_NAMES}
+        if self.ranging is not None:
+            tables["ranging"] = self.ranging
+        return tables
 
     def run_record(self) -> dict[str, Any]:
         """The provenance written to run.json."""
@@ -165,10 +173,14 @@ def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Read the tables a `Result.write` produced (any format) back as DataFrames."""
     out = Path(out_dir)
     if (out / "results.xlsx").exists():
-        return {name: pd.read_excel(out / "results.xlsx", sheet_name=name) for name in TABLE_NAMES}
+        with pd.ExcelFile(out / "results.xlsx") as book:
+            names = [n for n in (*TABLE_NAMES, "ranging") if n in TABLE_NAMES or n in book.sheet_names]
+            return {name: pd.read_excel(book, sheet_name=name) for name in names}
     if (out / "allocation.parquet").exists():
-        return {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLE_NAMES}
-    return {name: pd.read_csv(out / f"{name}.csv") for name in TABLE_NAMES}
+        names = [n for n in (*TABLE_NAMES, "ranging") if n in TABLE_NAMES or (out / f"{n}.parquet").exists()]
+        return {name: pd.read_parquet(out / f"{name}.parquet") for name in names}
+    names = [n for n in (*TABLE_NAMES, "ranging") if n in TABLE_NAMES or (out / f"{n}.csv").exists()]
+    return {name: pd.read_csv(out / f"{name}.csv") for name in names}
 
 
 def package_versions() -> dict[str, str]:

@@ -37,8 +37,12 @@ TERMINATION_STATUS = {
 }
 
 
-def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = False, **overrides: Any) -> Result:
+def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = False, ranging: bool = False,
+          **overrides: Any) -> Result:
     """Solve an instance under a scenario (its own by default, with dotted-key overrides).
+
+    `ranging=True` adds `result.ranging`: for each budget, quota, share, capacity and effect,
+    the interval in which the plan's basis stays optimal (optimizer/ranging.py).
 
     `relax=True` solves the LP relaxation (`model = "lp"`) and reports the plan of the
     relaxation, and also solves the MIP to report the integrality gap between the two in the
@@ -48,7 +52,7 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     if overrides:
         scenario = scenario.override(**overrides)
     if relax:
-        return _solve_relaxation(instance, scenario)
+        return _solve_relaxation(instance, scenario, ranging)
     if scenario is not instance.scenario:
         instance = instance.with_scenario(scenario)
     # imported here: the models package imports optimizer's schema and io, and
@@ -58,13 +62,13 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     started = time.perf_counter()
     model = build_model(instance, scenario)
     built = time.perf_counter()
-    result = solve_model(model, instance, scenario)
+    result = solve_model(model, instance, scenario, ranging=ranging)
     result.timings = {"build": built - started, **result.timings, "total": time.perf_counter() - started}
     return result
 
 
-def _solve_relaxation(instance: Instance, scenario: Scenario) -> Result:
-    relaxed = solve(instance, scenario.override(**{"scenario.model": "lp"}))
+def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = False) -> Result:
+    relaxed = solve(instance, scenario.override(**{"scenario.model": "lp"}), ranging=ranging)
     whole = solve(instance, scenario.override(**{"scenario.model": "mip"}))
     mip = whole.objective if whole.has_plan else None
     gap = None
@@ -81,8 +85,10 @@ def new_solver():
     return opt if opt.available() else None
 
 
-def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt=None) -> Result:
-    """Solve a built model and read the plan back into a Result.
+def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt=None,
+                ranging: bool = False) -> Result:
+    """Solve a built model and read the plan back into a Result (with its ranging table when
+    `ranging`: computed here, while HiGHS still holds the plan's LP and basis).
 
     A MIP that stops at its time limit with a plan reports that plan, with status
     `time_limit`, the best bound and the gap; the duals of a MIP plan are those of the LP
@@ -138,11 +144,24 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             solver=solver_info,
             **base,
         )
+        if ranging:
+            result.ranging = _ranging(opt, model, result)
     finally:
         release(fixed)
     result.summary = summarise(result, scenario)
     result.timings = {"solve": solved - started, "extract": time.perf_counter() - solved}
     return result
+
+
+def _ranging(opt, model: pyo.ConcreteModel, result: Result) -> pd.DataFrame:
+    """The plan's ranging table; an LP HiGHS cannot range gives an empty table and a warning."""
+    from optimizer.ranging import RangingUnavailable, empty_ranging, ranging_table
+
+    try:
+        return ranging_table(opt, model)
+    except RangingUnavailable as exc:
+        result.warnings.append(f"ranging: {exc}")
+        return empty_ranging()
 
 
 def _solve_lp(opt, model: pyo.ConcreteModel, scenario: Scenario) -> MipOutcome:
