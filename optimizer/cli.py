@@ -213,6 +213,9 @@ def solve(
     ] = None,
     relax: Annotated[bool, typer.Option(
         help="Write the LP relaxation's plan and report its gap to the MIP (solves both)")] = False,
+    ranging: Annotated[bool, typer.Option(
+        help="Also write ranging: for each budget, quota, share, capacity and effect, the interval in which the "
+             "plan's basis stays optimal")] = False,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder [default: results/<instance>]")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
@@ -242,13 +245,28 @@ def solve(
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
     with _interruptible():
         with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
-            result = solve_instance(loaded, relax=relax)
+            result = solve_instance(loaded, relax=relax, ranging=ranging)
         written = result.write(target, fmt.value)
     _print_summary(result, show)
+    if result.ranging is not None and len(result.ranging):
+        _print_budget_ranging(result.ranging)
     out.print(f"wrote {', '.join(p.name for p in written)} to {target}", markup=False, highlight=False)
     if not result.ok:
         err.print(f"{result.status}: {result.message}", style="bold red", markup=False, highlight=False)
         raise typer.Exit(exit_code(result))
+
+
+def _print_budget_ranging(ranging: pd.DataFrame) -> None:
+    budgets = ranging[ranging["family"] == "budget"]
+    table = Table(title="Budgets: the plan's basis stays optimal between lower and upper (million yuan); "
+                        "slope = objective gained per extra million")
+    for column in ("donor", "year", "value", "lower", "upper", "slope"):
+        table.add_column(column, justify="left" if column == "donor" else "right")
+    for row in budgets.itertuples(index=False):
+        table.add_row(row.donor, str(row.year), *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
+    out.print(table)
+    out.print(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the ranging table",
+              markup=False, highlight=False)
 
 
 @app.command()
