@@ -121,23 +121,21 @@ def ranging_table(opt, model: pyo.ConcreteModel) -> pd.DataFrame:
     status, ranges = copy.getRanging()
     if status != highspy.HighsStatus.kOk or not ranges.valid:
         raise RangingUnavailable("HiGHS could not range the plan's LP")
-    solution, final = copy.getSolution(), copy.getBasis()
     objective = copy.getInfo().objective_function_value
-    grid = copy.getLp()
-    fixed = np.asarray(grid.col_lower_) == np.asarray(grid.col_upper_)
-    basic = highspy.HighsBasisStatus.kBasic
+    # HiGHS's attributes copy a whole array on every access: read each once
+    solved = _Solved.read(copy, ranges)
     records = []
     for offset, figure in enumerate(figures):
         c = n_cols + offset
-        lo, hi = ranges.col_bound_dn.value_[c], ranges.col_bound_up.value_[c]
-        slope = solution.col_dual[c]
+        lo, hi = solved.bound_dn[c], solved.bound_up[c]
+        slope = solved.col_dual[c]
         if figure.effect is not None:
-            lo, hi, exact = _effect_interval(figure, lo, hi, ranges, solution, final, grid, matrix, basic)
+            lo, hi, exact = _effect_interval(figure, lo, hi, solved, matrix)
         else:
             # a coefficient change is a bound change while its column stays put: the row's slack
             # is basic (dual 0), or the column is nonbasic and fixed or its row's dual is 0
-            exact = all(final.row_status[r] == basic
-                        or final.col_status[col] != basic and (fixed[col] or solution.row_dual[r] == 0)
+            exact = all(solved.row_basic[r]
+                        or not solved.col_basic[col] and (solved.fixed[col] or solved.row_dual[r] == 0)
                         for r, col, _ in figure.coefficients)
         records.append({**figure.key, "parameter": figure.parameter, "value": _round(figure.value),
                         "lower": _end(figure.value + lo), "upper": _end(figure.value + hi), "slope": _round(slope),
@@ -194,25 +192,53 @@ class _Columns:
         return float(self.value[self.start[column]:self.start[column + 1]][entries].sum())
 
 
-def _effect_interval(figure: _Figure, lo: float, hi: float, ranges, solution, final, grid, matrix, basic):
+@dataclass
+class _Solved:
+    """The ranged copy's solution, basis and ranging as numpy arrays."""
+
+    col_dual: np.ndarray
+    row_dual: np.ndarray
+    col_basic: np.ndarray
+    row_basic: np.ndarray
+    fixed: np.ndarray
+    col_cost: np.ndarray
+    cost_up: np.ndarray
+    cost_dn: np.ndarray
+    bound_up: np.ndarray
+    bound_dn: np.ndarray
+
+    @classmethod
+    def read(cls, copy, ranges) -> "_Solved":
+        import highspy
+
+        solution, basis, lp = copy.getSolution(), copy.getBasis(), copy.getLp()
+        basic = highspy.HighsBasisStatus.kBasic
+        return cls(col_dual=np.asarray(solution.col_dual), row_dual=np.asarray(solution.row_dual),
+                   col_basic=np.array([status == basic for status in basis.col_status]),
+                   row_basic=np.array([status == basic for status in basis.row_status]),
+                   fixed=np.asarray(lp.col_lower_) == np.asarray(lp.col_upper_), col_cost=np.asarray(lp.col_cost_),
+                   cost_up=np.asarray(ranges.col_cost_up.value_), cost_dn=np.asarray(ranges.col_cost_dn.value_),
+                   bound_up=np.asarray(ranges.col_bound_up.value_), bound_dn=np.asarray(ranges.col_bound_dn.value_))
+
+
+def _effect_interval(figure: _Figure, lo: float, hi: float, solved: _Solved, matrix: "_Columns"):
     """An effect's interval: lambda's (the people counted move with the segment's aid) and
     the segment column's cost ranging (the segment stays worth using, or not), with the cost
     change read as pi Delta, pi the value of one more person counted at the recipient."""
     row, s, z_col, sign = figure.effect
-    pi = sign * solution.row_dual[row]
-    cost = grid.col_cost_[s]
-    up = ranges.col_cost_up.value_[s] - cost
-    dn = ranges.col_cost_dn.value_[s] - cost
+    pi = sign * solved.row_dual[row]
+    up = solved.cost_up[s] - solved.col_cost[s]
+    dn = solved.cost_dn[s] - solved.col_cost[s]
     if pi > 0:
         lo, hi = max(lo, dn / pi), min(hi, up / pi)
     elif pi < 0:
         lo, hi = max(lo, up / pi), min(hi, dn / pi)
     # exact unless the segment is basic and the recipient's people z sits in a binding row
     # besides `people` (its poor-population cap, an equity row) or is itself nonbasic
-    exact = final.col_status[s] != basic
-    if not exact and final.col_status[z_col] == basic:
-        exact = all(r == row or final.row_status[r] == basic for r in matrix.rows(z_col))
-    return lo, hi, exact
+    exact = not solved.col_basic[s]
+    if not exact and solved.col_basic[z_col]:
+        exact = all(r == row or solved.row_basic[r] for r in matrix.rows(z_col))
+    return lo, hi, bool(exact)
 
 
 def _figures(model: pyo.ConcreteModel, rows: dict, cols: dict, matrix: "_Columns") -> list[_Figure]:
