@@ -388,6 +388,67 @@ def alternatives(
 
 
 @app.command()
+def frontier(
+    instance: InstanceArg,
+    points: Annotated[int, typer.Option(help="Plans on the frontier, both end points included (at least 2)")] = 5,
+    set_values: SetOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Folder for frontier.csv, frontier.png and point-1/, point-2/, ... "
+                      "[default: results/<instance>-frontier]")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Table format of each plan")] = Format.csv,
+) -> None:
+    """The efficiency-equity frontier: people lifted against the least coverage (people lifted /
+    poor population of the worst-covered recipient), from the most people lifted to the equity
+    optimum by epsilon-constraint; each point a full plan."""
+    from optimizer.frontier import frontier as find_frontier
+
+    if points < 2:
+        _bad_input([Problem("--points", "expected at least 2 plans (the two end points: the most people lifted "
+                            "and the highest least coverage)", value=points)])
+    try:
+        loaded = load_instance(instance, **_key_values("--set", set_values or []))
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _warn(loaded.warnings)
+    target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-frontier"
+    with _interruptible():
+        with err.status(f"solving {points} plans of {loaded.scenario.name}'s frontier with HiGHS ..."):
+            found = find_frontier(loaded, points=points)
+        written = found.write(target, fmt.value)
+    table = Table(title=f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted / poor "
+                        f"population of the worst-covered recipient; cost of equity = people lifted given up)")
+    shown = {"point": "point", "role": "role", "coverage_floor": "coverage floor", "min_coverage": "least coverage",
+             "people_lifted": "people lifted", "cost_of_equity": "cost of equity", "cost_of_equity_share": "cost %",
+             "people_per_coverage_point": "people per coverage point", "status": "status", "dominated": "dominated"}
+    for column, title in shown.items():
+        table.add_column(title, justify="left" if column in ("role", "status") else "right")
+    for row in found.table.to_dict("records"):
+        cells = []
+        for column in shown:
+            value = row[column]
+            if isinstance(value, float) and pd.isna(value):
+                cells.append("-")
+            elif column in ("coverage_floor", "min_coverage", "cost_of_equity_share"):
+                cells.append(f"{value:.4%}")
+            elif isinstance(value, float):
+                cells.append(f"{value:,.6g}")
+            else:
+                cells.append("yes" if value is True else "" if value is False else str(value))
+        table.add_row(*cells)
+    out.print(table)
+    out.print(f"{found.message}; wrote {', '.join(p.name for p in written)} to {target}",
+              markup=False, highlight=False, soft_wrap=True)
+    failed = found.failed
+    if failed is not None:
+        err.print(f"{failed.status}: {failed.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        if failed.status == "infeasible":
+            sets = "".join(f" --set {value}" for value in set_values or [])
+            err.print(f"to see which rules conflict: ewppt explain {instance}{sets}", markup=False, highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(exit_code(failed))
+
+
+@app.command()
 def compare(
     a: Annotated[Path, typer.Argument(metavar="A", help="A result folder written by `ewppt solve`")],
     b: Annotated[Path, typer.Argument(metavar="B", help="Another result folder")],
@@ -441,6 +502,91 @@ def report(
     out.print(f"wrote {written[0]}" + (f" and {len(written) - 1} figures (PNG) in {written[1].parent}"
                                        if len(written) > 1 else " (no plan, so no figures)"),
               markup=False, highlight=False)
+
+
+@app.command()
+def target(
+    instance: InstanceArg,
+    people: Annotated[Optional[float], typer.Option(help="Least people lifted by the plan (N >= 0)")] = None,
+    coverage: Annotated[Optional[float], typer.Option(
+        help="Least share of its poor population lifted in every recipient, in (0, 1]")] = None,
+    set_values: SetOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Result folder for the plan [default: results/<instance>-target]")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
+) -> None:
+    """The smallest extraction proportion (the scenario's three proportions scaled by one
+    factor) at which the plan lifts --people N, or --coverage F of the poor in every recipient:
+    one LP with the factor as a variable. Writes the plan at that proportion."""
+    import math
+    from types import SimpleNamespace
+
+    from optimizer.target import PASTE_DIGITS
+    from optimizer.target import target as find_target
+
+    problems = []
+    if (people is None) == (coverage is None):
+        problems.append(Problem("--people/--coverage", "give exactly one target: --people N or --coverage F"))
+    if people is not None and not (math.isfinite(people) and people >= 0):
+        problems.append(Problem("--people", "expected a number of people >= 0", value=people))
+    if coverage is not None and not (0 < coverage <= 1):
+        problems.append(Problem("--coverage", "expected a fraction of the poor population in (0, 1] (0.3 lifts "
+                                "30% in every recipient)", value=coverage))
+    if problems:
+        _bad_input(problems)
+    overrides = _key_values("--set", set_values or [])
+    try:
+        loaded = load_instance(instance, **overrides)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    if max(loaded.scenario.proportion.model_dump().values()) <= 0:
+        _bad_input([Problem("scenario.toml", "every proportion is 0: there is nothing to scale; set one above 0",
+                            key="proportion")])
+    _warn(loaded.warnings)
+    folder = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-target"
+    with _interruptible():
+        with err.status(f"finding the least proportion for {loaded.scenario.name} with HiGHS ..."):
+            found = find_target(loaded, people=people, coverage=coverage)
+        written = found.write(folder, fmt.value)
+    say = lambda text, **kw: out.print(text, markup=False, highlight=False, soft_wrap=True, **kw)  # noqa: E731
+    if found.factor is None:
+        err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        if found.explain_args:
+            err.print(f"to see which rules conflict: ewppt explain {instance} {' '.join(found.explain_args)}",
+                      markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exit_code(SimpleNamespace(status=found.status, has_plan=False)))
+    say(found.message)
+    say(f"factor         {found.factor:.9g} of the scenario's proportions (at most {found.max_factor:.6g}, "
+        "where the largest proportion reaches 1)")
+    paste = found.paste_proportions()
+    say("proportions    " + ", ".join(f"{level} {value:.{PASTE_DIGITS}g}" for level, value in paste.items()))
+    if found.result is not None and found.result.has_plan:
+        summary = found.result.summary
+        least = "-" if summary["min_coverage"] is None else f"{summary['min_coverage']:.6g}"
+        say(f"people lifted  {summary['people_lifted']:,.6g}; least coverage {least}; "
+            f"aid {summary['total_aid_million']:,.6g} million yuan")
+    if written:
+        say(f"wrote {', '.join(p.name for p in written)} to {folder}")
+    # the same plan from `ewppt solve`: its options for what the target changed
+    options = {"objective": "--objective", "scenario.objective": "--objective", "scenario.model": "--model",
+               "priorities.scope": "--scope", "solver.time_limit": "--time-limit", "solver.threads": "--threads",
+               "solver.method": "--method", "solver.mip_rel_gap": "--mip-gap"}
+    line = [f"ewppt solve {instance}"] + [f"--proportion-{level} {value:.{PASTE_DIGITS}g}"
+                                           for level, value in paste.items()]
+    given = {options.get(key, key): value for key, value in overrides.items() if not key.startswith("proportion.")}
+    if people is not None and loaded.scenario.objective != "people_lifted":  # a people target's plan maximises people
+        given["--objective"] = "people_lifted"
+    line += [f"{key} {value}" for key, value in given.items() if key.startswith("--")]
+    say("same plan:     " + " ".join(line))
+    kept = [f"{key}={value}" for key, value in given.items() if not key.startswith("--")]
+    if coverage is not None:
+        kept.append(f"priorities.coverage_min={coverage:g}")
+    if kept:
+        say(f"               with {', '.join(kept)} in scenario.toml")
+    if not found.ok:
+        err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exit_code(SimpleNamespace(status=found.status, has_plan=found.result is not None
+                                                   and found.result.has_plan)))
 
 
 @app.command("sweep-report")
