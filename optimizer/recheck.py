@@ -84,19 +84,23 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     groups = ["*"] if national else list(instance.donors["donor"])
     group_budget = budget.groupby(level=1).sum() if national else budget
 
-    def total(mask, g, t) -> float:
-        chosen = alloc[mask & (group == g) & (alloc["year"] == t)]
-        return float(chosen["aid"].sum())
+    def totals(mask) -> pd.Series:
+        """Aid of the flows in `mask` per (group, year), summed once for every row of a rule."""
+        return alloc["aid"].where(mask, 0.0).groupby([group, alloc["year"]]).sum()
+
+    def total(summed: pd.Series, g, t) -> float:
+        return float(summed.get((g, t), 0.0))
 
     everything = pd.Series(True, index=alloc.index)
     for rule, (cat, sense) in PRIORITY_CATEGORIES.items():
         share = getattr(scenario.priorities, rule)
         if share is None:
             continue
+        in_category = totals(alloc["category"] == cat)
         for g in groups:
             for t in years:
                 b = float(group_budget.get(t if national else (g, t), 0.0))
-                amount = total(alloc["category"] == cat, g, t)
+                amount = total(in_category, g, t)
                 check(sense * (amount - share * b), share * b, f"{rule} {g} {t}: {cat} {amount:.6g} against {share:g} x {b:.6g}")
     for rule, mask, base in (("special_aid_min", alloc["recipient"].isin(special), everything),
                              ("women_min", alloc["instrument"].isin(women) & (alloc["category"] == "household_finance"),
@@ -104,11 +108,12 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
         share = getattr(scenario.priorities, rule)
         if share is None:
             continue
+        targeted, of = totals(mask), totals(base)
         for g in groups:
             for t in years:
                 reference = float(group_budget.get(t if national else (g, t), 0.0)) if rule == "special_aid_min" \
-                    else total(base, g, t)
-                amount = total(mask, g, t)
+                    else total(of, g, t)
+                amount = total(targeted, g, t)
                 check(amount - share * reference, share * reference,
                       f"{rule} {g} {t}: {amount:.6g} against {share:g} x {reference:.6g}")
 
