@@ -218,10 +218,11 @@ def solve(
              "plan's basis stays optimal")] = False,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder [default: results/<instance>]")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
+    set_values: SetOption = None,
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
 ) -> None:
     """Solve an instance and write the plan (allocation, kpis, duals, binding, decisions, run.json)."""
-    overrides = {
+    options = {
         key: value
         for key, value in {
             "objective": objective.value if objective else None,
@@ -237,6 +238,7 @@ def solve(
         }.items()
         if value is not None
     }
+    overrides = {**_key_values("--set", set_values or []), **options}  # a named option wins over --set
     try:
         loaded = load_instance(instance, **overrides)
     except InvalidInstance as exc:
@@ -567,22 +569,7 @@ def target(
             f"aid {summary['total_aid_million']:,.6g} million yuan")
     if written:
         say(f"wrote {', '.join(p.name for p in written)} to {folder}")
-    # the same plan from `ewppt solve`: its options for what the target changed
-    options = {"objective": "--objective", "scenario.objective": "--objective", "scenario.model": "--model",
-               "priorities.scope": "--scope", "solver.time_limit": "--time-limit", "solver.threads": "--threads",
-               "solver.method": "--method", "solver.mip_rel_gap": "--mip-gap"}
-    line = [f"ewppt solve {instance}"] + [f"--proportion-{level} {value:.{PASTE_DIGITS}g}"
-                                           for level, value in paste.items()]
-    given = {options.get(key, key): value for key, value in overrides.items() if not key.startswith("proportion.")}
-    if people is not None and loaded.scenario.objective != "people_lifted":  # a people target's plan maximises people
-        given["--objective"] = "people_lifted"
-    line += [f"{key} {value}" for key, value in given.items() if key.startswith("--")]
-    say("same plan:     " + " ".join(line))
-    kept = [f"{key}={value}" for key, value in given.items() if not key.startswith("--")]
-    if coverage is not None:
-        kept.append(f"priorities.coverage_min={coverage:g}")
-    if kept:
-        say(f"               with {', '.join(kept)} in scenario.toml")
+    say(f"same plan:     ewppt solve {instance} {' '.join(found.solve_options(overrides))}")
     if not found.ok:
         err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exit_code(SimpleNamespace(status=found.status, has_plan=found.result is not None

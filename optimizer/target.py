@@ -94,6 +94,19 @@ class Target:
         never below the least factor's."""
         return {level: _round_up(value, PASTE_DIGITS) for level, value in self.proportions.items()}
 
+    def solve_options(self, overrides: dict[str, Any] | None = None) -> list[str]:
+        """The `ewppt solve` options that give the plan at the factor: its proportions, the
+        scenario values the target was given (`overrides`, dotted keys) and what the target
+        itself sets (the people target's objective, the coverage target's floor)."""
+        options = [f"--proportion-{level} {value:.{PASTE_DIGITS}g}" for level, value in self.paste_proportions().items()]
+        settings = {key: value for key, value in (overrides or {}).items() if not key.startswith("proportion.")}
+        if self.kind == "people":
+            settings["objective"] = "people_lifted"
+        else:
+            settings["priorities.coverage_min"] = self.goal
+        return options + [f"--set {key}={value if isinstance(value, str) else repr(value)}"
+                          for key, value in settings.items()]
+
     def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
         """The plan at the factor (tables and run.json, whose summary carries the target and
         the factor); nothing when there is no plan."""

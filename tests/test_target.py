@@ -14,6 +14,8 @@ times 0.99) cannot.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -215,9 +217,17 @@ def test_cli_writes_the_plan_and_the_line_to_paste(tmp_path):
 
 
 def test_cli_coverage_and_infeasible(tmp_path):
+    """The printed `ewppt solve` line, run as printed, gives the target's plan (least coverage
+    0.44 at proportions 0.7 x the scenario's: 2,024 people, derived in the coverage test)."""
     done = run_cli("target", "tiny", "--coverage", "0.44", "--out", str(tmp_path / "plan"))
     assert done.returncode == 0, done.stderr
-    assert "priorities.coverage_min=0.44 in scenario.toml" in done.stdout
+    (line,) = [text for text in done.stdout.splitlines() if text.startswith("same plan:")]
+    assert line.endswith("--proportion-provincial 0.007 --proportion-prefectural 0.014 --proportion-county 0 "
+                         "--set priorities.coverage_min=0.44")
+    words = line.split("ewppt solve ", 1)[1].split()
+    again = run_cli("solve", *words, "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "again" / "run.json").read_text())["summary"]["people_lifted"] == pytest.approx(2024)
     done = run_cli("target", "tiny", "--people", "5000", "--out", str(tmp_path / "none"))
     assert done.returncode == 1
     assert "infeasible" in done.stderr and "Traceback" not in done.stderr
