@@ -100,6 +100,17 @@ def _warn(problems) -> None:
         err.print(str(problem), style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
+def _load(instance: str, overrides: dict | None = None):
+    """The instance with dotted-key overrides; bad input exits 2 with every problem, warnings are
+    printed."""
+    try:
+        loaded = load_instance(instance, **(overrides or {}))
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _warn(loaded.warnings)
+    return loaded
+
+
 def _key_values(option: str, given: list[str]) -> dict[str, object]:
     """KEY=VALUE options (the value read as TOML: 0.6, true, "text"; bare text stays text)."""
     import tomllib
@@ -141,11 +152,7 @@ def explain(
            for k, v in weights.items() if k not in RELAXABLE or not isinstance(v, (int, float)) or v <= 0]
     if bad:
         _bad_input(bad)
-    try:
-        loaded = load_instance(instance, **_key_values("--set", set_values or []))
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
-    _warn(loaded.warnings)
+    loaded = _load(instance, _key_values("--set", set_values or []))
     with _interruptible():
         with err.status(f"explaining {loaded.scenario.name} with HiGHS ..."):
             why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
@@ -186,11 +193,7 @@ def explain(
 @app.command()
 def validate(instance: InstanceArg) -> None:
     """Check an instance and report every problem found (exit 2 if any)."""
-    try:
-        loaded = load_instance(instance)
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
-    _warn(loaded.warnings)
+    loaded = _load(instance)
     tables = ", ".join(f"{len(loaded.table(t))} {t}" for t in ("donors", "recipients", "pairs", "instruments", "effects"))
     out.print(f"valid: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})",
               markup=False, highlight=False)
@@ -239,11 +242,7 @@ def solve(
         if value is not None
     }
     overrides = {**_key_values("--set", set_values or []), **options}  # a named option wins over --set
-    try:
-        loaded = load_instance(instance, **overrides)
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
-    _warn(loaded.warnings)
+    loaded = _load(instance, overrides)
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
     with _interruptible():
         with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
@@ -359,11 +358,7 @@ def alternatives(
         problems.append(Problem("--count", "expected at least 1 alternative", value=count))
     if problems:
         _bad_input(problems)
-    try:
-        loaded = load_instance(instance, **({"objective": objective.value} if objective else {}))
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
-    _warn(loaded.warnings)
+    loaded = _load(instance, {"objective": objective.value} if objective else {})
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-alternatives"
     with _interruptible():
         with err.status(f"solving {loaded.scenario.name} and up to {count} alternatives with HiGHS ..."):
@@ -407,11 +402,7 @@ def frontier(
     if points < 2:
         _bad_input([Problem("--points", "expected at least 2 plans (the two end points: the most people lifted "
                             "and the highest least coverage)", value=points)])
-    try:
-        loaded = load_instance(instance, **_key_values("--set", set_values or []))
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
-    _warn(loaded.warnings)
+    loaded = _load(instance, _key_values("--set", set_values or []))
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-frontier"
     with _interruptible():
         with err.status(f"solving {points} plans of {loaded.scenario.name}'s frontier with HiGHS ..."):
@@ -537,14 +528,10 @@ def target(
     if problems:
         _bad_input(problems)
     overrides = _key_values("--set", set_values or [])
-    try:
-        loaded = load_instance(instance, **overrides)
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
+    loaded = _load(instance, overrides)
     if max(loaded.scenario.proportion.model_dump().values()) <= 0:
         _bad_input([Problem("scenario.toml", "every proportion is 0: there is nothing to scale; set one above 0",
                             key="proportion")])
-    _warn(loaded.warnings)
     folder = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-target"
     with _interruptible():
         with err.status(f"finding the least proportion for {loaded.scenario.name} with HiGHS ..."):
