@@ -43,6 +43,17 @@ def test_grid_sweep_equals_independent_solves(tiny, workers):
     assert results["built_model"].sum() == results["worker"].nunique() <= workers
 
 
+def test_coverage_floor_sweeps_without_a_rebuild(tiny):
+    """priorities.coverage_min, unset in tiny, is built at its neutral 0 and moved as a Param:
+    0.5 gives the hand-derived 2,740 (tests/test_families.py), 0.56 is infeasible."""
+    study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
+        {"path": "priorities.coverage_min", "values": [0.0, 0.5, 0.56]}]})
+    results = sweep(tiny, study, workers=1).sort_values("scenario_id")
+    assert results["status"].tolist() == ["optimal", "optimal", "infeasible"]
+    assert results["objective"].iloc[:2].tolist() == pytest.approx([2760, 2740], rel=1e-9)
+    assert_sweep_matches_solves(results.iloc[:2], study, tiny, rel=1e-9)
+
+
 def test_structural_parameter_builds_one_model_per_level(tiny):
     study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
         {"path": "scenario.objective", "values": ["people_lifted", "leveraged_investment", "equity"]},
