@@ -100,6 +100,9 @@ def _warn(problems) -> None:
         err.print(str(problem), style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
+RELAXATIONS_SHOWN = 20  # rows of the least relaxation printed; the values to change are always all printed
+
+
 def _load(instance: str, overrides: dict | None = None):
     """The instance with dotted-key overrides; bad input exits 2 with every problem, warnings are
     printed."""
@@ -170,8 +173,11 @@ def explain(
             say(f"  - and: {bound}")
     if why.relaxations:
         say(f"least relaxation (weighted penalty {why.penalty:,.6g}):")
-        for relaxation in why.relaxations:
+        for relaxation in why.relaxations[:RELAXATIONS_SHOWN]:
             say(f"  - {relaxation.text}")
+        if len(why.relaxations) > RELAXATIONS_SHOWN:
+            say(f"  ... and {len(why.relaxations) - RELAXATIONS_SHOWN} more rows"
+                + ("" if out_dir else " (--out DIR writes every one to relaxation.csv)"))
     if why.changes:
         say("values that make the scenario feasible:")
         for change in why.changes:

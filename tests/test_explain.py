@@ -7,6 +7,7 @@ Budgets: coastal 0.01 x 1,000 = 10 and harbour 0.02 x 500 = 10 million a year, 2
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -223,3 +224,23 @@ def test_cli(tmp_path):
     assert bad.returncode == 2 and "--weight, key 'budget', value 2: expected one of" in bad.stderr
     typo = run_cli("explain", str(TINY), "--set", "priorities.women_mn=0.3")
     assert typo.returncode == 2 and "did you mean 'priorities.women_min'" in typo.stderr
+
+
+def test_cli_on_the_2010_pairing_prints_the_first_rows_and_writes_all(tmp_path):
+    """ewppt-2010 with shares over 1 (enterprise 0.5 + household 0.6 + public goods 0.1 + human
+    resources 0.08 of every budget): the conflict is one donor-year's budget against its two
+    large shares; the least relaxation touches many donor-years, of which the terminal shows
+    the first RELAXATIONS_SHOWN and --out writes every one."""
+    from optimizer.cli import RELAXATIONS_SHOWN
+
+    options = ["--set", "priorities.household_finance_min=0.6", "--set", "priorities.enterprise_finance_min=0.5",
+               "--set", "scenario.model=\"lp\""]
+    done = run_cli("explain", "ewppt-2010", *options, "--out", str(tmp_path / "why"))
+    assert done.returncode == 1, done.stderr
+    assert re.search(r"^\w+ 20\d\d: enterprise_finance_min [\d.,]+ \+ household_finance_min [\d.,]+ = [\d.,]+ million "
+                     r"exceed the whole budget of [\d.,]+ million$", done.stdout, re.MULTILINE), done.stdout
+    relaxation = pd.read_csv(tmp_path / "why" / "relaxation.csv")
+    assert len(relaxation) > RELAXATIONS_SHOWN
+    assert f"... and {len(relaxation) - RELAXATIONS_SHOWN} more rows" in done.stdout
+    conflict = pd.read_csv(tmp_path / "why" / "conflict.csv")
+    assert sorted(conflict["rule"].fillna("-")) == ["-", "enterprise_finance_min", "household_finance_min"]
