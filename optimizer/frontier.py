@@ -35,7 +35,7 @@ people lifted at the best least coverage. The floor sits that little below theta
 theta* itself HiGHS's tolerances may call the rows infeasible. B is solved on the
 people-lifted model (not taken from the equity model's second stage) because there it is one
 more warm-started re-solve after the interior points, while the equity model's second stage
-changes the objective, which the simplex method re-solves slowly on large plans.
+changes the objective and needs a fresh solve.
 
 Interior points: the same problem with the floor at
 
