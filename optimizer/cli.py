@@ -106,10 +106,11 @@ RELAXATIONS_SHOWN = 20  # rows of the least relaxation printed; the values to ch
 def _load(instance: str, overrides: dict | None = None):
     """The instance with dotted-key overrides; bad input exits 2 with every problem, warnings are
     printed."""
-    try:
-        loaded = load_instance(instance, **(overrides or {}))
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
+    with _interruptible():  # a large instance takes seconds to load: Ctrl-C there says so too
+        try:
+            loaded = load_instance(instance, **(overrides or {}))
+        except InvalidInstance as exc:
+            _bad_input(exc.problems)
     _warn(loaded.warnings)
     return loaded
 
