@@ -244,3 +244,40 @@ def test_cli_on_the_2010_pairing_prints_the_first_rows_and_writes_all(tmp_path):
     assert f"... and {len(relaxation) - RELAXATIONS_SHOWN} more rows" in done.stdout
     conflict = pd.read_csv(tmp_path / "why" / "conflict.csv")
     assert sorted(conflict["rule"].fillna("-")) == ["-", "enterprise_finance_min", "household_finance_min"]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"priorities.household_finance_min": 0.6, "priorities.public_goods_min": 0.5},
+    {"priorities.quota_growth_min": 0.5},
+    {"priorities.coverage_min": 0.6},
+])
+def test_the_subset_is_infeasible_and_irreducible(tiny, overrides):
+    """irreducible_subset's rows (with every column bound) cannot all hold, and freeing any one
+    of them lets the others hold: checked by solving the LP with only those rows."""
+    import highspy
+    import numpy as np
+
+    from models.assemble import build_model
+    from optimizer.explain import irreducible_subset
+    from optimizer.solve import _run, new_solver
+
+    scenario = tiny.scenario.override(**overrides)
+    model, opt = build_model(tiny, scenario), new_solver()
+    assert _run(opt, model, scenario)[0] == "infeasible"
+    lp = opt._solver_model.getLp()
+    subset = irreducible_subset(lp)
+    assert subset is not None and len(subset.rows) >= 2
+
+    def infeasible_with(rows) -> bool:
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.passModel(lp)
+        others = np.setdiff1d(np.arange(lp.num_row_), rows).astype(np.int32)
+        highs.changeRowsBounds(len(others), others, np.full(len(others), -highspy.kHighsInf),
+                               np.full(len(others), highspy.kHighsInf))
+        highs.run()
+        return highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible
+
+    assert infeasible_with(subset.rows)
+    for dropped in subset.rows:
+        assert not infeasible_with([r for r in subset.rows if r != dropped]), dropped
