@@ -199,21 +199,13 @@ def irreducible_subset(lp) -> Subset | None:
     """
     import highspy
 
-    def quiet(highs):
-        highs.setOptionValue("output_flag", False)
-        return highs
-
-    whole = quiet(highspy.Highs())
-    whole.passModel(lp)
-    whole.setOptionValue("iis_strategy", FROM_LP)
-    _, found = whole.getIis()
-    if not found.valid_ or not len(found.row_index_):
+    found = _iis(lp, FROM_LP)
+    if found is None or not found.rows:
         return None
-    candidates = sorted(int(r) for r in found.row_index_)
+    candidates = sorted(found.rows)
 
     # the subsystem: the candidate rows only, costs zeroed (feasibility alone matters)
-    sub = quiet(highspy.Highs())
-    sub.passModel(lp)
+    sub = _highs_holding(lp)
     outside = np.setdiff1d(np.arange(lp.num_row_, dtype=np.int32), np.array(candidates, dtype=np.int32))
     sub.deleteRows(len(outside), outside)
     sub.changeColsCost(lp.num_col_, np.arange(lp.num_col_, dtype=np.int32), np.zeros(lp.num_col_))
@@ -248,26 +240,34 @@ def irreducible_subset(lp) -> Subset | None:
     kept = sorted(explain_rows([], False, everything))
 
     # which side of each row and which column bounds conflict: HiGHS on the kept rows alone
-    final = quiet(highspy.Highs())
-    final.passModel(sub_lp)
     rest = np.setdiff1d(np.arange(len(candidates), dtype=np.int32), np.array(kept, dtype=np.int32))
-    final.deleteRows(len(rest), rest)
-    final.setOptionValue("iis_strategy", FROM_LP | IRREDUCIBLE)
-    _, iis = final.getIis()
-    if not iis.valid_:
+    final = _iis(sub_lp, FROM_LP | IRREDUCIBLE, deleted=rest)
+    if final is None:
         return _highs_subset(lp)
-    return Subset([candidates[kept[int(r)]] for r in iis.row_index_], [int(b) for b in iis.row_bound_],
-                  [int(c) for c in iis.col_index_], [int(b) for b in iis.col_bound_])
+    final.rows = [candidates[kept[r]] for r in final.rows]  # back to the whole LP's numbering
+    return final
 
 
 def _highs_subset(lp) -> Subset | None:
     """HiGHS's own irreducible subset of the whole LP (its deletion filter over the FromLp rows)."""
+    return _iis(lp, FROM_LP | IRREDUCIBLE)
+
+
+def _highs_holding(lp):
     import highspy
 
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)
-    highs.setOptionValue("iis_strategy", FROM_LP | IRREDUCIBLE)
+    return highs
+
+
+def _iis(lp, strategy: int, deleted: np.ndarray | None = None) -> Subset | None:
+    """HiGHS's IIS of `lp` (less the rows `deleted`) by an iis_strategy; None when it finds none."""
+    highs = _highs_holding(lp)
+    if deleted is not None and len(deleted):
+        highs.deleteRows(len(deleted), deleted)
+    highs.setOptionValue("iis_strategy", strategy)
     _, iis = highs.getIis()
     if not iis.valid_:
         return None
