@@ -24,8 +24,8 @@ from optimizer.schema import Scenario
 
 # Constraint families in build order; each name is also the Pyomo component it creates
 # (stability and priorities create `quota`/`quota_growth` and `priority_share`, coverage
-# `coverage_floor`). The MIP
-# families come first: they declare the whole decisions (c, y, v) that the others read.
+# `coverage_floor`). The MIP families come first: they declare the whole decisions (c, y, v)
+# that the others read.
 FAMILIES = (
     add_cadres,
     add_funds,

@@ -172,15 +172,17 @@ def _to_parquet(table: pd.DataFrame, path: Path) -> None:
 def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Read the tables a `Result.write` produced (any format) back as DataFrames."""
     out = Path(out_dir)
+
+    def names(written) -> list[str]:
+        """Every table, and the ranging table when the solve wrote one."""
+        return [*TABLE_NAMES, *(["ranging"] if written("ranging") else [])]
+
     if (out / "results.xlsx").exists():
         with pd.ExcelFile(out / "results.xlsx") as book:
-            names = [n for n in (*TABLE_NAMES, "ranging") if n in TABLE_NAMES or n in book.sheet_names]
-            return {name: pd.read_excel(book, sheet_name=name) for name in names}
-    if (out / "allocation.parquet").exists():
-        names = [n for n in (*TABLE_NAMES, "ranging") if n in TABLE_NAMES or (out / f"{n}.parquet").exists()]
-        return {name: pd.read_parquet(out / f"{name}.parquet") for name in names}
-    names = [n for n in (*TABLE_NAMES, "ranging") if n in TABLE_NAMES or (out / f"{n}.csv").exists()]
-    return {name: pd.read_csv(out / f"{name}.csv") for name in names}
+            return {name: pd.read_excel(book, sheet_name=name) for name in names(lambda n: n in book.sheet_names)}
+    suffix = "parquet" if (out / "allocation.parquet").exists() else "csv"
+    read = pd.read_parquet if suffix == "parquet" else pd.read_csv
+    return {name: read(out / f"{name}.{suffix}") for name in names(lambda n: (out / f"{n}.{suffix}").exists())}
 
 
 def package_versions() -> dict[str, str]:
