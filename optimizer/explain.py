@@ -33,6 +33,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
+from optimizer import interrupt, progress
 from optimizer.io import Instance
 from optimizer.results import FAMILY_INDEX
 from optimizer.schema import Scenario
@@ -120,12 +121,15 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
         return Explanation("unknown", "HiGHS (highspy) is not installed or cannot be loaded")
 
     lp_scenario = scenario.override(**{"scenario.model": "lp"})
-    lp = build_model(instance, lp_scenario)
-    lp_status = _status(opt, lp, lp_scenario)
+    with progress.stage("explain: building the LP"):
+        lp = build_model(instance, lp_scenario)
+    with progress.stage("explain: is the LP feasible"):
+        lp_status = _status(opt, lp, lp_scenario)
     integer = model_kind(scenario, lp.index_sets) == "mip"
     explanation = Explanation("infeasible", "", weights=weights)
     if lp_status == "infeasible":
-        _conflict(opt, lp, instance, explanation)
+        with progress.stage("explain: the conflicting rules"):
+            _conflict(opt, lp, instance, explanation)
     elif lp_status != "optimal":
         return Explanation("unknown", f"HiGHS could not decide whether the scenario is feasible ({lp_status})")
     elif not integer:
@@ -140,7 +144,8 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
             return Explanation("unknown", f"the MIP stopped without a verdict ({whole.status}): {whole.message}")
         explanation.headline = ("the LP relaxation is feasible: the conflict lies in the whole decisions "
                                 "(fund minimums and set-up costs, all-or-nothing projects, whole cadres)")
-    _least_relaxation(build_model(instance, scenario), instance, scenario, explanation)
+    with progress.stage("explain: the least relaxation"):
+        _least_relaxation(build_model(instance, scenario), instance, scenario, explanation)
     explanation.message = _message(explanation)
     return explanation
 
@@ -221,7 +226,8 @@ def irreducible_subset(lp) -> Subset | None:
             sub.changeRowsBounds(len(changed), changed, np.where(wanted[changed], lower[changed], -highspy.kHighsInf),
                                  np.where(wanted[changed], upper[changed], highspy.kHighsInf))
             enforced[changed] = wanted[changed]
-        sub.run()
+        with interrupt.solving(sub):
+            sub.run()
         return sub.getModelStatus() == highspy.HighsModelStatus.kInfeasible
 
     def explain_rows(background: list[int], background_changed: bool, rows: list[int]) -> list[int]:
@@ -259,6 +265,7 @@ def _highs_holding(lp):
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)
+    progress.watch(highs)
     return highs
 
 
@@ -268,7 +275,8 @@ def _iis(lp, strategy: int, deleted: np.ndarray | None = None) -> Subset | None:
     if deleted is not None and len(deleted):
         highs.deleteRows(len(deleted), deleted)
     highs.setOptionValue("iis_strategy", strategy)
-    _, iis = highs.getIis()
+    with interrupt.solving(highs):  # HiGHS's IIS search solves LPs
+        _, iis = highs.getIis()
     if not iis.valid_:
         return None
     return Subset([int(r) for r in iis.row_index_], [int(b) for b in iis.row_bound_],

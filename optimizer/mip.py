@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
+from optimizer import progress
 from optimizer.schema import Scenario
 
 ROUND_UP = 0.5  # a relaxed fund or project at least this much established is taken
@@ -95,7 +96,8 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
         return None if limit is None else max(deadline - time.perf_counter(), 0.01)
 
     # no crossover: the bound and the relaxed decisions need no vertex (saves about a third)
-    status, raw = run(opt, model, scenario, relaxation=True, time_limit=left(), run_crossover="off")
+    with progress.stage("MIP: solving the LP relaxation"):
+        status, raw = run(opt, model, scenario, relaxation=True, time_limit=left(), run_crossover="off")
     if status in ("infeasible", "time_limit"):  # no relaxed plan, so no plan at all
         return MipOutcome(status=status, termination=raw.termination_condition.name), []
     if status != "optimal":  # unbounded or trouble: let branch and bound say what it is
@@ -108,7 +110,8 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
         for v, value in relaxed:
             v.set_value(value, skip_validation=True)
         _fix_rounded(model, discrete, generous)
-        status, raw = run(opt, model, scenario, relaxation=True, time_limit=left())
+        with progress.stage("MIP: solving with the rounded whole decisions fixed"):
+            status, raw = run(opt, model, scenario, relaxation=True, time_limit=left())
         if status == "optimal" or status == "time_limit":
             break
     plan = None
@@ -176,7 +179,8 @@ def _fix_rounded(model: pyo.ConcreteModel, discrete: list, generous: bool = Fals
 
 def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: MipOutcome | None) -> MipOutcome:
     """HiGHS's MIP for the time left; keeps `plan` (from relax and fix) if it stays the better."""
-    status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit)
+    with progress.stage("MIP: branch and bound"):
+        status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit)
     info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
     nodes = None if info is None else int(info.mip_node_count)
     found = raw.incumbent_objective if status in ("optimal", "time_limit") else None
@@ -192,7 +196,8 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
                              method="branch-and-bound", termination=raw.termination_condition.name, nodes=nodes)
         for v in discrete:
             pin(v, round(v.value))
-        fixed_status, fixed = run(opt, model, scenario, relaxation=True, time_limit=None)
+        with progress.stage("MIP: duals of the plan"):
+            fixed_status, fixed = run(opt, model, scenario, relaxation=True, time_limit=None)
         if fixed_status == "optimal":
             outcome.duals = fixed.solution_loader.get_duals()
         return outcome

@@ -47,6 +47,8 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
+from optimizer import interrupt, progress
+
 RANGING_COLUMNS = ["family", "rule", "donor", "recipient", "instrument", "year", "segment", "parameter", "value",
                    "lower", "upper", "slope", "objective_at_lower", "objective_at_upper", "exact"]
 # rules whose bound is share * budget of the group (women_min's share is a coefficient instead)
@@ -90,6 +92,7 @@ def ranging_table(opt, model: pyo.ConcreteModel) -> pd.DataFrame:
     with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's banner, on a first Highs()
         copy = highspy.Highs()
     copy.setOptionValue("output_flag", False)
+    progress.watch(copy)
     lp.integrality_ = []  # a MIP's plan: the LP with its whole decisions held
     copy.passModel(lp)
     if model.integer:
@@ -155,11 +158,12 @@ def _solve(copy, basis) -> None:
     if basis is not None:
         basis.valid = True
         copy.setBasis(basis)
-    copy.run()
-    if copy.getModelStatus() != highspy.HighsModelStatus.kOptimal or not copy.getBasis().valid:
-        # a start basis HiGHS could not use: solve from scratch
-        copy.clearSolver()
+    with interrupt.solving(copy):
         copy.run()
+        if copy.getModelStatus() != highspy.HighsModelStatus.kOptimal or not copy.getBasis().valid:
+            # a start basis HiGHS could not use: solve from scratch
+            copy.clearSolver()
+            copy.run()
     if copy.getModelStatus() != highspy.HighsModelStatus.kOptimal or not copy.getBasis().valid:
         raise RangingUnavailable(f"the plan's LP did not re-solve to an optimal basis ({copy.getModelStatus().name})")
 

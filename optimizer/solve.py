@@ -18,6 +18,7 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
+from optimizer import interrupt, progress
 from optimizer.evaluate import people_lifted
 from optimizer.io import Instance
 from optimizer.mip import MipOutcome, release, solve_mip
@@ -60,7 +61,8 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     from models.assemble import build_model
 
     started = time.perf_counter()
-    model = build_model(instance, scenario)
+    with progress.stage("building the model"):
+        model = build_model(instance, scenario)
     built = time.perf_counter()
     result = solve_model(model, instance, scenario, ranging=ranging)
     result.timings = {"build": built - started, **result.timings, "total": time.perf_counter() - started}
@@ -104,10 +106,12 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     if model.integer:
         outcome, fixed = solve_mip(opt, model, scenario, _run)
     else:
-        outcome, fixed = _solve_lp(opt, model, scenario), []
+        with progress.stage("solving the LP"):
+            outcome, fixed = _solve_lp(opt, model, scenario), []
     try:
         if outcome.status == "optimal" and scenario.objective == "equity":
-            outcome, raw = _equity_second_stage(opt, model, scenario, outcome)
+            with progress.stage("equity: the most people lifted at the best least coverage"):
+                outcome, raw = _equity_second_stage(opt, model, scenario, outcome)
             if outcome.status == "optimal":
                 raw.solution_loader.load_vars()
         solved = time.perf_counter()
@@ -122,8 +126,9 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
         allocation = allocation_table(model)
         decisions = decision_table(model)
         # HiGHS's word is not enough: the plan must keep every rule in the instance's own terms
-        violations = recheck(instance.with_scenario(scenario) if scenario is not instance.scenario else instance,
-                             allocation, decisions, whole=model.integer)
+        with progress.stage("re-checking the plan"):
+            violations = recheck(instance.with_scenario(scenario) if scenario is not instance.scenario else instance,
+                                 allocation, decisions, whole=model.integer)
         if violations:
             return Result(status="numerical", objective=None, solver=solver_info, timings={"solve": solved - started},
                           message=f"HiGHS returned a plan that breaks {len(violations)} rule(s) on re-check, for "
@@ -145,7 +150,8 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             **base,
         )
         if ranging:
-            result.ranging = _ranging(opt, model, result)
+            with progress.stage("ranging"):
+                result.ranging = _ranging(opt, model, result)
     finally:
         release(fixed)
     result.summary = summarise(result, scenario)
@@ -188,19 +194,32 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     method = "simplex" if warm else scenario.solver.method
     if method != "choose":
         options = {"solver": method, **options}
-    if warm:
-        # a re-solve of a loaded model: HiGHS's notices are off by option, no capture needed
-        raw = opt.solve(model, **config, solver_options={"output_flag": False, **options})
-    else:
-        raw = _quiet_solve(opt, model, config, options)
-    condition = raw.termination_condition
-    if condition == TerminationCondition.interrupted:  # Ctrl-C reached HiGHS first: stop as Python would
-        raise KeyboardInterrupt
-    if condition == TerminationCondition.infeasibleOrUnbounded:
-        # Presolve could not tell which: ask again without it.
-        raw = _quiet_solve(opt, model, config, {**options, "presolve": "off"})
+    highs = _loaded(opt, model)
+    with interrupt.solving(highs):  # Ctrl-C stops HiGHS and raises here, whatever HiGHS reports
+        if warm:
+            # a re-solve of a loaded model: HiGHS's notices are off by option, no capture needed
+            raw = opt.solve(model, **config, solver_options={"output_flag": False, **options})
+        else:
+            raw = _quiet_solve(opt, model, config, options)
         condition = raw.termination_condition
+        if condition == TerminationCondition.infeasibleOrUnbounded:
+            # Presolve could not tell which: ask again without it.
+            raw = _quiet_solve(opt, model, config, {**options, "presolve": "off"})
+            condition = raw.termination_condition
+    if condition == TerminationCondition.interrupted:  # stopped by HiGHS's own interrupt: as Python would
+        raise KeyboardInterrupt
     return TERMINATION_STATUS.get(condition, "numerical"), raw
+
+
+def _loaded(opt, model: pyo.ConcreteModel):
+    """The highspy.Highs behind `opt`, holding `model`, its callbacks watched for progress.
+    (Pyomo creates it in the first solve; loading it first lets the callbacks see that solve.)"""
+    if opt._model is not model or opt._solver_model is None:
+        with progress.stage("loading the model into HiGHS"):
+            with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's notices, as below
+                opt.set_instance(model)
+    progress.watch(opt._solver_model)
+    return opt._solver_model
 
 
 def _quiet_solve(opt, model: pyo.ConcreteModel, config: dict, options: dict):
