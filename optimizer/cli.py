@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from optimizer import interrupt, progress
 from optimizer.errors import InvalidInstance, Problem
 from optimizer.io import bundled_instances, load_instance, resolve_instance_path
 from optimizer.results import Result
@@ -75,15 +76,43 @@ class Format(str, Enum):
 InstanceArg = Annotated[str, typer.Argument(help="Instance folder, .xlsx workbook, or the name of a bundled instance")]
 
 
+def _say(text: str) -> None:
+    err.print(text, markup=False, highlight=False)
+
+
 @contextmanager
-def _interruptible(message: str = "interrupted; no partial output was written"):
-    """Ctrl-C: say so and exit 130. (Typer would exit 130 silently; every file is written to a
-    temporary name and renamed, so nothing partial is left either way.)"""
+def _interruptible(message: str = interrupt.MESSAGE):
+    """Ctrl-C: say so (with the stage it stopped) and exit 130. (Typer would exit 130
+    silently.)"""
     try:
         yield
     except KeyboardInterrupt:
-        err.print(message, markup=False, highlight=False)
-        raise typer.Exit(130) from None
+        interrupt.say_once(_say, message)
+        raise typer.Exit(interrupt.EXIT_INTERRUPTED) from None
+
+
+class _StatusLine:
+    """The live status line: what the run is doing (optimizer.progress), redrawn by rich."""
+
+    def __rich__(self) -> str:
+        return progress.describe()
+
+
+@contextmanager
+def _working(quiet: bool = False):
+    """Long work: Ctrl-C ends it (exit 130), and on a terminal a live status line shows the
+    stage, HiGHS's method and figures, and the time (none in a pipe or with --quiet)."""
+    from rich.live import Live
+
+    with _interruptible():
+        if quiet or not err.is_terminal:
+            yield
+            return
+        # drawn on standard error as it was at start: Pyomo captures it while HiGHS runs
+        status = Console(file=progress.STDERR, width=err.width)
+        with Live(_StatusLine(), console=status, refresh_per_second=4, transient=True, redirect_stdout=False,
+                  redirect_stderr=False):
+            yield
 
 
 def _bad_input(problems: list[Problem]) -> None:
@@ -106,7 +135,7 @@ RELAXATIONS_SHOWN = 20  # rows of the least relaxation printed; the values to ch
 def _load(instance: str, overrides: dict | None = None):
     """The instance with dotted-key overrides; bad input exits 2 with every problem, warnings are
     printed."""
-    with _interruptible():  # a large instance takes seconds to load: Ctrl-C there says so too
+    with _interruptible(), progress.stage("loading the instance"):  # seconds for a large instance
         try:
             loaded = load_instance(instance, **(overrides or {}))
         except InvalidInstance as exc:
@@ -157,9 +186,8 @@ def explain(
     if bad:
         _bad_input(bad)
     loaded = _load(instance, _key_values("--set", set_values or []))
-    with _interruptible():
-        with err.status(f"explaining {loaded.scenario.name} with HiGHS ..."):
-            why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
+    with _working(), progress.stage(f"explaining {loaded.scenario.name}"):
+        why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
     say = lambda text, **kw: out.print(text, markup=False, highlight=False, **kw)  # noqa: E731
     say(why.message)
     if why.status != "infeasible":
@@ -230,6 +258,7 @@ def solve(
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
     set_values: SetOption = None,
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
+    quiet: Annotated[bool, typer.Option(help="No live status line while solving")] = False,
 ) -> None:
     """Solve an instance and write the plan (allocation, kpis, duals, binding, decisions, run.json)."""
     options = {
@@ -251,10 +280,10 @@ def solve(
     overrides = {**_key_values("--set", set_values or []), **options}  # a named option wins over --set
     loaded = _load(instance, overrides)
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
-    with _interruptible():
-        with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
-            result = solve_instance(loaded, relax=relax, ranging=ranging)
-        written = result.write(target, fmt.value)
+    with _working(quiet):
+        result = solve_instance(loaded, relax=relax, ranging=ranging)
+        with progress.stage("writing the plan"):
+            written = result.write(target, fmt.value)
     _print_summary(result, show)
     if result.ranging is not None and len(result.ranging):
         _print_budget_ranging(result.ranging)
@@ -367,9 +396,8 @@ def alternatives(
         _bad_input(problems)
     loaded = _load(instance, {"objective": objective.value} if objective else {})
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-alternatives"
-    with _interruptible():
-        with err.status(f"solving {loaded.scenario.name} and up to {count} alternatives with HiGHS ..."):
-            found = find_alternatives(loaded, slack=slack, count=count, space=space.value, seed=seed)
+    with _working(), progress.stage(f"solving {loaded.scenario.name} and up to {count} alternatives"):
+        found = find_alternatives(loaded, slack=slack, count=count, space=space.value, seed=seed)
         found.write(target, fmt.value)
     if not found.optimum.ok:
         out.print(f"wrote optimum to {target}", markup=False, highlight=False)
@@ -411,9 +439,8 @@ def frontier(
                             "and the highest least coverage)", value=points)])
     loaded = _load(instance, _key_values("--set", set_values or []))
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-frontier"
-    with _interruptible():
-        with err.status(f"solving {points} plans of {loaded.scenario.name}'s frontier with HiGHS ..."):
-            found = find_frontier(loaded, points=points)
+    with _working(), progress.stage(f"solving {points} plans of {loaded.scenario.name}'s frontier"):
+        found = find_frontier(loaded, points=points)
         written = found.write(target, fmt.value)
     table = Table(title=f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted / poor "
                         f"population of the worst-covered recipient; cost of equity = people lifted given up)")
@@ -540,9 +567,8 @@ def target(
         _bad_input([Problem("scenario.toml", "every proportion is 0: there is nothing to scale; set one above 0",
                             key="proportion")])
     folder = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-target"
-    with _interruptible():
-        with err.status(f"finding the least proportion for {loaded.scenario.name} with HiGHS ..."):
-            found = find_target(loaded, people=people, coverage=coverage)
+    with _working(), progress.stage(f"finding the least proportion for {loaded.scenario.name}"):
+        found = find_target(loaded, people=people, coverage=coverage)
         written = found.write(folder, fmt.value)
     say = lambda text, **kw: out.print(text, markup=False, highlight=False, soft_wrap=True, **kw)  # noqa: E731
     if found.factor is None:
@@ -666,8 +692,12 @@ def main() -> None:
             err.print(f"error: {problem}", markup=False, highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        err.print("interrupted; no partial output was written")
-        sys.exit(130)
+        interrupt.say_once(_say)
+        sys.exit(interrupt.EXIT_INTERRUPTED)
+    except SystemExit as exc:
+        if exc.code == interrupt.EXIT_INTERRUPTED:  # typer turns a KeyboardInterrupt into a silent exit 130
+            interrupt.say_once(_say)
+        raise
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user's terminal
         if os.environ.get("EWPPT_DEBUG"):
             raise
@@ -677,4 +707,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    interrupt.install()
     main()

@@ -31,6 +31,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.parameters import budget_values
+from optimizer import interrupt
 from optimizer.errors import InvalidInstance, Problem
 from optimizer.evaluate import segment_people
 from optimizer.io import Instance, atomic_write, atomic_write_text
@@ -379,9 +380,12 @@ _LOCAL = threading.local()
 
 
 def _local_worker(instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool,
-                  items: list[tuple[int, dict]], results) -> None:
+                  items: list[tuple[int, dict]], results, parent_pid: int) -> None:
     """A local worker process: one runner, its own contiguous slice of the design, each record
-    sent to the parent as soon as it is solved."""
+    sent to the parent as soon as it is solved. It ends with its parent, however the parent
+    ends (a parent killed by SIGKILL runs no clean-up), and leaves Ctrl-C to the parent."""
+    interrupt.forget_in_child()
+    interrupt.die_with_parent(parent_pid)
     runner = ScenarioRunner(instance, parameters, save_allocation)
     for scenario_id, point in items:
         results.put(runner.run(scenario_id, point))
@@ -397,7 +401,8 @@ def _run_local_pool(instance: Instance, parameters: list[ResolvedParameter], sav
     results = context.Queue()
     slices = [list(chunk) for chunk in np.array_split(np.arange(len(items)), workers) if len(chunk)]
     processes = [context.Process(target=_local_worker, daemon=True,
-                                 args=(instance, parameters, save_allocation, [items[i] for i in chunk], results))
+                                 args=(instance, parameters, save_allocation, [items[i] for i in chunk], results,
+                                       os.getpid()))
                  for chunk in slices]
     for process in processes:
         process.start()
@@ -416,11 +421,15 @@ def _run_local_pool(instance: Instance, parameters: list[ResolvedParameter], sav
                 continue
             pending.discard(record["scenario_id"])
             finished(record)
+    except BaseException:  # Ctrl-C or an error: the workers stop now, not after their scenarios
+        for process in processes:
+            process.kill()
+        raise
     finally:
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
-                process.terminate()
+                process.kill()
     points = dict(items)
     for scenario_id in sorted(pending):
         finished({"scenario_id": scenario_id, **points[scenario_id], "status": "error",
