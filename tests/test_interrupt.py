@@ -1,0 +1,161 @@
+"""Ctrl-C at every stage of a run: exit 130, one line naming the stage, no traceback, no
+Pyomo noise, no result files; and sweep workers that never outlive their parent.
+
+Deterministic: each run prints its stages (EWPPT_PROGRESS=lines) and, with EWPPT_TEST_HOLD,
+waits at the named stage until the signal arrives; for a HiGHS method the wait is inside
+HiGHS's callback, so HiGHS itself is running when Ctrl-C lands.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_mip import variant
+
+
+def interrupt_at(marker: str, *args: str, hold: bool = True, cwd: Path = ROOT) -> tuple[int, str, str]:
+    """Run `ewppt ARGS`, send SIGINT when a progress line contains `marker`; returns the exit
+    code, the progress line seen and the rest of standard error."""
+    env = {**os.environ, "EWPPT_PROGRESS": "lines", "EWPPT_TEST_HOLD": marker if hold else ""}
+    process = subprocess.Popen([sys.executable, "-m", "optimizer", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    seen = ""
+    for line in process.stderr:
+        if marker in line:
+            seen = line.strip()
+            process.send_signal(signal.SIGINT)
+            break
+    rest = process.stderr.read()
+    process.communicate(timeout=120)
+    assert seen, f"the run never reached {marker!r}: {rest[-2000:]}"
+    return process.returncode, seen, rest
+
+
+def assert_interrupted(code: int, rest: str, stage: str | None, out: Path) -> None:
+    assert code == 130, rest
+    lines = [line for line in rest.splitlines() if not line.startswith("progress: ")]
+    assert lines == [f"interrupted; no partial output was written (Ctrl-C while {stage})"] if stage else \
+        len(lines) == 1 and lines[0].startswith("interrupted; no partial output was written"), rest
+    assert "Traceback" not in rest and "ERROR" not in rest
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+HIGHS_STAGES = [
+    # (marker, extra options, the stage the message names)
+    ("MIP: solving the LP relaxation (HiGHS interior point)", (), None),
+    ("MIP: solving with the rounded whole decisions fixed (HiGHS interior point)", (), None),
+    ("MIP: branch and bound (HiGHS branch and bound)", (), None),
+    ("solving the LP (HiGHS simplex)", ("--model", "lp", "--method", "simplex"), None),
+    ("solving the LP (HiGHS interior point)", ("--model", "lp"), None),
+    ("equity: the most people lifted at the best least coverage (HiGHS interior point)",
+     ("--model", "lp", "--objective", "equity"), None),
+    ("ranging", ("--model", "lp", "--ranging"), None),
+    ("re-checking the plan", ("--model", "lp"), None),
+    ("writing the plan", ("--model", "lp"), None),
+    ("building the model", (), None),
+    ("loading the instance", (), None),
+    ("loading the model into HiGHS", (), None),
+    ("starting", (), None),
+]
+
+
+@pytest.mark.parametrize("marker, options, _", HIGHS_STAGES, ids=[m for m, _, _ in HIGHS_STAGES])
+def test_ctrl_c_at_each_stage_of_a_solve(tmp_path, marker, options, _):
+    out = tmp_path / "out"
+    code, seen, rest = interrupt_at(marker, "solve", "ewppt-2010", "--out", str(out), *options)
+    assert_interrupted(code, rest, seen.removeprefix("progress: "), out)
+
+
+def test_ctrl_c_while_explain_searches_the_conflict(tmp_path):
+    folder = variant(tmp_path, "infeasible")
+    text = (folder / "scenario.toml").read_text().replace('scope = "donor"', 'scope = "donor"\nquota_growth_min = 0.5')
+    (folder / "scenario.toml").write_text(text)
+    out = tmp_path / "why"
+    code, seen, rest = interrupt_at("explain: the conflicting rules", "explain", str(folder), "--out", str(out))
+    assert_interrupted(code, rest, "explain: the conflicting rules", out)
+
+
+@pytest.fixture(scope="module")
+def county_mip(tmp_path_factory) -> Path:
+    from optimizer.generate import generate_instance
+
+    return generate_instance(tmp_path_factory.mktemp("g") / "g200", recipients=200, donors=5, instruments=10,
+                             years=5, seed=2)
+
+
+@pytest.mark.parametrize("marker", ["starting", "building the model"])
+def test_ctrl_c_without_a_hold_while_python_works(tmp_path, county_mip, marker):
+    """Unheld, the signal lands wherever the run is: importing pandas and Pyomo, or inside a
+    Pyomo component's construction (which Pyomo would log as an ERROR)."""
+    out = tmp_path / "out"
+    code, _, rest = interrupt_at(marker, "solve", str(county_mip), "--out", str(out), hold=False)
+    assert_interrupted(code, rest, None, out)
+
+
+def test_an_interrupted_mip_is_never_a_time_limit(tmp_path, county_mip):
+    """Measured before: SIGINT in branch and bound was reported as `time_limit: best plan
+    found` with exit 4 and a plan written."""
+    out = tmp_path / "out"
+    code, seen, rest = interrupt_at("(HiGHS branch and bound)", "solve", str(county_mip), "--out", str(out),
+                                    "--mip-gap", "0")
+    assert_interrupted(code, rest, seen.removeprefix("progress: "), out)
+    assert "time_limit" not in rest
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _gone(pids: list[int], within: float = 30.0) -> bool:
+    waited = time.monotonic()
+    while time.monotonic() - waited < within:
+        alive = [p for p in pids if Path(f"/proc/{p}/stat").exists()
+                 and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads worker processes from /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_sweep_workers_end_with_their_parent(tmp_path, how):
+    """Measured before: two workers still at 100% CPU 90 s after their parent was killed."""
+    study = ROOT / "studies" / "oat-priorities.toml"
+    env = {**os.environ, "EWPPT_PROGRESS": "lines", "EWPPT_TEST_HOLD": "(HiGHS"}  # workers hold inside HiGHS
+    process = subprocess.Popen([sys.executable, "-m", "optimizer", "sweep", str(study), "ewppt-2010", "--out",
+                                str(tmp_path / "sweep"), "--workers", "2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    held = 0
+    for line in process.stderr:  # both workers are inside HiGHS
+        held += "(HiGHS" in line
+        if held == 2:
+            break
+    workers = _children(process.pid)
+    assert len(workers) >= 2
+    process.send_signal(how)
+    process.wait(timeout=60)
+    gone = _gone(workers)
+    for pid in workers if not gone else ():  # clean up before failing (they hold the pipe open)
+        os.kill(pid, signal.SIGKILL)
+    assert gone, f"workers {workers} outlived their parent"
+    rest = process.stderr.read()
+    if how == signal.SIGINT:
+        assert process.returncode == 130 and "Traceback" not in rest
+        assert "interrupted; every finished scenario is written (--resume continues)" in rest
