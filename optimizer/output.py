@@ -125,7 +125,7 @@ def result_folder(path: str | Path, update: bool = False, force: bool = False, m
             raise OutputWriteFailed(f"the output could not be written to {path} ({exc.strerror}); "
                                     "the previous folder is as it was") from None
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)  # after a swap, tmp holds the old folder
+            shutil.rmtree(tmp, ignore_errors=True)  # the new folder unswapped, or the old one after a swap
             LIVE_TEMP_DIRS.discard(tmp)
     finally:
         lock.close()  # releases the lock
@@ -145,20 +145,25 @@ def _make_temp_sibling(folder: Path, path: str | Path) -> Path:
 
 
 def _swap_into_place(tmp: Path, folder: Path, path: str | Path, force: bool) -> None:
-    """Put tmp at folder; the old folder, if any, ends at tmp (to be removed). Lock held."""
+    """Put tmp at folder; the old folder, if any, ends at tmp for the caller to remove. Lock held."""
     if not folder.exists():
         os.rename(tmp, folder)
-        tmp.mkdir()  # so the caller's cleanup has the same shape either way
         return
-    # checked again under the lock: another process may have made the folder meanwhile
+    # checked again under the lock: another program may have filled the folder meanwhile
     check_out_dir(path, force)
-    if not _exchange(tmp, folder):
-        old = tmp.with_name(tmp.name + ".old")
-        LIVE_TEMP_DIRS.add(old)
-        os.rename(folder, old)
+    if _exchange(tmp, folder):
+        return
+    old = tmp.with_name(tmp.name + ".old")
+    LIVE_TEMP_DIRS.add(old)
+    os.rename(folder, old)
+    try:
         os.rename(tmp, folder)
-        os.rename(old, tmp)
+    except BaseException:
+        os.rename(old, folder)  # put the previous folder back as it was
+        raise
+    finally:
         LIVE_TEMP_DIRS.discard(old)
+    os.rename(old, tmp)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -301,3 +301,14 @@ def test_a_closed_output_pipe_keeps_the_exit_code(tmp_path, command):
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
     if "solve" in command:
         assert pd.read_csv(out / "allocation.csv")["aid"].sum() > 0
+
+
+def test_the_swap_without_renameat2_replaces_the_folder_too(tmp_path, plans, monkeypatch):
+    import optimizer.output as output
+
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)  # an old kernel or a file system without it
+    out = tmp_path / "r"
+    plans["full"].write(out)
+    write_report(out)
+    plans["halved"].write(out)
+    assert snapshot(out) == snapshot(plans["halved_dir"]) and siblings(out) == ["r"]
