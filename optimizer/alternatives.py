@@ -69,6 +69,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.io import Instance, atomic_write
+from optimizer.output import result_folder
 from optimizer.mip import discrete_vars, free_bounds, pin, release
 from optimizer.results import Format, Result
 from optimizer.schema import CATEGORIES, Scenario
@@ -104,22 +105,21 @@ class Alternatives:
 
     def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
         """Each plan in its own folder (out_dir/optimum, out_dir/alt-1, ...) and the summary
-        tables alternatives.csv, recipient_totals.csv and category_shares.csv."""
+        tables alternatives.csv, recipient_totals.csv and category_shares.csv; the folder is
+        replaced as a whole."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, result in self.plans.items():
-            result.write(out / name, fmt)
-            written.append(out / name)
-        if not self.table.empty:
-            for name, table, index in (("alternatives", self.table, False),
-                                       ("recipient_totals", self.recipient_totals, True),
-                                       ("category_shares", self.category_shares, True)):
-                path = out / f"{name}.csv"
-                atomic_write(path, lambda tmp, t=table, i=index: t.to_csv(tmp, index=i, float_format="%.10g",
-                                                                          lineterminator="\n"))
-                written.append(path)
-        return written
+        names = list(self.plans)
+        with result_folder(out) as folder:
+            for name, result in self.plans.items():
+                result.write(folder / name, fmt)
+            if not self.table.empty:
+                for name, table, index in (("alternatives", self.table, False),
+                                           ("recipient_totals", self.recipient_totals, True),
+                                           ("category_shares", self.category_shares, True)):
+                    atomic_write(folder / f"{name}.csv", lambda tmp, t=table, i=index: t.to_csv(
+                        tmp, index=i, float_format="%.10g", lineterminator="\n"))
+                    names.append(f"{name}.csv")
+        return [out / name for name in names]
 
 
 def alternatives(instance: Instance, slack: float = 0.02, count: int = 3, scenario: Scenario | None = None,

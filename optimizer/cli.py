@@ -1,8 +1,11 @@
 """The `ewppt` command line: thin commands over the library.
 
-Exit codes: 0 optimal (or valid), 1 infeasible, 2 bad input, 3 unbounded, 4 time limit with a
-plan (written), 5 time limit without a plan, 6 numerical trouble (or a plan that fails the
-re-check), 7 internal error, 8 HiGHS missing or broken, 130 interrupted (Ctrl-C). Bad input is reported as file, row, column, value and what was expected.
+Exit codes: 0 optimal (or valid), 1 infeasible, 2 bad input (or an --out that cannot be a result
+folder), 3 unbounded, 4 time limit with a plan (written), 5 time limit without a plan, 6 numerical
+trouble (or a plan that fails the re-check), 7 internal error, 8 HiGHS missing or broken, 9 the
+output could not be written (disk full; the previous folder is as it was), 130 interrupted
+(Ctrl-C). Bad input is reported as file, row, column, value and what was expected. A closed
+output pipe (`ewppt validate X | head -1`) does not change the exit code.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from rich.table import Table
 from optimizer import interrupt, progress
 from optimizer.errors import InvalidInstance, Problem
 from optimizer.io import bundled_instances, load_instance, resolve_instance_path
+from optimizer.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
 from optimizer.results import Result
 from optimizer.schema import CATEGORIES
 from optimizer.solve import solve as solve_instance
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 7
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_WRITE_FAILED = 0, 1, 2, 7, 9
 
 
 def exit_code(result: Result) -> int:
@@ -178,7 +182,9 @@ def explain(
     feasible. Exit 1 when infeasible (explained), 0 when feasible."""
     from optimizer.explain import RELAXABLE
     from optimizer.explain import explain as explain_instance
-    from optimizer.io import atomic_write
+
+    if out_dir is not None:
+        check_out_dir(out_dir)  # a bad --out fails now, not after the explanation
 
     weights = _key_values("--weight", weight or [])
     bad = [Problem("--weight", f"expected one of {', '.join(RELAXABLE)} with a number > 0", key=k, value=v)
@@ -218,11 +224,19 @@ def explain(
             [{"file": c.file, "key": ", ".join(f"{k}={v}" for k, v in c.key.items()), "column": c.column,
               "current": c.current, "value": c.value} for c in why.changes],
             columns=["file", "key", "column", "current", "value"])}
-        for name, table in tables.items():
-            atomic_write(out_dir / f"{name}.csv",
-                         lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+        _write_csv_folder(out_dir, tables)
         say(f"wrote {', '.join(tables)} (CSV) to {out_dir}")
     raise typer.Exit(EXIT_FAILED)
+
+
+def _write_csv_folder(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Tables as CSV files in a folder replaced as a whole (explain --out, compare --out)."""
+    from optimizer.io import atomic_write
+
+    with _interruptible(), result_folder(folder) as tmp:
+        for name, table in tables.items():
+            atomic_write(tmp / f"{name}.csv",
+                         lambda path, t=table: t.to_csv(path, index=False, float_format="%.10g", lineterminator="\n"))
 
 
 @app.command()
@@ -280,6 +294,7 @@ def solve(
     overrides = {**_key_values("--set", set_values or []), **options}  # a named option wins over --set
     loaded = _load(instance, overrides)
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
+    check_out_dir(target)  # a bad --out fails now, not after the solve
     with _working(quiet):
         result = solve_instance(loaded, relax=relax, ranging=ranging)
         with progress.stage("writing the plan"):
@@ -396,6 +411,7 @@ def alternatives(
         _bad_input(problems)
     loaded = _load(instance, {"objective": objective.value} if objective else {})
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-alternatives"
+    check_out_dir(target)
     with _working(), progress.stage(f"solving {loaded.scenario.name} and up to {count} alternatives"):
         found = find_alternatives(loaded, slack=slack, count=count, space=space.value, seed=seed)
         found.write(target, fmt.value)
@@ -439,6 +455,7 @@ def frontier(
                             "and the highest least coverage)", value=points)])
     loaded = _load(instance, _key_values("--set", set_values or []))
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-frontier"
+    check_out_dir(target)
     with _working(), progress.stage(f"solving {points} plans of {loaded.scenario.name}'s frontier"):
         found = find_frontier(loaded, points=points)
         written = found.write(target, fmt.value)
@@ -484,11 +501,12 @@ def compare(
     """Two plans side by side: aid by donor, recipient and category, KPI deltas, rows that
     became binding or slack."""
     from optimizer.compare import compare_results, is_same_plan
-    from optimizer.io import atomic_write
 
     for folder in (a, b):
         if not (folder / "run.json").is_file():
             _bad_input([Problem(str(folder), "not a result folder: expected run.json and the tables `ewppt solve` writes")])
+    if out_dir is not None:
+        check_out_dir(out_dir)
     tables = compare_results(a, b)
     for name, title in (("kpis", "summary"), ("by_donor", "aid by donor"), ("by_category", "aid by category")):
         table = Table(title=f"{title} (B - A)")
@@ -507,9 +525,7 @@ def compare(
     if is_same_plan(tables):
         out.print("no change: the two plans are the same", markup=False)
     if out_dir is not None:
-        for name, table in tables.items():
-            atomic_write(out_dir / f"{name}.csv",
-                         lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+        _write_csv_folder(out_dir, tables)
         out.print(f"wrote {', '.join(tables)} (CSV) to {out_dir}", markup=False, highlight=False)
 
 
@@ -567,6 +583,7 @@ def target(
         _bad_input([Problem("scenario.toml", "every proportion is 0: there is nothing to scale; set one above 0",
                             key="proportion")])
     folder = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-target"
+    check_out_dir(folder)
     with _working(), progress.stage(f"finding the least proportion for {loaded.scenario.name}"):
         found = find_target(loaded, people=people, coverage=coverage)
         written = found.write(folder, fmt.value)
@@ -619,13 +636,19 @@ def generate(
     instruments: Annotated[int, typer.Option(min=1, help="Instruments")] = 10,
     years: Annotated[int, typer.Option(min=1, help="Plan years")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files)")] = 0,
+    force: Annotated[bool, typer.Option(help="Replace OUT even if it is a folder that is not empty")] = False,
 ) -> None:
-    """Write a synthetic instance of any size (recipients named like counties)."""
+    """Write a synthetic instance of any size (recipients named like counties). OUT is replaced
+    as a whole; a folder that is not empty is refused (exit 2) unless --force."""
     from optimizer.generate import generate_instance
 
-    path = generate_instance(out_dir, recipients=recipients, donors=donors, instruments=instruments, years=years,
-                             seed=seed)
-    out.print(f"wrote {path}", markup=False, highlight=False)
+    folder = Path(os.path.abspath(out_dir))
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise UnusableOutput(f"{out_dir} is not empty; ewppt generate replaces the folder as a whole, so give "
+                             "--force to replace it, or choose a new or empty folder")
+    with _interruptible(), result_folder(out_dir, force=force, mark=False) as tmp:
+        generate_instance(tmp, recipients=recipients, donors=donors, instruments=instruments, years=years, seed=seed)
+    out.print(f"wrote {out_dir}", markup=False, highlight=False)
 
 
 @app.command("instances")
@@ -683,14 +706,51 @@ def _print_summary(result: Result, show: int) -> None:
         out.print(table)
 
 
+class _StdoutThatMayClose:
+    """sys.stdout that, once its reader has gone (`ewppt ... | head -1`), writes to /dev/null:
+    the command carries on, writes its files and exits with its own code."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _discard_from_now_on(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())  # also what the interpreter flushes at exit
+        os.close(devnull)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard_from_now_on()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard_from_now_on()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Entry point: no traceback reaches a user unless EWPPT_DEBUG is set."""
+    sys.stdout = _StdoutThatMayClose(sys.stdout)
+    interrupt.on_forced_exit(remove_live_temp_dirs)  # a forced exit after Ctrl-C leaves no half-written folder
     try:
         app()
     except InvalidInstance as exc:  # raised outside a command's own handling
         for problem in exc.problems:
             err.print(f"error: {problem}", markup=False, highlight=False)
         sys.exit(EXIT_BAD_INPUT)
+    except UnusableOutput as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OutputWriteFailed as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_WRITE_FAILED)
     except KeyboardInterrupt:
         interrupt.say_once(_say)
         sys.exit(interrupt.EXIT_INTERRUPTED)

@@ -83,6 +83,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.io import Instance, atomic_write
+from optimizer.output import result_folder
 from optimizer.results import Format, Result
 from optimizer.schema import Scenario
 from optimizer.solve import EQUITY_TOLERANCE
@@ -129,21 +130,19 @@ class Frontier:
 
     def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
         """Each point's plan in its own folder (point-1/, point-2/, ...), the table as
-        frontier.csv and the plot as frontier.png (when any point has a plan), all atomically."""
+        frontier.csv and the plot as frontier.png (when any point has a plan); the folder is
+        replaced as a whole, so no point of an earlier, longer frontier stays."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for point in self.points:
-            point.result.write(out / point.name, fmt)
-            written.append(out / point.name)
-        path = out / "frontier.csv"
-        atomic_write(path, lambda tmp: self.table.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
-        written.append(path)
-        if any(p.result.has_plan for p in self.points):
-            path = out / "frontier.png"
-            write_plot(self, path)
-            written.append(path)
-        return written
+        names = [point.name for point in self.points] + ["frontier.csv"]
+        with result_folder(out) as folder:
+            for point in self.points:
+                point.result.write(folder / point.name, fmt)
+            atomic_write(folder / "frontier.csv",
+                         lambda tmp: self.table.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+            if any(p.result.has_plan for p in self.points):
+                write_plot(self, folder / "frontier.png")
+                names.append("frontier.png")
+        return [out / name for name in names]
 
 
 def frontier(instance: Instance, points: int = 5, scenario: Scenario | None = None, **overrides) -> Frontier:

@@ -40,6 +40,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
 from optimizer.errors import InvalidInstance, Problem  # noqa: E402
 from optimizer.io import atomic_write, atomic_write_text  # noqa: E402
+from optimizer.output import result_folder  # noqa: E402
 from optimizer.results import EMPTY_COLUMNS, read_results  # noqa: E402
 from optimizer.schema import CATEGORIES  # noqa: E402
 
@@ -567,10 +568,29 @@ def figures_folder(html_path: Path) -> Path:
 
 def write_report(result_dir: str | Path, out: str | Path | None = None) -> list[Path]:
     """Write the HTML report of a result folder (default RESULT_DIR/report.html) and its figures
-    as PNG beside it (report/*.png). Returns the paths written, the HTML page first."""
-    run, tables = load_result(result_dir)
-    html_path = Path(out) if out is not None else Path(result_dir) / "report.html"
+    as PNG beside it (report/*.png). Returns the paths written, the HTML page first.
+
+    The default report goes into the result folder, which is replaced as a whole (its files
+    plus the report), under the folder's lock: a solve into the folder meanwhile waits, and
+    a later solve replaces the folder, report included. A report elsewhere (--out) is its HTML
+    file and its figures folder, replaced as a whole."""
+    if out is None:
+        if not (Path(result_dir) / "run.json").is_file():
+            raise InvalidInstance([Problem(str(result_dir), NOT_A_RESULT)])
+        with result_folder(result_dir, update=True) as folder:
+            written = _write_report(folder, folder / "report.html", figures_folder(folder / "report.html"))
+        return [Path(result_dir) / path.relative_to(folder) for path in written]
+    html_path = Path(out)
     png_dir = figures_folder(html_path)
+    # the figures folder holds the PNGs and nothing else, so a folder of our PNGs is ours to replace
+    earlier = png_dir.is_dir() and all(path.name in {f"{key}.png" for key in FIGURES} for path in png_dir.iterdir())
+    with result_folder(png_dir, force=earlier, mark=False) as folder:
+        written = _write_report(result_dir, html_path, folder)
+    return [html_path, *(png_dir / path.name for path in written[1:])]
+
+
+def _write_report(result_dir: Path, html_path: Path, png_dir: Path) -> list[Path]:
+    run, tables = load_result(result_dir)
     images: dict[str, bytes] = {}
     for key, fig in make_figures(run, tables).items():
         images[key] = png_bytes(fig)

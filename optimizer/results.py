@@ -25,6 +25,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from optimizer.io import atomic_write, atomic_write_text
+from optimizer.output import result_folder
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
@@ -122,47 +123,41 @@ class Result:
         }
 
     def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
-        """Write the tables and run.json into `out_dir`, each file atomically. Returns the paths."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
-        if fmt == "csv":
-            for name, table in self.tables().items():
-                path = out / f"{name}.csv"
-                atomic_write(path, lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
-                written.append(path)
-        elif fmt == "parquet":
-            for name, table in self.tables().items():
-                path = out / f"{name}.parquet"
-                atomic_write(path, lambda tmp, t=table: _to_parquet(t, tmp))
-                written.append(path)
-        elif fmt == "xlsx":
-            path = out / "results.xlsx"
-
-            def write_book(tmp: Path) -> None:
-                with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-                    pd.DataFrame(list(self.summary.items()), columns=["kpi", "value"]).to_excel(
-                        xl, sheet_name="summary", index=False)
-                    for name, table in self.tables().items():
-                        table.to_excel(xl, sheet_name=name, index=False)
-                    # for planners: a bold, frozen header row and columns wide enough for their values
-                    from openpyxl.styles import Font
-
-                    for sheet in xl.book.worksheets:
-                        sheet.freeze_panes = "A2"
-                        for cells in sheet.iter_cols(max_row=min(sheet.max_row, 1000)):
-                            cells[0].font = Font(bold=True)
-                            width = max((len(str(c.value)) for c in cells if c.value is not None), default=8)
-                            sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 60)
-
-            atomic_write(path, write_book)
-            written.append(path)
-        else:
+        """Write the tables and run.json into `out_dir`, replacing the folder as a whole (see
+        optimizer/output.py); run.json records the format. Returns the paths."""
+        if fmt not in ("csv", "xlsx", "parquet"):
             raise ValueError(f"unknown format {fmt!r}; expected csv, xlsx or parquet")
-        run_path = out / "run.json"
-        atomic_write_text(run_path, json.dumps(self.run_record(), indent=2, sort_keys=True, default=str) + "\n")
-        written.append(run_path)
-        return written
+        out = Path(out_dir)
+        names = [f"{name}.{fmt}" for name in self.tables()] if fmt != "xlsx" else ["results.xlsx"]
+        with result_folder(out) as folder:
+            if fmt == "csv":
+                for name, table in self.tables().items():
+                    atomic_write(folder / f"{name}.csv",
+                                 lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+            elif fmt == "parquet":
+                for name, table in self.tables().items():
+                    atomic_write(folder / f"{name}.parquet", lambda tmp, t=table: _to_parquet(t, tmp))
+            else:
+                atomic_write(folder / "results.xlsx", self._write_book)
+            record = {**self.run_record(), "format": fmt}
+            atomic_write_text(folder / "run.json", json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        return [out / name for name in [*names, "run.json"]]
+
+    def _write_book(self, tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            pd.DataFrame(list(self.summary.items()), columns=["kpi", "value"]).to_excel(
+                xl, sheet_name="summary", index=False)
+            for name, table in self.tables().items():
+                table.to_excel(xl, sheet_name=name, index=False)
+            # for planners: a bold, frozen header row and columns wide enough for their values
+            from openpyxl.styles import Font
+
+            for sheet in xl.book.worksheets:
+                sheet.freeze_panes = "A2"
+                for cells in sheet.iter_cols(max_row=min(sheet.max_row, 1000)):
+                    cells[0].font = Font(bold=True)
+                    width = max((len(str(c.value)) for c in cells if c.value is not None), default=8)
+                    sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 60)
 
 
 def _to_parquet(table: pd.DataFrame, path: Path) -> None:
@@ -177,12 +172,26 @@ def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
         """Every table, and the ranging table when the solve wrote one."""
         return [*TABLE_NAMES, *(["ranging"] if written("ranging") else [])]
 
-    if (out / "results.xlsx").exists():
+    fmt = _recorded_format(out)
+    if fmt == "xlsx":
         with pd.ExcelFile(out / "results.xlsx") as book:
             return {name: pd.read_excel(book, sheet_name=name) for name in names(lambda n: n in book.sheet_names)}
-    suffix = "parquet" if (out / "allocation.parquet").exists() else "csv"
-    read = pd.read_parquet if suffix == "parquet" else pd.read_csv
-    return {name: read(out / f"{name}.{suffix}") for name in names(lambda n: (out / f"{n}.{suffix}").exists())}
+    read = pd.read_parquet if fmt == "parquet" else pd.read_csv
+    return {name: read(out / f"{name}.{fmt}") for name in names(lambda n: (out / f"{n}.{fmt}").exists())}
+
+
+def _recorded_format(out: Path) -> str:
+    """The format run.json records; for a folder written before it did, the one whose tables
+    are there (a workbook first, as then)."""
+    try:
+        recorded = json.loads((out / "run.json").read_text(encoding="utf-8")).get("format")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if recorded in ("csv", "xlsx", "parquet"):
+        return recorded
+    if (out / "results.xlsx").exists():
+        return "xlsx"
+    return "parquet" if (out / "allocation.parquet").exists() else "csv"
 
 
 def package_versions() -> dict[str, str]:

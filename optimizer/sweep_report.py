@@ -120,8 +120,12 @@ def response_curves(results: pd.DataFrame, paths: list[str], metric: str) -> plt
 
 def write_sweep_report(study_dir: str | Path) -> list[Path]:
     """Write summary.csv, sobol.csv and sobol.png (Sobol design), tornado.csv and tornado.png
-    (one-at-a-time design) and response_<metric>.png into the study folder."""
+    (one-at-a-time design) and response_<metric>.png into the study folder, and remove the
+    files of an earlier report that this one does not write (report.json lists them).
+
+    The study folder is the sweep's resumable store, so it is written into, never replaced."""
     folder = Path(study_dir)
+    earlier = _earlier_report_files(folder)
     record, results, paths = load_study_folder(folder)
     record["_folder"] = str(folder)
     if results.empty:
@@ -160,4 +164,16 @@ def write_sweep_report(study_dir: str | Path) -> list[Path]:
             _save_png(response_curves(results, paths, metric), folder / f"response_{metric}.png")
             written.append(folder / f"response_{metric}.png")
     atomic_write_text(folder / "report.json", json.dumps({"files": [p.name for p in written]}, indent=2) + "\n")
+    for name in earlier - {p.name for p in written}:
+        (folder / name).unlink(missing_ok=True)
     return written
+
+
+def _earlier_report_files(folder: Path) -> set[str]:
+    """The files the last sweep-report wrote (plain names in the folder, nothing else)."""
+    try:
+        files = json.loads((folder / "report.json").read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {name for name in files if isinstance(name, str) and name == Path(name).name
+            and name.endswith((".csv", ".png"))}
