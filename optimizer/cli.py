@@ -19,8 +19,9 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from optimizer.errors import InvalidInstance, Problem
+from optimizer.errors import InvalidInstance, Problem, printable
 from optimizer.io import bundled_instances, load_instance, resolve_instance_path
 from optimizer.results import Result
 from optimizer.schema import CATEGORIES
@@ -72,6 +73,12 @@ class Format(str, Enum):
     parquet = "parquet"
 
 
+def _plain(value: object) -> Text:
+    """A value, id, name or path as literal text for rich: never read as console markup (an id
+    `[/]` or `[bold]`), invisible characters escaped."""
+    return Text(printable(value))
+
+
 InstanceArg = Annotated[str, typer.Argument(help="Instance folder, .xlsx workbook, or the name of a bundled instance")]
 
 
@@ -91,7 +98,7 @@ def _bad_input(problems: list[Problem]) -> None:
         err.print("error:", style="bold red", end=" ")
         err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     if len(problems) > 20:
-        err.print(f"... and {len(problems) - 20} more problems", highlight=False)
+        err.print(f"... and {len(problems) - 20} more problems", markup=False, highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -158,9 +165,9 @@ def explain(
         _bad_input(bad)
     loaded = _load(instance, _key_values("--set", set_values or []))
     with _interruptible():
-        with err.status(f"explaining {loaded.scenario.name} with HiGHS ..."):
+        with err.status(_plain(f"explaining {loaded.scenario.name} with HiGHS ...")):
             why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
-    say = lambda text, **kw: out.print(text, markup=False, highlight=False, **kw)  # noqa: E731
+    say = lambda text, **kw: out.print(_plain(text), highlight=False, **kw)  # noqa: E731
     say(why.message)
     if why.status != "infeasible":
         raise typer.Exit(EXIT_OK if why.status == "feasible" else 6)
@@ -202,8 +209,8 @@ def validate(instance: InstanceArg) -> None:
     """Check an instance and report every problem found (exit 2 if any)."""
     loaded = _load(instance)
     tables = ", ".join(f"{len(loaded.table(t))} {t}" for t in ("donors", "recipients", "pairs", "instruments", "effects"))
-    out.print(f"valid: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})",
-              markup=False, highlight=False)
+    out.print(_plain(f"valid: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})"),
+              highlight=False)
 
 
 @app.command()
@@ -252,15 +259,15 @@ def solve(
     loaded = _load(instance, overrides)
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
     with _interruptible():
-        with err.status(f"solving {loaded.scenario.name} with HiGHS ..."):
+        with err.status(_plain(f"solving {loaded.scenario.name} with HiGHS ...")):
             result = solve_instance(loaded, relax=relax, ranging=ranging)
         written = result.write(target, fmt.value)
     _print_summary(result, show)
     if result.ranging is not None and len(result.ranging):
         _print_budget_ranging(result.ranging)
-    out.print(f"wrote {', '.join(p.name for p in written)} to {target}", markup=False, highlight=False)
+    out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
     if not result.ok:
-        err.print(f"{result.status}: {result.message}", style="bold red", markup=False, highlight=False)
+        err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(result))
 
 
@@ -271,7 +278,8 @@ def _print_budget_ranging(ranging: pd.DataFrame) -> None:
     for column in ("donor", "year", "value", "lower", "upper", "slope"):
         table.add_column(column, justify="left" if column == "donor" else "right")
     for row in budgets.itertuples(index=False):
-        table.add_row(row.donor, str(row.year), *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
+        table.add_row(_plain(row.donor), str(row.year),
+                      *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
     out.print(table)
     out.print(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the ranging table",
               markup=False, highlight=False)
@@ -368,20 +376,20 @@ def alternatives(
     loaded = _load(instance, {"objective": objective.value} if objective else {})
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-alternatives"
     with _interruptible():
-        with err.status(f"solving {loaded.scenario.name} and up to {count} alternatives with HiGHS ..."):
+        with err.status(_plain(f"solving {loaded.scenario.name} and up to {count} alternatives with HiGHS ...")):
             found = find_alternatives(loaded, slack=slack, count=count, space=space.value, seed=seed)
         found.write(target, fmt.value)
     if not found.optimum.ok:
         out.print(f"wrote optimum to {target}", markup=False, highlight=False)
         err.print(f"{found.optimum.status}: {found.optimum.message}", style="bold red", markup=False, highlight=False)
         raise typer.Exit(exit_code(found.optimum))
-    table = Table(title=f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
-                        f"(distances: L1 of recipient totals, million yuan; of category shares)")
+    table = Table(title=_plain(f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
+                               f"(distances: L1 of recipient totals, million yuan; of category shares)"))
     for column in found.table.columns:
         table.add_column(column.replace("_", " "), justify="left" if column in ("alternative", "status") else "right")
     for row in found.table.itertuples(index=False):
-        table.add_row(*("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float) else str(v)
-                        for v in row))
+        table.add_row(*(_plain("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float)
+                               else v) for v in row))
     out.print(table)
     out.print(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}",
               markup=False, highlight=False)
@@ -412,11 +420,12 @@ def frontier(
     loaded = _load(instance, _key_values("--set", set_values or []))
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-frontier"
     with _interruptible():
-        with err.status(f"solving {points} plans of {loaded.scenario.name}'s frontier with HiGHS ..."):
+        with err.status(_plain(f"solving {points} plans of {loaded.scenario.name}'s frontier with HiGHS ...")):
             found = find_frontier(loaded, points=points)
         written = found.write(target, fmt.value)
-    table = Table(title=f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted / poor "
-                        f"population of the worst-covered recipient; cost of equity = people lifted given up)")
+    table = Table(title=_plain(f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted "
+                               "/ poor population of the worst-covered recipient; cost of equity = people lifted "
+                               "given up)"))
     shown = {"point": "point", "role": "role", "coverage_floor": "coverage floor", "min_coverage": "least coverage",
              "people_lifted": "people lifted", "cost_of_equity": "cost of equity", "cost_of_equity_share": "cost %",
              "people_per_coverage_point": "people per coverage point", "status": "status", "dominated": "dominated"}
@@ -434,7 +443,7 @@ def frontier(
                 cells.append(f"{value:,.6g}")
             else:
                 cells.append("yes" if value is True else "" if value is False else str(value))
-        table.add_row(*cells)
+        table.add_row(*map(_plain, cells))
     out.print(table)
     out.print(f"{found.message}; wrote {', '.join(p.name for p in written)} to {target}",
               markup=False, highlight=False, soft_wrap=True)
@@ -468,15 +477,15 @@ def compare(
         for column in tables[name].columns:
             table.add_column(column, justify="left" if column in ("kpi", "donor", "category") else "right")
         for row in tables[name].itertuples(index=False):
-            table.add_row(*("-" if v is None or (isinstance(v, float) and pd.isna(v)) else
-                            f"{v:,.6g}" if isinstance(v, float) else str(v) for v in row))
+            table.add_row(*(_plain("-" if v is None or (isinstance(v, float) and pd.isna(v)) else
+                                   f"{v:,.6g}" if isinstance(v, float) else v) for v in row))
         out.print(table)
     moved = tables["by_recipient"].reindex(tables["by_recipient"]["delta"].abs().sort_values(ascending=False).index)
     most = ", ".join(f"{r.recipient} {r.delta:+,.2f}" for r in moved.head(5).itertuples() if abs(r.delta) > 1e-9)
-    out.print(f"recipients whose aid moved most: {most or 'none'}", markup=False, highlight=False)
+    out.print(_plain(f"recipients whose aid moved most: {most or 'none'}"), highlight=False)
     for r in tables["binding"].itertuples(index=False):
         where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
-        out.print(f"{r.family} {where}: {r.change}", markup=False, highlight=False)
+        out.print(_plain(f"{r.family} {where}: {r.change}"), highlight=False)
     if is_same_plan(tables):
         out.print("no change: the two plans are the same", markup=False)
     if out_dir is not None:
@@ -541,10 +550,10 @@ def target(
                             key="proportion")])
     folder = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-target"
     with _interruptible():
-        with err.status(f"finding the least proportion for {loaded.scenario.name} with HiGHS ..."):
+        with err.status(_plain(f"finding the least proportion for {loaded.scenario.name} with HiGHS ...")):
             found = find_target(loaded, people=people, coverage=coverage)
         written = found.write(folder, fmt.value)
-    say = lambda text, **kw: out.print(text, markup=False, highlight=False, soft_wrap=True, **kw)  # noqa: E731
+    say = lambda text, **kw: out.print(_plain(text), highlight=False, soft_wrap=True, **kw)  # noqa: E731
     if found.factor is None:
         err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
         if found.explain_args:
@@ -624,13 +633,14 @@ def _first_line(path: Path) -> str:
 
 def _print_summary(result: Result, show: int) -> None:
     colour = "green" if result.ok else "yellow" if result.has_plan else "red"
-    summary = Table(title=f"{result.scenario['scenario']['name']}: [{colour}]{result.status}[/]", show_header=False)
+    summary = Table(title=Text.assemble(printable(result.scenario["scenario"]["name"]) + ": ", (result.status, colour)),
+                    show_header=False)
     summary.add_row("objective", f"{result.scenario['scenario']['objective']} = "
                     + ("-" if result.objective is None else f"{result.objective:,.6g}"))
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue
-        summary.add_row(key.replace("_", " "), f"{value:,.6g}" if isinstance(value, float) else str(value))
+        summary.add_row(key.replace("_", " "), _plain(f"{value:,.6g}" if isinstance(value, float) else value))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
     if not result.has_plan:
@@ -643,7 +653,7 @@ def _print_summary(result: Result, show: int) -> None:
     by_donor.add_column("total", justify="right")
     for donor, row in shares.iterrows():
         values = [row.get(c, 0.0) for c in CATEGORIES]
-        by_donor.add_row(str(donor), *(f"{v:,.2f}" for v in values), f"{sum(values):,.2f}")
+        by_donor.add_row(_plain(donor), *(f"{v:,.2f}" for v in values), f"{sum(values):,.2f}")
     out.print(by_donor)
     if show > 0:
         kpis = result.kpis.sort_values("people_lifted", ascending=False).head(show)
@@ -652,7 +662,7 @@ def _print_summary(result: Result, show: int) -> None:
             table.add_column(column, justify="left" if column == "recipient" else "right")
         for row in kpis.itertuples(index=False):
             coverage = "-" if pd.isna(row.coverage) else f"{row.coverage:.1%}"
-            table.add_row(row.recipient, f"{row.aid:,.2f}", f"{row.people_lifted:,.0f}", f"{row.poor_population:,.0f}",
+            table.add_row(_plain(row.recipient), f"{row.aid:,.2f}", f"{row.people_lifted:,.0f}", f"{row.poor_population:,.0f}",
                           coverage)
         out.print(table)
 

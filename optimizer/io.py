@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from optimizer.errors import InvalidInstance, Problem
-from optimizer.schema import TABLES, Scenario, TableSpec
+from optimizer.errors import InvalidInstance, InvalidScenario, Problem, expected
+from optimizer.schema import TABLES, Scenario, TableSpec, scenario_problems
 
 BUNDLED_INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 SCENARIO_FILE = "scenario.toml"
@@ -268,37 +268,11 @@ def parse_scenario(raw: dict, where: str, overrides: dict[str, Any] | None = Non
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        return None, [_scenario_problem(err, where) for err in exc.errors()]
+        return None, scenario_problems(exc, where)
     try:
         return (scenario.override(**overrides) if overrides else scenario), []
-    except KeyError as exc:
-        return None, [Problem("override", f"cannot override: {exc.args[0]}")]
-    except ValidationError as exc:
-        return None, [_scenario_problem(err, "override") for err in exc.errors()]
-
-
-def _scenario_problem(err: dict, where: str) -> Problem:
-    loc = [str(part) for part in err["loc"]]
-    dotted = ".".join(loc)
-    if not loc and err["type"] == "value_error":
-        # a rule across keys (model validator) names its first key in its message
-        named = re.search(r"\b([a-z_]+\.[a-z_]+)\b", err["msg"].removeprefix("Value error, "))
-        dotted = named.group(1) if named else dotted
-    if err["type"] == "extra_forbidden":
-        parent = Scenario
-        for part in loc[:-1]:
-            field_info = parent.model_fields.get(part)
-            parent = field_info.annotation if field_info is not None else None
-            if parent is None or not hasattr(parent, "model_fields"):
-                break
-        valid = list(parent.model_fields) if parent is not None and hasattr(parent, "model_fields") else []
-        near = difflib.get_close_matches(loc[-1], valid, n=1)
-        hint = f"did you mean '{'.'.join(loc[:-1] + near)}'?" if near else f"valid keys here: {', '.join(valid)}"
-        return Problem(where, f"unknown key; {hint}", key=dotted)
-    value = err.get("input")
-    shown = value if not isinstance(value, dict) else None
-    message = "missing; a value is required" if err["type"] == "missing" else _expected(err)
-    return Problem(where, message, key=dotted, value=shown)
+    except InvalidScenario as exc:
+        return None, exc.problems
 
 
 def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -335,7 +309,7 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
         for err in exc.errors()[:50]:
             position, col = err["loc"][0], str(err["loc"][1]) if len(err["loc"]) > 1 else None
             value = records[position].get(col, "") if col else None
-            message = "empty cell; a value is required" if err["type"] == "missing" else _expected(err)
+            message = "empty cell; a value is required" if err["type"] == "missing" else expected(err)
             problems.append(Problem(where, message, row=int(raw.index[position]) + 2, column=col, value=value))
         return _empty_table(spec), problems
     if not rows:
@@ -344,25 +318,6 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
                                     row=2))
         return _empty_table(spec), problems
     return pd.DataFrame([r.model_dump() for r in rows], columns=spec.columns, index=raw.index), problems
-
-
-def _expected(err: dict) -> str:
-    """pydantic's message as an expectation: 'expected a number >= 0', 'expected ...'."""
-    msg = err["msg"]
-    if err["type"] == "finite_number":
-        return "expected a finite number"
-    if err["type"] == "string_pattern_mismatch":
-        return "expected an identifier without spaces or commas"
-    if err["type"] == "bool_parsing":
-        return "expected true or false (also yes/no, 1/0)"
-    if err["type"] == "value_error":
-        return msg.removeprefix("Value error, ")
-    msg = (msg.replace("Input should be ", "")
-              .replace("greater than or equal to ", ">= ").replace("less than or equal to ", "<= ")
-              .replace("greater than ", "> ").replace("less than ", "< "))
-    if msg[0] in "<>":
-        msg = "a value " + msg
-    return "expected " + msg[0].lower() + msg[1:]
 
 
 def _empty_table(spec: TableSpec) -> pd.DataFrame:
