@@ -92,3 +92,10 @@ def test_scenario_booleans_are_not_numbers() -> None:
         data = {**base, section: {**base[section], key: True}}
         with pytest.raises(ValueError, match="expected a number, not true or false"):
             Scenario.model_validate(data)
+
+
+def test_set_true_for_a_number_is_refused_on_the_command_line() -> None:
+    result = CliRunner().invoke(app, ["solve", "tiny", "--set", "proportion.provincial=true"])
+    assert result.exit_code == 2, result.output
+    assert ("error: override, key 'proportion.provincial', value true: expected a number, not true or false"
+            in result.output)
