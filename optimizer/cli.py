@@ -89,22 +89,22 @@ def _interruptible(message: str = "interrupted; no partial output was written"):
     try:
         yield
     except KeyboardInterrupt:
-        err.print(message, markup=False, highlight=False)
+        err.print(_plain(message), highlight=False)
         raise typer.Exit(130) from None
 
 
 def _bad_input(problems: list[Problem]) -> None:
     for problem in problems[:20]:
         err.print("error:", style="bold red", end=" ")
-        err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(str(problem)), highlight=False, soft_wrap=True)
     if len(problems) > 20:
-        err.print(f"... and {len(problems) - 20} more problems", markup=False, highlight=False)
+        err.print(_plain(f"... and {len(problems) - 20} more problems"), highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _warn(problems) -> None:
     for problem in problems:
-        err.print(str(problem), style="yellow", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(str(problem)), style="yellow", highlight=False, soft_wrap=True)
 
 
 RELAXATIONS_SHOWN = 20  # rows of the least relaxation printed; the values to change are always all printed
@@ -281,8 +281,8 @@ def _print_budget_ranging(ranging: pd.DataFrame) -> None:
         table.add_row(_plain(row.donor), str(row.year),
                       *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
     out.print(table)
-    out.print(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the ranging table",
-              markup=False, highlight=False)
+    out.print(_plain(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the "
+                     "ranging table"), highlight=False)
 
 
 @app.command()
@@ -317,7 +317,7 @@ def sweep(
     def on_start(total: int, done: int) -> None:
         progress.update(task, total=total, completed=done)
         if done:
-            err.print(f"resuming: {done} of {total} scenarios already done", markup=False)
+            err.print(_plain(f"resuming: {done} of {total} scenarios already done"))
 
     def on_result(record: dict) -> None:
         nonlocal failed, solved
@@ -333,13 +333,13 @@ def sweep(
     except InvalidInstance as exc:
         _bad_input(exc.problems)
     counts = results["status"].value_counts().to_dict()
-    out.print(f"{len(results)} scenarios in {out_dir}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
-              markup=False, highlight=False)
+    out.print(_plain(f"{len(results)} scenarios in {out_dir}: "
+                     + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))),
+              highlight=False)
     structural = [p.path for p in study.parameter if p.path in STRUCTURAL]
     if structural:
-        out.print(f"note: {', '.join(structural)} change the model's structure: each worker built one model per "
-                  f"level ({int(results['built_model'].sum())} builds in all) and re-solved it for the rest",
-                  markup=False)
+        out.print(_plain(f"note: {', '.join(structural)} change the model's structure: each worker built one model "
+                         f"per level ({int(results['built_model'].sum())} builds in all) and re-solved it for the rest"))
 
 
 class Space(str, Enum):
@@ -380,8 +380,8 @@ def alternatives(
             found = find_alternatives(loaded, slack=slack, count=count, space=space.value, seed=seed)
         found.write(target, fmt.value)
     if not found.optimum.ok:
-        out.print(f"wrote optimum to {target}", markup=False, highlight=False)
-        err.print(f"{found.optimum.status}: {found.optimum.message}", style="bold red", markup=False, highlight=False)
+        out.print(_plain(f"wrote optimum to {target}"), highlight=False)
+        err.print(_plain(f"{found.optimum.status}: {found.optimum.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(found.optimum))
     table = Table(title=_plain(f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
                                f"(distances: L1 of recipient totals, million yuan; of category shares)"))
@@ -391,11 +391,11 @@ def alternatives(
         table.add_row(*(_plain("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float)
                                else v) for v in row))
     out.print(table)
-    out.print(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}",
-              markup=False, highlight=False)
+    out.print(_plain(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}"),
+              highlight=False)
     failed = found.failed
     if failed is not None:
-        err.print(f"{failed.status}: {failed.message}", style="bold red", markup=False, highlight=False)
+        err.print(_plain(f"{failed.status}: {failed.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(failed))
 
 
@@ -445,14 +445,14 @@ def frontier(
                 cells.append("yes" if value is True else "" if value is False else str(value))
         table.add_row(*map(_plain, cells))
     out.print(table)
-    out.print(f"{found.message}; wrote {', '.join(p.name for p in written)} to {target}",
-              markup=False, highlight=False, soft_wrap=True)
+    out.print(_plain(f"{found.message}; wrote {', '.join(p.name for p in written)} to {target}"),
+              highlight=False, soft_wrap=True)
     failed = found.failed
     if failed is not None:
-        err.print(f"{failed.status}: {failed.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"{failed.status}: {failed.message}"), style="bold red", highlight=False, soft_wrap=True)
         if failed.status == "infeasible":
             sets = "".join(f" --set {value}" for value in set_values or [])
-            err.print(f"to see which rules conflict: ewppt explain {instance}{sets}", markup=False, highlight=False,
+            err.print(_plain(f"to see which rules conflict: ewppt explain {instance}{sets}"), highlight=False,
                       soft_wrap=True)
         raise typer.Exit(exit_code(failed))
 
@@ -487,12 +487,12 @@ def compare(
         where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
         out.print(_plain(f"{r.family} {where}: {r.change}"), highlight=False)
     if is_same_plan(tables):
-        out.print("no change: the two plans are the same", markup=False)
+        out.print(_plain("no change: the two plans are the same"))
     if out_dir is not None:
         for name, table in tables.items():
             atomic_write(out_dir / f"{name}.csv",
                          lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
-        out.print(f"wrote {', '.join(tables)} (CSV) to {out_dir}", markup=False, highlight=False)
+        out.print(_plain(f"wrote {', '.join(tables)} (CSV) to {out_dir}"), highlight=False)
 
 
 @app.command()
@@ -508,9 +508,9 @@ def report(
         written = write_report(result_dir, out_file)
     except InvalidInstance as exc:
         _bad_input(exc.problems)
-    out.print(f"wrote {written[0]}" + (f" and {len(written) - 1} figures (PNG) in {written[1].parent}"
-                                       if len(written) > 1 else " (no plan, so no figures)"),
-              markup=False, highlight=False)
+    out.print(_plain(f"wrote {written[0]}" + (f" and {len(written) - 1} figures (PNG) in {written[1].parent}"
+                                              if len(written) > 1 else " (no plan, so no figures)")),
+              highlight=False)
 
 
 @app.command()
@@ -555,10 +555,10 @@ def target(
         written = found.write(folder, fmt.value)
     say = lambda text, **kw: out.print(_plain(text), highlight=False, soft_wrap=True, **kw)  # noqa: E731
     if found.factor is None:
-        err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"{found.status}: {found.message}"), style="bold red", highlight=False, soft_wrap=True)
         if found.explain_args:
-            err.print(f"to see which rules conflict: ewppt explain {instance} {' '.join(found.explain_args)}",
-                      markup=False, highlight=False, soft_wrap=True)
+            err.print(_plain(f"to see which rules conflict: ewppt explain {instance} {' '.join(found.explain_args)}"),
+                      highlight=False, soft_wrap=True)
         raise typer.Exit(exit_code(SimpleNamespace(status=found.status, has_plan=False)))
     say(found.message)
     say(f"factor         {found.factor:.9g} of the scenario's proportions (at most {found.max_factor:.6g}, "
@@ -574,7 +574,7 @@ def target(
         say(f"wrote {', '.join(p.name for p in written)} to {folder}")
     say(f"same plan:     ewppt solve {instance} {' '.join(found.solve_options(overrides))}")
     if not found.ok:
-        err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"{found.status}: {found.message}"), style="bold red", highlight=False, soft_wrap=True)
         raise typer.Exit(exit_code(SimpleNamespace(status=found.status, has_plan=found.result is not None
                                                    and found.result.has_plan)))
 
@@ -591,7 +591,7 @@ def sweep_report(
     except InvalidInstance as exc:
         _bad_input(exc.problems)
     for path in written:
-        out.print(f"wrote {path}", markup=False, highlight=False)
+        out.print(_plain(f"wrote {path}"), highlight=False)
 
 
 @app.command()
@@ -608,7 +608,7 @@ def generate(
 
     path = generate_instance(out_dir, recipients=recipients, donors=donors, instruments=instruments, years=years,
                              seed=seed)
-    out.print(f"wrote {path}", markup=False, highlight=False)
+    out.print(_plain(f"wrote {path}"), highlight=False)
 
 
 @app.command("instances")
@@ -618,7 +618,7 @@ def list_instances() -> None:
         path = resolve_instance_path(name)
         first = _first_line(path / "README.md") or _first_line(path / "SOURCES.md")
         first = first.removeprefix(f"{name}:").strip()
-        out.print(f"{name:<22} {first}", markup=False, highlight=False)
+        out.print(_plain(f"{name:<22} {first}"), highlight=False)
 
 
 def _first_line(path: Path) -> str:
@@ -673,7 +673,7 @@ def main() -> None:
         app()
     except InvalidInstance as exc:  # raised outside a command's own handling
         for problem in exc.problems:
-            err.print(f"error: {problem}", markup=False, highlight=False)
+            err.print(_plain(f"error: {problem}"), highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         err.print("interrupted; no partial output was written")
@@ -681,8 +681,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user's terminal
         if os.environ.get("EWPPT_DEBUG"):
             raise
-        err.print(f"internal error: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)",
-                  style="bold red", markup=False, highlight=False)
+        err.print(_plain(f"internal error: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)"),
+                  style="bold red", highlight=False)
         sys.exit(EXIT_INTERNAL)
 
 
