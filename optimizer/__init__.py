@@ -6,10 +6,10 @@
     result.allocation, result.kpis, result.duals, result.binding
 """
 
-from optimizer.errors import InvalidInstance, Problem
+from optimizer.errors import EwpptError, InvalidInstance, InvalidScenario, Problem
 from optimizer.io import Instance, load_instance
 from optimizer.results import Result
 from optimizer.schema import Scenario
 from optimizer.solve import solve
 
-__all__ = ["Instance", "InvalidInstance", "Problem", "Result", "Scenario", "load_instance", "solve"]
+__all__ = ["EwpptError", "Instance", "InvalidInstance", "InvalidScenario", "Problem", "Result", "Scenario", "load_instance", "solve"]
