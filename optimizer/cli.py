@@ -127,14 +127,19 @@ def _key_values(option: str, given: list[str]) -> dict[str, object]:
     import tomllib
 
     pairs: dict[str, object] = {}
+    texts: dict[str, str] = {}
     for text in given:
         key, sep, raw = text.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             _bad_input([Problem(option, f"expected KEY=VALUE, got {text!r}")])
+        if key in texts:  # not the last one silently
+            _bad_input([Problem(option, f"given twice ({texts[key]!r} and {text!r}); give it once", key=key)])
+        texts[key] = text
         try:
-            pairs[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
+            pairs[key] = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
-            pairs[key.strip()] = raw.strip()
+            pairs[key] = raw.strip()
     return pairs
 
 
@@ -307,10 +312,10 @@ def sweep(
         _bad_input(exc.problems)
     _warn(loaded.warnings)
     failed = 0
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                         TextColumn("failed {task.fields[failed]}"), TextColumn("{task.fields[rate]}/s"),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err)
-    task = progress.add_task(study.name, total=None, failed=0, rate="-")
+    task = progress.add_task(printable(study.name), total=None, failed=0, rate="-")
     started = time.perf_counter()
     solved = 0
 

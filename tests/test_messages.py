@@ -99,3 +99,11 @@ def test_set_true_for_a_number_is_refused_on_the_command_line() -> None:
     assert result.exit_code == 2, result.output
     assert ("error: override, key 'proportion.provincial', value true: expected a number, not true or false"
             in result.output)
+
+
+def test_a_set_key_given_twice_is_refused() -> None:
+    result = CliRunner().invoke(app, ["solve", "tiny", "--set", "proportion.provincial=0.01",
+                                      "--set", "proportion.provincial=0.02"])
+    assert result.exit_code == 2, result.output
+    assert ("error: --set, key 'proportion.provincial': given twice ('proportion.provincial=0.01' and "
+            "'proportion.provincial=0.02'); give it once") in result.output
