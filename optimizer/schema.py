@@ -14,7 +14,7 @@ import difflib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from optimizer.errors import InvalidScenario, Problem, expected
 
@@ -206,9 +206,11 @@ class Section(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_booleans(cls, value: Any) -> Any:
-        # pydantic reads `provincial = true` as 1.0; no scenario value is a boolean
-        if isinstance(value, bool) or (isinstance(value, (list, tuple)) and any(isinstance(v, bool) for v in value)):
+    def _no_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads `provincial = true` as 1.0 (and `years = [true]` as [1]): refuse it
+        numeric = re.search(r"\b(float|int)\b", str(cls.model_fields[info.field_name].annotation))
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if numeric and any(isinstance(v, bool) for v in values):
             raise ValueError("expected a number, not true or false")
         return value
 

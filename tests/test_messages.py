@@ -88,10 +88,13 @@ def test_every_entry_point_that_takes_overrides_says_the_same(entry: str) -> Non
 
 def test_scenario_booleans_are_not_numbers() -> None:
     base = load_instance("tiny").scenario.model_dump()
-    for section, key in (("proportion", "provincial"), ("priorities", "women_min"), ("solver", "threads")):
-        data = {**base, section: {**base[section], key: True}}
+    for section, key, value in (("proportion", "provincial", True), ("priorities", "women_min", False),
+                                ("solver", "threads", True), ("scenario", "years", [2011, True])):
+        data = {**base, section: {**base[section], key: value}}
         with pytest.raises(ValueError, match="expected a number, not true or false"):
             Scenario.model_validate(data)
+    with pytest.raises(ValueError, match="valid string"):  # a text value says so, not 'expected a number'
+        Scenario.model_validate({**base, "scenario": {**base["scenario"], "name": True}})
 
 
 def test_set_true_for_a_number_is_refused_on_the_command_line() -> None:
