@@ -362,7 +362,7 @@ def scenario_problems(exc: ValidationError, where: str) -> list[Problem]:
             named = re.search(r"\b([a-z_]+\.[a-z_]+)\b", err["msg"].removeprefix("Value error, "))
             dotted = named.group(1) if named else dotted
         if err["type"] == "extra_forbidden":
-            section, key = (loc[0], "") if len(loc) == 1 else (loc[0], loc[-1])
+            section, key = loc[0], loc[-1] if len(loc) > 1 else ""
             problems.append(Problem(where, f"unknown key; {_nearest_key(section, key)}", key=dotted))
             continue
         value = err.get("input")
@@ -387,8 +387,7 @@ def format_markdown() -> str:
             lines.append(f"| `{name}` | {kind} | {unit} | {'yes' if f.is_required() else 'no'} | {default} | {f.description} |")
         lines.append("")
     lines += ["### `scenario.toml`", "", "| key | meaning |", "| --- | --- |"]
-    for section, model in (("scenario", ScenarioInfo), ("proportion", Proportion), ("priorities", Priorities),
-                           ("solver", SolverOptions)):
+    for section, model in SECTIONS.items():
         for name, f in model.model_fields.items():
             default = "required" if f.is_required() else f"default {f.default}"
             lines.append(f"| `{section}.{name}` | {f.description} ({default}) |")
