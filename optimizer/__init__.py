@@ -14,7 +14,9 @@ from importlib import import_module
 from types import ModuleType
 
 _PUBLIC = {
+    "EwpptError": "optimizer.errors",
     "InvalidInstance": "optimizer.errors",
+    "InvalidScenario": "optimizer.errors",
     "Problem": "optimizer.errors",
     "Instance": "optimizer.io",
     "load_instance": "optimizer.io",

@@ -39,6 +39,25 @@ def check_unique_keys(tables: Tables, scenario: Scenario) -> list[Problem]:
     return problems
 
 
+def check_ids_differ_in_more_than_case(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """`Tibet` and `tibet` as two recipients are almost always one typed twice; ids are matched
+    exactly everywhere else, so the tables would silently refer to one or the other."""
+    problems = []
+    for name, spec in TABLES.items():
+        table = tables.get(name)
+        if table is None or table.empty or len(spec.key) != 1:
+            continue
+        column = spec.key[0]
+        first: dict[str, tuple[str, int]] = {}
+        for index, value in table[column].items():
+            seen = first.setdefault(value.casefold(), (value, index))
+            if seen[0] != value:
+                problems.append(Problem(spec.filename, f"differs only in case from '{seen[0]}' in row {_row(seen[1])}; "
+                                        f"expected one row per {column} (write the id one way everywhere)",
+                                        row=_row(index), column=column, value=value))
+    return problems
+
+
 def _check_reference(tables: Tables, table: str, column: str, target: str, target_column: str) -> list[Problem]:
     known = list(tables[target][target_column])
     known_set = set(known)
@@ -311,6 +330,7 @@ def check_context_totals(tables: Tables, scenario: Scenario) -> list[Problem]:
 
 CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_unique_keys,
+    check_ids_differ_in_more_than_case,
     check_references,
     check_pair_not_self,
     check_effect_segments,

@@ -22,9 +22,10 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from optimizer import interrupt, progress
-from optimizer.errors import InvalidInstance, Problem
+from optimizer.errors import InvalidInstance, Problem, printable
 from optimizer.io import bundled_instances, load_instance, resolve_instance_path
 from optimizer.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
 from optimizer.results import Result
@@ -77,11 +78,17 @@ class Format(str, Enum):
     parquet = "parquet"
 
 
+def _plain(value: object) -> Text:
+    """A value, id, name or path as literal text for rich: never read as console markup (an id
+    `[/]` or `[bold]`), invisible characters escaped."""
+    return Text(printable(value))
+
+
 InstanceArg = Annotated[str, typer.Argument(help="Instance folder, .xlsx workbook, or the name of a bundled instance")]
 
 
 def _say(text: str) -> None:
-    err.print(text, markup=False, highlight=False)
+    err.print(_plain(text), highlight=False)
 
 
 @contextmanager
@@ -98,8 +105,8 @@ def _interruptible(message: str = interrupt.MESSAGE):
 class _StatusLine:
     """The live status line: what the run is doing (optimizer.progress), redrawn by rich."""
 
-    def __rich__(self) -> str:
-        return progress.describe()
+    def __rich__(self) -> Text:
+        return _plain(progress.describe())  # stage names carry ids: never read as markup
 
 
 @contextmanager
@@ -122,15 +129,15 @@ def _working(quiet: bool = False):
 def _bad_input(problems: list[Problem]) -> None:
     for problem in problems[:20]:
         err.print("error:", style="bold red", end=" ")
-        err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(str(problem)), highlight=False, soft_wrap=True)
     if len(problems) > 20:
-        err.print(f"... and {len(problems) - 20} more problems", highlight=False)
+        err.print(_plain(f"... and {len(problems) - 20} more problems"), highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _warn(problems) -> None:
     for problem in problems:
-        err.print(str(problem), style="yellow", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(str(problem)), style="yellow", highlight=False, soft_wrap=True)
 
 
 RELAXATIONS_SHOWN = 20  # rows of the least relaxation printed; the values to change are always all printed
@@ -153,14 +160,19 @@ def _key_values(option: str, given: list[str]) -> dict[str, object]:
     import tomllib
 
     pairs: dict[str, object] = {}
+    texts: dict[str, str] = {}
     for text in given:
         key, sep, raw = text.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             _bad_input([Problem(option, f"expected KEY=VALUE, got {text!r}")])
+        if key in texts:  # not the last one silently
+            _bad_input([Problem(option, f"given twice ({texts[key]!r} and {text!r}); give it once", key=key)])
+        texts[key] = text
         try:
-            pairs[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
+            pairs[key] = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
-            pairs[key.strip()] = raw.strip()
+            pairs[key] = raw.strip()
     return pairs
 
 
@@ -194,7 +206,7 @@ def explain(
     loaded = _load(instance, _key_values("--set", set_values or []))
     with _working(), progress.stage(f"explaining {loaded.scenario.name}"):
         why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
-    say = lambda text, **kw: out.print(text, markup=False, highlight=False, **kw)  # noqa: E731
+    say = lambda text, **kw: out.print(_plain(text), highlight=False, **kw)  # noqa: E731
     say(why.message)
     if why.status != "infeasible":
         raise typer.Exit(EXIT_OK if why.status == "feasible" else 6)
@@ -244,8 +256,8 @@ def validate(instance: InstanceArg) -> None:
     """Check an instance and report every problem found (exit 2 if any)."""
     loaded = _load(instance)
     tables = ", ".join(f"{len(loaded.table(t))} {t}" for t in ("donors", "recipients", "pairs", "instruments", "effects"))
-    out.print(f"valid: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})",
-              markup=False, highlight=False)
+    out.print(_plain(f"valid: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})"),
+              highlight=False)
 
 
 @app.command()
@@ -302,9 +314,9 @@ def solve(
     _print_summary(result, show)
     if result.ranging is not None and len(result.ranging):
         _print_budget_ranging(result.ranging)
-    out.print(f"wrote {', '.join(p.name for p in written)} to {target}", markup=False, highlight=False)
+    out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
     if not result.ok:
-        err.print(f"{result.status}: {result.message}", style="bold red", markup=False, highlight=False)
+        err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(result))
 
 
@@ -315,10 +327,11 @@ def _print_budget_ranging(ranging: pd.DataFrame) -> None:
     for column in ("donor", "year", "value", "lower", "upper", "slope"):
         table.add_column(column, justify="left" if column == "donor" else "right")
     for row in budgets.itertuples(index=False):
-        table.add_row(row.donor, str(row.year), *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
+        table.add_row(_plain(row.donor), str(row.year),
+                      *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
     out.print(table)
-    out.print(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the ranging table",
-              markup=False, highlight=False)
+    out.print(_plain(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the "
+                     "ranging table"), highlight=False)
 
 
 @app.command()
@@ -331,7 +344,7 @@ def sweep(
     resume: Annotated[bool, typer.Option(help="Continue a study in --out, skipping finished scenarios")] = False,
 ) -> None:
     """Run a sensitivity study: every scenario re-solves one built model; results in --out."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.bar import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from optimizer.study import STRUCTURAL, load_study
     from optimizer.sweep import sweep as run_sweep
@@ -343,39 +356,39 @@ def sweep(
         _bad_input(exc.problems)
     _warn(loaded.warnings)
     failed = 0
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                         TextColumn("failed {task.fields[failed]}"), TextColumn("{task.fields[rate]}/s"),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err)
-    task = progress.add_task(study.name, total=None, failed=0, rate="-")
+    task = bar.add_task(printable(study.name), total=None, failed=0, rate="-")
     started = time.perf_counter()
     solved = 0
 
     def on_start(total: int, done: int) -> None:
-        progress.update(task, total=total, completed=done)
+        bar.update(task, total=total, completed=done)
         if done:
-            err.print(f"resuming: {done} of {total} scenarios already done", markup=False)
+            err.print(_plain(f"resuming: {done} of {total} scenarios already done"))
 
     def on_result(record: dict) -> None:
         nonlocal failed, solved
         solved += 1
         failed += record.get("status") != "optimal"
         rate = solved / max(time.perf_counter() - started, 1e-9)
-        progress.update(task, advance=1, failed=failed, rate=f"{rate:.1f}")
+        bar.update(task, advance=1, failed=failed, rate=f"{rate:.1f}")
 
     try:
-        with _interruptible("interrupted; every finished scenario is written (--resume continues)"), progress:
+        with _interruptible("interrupted; every finished scenario is written (--resume continues)"), bar:
             results = run_sweep(loaded, study, out=out_dir, workers=workers, scheduler=scheduler, resume=resume,
                                 on_result=on_result, on_start=on_start)
     except InvalidInstance as exc:
         _bad_input(exc.problems)
     counts = results["status"].value_counts().to_dict()
-    out.print(f"{len(results)} scenarios in {out_dir}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
-              markup=False, highlight=False)
+    out.print(_plain(f"{len(results)} scenarios in {out_dir}: "
+                     + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))),
+              highlight=False)
     structural = [p.path for p in study.parameter if p.path in STRUCTURAL]
     if structural:
-        out.print(f"note: {', '.join(structural)} change the model's structure: each worker built one model per "
-                  f"level ({int(results['built_model'].sum())} builds in all) and re-solved it for the rest",
-                  markup=False)
+        out.print(_plain(f"note: {', '.join(structural)} change the model's structure: each worker built one model "
+                         f"per level ({int(results['built_model'].sum())} builds in all) and re-solved it for the rest"))
 
 
 class Space(str, Enum):
@@ -416,22 +429,22 @@ def alternatives(
         found = find_alternatives(loaded, slack=slack, count=count, space=space.value, seed=seed)
         found.write(target, fmt.value)
     if not found.optimum.ok:
-        out.print(f"wrote optimum to {target}", markup=False, highlight=False)
-        err.print(f"{found.optimum.status}: {found.optimum.message}", style="bold red", markup=False, highlight=False)
+        out.print(_plain(f"wrote optimum to {target}"), highlight=False)
+        err.print(_plain(f"{found.optimum.status}: {found.optimum.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(found.optimum))
-    table = Table(title=f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
-                        f"(distances: L1 of recipient totals, million yuan; of category shares)")
+    table = Table(title=_plain(f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
+                               f"(distances: L1 of recipient totals, million yuan; of category shares)"))
     for column in found.table.columns:
         table.add_column(column.replace("_", " "), justify="left" if column in ("alternative", "status") else "right")
     for row in found.table.itertuples(index=False):
-        table.add_row(*("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float) else str(v)
-                        for v in row))
+        table.add_row(*(_plain("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float)
+                               else v) for v in row))
     out.print(table)
-    out.print(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}",
-              markup=False, highlight=False)
+    out.print(_plain(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}"),
+              highlight=False)
     failed = found.failed
     if failed is not None:
-        err.print(f"{failed.status}: {failed.message}", style="bold red", markup=False, highlight=False)
+        err.print(_plain(f"{failed.status}: {failed.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(failed))
 
 
@@ -459,8 +472,9 @@ def frontier(
     with _working(), progress.stage(f"solving {points} plans of {loaded.scenario.name}'s frontier"):
         found = find_frontier(loaded, points=points)
         written = found.write(target, fmt.value)
-    table = Table(title=f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted / poor "
-                        f"population of the worst-covered recipient; cost of equity = people lifted given up)")
+    table = Table(title=_plain(f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted "
+                               "/ poor population of the worst-covered recipient; cost of equity = people lifted "
+                               "given up)"))
     shown = {"point": "point", "role": "role", "coverage_floor": "coverage floor", "min_coverage": "least coverage",
              "people_lifted": "people lifted", "cost_of_equity": "cost of equity", "cost_of_equity_share": "cost %",
              "people_per_coverage_point": "people per coverage point", "status": "status", "dominated": "dominated"}
@@ -478,16 +492,16 @@ def frontier(
                 cells.append(f"{value:,.6g}")
             else:
                 cells.append("yes" if value is True else "" if value is False else str(value))
-        table.add_row(*cells)
+        table.add_row(*map(_plain, cells))
     out.print(table)
-    out.print(f"{found.message}; wrote {', '.join(p.name for p in written)} to {target}",
-              markup=False, highlight=False, soft_wrap=True)
+    out.print(_plain(f"{found.message}; wrote {', '.join(p.name for p in written)} to {target}"),
+              highlight=False, soft_wrap=True)
     failed = found.failed
     if failed is not None:
-        err.print(f"{failed.status}: {failed.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"{failed.status}: {failed.message}"), style="bold red", highlight=False, soft_wrap=True)
         if failed.status == "infeasible":
             sets = "".join(f" --set {value}" for value in set_values or [])
-            err.print(f"to see which rules conflict: ewppt explain {instance}{sets}", markup=False, highlight=False,
+            err.print(_plain(f"to see which rules conflict: ewppt explain {instance}{sets}"), highlight=False,
                       soft_wrap=True)
         raise typer.Exit(exit_code(failed))
 
@@ -513,20 +527,20 @@ def compare(
         for column in tables[name].columns:
             table.add_column(column, justify="left" if column in ("kpi", "donor", "category") else "right")
         for row in tables[name].itertuples(index=False):
-            table.add_row(*("-" if v is None or (isinstance(v, float) and pd.isna(v)) else
-                            f"{v:,.6g}" if isinstance(v, float) else str(v) for v in row))
+            table.add_row(*(_plain("-" if v is None or (isinstance(v, float) and pd.isna(v)) else
+                                   f"{v:,.6g}" if isinstance(v, float) else v) for v in row))
         out.print(table)
     moved = tables["by_recipient"].reindex(tables["by_recipient"]["delta"].abs().sort_values(ascending=False).index)
     most = ", ".join(f"{r.recipient} {r.delta:+,.2f}" for r in moved.head(5).itertuples() if abs(r.delta) > 1e-9)
-    out.print(f"recipients whose aid moved most: {most or 'none'}", markup=False, highlight=False)
+    out.print(_plain(f"recipients whose aid moved most: {most or 'none'}"), highlight=False)
     for r in tables["binding"].itertuples(index=False):
         where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
-        out.print(f"{r.family} {where}: {r.change}", markup=False, highlight=False)
+        out.print(_plain(f"{r.family} {where}: {r.change}"), highlight=False)
     if is_same_plan(tables):
-        out.print("no change: the two plans are the same", markup=False)
+        out.print(_plain("no change: the two plans are the same"))
     if out_dir is not None:
         _write_csv_folder(out_dir, tables)
-        out.print(f"wrote {', '.join(tables)} (CSV) to {out_dir}", markup=False, highlight=False)
+        out.print(_plain(f"wrote {', '.join(tables)} (CSV) to {out_dir}"), highlight=False)
 
 
 @app.command()
@@ -542,9 +556,9 @@ def report(
         written = write_report(result_dir, out_file)
     except InvalidInstance as exc:
         _bad_input(exc.problems)
-    out.print(f"wrote {written[0]}" + (f" and {len(written) - 1} figures (PNG) in {written[1].parent}"
-                                       if len(written) > 1 else " (no plan, so no figures)"),
-              markup=False, highlight=False)
+    out.print(_plain(f"wrote {written[0]}" + (f" and {len(written) - 1} figures (PNG) in {written[1].parent}"
+                                              if len(written) > 1 else " (no plan, so no figures)")),
+              highlight=False)
 
 
 @app.command()
@@ -587,12 +601,12 @@ def target(
     with _working(), progress.stage(f"finding the least proportion for {loaded.scenario.name}"):
         found = find_target(loaded, people=people, coverage=coverage)
         written = found.write(folder, fmt.value)
-    say = lambda text, **kw: out.print(text, markup=False, highlight=False, soft_wrap=True, **kw)  # noqa: E731
+    say = lambda text, **kw: out.print(_plain(text), highlight=False, soft_wrap=True, **kw)  # noqa: E731
     if found.factor is None:
-        err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"{found.status}: {found.message}"), style="bold red", highlight=False, soft_wrap=True)
         if found.explain_args:
-            err.print(f"to see which rules conflict: ewppt explain {instance} {' '.join(found.explain_args)}",
-                      markup=False, highlight=False, soft_wrap=True)
+            err.print(_plain(f"to see which rules conflict: ewppt explain {instance} {' '.join(found.explain_args)}"),
+                      highlight=False, soft_wrap=True)
         raise typer.Exit(exit_code(SimpleNamespace(status=found.status, has_plan=False)))
     say(found.message)
     say(f"factor         {found.factor:.9g} of the scenario's proportions (at most {found.max_factor:.6g}, "
@@ -608,7 +622,7 @@ def target(
         say(f"wrote {', '.join(p.name for p in written)} to {folder}")
     say(f"same plan:     ewppt solve {instance} {' '.join(found.solve_options(overrides))}")
     if not found.ok:
-        err.print(f"{found.status}: {found.message}", style="bold red", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"{found.status}: {found.message}"), style="bold red", highlight=False, soft_wrap=True)
         raise typer.Exit(exit_code(SimpleNamespace(status=found.status, has_plan=found.result is not None
                                                    and found.result.has_plan)))
 
@@ -625,7 +639,7 @@ def sweep_report(
     except InvalidInstance as exc:
         _bad_input(exc.problems)
     for path in written:
-        out.print(f"wrote {path}", markup=False, highlight=False)
+        out.print(_plain(f"wrote {path}"), highlight=False)
 
 
 @app.command()
@@ -648,7 +662,7 @@ def generate(
                              "--force to replace it, or choose a new or empty folder")
     with _interruptible(), result_folder(out_dir, force=force, mark=False) as tmp:
         generate_instance(tmp, recipients=recipients, donors=donors, instruments=instruments, years=years, seed=seed)
-    out.print(f"wrote {out_dir}", markup=False, highlight=False)
+    out.print(_plain(f"wrote {out_dir}"), highlight=False)
 
 
 @app.command("instances")
@@ -658,7 +672,7 @@ def list_instances() -> None:
         path = resolve_instance_path(name)
         first = _first_line(path / "README.md") or _first_line(path / "SOURCES.md")
         first = first.removeprefix(f"{name}:").strip()
-        out.print(f"{name:<22} {first}", markup=False, highlight=False)
+        out.print(_plain(f"{name:<22} {first}"), highlight=False)
 
 
 def _first_line(path: Path) -> str:
@@ -673,13 +687,14 @@ def _first_line(path: Path) -> str:
 
 def _print_summary(result: Result, show: int) -> None:
     colour = "green" if result.ok else "yellow" if result.has_plan else "red"
-    summary = Table(title=f"{result.scenario['scenario']['name']}: [{colour}]{result.status}[/]", show_header=False)
+    summary = Table(title=Text.assemble(printable(result.scenario["scenario"]["name"]) + ": ", (result.status, colour)),
+                    show_header=False)
     summary.add_row("objective", f"{result.scenario['scenario']['objective']} = "
                     + ("-" if result.objective is None else f"{result.objective:,.6g}"))
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue
-        summary.add_row(key.replace("_", " "), f"{value:,.6g}" if isinstance(value, float) else str(value))
+        summary.add_row(key.replace("_", " "), _plain(f"{value:,.6g}" if isinstance(value, float) else value))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
     if not result.has_plan:
@@ -692,7 +707,7 @@ def _print_summary(result: Result, show: int) -> None:
     by_donor.add_column("total", justify="right")
     for donor, row in shares.iterrows():
         values = [row.get(c, 0.0) for c in CATEGORIES]
-        by_donor.add_row(str(donor), *(f"{v:,.2f}" for v in values), f"{sum(values):,.2f}")
+        by_donor.add_row(_plain(donor), *(f"{v:,.2f}" for v in values), f"{sum(values):,.2f}")
     out.print(by_donor)
     if show > 0:
         kpis = result.kpis.sort_values("people_lifted", ascending=False).head(show)
@@ -701,7 +716,7 @@ def _print_summary(result: Result, show: int) -> None:
             table.add_column(column, justify="left" if column == "recipient" else "right")
         for row in kpis.itertuples(index=False):
             coverage = "-" if pd.isna(row.coverage) else f"{row.coverage:.1%}"
-            table.add_row(row.recipient, f"{row.aid:,.2f}", f"{row.people_lifted:,.0f}", f"{row.poor_population:,.0f}",
+            table.add_row(_plain(row.recipient), f"{row.aid:,.2f}", f"{row.people_lifted:,.0f}", f"{row.poor_population:,.0f}",
                           coverage)
         out.print(table)
 
@@ -743,13 +758,13 @@ def main() -> None:
         app()
     except InvalidInstance as exc:  # raised outside a command's own handling
         for problem in exc.problems:
-            err.print(f"error: {problem}", markup=False, highlight=False)
+            err.print(_plain(f"error: {problem}"), highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except UnusableOutput as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"error: {exc}"), highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
     except OutputWriteFailed as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err.print(_plain(f"error: {exc}"), highlight=False, soft_wrap=True)
         sys.exit(EXIT_WRITE_FAILED)
     except KeyboardInterrupt:
         interrupt.say_once(_say)
@@ -761,8 +776,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user's terminal
         if os.environ.get("EWPPT_DEBUG"):
             raise
-        err.print(f"internal error: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)",
-                  style="bold red", markup=False, highlight=False)
+        err.print(_plain(f"internal error: {type(exc).__name__}: {exc} (set EWPPT_DEBUG=1 for the traceback)"),
+                  style="bold red", highlight=False)
         sys.exit(EXIT_INTERNAL)
 
 

@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from optimizer.errors import InvalidInstance, Problem
-from optimizer.schema import TABLES, Scenario, TableSpec
+from optimizer.errors import InvalidInstance, InvalidScenario, Problem, expected
+from optimizer.schema import TABLES, Scenario, TableSpec, scenario_problems
 
 BUNDLED_INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 SCENARIO_FILE = "scenario.toml"
@@ -122,8 +122,8 @@ def load_instance(path: str | Path, **scenario_overrides: Any) -> Instance:
 
     scenario = None
     if raw_scenario is not None:
-        scenario, scenario_problems = parse_scenario(raw_scenario, scenario_file, scenario_overrides)
-        problems += scenario_problems
+        scenario, found = parse_scenario(raw_scenario, scenario_file, scenario_overrides)
+        problems += found
 
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in TABLES.items():
@@ -182,6 +182,14 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
             table = pd.read_csv(
                 file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=False
             )
+            if not isinstance(table.index, pd.RangeIndex):
+                # the data rows have more cells than the header: pandas would take the first
+                # column as row labels (row numbers written with the table) and shift every row
+                header = len(table.columns)
+                problems.append(Problem(spec.filename, f"the rows have {header + table.index.nlevels} cells but the "
+                                        f"header has {header}; give every column a header (a first column of row "
+                                        "numbers: delete it)", row=2))
+                continue
             # drop blank lines but keep each row's index, so messages give the file's own row numbers
             tables[name] = table[(table.map(str.strip) != "").any(axis=1)]
         except UnicodeDecodeError as exc:
@@ -201,7 +209,7 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
         problems.append(Problem(SCENARIO_FILE, "missing; expected [scenario] with name, years and objective"))
         return tables, None, problems
     try:
-        raw_scenario = tomllib.loads(scenario_path.read_text(encoding="utf-8"))
+        raw_scenario = tomllib.loads(scenario_path.read_text(encoding="utf-8-sig"))  # a BOM, as Notepad writes
     except UnicodeDecodeError as exc:
         problems.append(Problem(SCENARIO_FILE, f"not UTF-8 text (bad byte at offset {exc.start})"))
         return tables, None, problems
@@ -227,14 +235,54 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, li
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl", keep_default_na=False)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise InvalidInstance([Problem(path.name, f"not a readable .xlsx workbook: {exc}")]) from None
-    sheets = {str(k).strip().lower(): v.fillna("").astype(str) for k, v in sheets.items()}
-    raw_scenario = None
     problems: list[Problem] = []
+    named: dict[str, str] = {}
+    for title in list(sheets):
+        name = str(title).strip().lower()
+        if name in named:  # 'donors' and 'Donors ' are both read as donors: refuse rather than pick one
+            problems.append(Problem(f"{path.name} [{title}]", f"two sheets named '{named[name]}' and '{title}'; "
+                                    "delete or rename one"))
+            del sheets[title]
+        named.setdefault(name, str(title))
+    sheets = {str(k).strip().lower(): v.fillna("").astype(str) for k, v in sheets.items()}
+    problems += _formulas_without_values(path)
+    raw_scenario = None
     if "scenario" not in sheets:
         problems.append(Problem(f"{path.name} [scenario]", "missing sheet; expected columns key, value"))
     else:
-        raw_scenario, problems = _scenario_from_sheet(sheets.pop("scenario"), f"{path.name} [scenario]")
+        raw_scenario, found = _scenario_from_sheet(sheets.pop("scenario"), f"{path.name} [scenario]")
+        problems += found
     return sheets, raw_scenario, problems
+
+
+def _formulas_without_values(path: Path) -> list[Problem]:
+    """Cells holding a formula whose value was never saved (a workbook written by a program, not
+    saved by a spreadsheet): they read as empty, and an empty cell silently takes its default."""
+    import openpyxl
+
+    def read(data_only: bool, keep) -> dict[tuple[str, int, int], object]:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+        try:
+            return {(sheet.title, r, c): cell.value for sheet in book.worksheets
+                    for r, row in enumerate(sheet.iter_rows(min_row=1, min_col=1), start=1)
+                    for c, cell in enumerate(row) if keep(sheet.title, r, c, cell)}
+        finally:
+            book.close()
+
+    cells = read(False, lambda sheet, r, c, cell: r == 1 or cell.data_type == "f")  # headers, and formulas
+    formulas = {place: formula for place, formula in cells.items() if place[1] > 1}
+    if not formulas:  # the usual case: one quick pass
+        return []
+    values = read(True, lambda sheet, r, c, cell: (sheet, r, c) in formulas)
+    problems = []
+    for (sheet, r, c), formula in formulas.items():
+        if values.get((sheet, r, c)) is None:
+            header = cells.get((sheet, 1, c))
+            problems.append(Problem(f"{path.name} [{sheet}]", "a formula without a saved value; open and save the "
+                                    "workbook in Excel or LibreOffice so that its values are saved, or type the value "
+                                    "instead of the formula", row=r, column=None if header is None else str(header),
+                                    value=str(formula)))
+    return problems
 
 
 def _scenario_from_sheet(sheet: pd.DataFrame, where: str) -> tuple[dict, list[Problem]]:
@@ -243,11 +291,16 @@ def _scenario_from_sheet(sheet: pd.DataFrame, where: str) -> tuple[dict, list[Pr
     problems: list[Problem] = []
     if list(sheet.columns[:2]) != ["key", "value"]:
         return data, [Problem(where, f"expected columns key, value; found {', '.join(map(str, sheet.columns))}")]
+    rows: dict[str, int] = {}
     for i, (key, text) in enumerate(zip(sheet["key"], sheet["value"]), start=2):
         section, _, leaf = key.strip().rpartition(".")
         if not section or not leaf:
             problems.append(Problem(where, "expected a key of the form section.key", row=i, column="key", value=key))
             continue
+        if key.strip() in rows:  # one value per key, not the last one silently
+            problems.append(Problem(where, f"the key is also given in row {rows[key.strip()]}; keep one of the two",
+                                    row=i, column="key", value=key))
+        rows[key.strip()] = i
         data.setdefault(section, {})[leaf] = _toml_value(text.strip())
     return data, problems
 
@@ -268,44 +321,28 @@ def parse_scenario(raw: dict, where: str, overrides: dict[str, Any] | None = Non
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        return None, [_scenario_problem(err, where) for err in exc.errors()]
+        return None, scenario_problems(exc, where)
     try:
         return (scenario.override(**overrides) if overrides else scenario), []
-    except KeyError as exc:
-        return None, [Problem("override", f"cannot override: {exc.args[0]}")]
-    except ValidationError as exc:
-        return None, [_scenario_problem(err, "override") for err in exc.errors()]
-
-
-def _scenario_problem(err: dict, where: str) -> Problem:
-    loc = [str(part) for part in err["loc"]]
-    dotted = ".".join(loc)
-    if not loc and err["type"] == "value_error":
-        # a rule across keys (model validator) names its first key in its message
-        named = re.search(r"\b([a-z_]+\.[a-z_]+)\b", err["msg"].removeprefix("Value error, "))
-        dotted = named.group(1) if named else dotted
-    if err["type"] == "extra_forbidden":
-        parent = Scenario
-        for part in loc[:-1]:
-            field_info = parent.model_fields.get(part)
-            parent = field_info.annotation if field_info is not None else None
-            if parent is None or not hasattr(parent, "model_fields"):
-                break
-        valid = list(parent.model_fields) if parent is not None and hasattr(parent, "model_fields") else []
-        near = difflib.get_close_matches(loc[-1], valid, n=1)
-        hint = f"did you mean '{'.'.join(loc[:-1] + near)}'?" if near else f"valid keys here: {', '.join(valid)}"
-        return Problem(where, f"unknown key; {hint}", key=dotted)
-    value = err.get("input")
-    shown = value if not isinstance(value, dict) else None
-    message = "missing; a value is required" if err["type"] == "missing" else _expected(err)
-    return Problem(where, message, key=dotted, value=shown)
+    except InvalidScenario as exc:
+        return None, exc.problems
 
 
 def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Check columns and validate every row against the table's row model."""
     problems: list[Problem] = []
     raw = raw.rename(columns=lambda c: str(c).strip())
+    for name in raw.columns:
+        if not name.isprintable():
+            # a zero-width space or a control character: the column would not match its name
+            problems.append(Problem(where, "the header holds an invisible character; retype the header", row=1,
+                                    column=name))
+    raw = raw.rename(columns=lambda c: "".join(filter(str.isprintable, c)).strip())  # to report the rest once
     columns = list(raw.columns)
+    unnamed = [c for c in columns if re.fullmatch(r"Unnamed: \d+", c)]  # pandas's name for an empty header cell
+    for name in unnamed:
+        problems.append(Problem(where, f"warning: column {columns.index(name) + 1} has no header and is ignored "
+                                "(row numbers written with the table?)", row=1))
     duplicated = sorted({c for c in columns if columns.count(c) > 1}
                         | {c.rpartition(".")[0] for c in columns
                            if c.rpartition(".")[2].isdigit() and c.rpartition(".")[0] in columns})
@@ -317,7 +354,7 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
         hint = f" (found '{near[0]}'; misspelt?)" if near else ""
         problems.append(Problem(where, f"missing column; expected columns {', '.join(spec.columns)}{hint}", row=1, column=name))
     for name in columns:
-        if name not in spec.columns and name.rpartition(".")[0] not in duplicated:
+        if name not in spec.columns and name.rpartition(".")[0] not in duplicated and name not in unnamed:
             near = difflib.get_close_matches(name, spec.columns, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             problems.append(Problem(where, f"warning: unknown column ignored{hint}", row=1, column=name))
@@ -335,7 +372,7 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
         for err in exc.errors()[:50]:
             position, col = err["loc"][0], str(err["loc"][1]) if len(err["loc"]) > 1 else None
             value = records[position].get(col, "") if col else None
-            message = "empty cell; a value is required" if err["type"] == "missing" else _expected(err)
+            message = "empty cell; a value is required" if err["type"] == "missing" else expected(err)
             problems.append(Problem(where, message, row=int(raw.index[position]) + 2, column=col, value=value))
         return _empty_table(spec), problems
     if not rows:
@@ -344,25 +381,6 @@ def validate_table(raw: pd.DataFrame, spec: TableSpec, where: str) -> tuple[pd.D
                                     row=2))
         return _empty_table(spec), problems
     return pd.DataFrame([r.model_dump() for r in rows], columns=spec.columns, index=raw.index), problems
-
-
-def _expected(err: dict) -> str:
-    """pydantic's message as an expectation: 'expected a number >= 0', 'expected ...'."""
-    msg = err["msg"]
-    if err["type"] == "finite_number":
-        return "expected a finite number"
-    if err["type"] == "string_pattern_mismatch":
-        return "expected an identifier without spaces or commas"
-    if err["type"] == "bool_parsing":
-        return "expected true or false (also yes/no, 1/0)"
-    if err["type"] == "value_error":
-        return msg.removeprefix("Value error, ")
-    msg = (msg.replace("Input should be ", "")
-              .replace("greater than or equal to ", ">= ").replace("less than or equal to ", "<= ")
-              .replace("greater than ", "> ").replace("less than ", "< "))
-    if msg[0] in "<>":
-        msg = "a value " + msg
-    return "expected " + msg[0].lower() + msg[1:]
 
 
 def _empty_table(spec: TableSpec) -> pd.DataFrame:

@@ -165,7 +165,8 @@ def _to_parquet(table: pd.DataFrame, path: Path) -> None:
 
 
 def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """Read the tables a `Result.write` produced (any format) back as DataFrames."""
+    """Read the tables a `Result.write` produced (any format) back as DataFrames; ids and names
+    come back as the text written (`001`, `1`, `NA`, `null`, `nan`), never as numbers or missing."""
     out = Path(out_dir)
 
     def names(written) -> list[str]:
@@ -175,9 +176,13 @@ def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
     fmt = _recorded_format(out)
     if fmt == "xlsx":
         with pd.ExcelFile(out / "results.xlsx") as book:
-            return {name: pd.read_excel(book, sheet_name=name) for name in names(lambda n: n in book.sheet_names)}
-    read = pd.read_parquet if fmt == "parquet" else pd.read_csv
-    return {name: read(out / f"{name}.{fmt}") for name in names(lambda n: (out / f"{n}.{fmt}").exists())}
+            return {name: _read_text_ids(pd.read_excel, book, sheet_name=name)
+                    for name in names(lambda n: n in book.sheet_names)}
+    if fmt == "parquet":  # parquet keeps each column's type
+        return {name: pd.read_parquet(out / f"{name}.parquet")
+                for name in names(lambda n: (out / f"{n}.parquet").exists())}
+    return {name: _read_text_ids(pd.read_csv, out / f"{name}.csv")
+            for name in names(lambda n: (out / f"{n}.csv").exists())}
 
 
 def _recorded_format(out: Path) -> str:
@@ -192,6 +197,17 @@ def _recorded_format(out: Path) -> str:
     if (out / "results.xlsx").exists():
         return "xlsx"
     return "parquet" if (out / "allocation.parquet").exists() else "csv"
+
+
+# Columns of ids and names, read as text; in every column only an empty cell is missing.
+TEXT_COLUMNS = {"family", "rule", "donor", "recipient", "instrument", "project", "category", "kind", "name",
+                "parameter"}
+
+
+def _read_text_ids(read, source, **kwargs) -> pd.DataFrame:
+    columns = read(source, nrows=0, **kwargs).columns
+    return read(source, keep_default_na=False, dtype={c: str for c in columns if c in TEXT_COLUMNS},
+                na_values={c: [""] for c in columns}, **kwargs)
 
 
 def package_versions() -> dict[str, str]:

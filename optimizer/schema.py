@@ -10,9 +10,13 @@ override returns a new validated copy and never mutates.
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from optimizer.errors import InvalidScenario, Problem, expected
 
 LEVELS = ("provincial", "prefectural", "county")
 CATEGORIES = ("enterprise_finance", "household_finance", "public_goods", "human_resources")
@@ -200,6 +204,16 @@ TABLES: dict[str, TableSpec] = {
 class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads `provincial = true` as 1.0 (and `years = [true]` as [1]): refuse it
+        numeric = re.search(r"\b(float|int)\b", str(cls.model_fields[info.field_name].annotation))
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if numeric and any(isinstance(v, bool) for v in values):
+            raise ValueError("expected a number, not true or false")
+        return value
+
 
 class ScenarioInfo(Section):
     name: str = Field("scenario", min_length=1, description="Scenario name")
@@ -296,16 +310,65 @@ class Scenario(Section):
 
         `name`, `years` and `objective` may be given bare; everything else as `section.key`
         (for example `proportion.provincial=0.002`). Use `override(**{"a.b": v})` for dotted keys.
+        Raises `InvalidScenario` (a ValueError) naming each bad key with the nearest valid one.
         """
         data = self.model_dump()
+        unknown = []
         for path, value in changes.items():
             section, _, key = path.rpartition(".")
-            if not section:
-                section = "scenario"
-            if section not in data or not isinstance(data[section], dict):
-                raise KeyError(f"unknown scenario section {section!r} in {path!r}")
+            section = section or "scenario"
+            if key not in getattr(SECTIONS.get(section), "model_fields", {}):
+                unknown.append(Problem("override", f"unknown key; {_nearest_key(section, key)}", key=path))
+                continue
             data[section][key] = value
-        return Scenario.model_validate(data)
+        if unknown:
+            raise InvalidScenario(unknown)
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidScenario(scenario_problems(exc, "override")) from None
+
+
+SECTIONS: dict[str, type[Section]] = {"scenario": ScenarioInfo, "proportion": Proportion, "priorities": Priorities,
+                                      "solver": SolverOptions}
+
+
+def _nearest_key(section: str, key: str) -> str:
+    """'did you mean ...?' for an unknown scenario key (`key` empty for a top-level one): the
+    nearest key of its section, else the nearest of any section (`time_limit` is
+    `solver.time_limit`), else the keys that are valid there."""
+    if section not in SECTIONS:
+        near = difflib.get_close_matches(section, list(SECTIONS), n=1)
+        if not key:
+            return f"did you mean '{near[0]}'?" if near else f"valid keys here: {', '.join(SECTIONS)}"
+        section = near[0] if near else ""
+    for sections in ([section] if section else [], list(SECTIONS)):
+        dotted = {name: f"{s}.{name}" for s in sections for name in SECTIONS[s].model_fields}
+        near = difflib.get_close_matches(key, list(dotted), n=1)
+        if near:
+            return f"did you mean '{dotted[near[0]]}'?"
+    return f"valid keys here: {', '.join(SECTIONS[section].model_fields if section else SECTIONS)}"
+
+
+def scenario_problems(exc: ValidationError, where: str) -> list[Problem]:
+    """The errors of a scenario's validation, each naming its dotted key (and the nearest valid
+    key for an unknown one)."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        dotted = ".".join(loc)
+        if not loc and err["type"] == "value_error":
+            # a rule across keys (model validator) names its first key in its message
+            named = re.search(r"\b([a-z_]+\.[a-z_]+)\b", err["msg"].removeprefix("Value error, "))
+            dotted = named.group(1) if named else dotted
+        if err["type"] == "extra_forbidden":
+            section, key = loc[0], loc[-1] if len(loc) > 1 else ""
+            problems.append(Problem(where, f"unknown key; {_nearest_key(section, key)}", key=dotted))
+            continue
+        value = err.get("input")
+        message = "missing; a value is required" if err["type"] == "missing" else expected(err)
+        problems.append(Problem(where, message, key=dotted, value=value if not isinstance(value, dict) else None))
+    return problems
 
 
 def format_markdown() -> str:
@@ -324,8 +387,7 @@ def format_markdown() -> str:
             lines.append(f"| `{name}` | {kind} | {unit} | {'yes' if f.is_required() else 'no'} | {default} | {f.description} |")
         lines.append("")
     lines += ["### `scenario.toml`", "", "| key | meaning |", "| --- | --- |"]
-    for section, model in (("scenario", ScenarioInfo), ("proportion", Proportion), ("priorities", Priorities),
-                           ("solver", SolverOptions)):
+    for section, model in SECTIONS.items():
         for name, f in model.model_fields.items():
             default = "required" if f.is_required() else f"default {f.default}"
             lines.append(f"| `{section}.{name}` | {f.description} ({default}) |")

@@ -946,6 +946,73 @@ add("big-csv-100mb-one-cell", "big-file", "expected 'province' or 'city'", "dono
     value="'" + "x" * 56 + "...'", generated="on_the_fly", edits=(_big_cell(100 * MB),))
 
 
+# --- silent misreadings (issue 12): input that used to be read as something else, without an error
+
+
+def misreading_cases() -> None:
+    """Each case was once read silently as something other than what it says (or with shifted
+    rows, or with an invisible character printed raw); now it is refused or reported exactly."""
+    bom = b"\xef\xbb\xbf"
+    add("misread-toml-boolean-proportion", "misreading", "expected a number, not true or false", "scenario.toml",
+        key="proportion.provincial", value="true", edits=(toml_set("proportion", "provincial", "true"),))
+    add("misread-toml-boolean-threads", "misreading", "expected a number, not true or false", "scenario.toml",
+        key="solver.threads", value="true", edits=(toml_set("solver", "threads", "true"),))
+    # a byte-order mark (Notepad's UTF-8) is skipped: the error after it is found
+    add("misread-toml-byte-order-mark", "misreading", "expected a value <= 1", "scenario.toml",
+        key="proportion.county", value="2", edits=(toml_set("proportion", "county", "2"),
+                                                   lambda folder: put("scenario.toml", bom + (
+                                                       folder / "scenario.toml").read_bytes())(folder)))
+    add("misread-xlsx-formula-without-value", "misreading", "a formula without a saved value; open and save",
+        "{book} [pairs]", row=2, column="base_quota", value=s("=1+1"), kind="xlsx",
+        edits=(sheet_cell("pairs", 2, 3, "=1+1"),))
+    add("misread-xlsx-formula-without-value-scenario", "misreading", "a formula without a saved value",
+        "{book} [scenario]", row=5, column="value", value=s("=0.5*0.02"), kind="xlsx",
+        edits=(scenario_value("proportion.provincial", "=0.5*0.02"),))
+
+    def second_donors_sheet(book: openpyxl.Workbook) -> None:
+        book.copy_worksheet(book["donors"]).title = "donors "
+        book["donors "]["C2"] = "city"
+
+    add("misread-xlsx-two-sheets-named-donors", "misreading", "two sheets named 'donors' and 'donors '",
+        "{book} [donors ]", kind="xlsx", edits=(second_donors_sheet,))
+    add("misread-xlsx-scenario-key-twice", "misreading", "the key is also given in row 5", "{book} [scenario]",
+        row=10, column="key", value=s("proportion.provincial"), kind="xlsx",
+        edits=(lambda book: book["scenario"].append(["proportion.provincial", 0.02]),))
+    # row numbers written with a table: without a header cell pandas took them as row labels
+    # (every reported row shifted); with an empty header cell the column is ignored, rows exact
+    add("misread-csv-row-numbers-without-header", "misreading", "the rows have 4 cells but the header has 3",
+        "donors.csv", row=2, edits=(put("donors.csv", "donor,name,kind\n1,coastal,Coastal Province,province\n"
+                                                      "2,harbour,Harbour City,city\n"),))
+    add("misread-csv-row-numbers-empty-header", "misreading", "warning: column 1 has no header and is ignored",
+        "donors.csv", row=1, exit_code=0,
+        edits=(put("donors.csv", ",donor,name,kind\n0,coastal,Coastal Province,province\n"
+                                 "1,harbour,Harbour City,city\n"),))
+    add("misread-csv-row-numbers-empty-header-bad-kind", "misreading", "expected 'province' or 'city'",
+        "donors.csv", row=3, column="kind", value=s("town"),
+        edits=(put("donors.csv", ",donor,name,kind\n0,coastal,Coastal Province,province\n"
+                                 "1,harbour,Harbour City,town\n"),))
+
+    def row_numbers(book: openpyxl.Workbook) -> None:
+        book["donors"].insert_cols(1)
+        for row in (2, 3):
+            book["donors"].cell(row=row, column=1).value = row - 2
+
+    add("misread-xlsx-row-numbers-empty-header", "misreading", "warning: column 1 has no header and is ignored",
+        "{book} [donors]", row=1, exit_code=0, kind="xlsx", edits=(row_numbers,))
+    # invisible characters in a header: the column no longer matches its name (an optional one
+    # silently took its default); every message shows them escaped
+    add("misread-header-zero-width-space", "misreading", "the header holds an invisible character",
+        "recipients.csv", row=1, column="\\u200bweight", edits=(rename_column("recipients.csv", "weight", "\u200bweight"),))
+    add("misread-header-bell", "misreading", "the header holds an invisible character", "donors.csv", row=1,
+        column="kind\\x07", edits=(rename_column("donors.csv", "kind", "kind\x07"),))
+    add("misread-id-differs-only-in-case", "misreading", "differs only in case from 'upland' in row 2",
+        "recipients.csv", row=5, column="recipient", value=s("Upland"),
+        edits=(add_line("recipients.csv", "Upland,Upland County,Upland,100,false,1,0,0"),))
+
+
+misreading_cases()
+
+
 # ----------------------------------------------------------------------------- writing
 
 
