@@ -344,7 +344,7 @@ def sweep(
     resume: Annotated[bool, typer.Option(help="Continue a study in --out, skipping finished scenarios")] = False,
 ) -> None:
     """Run a sensitivity study: every scenario re-solves one built model; results in --out."""
-    from rich.bar import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from optimizer.study import STRUCTURAL, load_study
     from optimizer.sweep import sweep as run_sweep
