@@ -40,11 +40,13 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
             violations.append(text)
 
     alloc = allocation.copy()
-    alloc["year"] = alloc["year"].astype(int)
+    alloc = alloc.astype({"year": int, "aid": float})  # typed also when the plan has no aid (no rows)
     if (alloc["aid"] < -RTOL).any():
         violations.append("negative aid in the allocation")
     pairs = set(zip(instance.pairs["donor"], instance.pairs["recipient"]))
-    unpaired = alloc[[(d, w) not in pairs for d, w in zip(alloc["donor"], alloc["recipient"])]]
+    # a Series, not a list: an empty list would select no columns (a plan with no aid at all)
+    unpaired = alloc[pd.Series([(d, w) not in pairs for d, w in zip(alloc["donor"], alloc["recipient"])],
+                               index=alloc.index, dtype=bool)]
     violations += [f"pairing: {d} gives to {w}, not its pair" for d, w in set(zip(unpaired["donor"], unpaired["recipient"]))]
     outside = sorted(set(alloc["year"]) - set(years))
     if outside:
@@ -128,7 +130,7 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     leverage = dict(zip(instance.instruments["instrument"], instance.instruments["leverage"]))
     rec = instance.recipients.set_index("recipient")
     paired = {w for _, w in pairs}
-    lent = (alloc["aid"] * alloc["instrument"].map(leverage))[alloc["category"] == "enterprise_finance"] \
+    lent = (alloc["aid"] * alloc["instrument"].map(leverage).astype(float))[alloc["category"] == "enterprise_finance"] \
         .groupby([alloc["recipient"], alloc["year"]]).sum()
     built = alloc[alloc["category"] == "public_goods"].groupby(["recipient", "year"])["aid"].sum()
     for w in paired:

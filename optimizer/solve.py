@@ -294,7 +294,7 @@ def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataF
     inst = instance.instruments.set_index("instrument")
     leverage = inst["leverage"].astype(float)
     aid = allocation.groupby("recipient")["aid"].sum()
-    leveraged = (allocation["aid"] * allocation["instrument"].map(leverage)).groupby(allocation["recipient"]).sum()
+    leveraged = (allocation["aid"] * allocation["instrument"].map(leverage).astype(float)).groupby(allocation["recipient"]).sum()
     for (w, k), y in established.items():
         if y > ZERO and leverage[k] * inst.at[k, "setup_cost"] > 0:
             leveraged[w] = leveraged.get(w, 0.0) - leverage[k] * inst.at[k, "setup_cost"] * y
