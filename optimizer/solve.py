@@ -24,6 +24,7 @@ from optimizer.mip import MipOutcome, release, solve_mip
 from optimizer.recheck import recheck
 from optimizer.results import BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
 from optimizer.schema import Scenario
+from optimizer.scaling import rescaled, scale_of, unscaled
 
 ZERO = 1e-9  # flows below this (million yuan) are reported as zero
 EQUITY_TOLERANCE = 1e-7  # the equity level kept in the lexicographic second stage, relative
@@ -60,9 +61,14 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     from models.assemble import build_model
 
     started = time.perf_counter()
-    model = build_model(instance, scenario)
+    # in units HiGHS's absolute tolerances suit, the plan back in the instance's (optimizer/scaling.py)
+    scale = scale_of(instance)
+    model = build_model(rescaled(instance, scale), scenario)
     built = time.perf_counter()
-    result = solve_model(model, instance, scenario, ranging=ranging)
+    result = unscaled(solve_model(model, rescaled(instance, scale), scenario, ranging=ranging), instance, scale,
+                      scenario.objective)
+    if not scale.plain and result.has_plan:
+        result.summary = summarise(result, scenario)
     result.timings = {"build": built - started, **result.timings, "total": time.perf_counter() - started}
     return result
 
