@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from optimizer.errors import Problem
+from optimizer.scaling import budgets
 from optimizer.schema import PRIORITY_KEYS, TABLES, Scenario
 
 Tables = dict[str, pd.DataFrame]
@@ -160,6 +161,15 @@ def check_effects_cover_recipients(tables: Tables, scenario: Scenario) -> list[P
         for w in tables["recipients"]["recipient"]
         if w in paired and w not in with_effect
     ]
+
+
+def check_some_budget(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """Nothing extracted: a valid scenario, but its plan gives no aid and lifts nobody."""
+    budget = budgets(tables["revenue"], scenario)
+    if budget.empty or budget.gt(0).any():  # no revenue in the plan years: check_revenue_years's error
+        return []
+    return [Problem("scenario.toml", "warning: every budget is 0 (no [proportion] of any revenue in the plan years): "
+                                     "the plan gives no aid and lifts nobody")]
 
 
 def check_share_sum(tables: Tables, scenario: Scenario) -> list[Problem]:
@@ -318,6 +328,7 @@ CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_capacity_years,
     check_every_recipient_paired,
     check_effects_cover_recipients,
+    check_some_budget,
     check_share_sum,
     check_projects,
     check_cadres,
