@@ -245,8 +245,8 @@ def _not_a_file_or_folder(path: Path) -> Problem | None:
             return Problem(str(path), f"cannot read the instance folder: {exc.strerror}")
         return None
     if not path.is_file():
-        return Problem(str(path), f"{_kind_of(path)}, not an instance folder or an .xlsx workbook")
-    return _not_a_readable_file(path, str(path), "an .xlsx workbook")
+        return Problem(path.name, f"{_kind_of(path)}, not an instance folder or an .xlsx workbook")
+    return _not_a_readable_file(path, path.name, "an .xlsx workbook")
 
 
 def _not_a_readable_file(path: Path, name: str, expected: str) -> Problem | None:
