@@ -16,12 +16,12 @@ import os
 import re
 import stat
 import tempfile
-import warnings
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from warnings import catch_warnings, simplefilter
 
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
@@ -266,8 +266,8 @@ def _read_csv(file: Path) -> tuple[pd.DataFrame, bool]:
 
     Without index_col=False, pandas takes rows one field wider than the header (each ending
     in a comma) to start with an index column, shifting every value one column left."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", pd.errors.ParserWarning)
+    with catch_warnings(record=True) as caught:
+        simplefilter("always", pd.errors.ParserWarning)
         table = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
                             skip_blank_lines=False, index_col=False)
     return table, any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)

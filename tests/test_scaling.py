@@ -9,6 +9,7 @@ call a plan lifting 480 (k = 11) or 0 (k = 12) people optimal.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import shutil
 from pathlib import Path
@@ -108,7 +109,7 @@ def test_recheck_tolerance_follows_the_data(tmp_path: Path) -> None:
 def test_a_plan_with_no_aid_is_optimal_and_written(tmp_path: Path) -> None:
     """Proportions 0 and quotas 0: nothing to give. The re-check crashed (KeyError: 'donor')."""
     instance = load_instance(TINY, **{"proportion.provincial": 0.0, "proportion.prefectural": 0.0})
-    instance = instance.__class__(**{**instance.__dict__, "pairs": instance.pairs.assign(base_quota=0.0)})
+    instance = dataclasses.replace(instance, pairs=instance.pairs.assign(base_quota=0.0))
     result = solve(instance)
     assert result.status == "optimal" and result.objective == 0 and result.allocation.empty
     assert result.summary["people_lifted"] == 0
