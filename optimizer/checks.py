@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from optimizer.errors import Problem
-from optimizer.scaling import budgets
+from optimizer.scaling import SCALED_COLUMNS, budgets
 from optimizer.schema import PRIORITY_KEYS, TABLES, Scenario
 
 Tables = dict[str, pd.DataFrame]
@@ -161,6 +161,29 @@ def check_effects_cover_recipients(tables: Tables, scenario: Scenario) -> list[P
         for w in tables["recipients"]["recipient"]
         if w in paired and w not in with_effect
     ]
+
+
+SPREAD_MAX = 1e9  # largest / smallest non-zero figure of one money, people or rate column
+
+
+def check_column_spread(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """The non-zero figures of one money, people or rate column span at most 1e9: HiGHS holds a
+    row within 1e-7 of figures scaled to hundreds (optimizer/scaling.py), so a figure below 1e-9
+    of the column's largest is lost in that tolerance and the plan for it is noise."""
+    problems = []
+    for table, columns in SCALED_COLUMNS.items():
+        frame = tables.get(table)
+        if frame is None or frame.empty:
+            continue
+        for column in columns:
+            figures = pd.to_numeric(frame[column], errors="coerce")
+            figures = figures[figures > 0]
+            if len(figures) and figures.max() > SPREAD_MAX * figures.min():
+                problems.append(Problem(
+                    TABLES[table].filename, f"less than 1e-9 of the column's largest figure {figures.max():g} (row "
+                    f"{_row(figures.idxmax())}); no solver can weigh both (a figure in another unit?)",
+                    row=_row(figures.idxmin()), column=column, value=float(figures.min())))
+    return problems
 
 
 def check_some_budget(tables: Tables, scenario: Scenario) -> list[Problem]:
@@ -328,6 +351,7 @@ CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_capacity_years,
     check_every_recipient_paired,
     check_effects_cover_recipients,
+    check_column_spread,
     check_some_budget,
     check_share_sum,
     check_projects,

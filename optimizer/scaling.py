@@ -40,6 +40,8 @@ def _columns(test) -> dict[str, list[str]]:
 MONEY_COLUMNS = _columns(lambda unit: unit.startswith("million yuan") and not unit.endswith("per million yuan"))
 PEOPLE_COLUMNS = _columns(lambda unit: unit == "people")
 RATE_COLUMNS = _columns(lambda unit: unit == "people per million yuan")
+SCALED_COLUMNS = {t: MONEY_COLUMNS.get(t, []) + PEOPLE_COLUMNS.get(t, []) + RATE_COLUMNS.get(t, [])
+                  for t in MONEY_COLUMNS.keys() | PEOPLE_COLUMNS.keys() | RATE_COLUMNS.keys()}
 # the unit of each family's right-hand side (and slack); admin capacity counts funds
 MONEY_FAMILIES = frozenset({"budget", "quota", "quota_growth", "priority_share", "capacity", "effect_use", "investment",
                             "fund_min", "fund_max", "project_spend", "project_timing", "lock"})
@@ -102,9 +104,9 @@ def rescaled(instance, scale: Scale):
     factors = {**{c: 1 / scale.money for c in _flat(MONEY_COLUMNS)}, **{c: 1 / scale.people for c in _flat(PEOPLE_COLUMNS)},
                **{c: scale.money / scale.people for c in _flat(RATE_COLUMNS)}}
     tables = {}
-    for name in MONEY_COLUMNS.keys() | PEOPLE_COLUMNS.keys() | RATE_COLUMNS.keys():
+    for name, columns in SCALED_COLUMNS.items():
         table = instance.table(name).copy()
-        for column in {*MONEY_COLUMNS.get(name, []), *PEOPLE_COLUMNS.get(name, []), *RATE_COLUMNS.get(name, [])}:
+        for column in columns:
             factor = factors[(name, column)]
             table[column] = table[column].map(lambda v: v * factor if v is not None and v == v else v)
         tables[name] = table
