@@ -101,8 +101,9 @@ def rescaled(instance, scale: Scale):
     """The instance in the scale's units (itself when plain)."""
     if scale.plain:
         return instance
-    factors = {**{c: 1 / scale.money for c in _flat(MONEY_COLUMNS)}, **{c: 1 / scale.people for c in _flat(PEOPLE_COLUMNS)},
-               **{c: scale.money / scale.people for c in _flat(RATE_COLUMNS)}}
+    factors = {**dict.fromkeys(_flat(MONEY_COLUMNS), 1 / scale.money),
+               **dict.fromkeys(_flat(PEOPLE_COLUMNS), 1 / scale.people),
+               **dict.fromkeys(_flat(RATE_COLUMNS), scale.money / scale.people)}
     tables = {}
     for name, columns in SCALED_COLUMNS.items():
         table = instance.table(name).copy()

@@ -19,7 +19,7 @@ import pytest
 
 from optimizer.errors import InvalidInstance
 from optimizer.evaluate import people_lifted
-from optimizer.io import load_instance
+from optimizer.io import bundled_instances, load_instance
 from optimizer.recheck import recheck
 from optimizer.scaling import MONEY_COLUMNS, RATE_COLUMNS, scale_of
 from optimizer.solve import solve
@@ -79,9 +79,9 @@ def test_tiny_in_other_units_has_the_same_optimum(k: int, tmp_path: Path, tiny_p
     assert budget == pytest.approx(expected * 10.0 ** -k, rel=1e-9)
 
 
-def test_plain_instances_are_solved_as_they_are() -> None:
-    for name in ("tiny", "ewppt-2010"):
-        assert scale_of(load_instance(name)).plain
+@pytest.mark.parametrize("name", bundled_instances())
+def test_bundled_instances_are_solved_as_they_are(name: str) -> None:
+    assert scale_of(load_instance(name)).plain
 
 
 def test_money_far_too_small_for_the_zero_cut(tmp_path: Path) -> None:
