@@ -24,6 +24,7 @@ import math
 
 import pandas as pd
 
+from optimizer.errors import InvalidInstance, Problem
 from optimizer.schema import TABLES
 
 PLAIN_BUDGET = (0.1, 1e5)  # largest budget (million yuan) solved as it is
@@ -95,6 +96,16 @@ def scale_of(instance) -> Scale:
     money = _power(float(budget.max()) if len(budget) and budget.max() > 0 else _largest(instance, MONEY_COLUMNS),
                    PLAIN_BUDGET)
     return Scale(money, _power(_largest(instance, RATE_COLUMNS) * money, PLAIN_RATE))
+
+
+def require_plain(instance, command: str) -> None:
+    """Studies build their models in the instance's own units: refuse data that `solve` would
+    rescale (HiGHS's absolute tolerances could call a wrong plan optimal) instead of solving it."""
+    scale = scale_of(instance)
+    if not scale.plain:
+        raise InvalidInstance([Problem(instance.path.name, f"figures far from million yuan and people (`ewppt solve` "
+                                       f"rescales them to units of {scale.money:g} million yuan and {scale.people:g} "
+                                       f"people); `ewppt {command}` does not yet: give money in million yuan")])
 
 
 def rescaled(instance, scale: Scale):

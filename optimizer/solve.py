@@ -23,8 +23,8 @@ from optimizer.io import Instance
 from optimizer.mip import MipOutcome, release, solve_mip
 from optimizer.recheck import recheck
 from optimizer.results import BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
-from optimizer.schema import Scenario
 from optimizer.scaling import rescaled, scale_of, unscaled
+from optimizer.schema import Scenario
 
 ZERO = 1e-9  # flows below this (million yuan) are reported as zero
 EQUITY_TOLERANCE = 1e-7  # the equity level kept in the lexicographic second stage, relative

@@ -115,3 +115,21 @@ def test_a_plan_with_no_aid_is_optimal_and_written(tmp_path: Path) -> None:
     assert result.summary["people_lifted"] == 0
     for fmt in ("csv", "xlsx", "parquet"):
         assert result.write(tmp_path / fmt, fmt)
+
+
+def test_studies_refuse_what_solve_rescales(tmp_path: Path) -> None:
+    """Studies build their models unscaled: on tiny x1e12 they refuse (exit 2) instead of calling a
+    wrong plan optimal."""
+    from optimizer.alternatives import alternatives
+    from optimizer.frontier import frontier
+    from optimizer.study import Study
+    from optimizer.sweep import sweep
+    from optimizer.target import target
+
+    instance = load_instance(scaled_tiny(tmp_path / "tiny", 1e12, 1e-12))
+    study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
+        {"path": "proportion.provincial", "values": [0.01, 0.02]}]})
+    for run in (lambda: alternatives(instance), lambda: frontier(instance), lambda: target(instance, people=1000),
+                lambda: sweep(instance, study, workers=1)):
+        with pytest.raises(InvalidInstance, match="does not yet: give money in million yuan"):
+            run()
