@@ -72,6 +72,7 @@ from optimizer.io import Instance, atomic_write
 from optimizer.output import result_folder
 from optimizer.mip import discrete_vars, free_bounds, pin, release
 from optimizer.results import Format, Result
+from optimizer.scaling import require_plain
 from optimizer.schema import CATEGORIES, Scenario
 
 MAX_ASCENT = 10  # sign updates per ascent
@@ -140,6 +141,7 @@ def alternatives(instance: Instance, slack: float = 0.02, count: int = 3, scenar
     scenario = scenario or instance.scenario
     if scenario is not instance.scenario:
         instance = instance.with_scenario(scenario)
+    require_plain(instance, "alternatives")
     model = build_model(instance, scenario)
     opt = new_solver()
     optimum = solve_model(model, instance, scenario, opt)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from optimizer.errors import Problem
+from optimizer.scaling import SCALED_COLUMNS, budgets
 from optimizer.schema import PRIORITY_KEYS, TABLES, Scenario
 
 Tables = dict[str, pd.DataFrame]
@@ -181,6 +182,38 @@ def check_effects_cover_recipients(tables: Tables, scenario: Scenario) -> list[P
     ]
 
 
+SPREAD_MAX = 1e9  # largest / smallest non-zero figure of one money, people or rate column
+
+
+def check_column_spread(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """The non-zero figures of one money, people or rate column span at most 1e9: HiGHS holds a
+    row within 1e-7 of figures scaled to hundreds (optimizer/scaling.py), so a figure below 1e-9
+    of the column's largest is lost in that tolerance and the plan for it is noise."""
+    problems = []
+    for table, columns in SCALED_COLUMNS.items():
+        frame = tables.get(table)
+        if frame is None or frame.empty:
+            continue
+        for column in columns:
+            figures = pd.to_numeric(frame[column], errors="coerce")
+            figures = figures[figures > 0]
+            if len(figures) and figures.max() > SPREAD_MAX * figures.min():
+                problems.append(Problem(
+                    TABLES[table].filename, f"less than 1e-9 of the column's largest figure {figures.max():g} (row "
+                    f"{_row(figures.idxmax())}); no solver can weigh both (a figure in another unit?)",
+                    row=_row(figures.idxmin()), column=column, value=float(figures.min())))
+    return problems
+
+
+def check_some_budget(tables: Tables, scenario: Scenario) -> list[Problem]:
+    """Nothing extracted: a valid scenario, but its plan gives no aid and lifts nobody."""
+    budget = budgets(tables["revenue"], scenario)
+    if budget.empty or budget.gt(0).any():  # no revenue in the plan years: check_revenue_years's error
+        return []
+    return [Problem("scenario.toml", "warning: every budget is 0 (no [proportion] of any revenue in the plan years): "
+                                     "the plan gives no aid and lifts nobody")]
+
+
 def check_share_sum(tables: Tables, scenario: Scenario) -> list[Problem]:
     """The category minimums cannot add up to more than the whole budget."""
     p = scenario.priorities
@@ -338,6 +371,8 @@ CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
     check_capacity_years,
     check_every_recipient_paired,
     check_effects_cover_recipients,
+    check_column_spread,
+    check_some_budget,
     check_share_sum,
     check_projects,
     check_cadres,

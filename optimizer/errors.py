@@ -58,11 +58,15 @@ def expected(err: dict) -> str:
     if err["type"] == "finite_number":
         return "expected a finite number"
     if err["type"] == "string_pattern_mismatch":
-        return "expected an identifier without spaces or commas"
+        if "\\s" not in err["ctx"]["pattern"]:
+            return "expected text without control characters"
+        return "expected an identifier without spaces or commas, and without control characters"
     if err["type"] == "bool_parsing":
         return "expected true or false (also yes/no, 1/0)"
     if err["type"] == "value_error":
         return msg.removeprefix("Value error, ")
+    if err["type"] == "less_than_equal":  # 1e+15, not 1000000000000000.0
+        return f"expected a value <= {err['ctx']['le']:g} (see the ranges in docs/instance-format.md)"
     msg = (msg.replace("Input should be ", "")
               .replace("greater than or equal to ", ">= ").replace("less than or equal to ", "<= ")
               .replace("greater than ", "> ").replace("less than ", "< "))

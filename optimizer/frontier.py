@@ -85,6 +85,7 @@ import pandas as pd
 from optimizer.io import Instance, atomic_write
 from optimizer.output import result_folder
 from optimizer.results import Format, Result
+from optimizer.scaling import require_plain
 from optimizer.schema import Scenario
 from optimizer.solve import EQUITY_TOLERANCE
 
@@ -163,6 +164,7 @@ def frontier(instance: Instance, points: int = 5, scenario: Scenario | None = No
     own_floor = scenario.priorities.coverage_min or 0.0
     scenario = scenario.override(**{"objective": "people_lifted", "priorities.coverage_min": own_floor})
     instance = instance.with_scenario(scenario)
+    require_plain(instance, "frontier")
     model = build_model(instance, scenario, mutable={"coverage_min"})
     found = Frontier(model_kind="mip" if model.integer else "lp", scenario_name=scenario.name)
     note = "" if asked in ("people_lifted", "equity") else (

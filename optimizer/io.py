@@ -8,17 +8,20 @@ and value; loading raises `InvalidInstance` with all of them.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import difflib
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from warnings import catch_warnings, simplefilter
 
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
@@ -111,6 +114,9 @@ def load_instance(path: str | Path, **scenario_overrides: Any) -> Instance:
     from optimizer.checks import run_checks
 
     path = resolve_instance_path(path)
+    unusable = _not_a_file_or_folder(path)
+    if unusable:
+        raise InvalidInstance([unusable])
     if path.is_dir():
         raw_tables, raw_scenario, problems = _read_folder(path)
         scenario_file = SCENARIO_FILE
@@ -167,29 +173,28 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
     root = path.resolve()
     for name, spec in TABLES.items():
         file = path / spec.filename
-        if not file.is_file():
+        if not file.exists():
             continue
         if not file.resolve().is_relative_to(root):
             # a symbolic link out of the folder: an instance is its folder's files and nothing else
             problems.append(Problem(spec.filename, f"refers outside the instance folder (to {file.resolve()}); "
                                                    "copy the table into the folder"))
             continue
+        unusable = _not_a_readable_file(file, spec.filename, "a CSV table")
+        if unusable:
+            problems.append(unusable)
+            continue
         if b"\x00" in file.open("rb").read(4096):
             # UTF-16 without a byte-order mark decodes as "UTF-8" with a NUL in every other byte
             problems.append(Problem(spec.filename, "not UTF-8 text (NUL bytes: UTF-16?); save it as UTF-8 CSV"))
             continue
         try:
-            table = pd.read_csv(
-                file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", skip_blank_lines=False
-            )
-            if not isinstance(table.index, pd.RangeIndex):
-                # the data rows have more cells than the header: pandas would take the first
-                # column as row labels (row numbers written with the table) and shift every row
-                header = len(table.columns)
-                problems.append(Problem(spec.filename, f"the rows have {header + table.index.nlevels} cells but the "
-                                        f"header has {header}; give every column a header (a first column of row "
-                                        "numbers: delete it)", row=2))
-                continue
+            table, wider = _read_csv(file)
+            if wider:
+                extra = _extra_fields(file, spec.filename, len(table.columns))
+                problems.append(extra)
+                if not extra.message.startswith("warning:"):
+                    continue
             # drop blank lines but keep each row's index, so messages give the file's own row numbers
             tables[name] = table[(table.map(str.strip) != "").any(axis=1)]
         except UnicodeDecodeError as exc:
@@ -201,12 +206,16 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
                                     row=_parser_error_row(str(exc))))
 
     scenario_path = path / SCENARIO_FILE
-    if scenario_path.is_file() and not scenario_path.resolve().is_relative_to(root):
+    if scenario_path.exists() and not scenario_path.resolve().is_relative_to(root):
         problems.append(Problem(SCENARIO_FILE, f"refers outside the instance folder (to {scenario_path.resolve()}); "
                                                "copy it into the folder"))
         return tables, None, problems
-    if not scenario_path.is_file():
+    if not scenario_path.exists():
         problems.append(Problem(SCENARIO_FILE, "missing; expected [scenario] with name, years and objective"))
+        return tables, None, problems
+    unusable = _not_a_readable_file(scenario_path, SCENARIO_FILE, "a TOML file")
+    if unusable:
+        problems.append(unusable)
         return tables, None, problems
     try:
         raw_scenario = tomllib.loads(scenario_path.read_text(encoding="utf-8-sig"))  # a BOM, as Notepad writes
@@ -217,6 +226,68 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
         problems.append(Problem(SCENARIO_FILE, f"not valid TOML: {exc}"))
         return tables, None, problems
     return tables, raw_scenario, problems
+
+
+def _kind_of(path: Path) -> str:
+    mode = path.stat().st_mode
+    return ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+
+
+def _not_a_file_or_folder(path: Path) -> Problem | None:
+    """The instance path must be a folder we can list or a regular file: opening a named pipe
+    would wait forever for a writer."""
+    if path.is_dir():
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            return Problem(str(path), f"cannot read the instance folder: {exc.strerror}")
+        return None
+    if not path.is_file():
+        return Problem(path.name, f"{_kind_of(path)}, not an instance folder or an .xlsx workbook")
+    return _not_a_readable_file(path, path.name, "an .xlsx workbook")
+
+
+def _not_a_readable_file(path: Path, name: str, expected: str) -> Problem | None:
+    """A table or scenario.toml must be a regular file we may read (checked before opening it:
+    a named pipe would block the read forever)."""
+    if not path.is_file():
+        return Problem(name, f"{_kind_of(path)}, not a file; expected {expected}")
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as exc:
+        return Problem(name, f"cannot be read: {exc.strerror}")
+
+
+def _read_csv(file: Path) -> tuple[pd.DataFrame, bool]:
+    """Every cell as text; and whether some row has more fields than the header.
+
+    Without index_col=False, pandas takes rows one field wider than the header (each ending
+    in a comma) to start with an index column, shifting every value one column left."""
+    with catch_warnings(record=True) as caught:
+        simplefilter("always", pd.errors.ParserWarning)
+        table = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
+                            skip_blank_lines=False, index_col=False)
+    return table, any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+
+
+def _extra_fields(file: Path, name: str, width: int) -> Problem:
+    """Rows wider than the header: empty trailing fields (a trailing comma) are a warning, a
+    value beyond the header an error (pandas would drop it)."""
+    with file.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    first = None
+    for number, row in enumerate(rows[1:], start=2):
+        extra = [cell for cell in row[width:] if cell.strip()]
+        if extra:
+            return Problem(name, f"more fields than the header's {width} columns; give every column a header "
+                                 "(a first column of row numbers: delete it)", row=number, value=extra[0])
+        if first is None and len(row) > width:
+            first = number
+    return Problem(name, f"warning: the row ends in empty fields beyond the header's {width} columns "
+                         "(a trailing comma?); ignored", row=first)
 
 
 def _parser_error_row(message: str) -> int | None:

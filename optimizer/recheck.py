@@ -7,7 +7,9 @@ funds (minimum size, admin capacity), projects (all or nothing, timing) and cadr
 `solve` calls it before it reports a plan "optimal": a plan that HiGHS calls optimal but that
 breaks a rule beyond the tolerance is reported as numerical trouble instead.
 
-Tolerance: a rule holds when it is violated by at most 1e-6 x (1 + |right-hand side|).
+Tolerance: a rule holds when it is violated by at most 1e-6 x (unit + |right-hand side|), the unit
+being the instance's own size of money or people (`optimizer.scaling.scale_of`: 1 for plain data), so
+that the same plan in other units is judged the same.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pandas as pd
+
+from optimizer.scaling import budgets, scale_of
 
 RTOL = 1e-6
 PRIORITY_CATEGORIES = {
@@ -33,27 +37,29 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     scenario = instance.scenario
     years = list(scenario.years)
     violations: list[str] = []
+    money = scale_of(instance).money
+
 
     def check(ok_margin: float, rhs: float, text: str) -> None:
         """ok_margin >= 0 means the rule holds; rhs sets the tolerance's scale."""
-        if ok_margin < -RTOL * (1 + abs(rhs)):
+        if ok_margin < -RTOL * (money + abs(rhs)):
             violations.append(text)
 
     alloc = allocation.copy()
-    alloc["year"] = alloc["year"].astype(int)
-    if (alloc["aid"] < -RTOL).any():
+    alloc = alloc.astype({"year": int, "aid": float})  # typed also when the plan has no aid (no rows)
+    if (alloc["aid"] < -RTOL * money).any():
         violations.append("negative aid in the allocation")
     pairs = set(zip(instance.pairs["donor"], instance.pairs["recipient"]))
-    unpaired = alloc[[(d, w) not in pairs for d, w in zip(alloc["donor"], alloc["recipient"])]]
+    # a Series, not a list: an empty list would select no columns (a plan with no aid at all)
+    unpaired = alloc[pd.Series([(d, w) not in pairs for d, w in zip(alloc["donor"], alloc["recipient"])],
+                               index=alloc.index, dtype=bool)]
     violations += [f"pairing: {d} gives to {w}, not its pair" for d, w in set(zip(unpaired["donor"], unpaired["recipient"]))]
     outside = sorted(set(alloc["year"]) - set(years))
     if outside:
         violations.append(f"aid in years outside the plan: {outside}")
 
     # budgets, with cadre costs
-    proportion = scenario.proportion.model_dump()
-    revenue = instance.revenue[instance.revenue["year"].isin(years)]
-    budget = (revenue["revenue"] * revenue["level"].map(proportion)).groupby([revenue["donor"], revenue["year"]]).sum()
+    budget = budgets(instance.revenue, scenario)
     spent = alloc.groupby(["donor", "year"])["aid"].sum()
     cadres = decisions[decisions["kind"] == "cadres"] if len(decisions) else decisions
     cadre_cost = cadres.groupby(["donor", "year"])["money"].sum() if len(cadres) else pd.Series(dtype=float)
@@ -128,7 +134,7 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     leverage = dict(zip(instance.instruments["instrument"], instance.instruments["leverage"]))
     rec = instance.recipients.set_index("recipient")
     paired = {w for _, w in pairs}
-    lent = (alloc["aid"] * alloc["instrument"].map(leverage))[alloc["category"] == "enterprise_finance"] \
+    lent = (alloc["aid"] * alloc["instrument"].map(leverage).astype(float))[alloc["category"] == "enterprise_finance"] \
         .groupby([alloc["recipient"], alloc["year"]]).sum()
     built = alloc[alloc["category"] == "public_goods"].groupby(["recipient", "year"])["aid"].sum()
     for w in paired:
@@ -152,14 +158,14 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     # coverage floor: people lifted (evaluated from the plan) against the poor population
     floor = scenario.priorities.coverage_min
     if floor is not None:
-        violations += _coverage(instance, alloc, decisions, floor)
+        violations += _coverage(instance, alloc, decisions, floor, scale_of(instance).people)
 
     if whole:
-        violations += _whole_decisions(instance, alloc, decisions, years)
+        violations += _whole_decisions(instance, alloc, decisions, years, money)
     return violations
 
 
-def _coverage(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, floor: float) -> list[str]:
+def _coverage(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, floor: float, people: float) -> list[str]:
     from optimizer.evaluate import people_lifted
 
     funds = decisions[decisions["kind"] == "fund"] if len(decisions) else decisions
@@ -182,12 +188,12 @@ def _coverage(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, floor: flo
     for w, poor in zip(instance.recipients["recipient"], instance.recipients["poor_population"]):
         if w in paired and w in with_effect and poor > 0:
             need = floor * float(poor)
-            if lifted[w] < need - RTOL * (1 + need):
+            if lifted[w] < need - RTOL * (people + need):
                 violations.append(f"coverage {w}: {lifted[w]:.6g} people lifted < {floor:g} x {float(poor):.6g} poor")
     return violations
 
 
-def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, years: list[int]) -> list[str]:
+def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, years: list[int], money: float) -> list[str]:
     violations: list[str] = []
     capital = alloc.groupby(["recipient", "instrument"])["aid"].sum()
     inst = instance.instruments.set_index("instrument")
@@ -195,10 +201,10 @@ def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, yea
     opened = {(w, k) for w, k in zip(funds.get("recipient", []), funds.get("instrument", []))}
     for (w, k), amount in capital.items():
         least = max(float(inst.at[k, "min_fund_size"]), float(inst.at[k, "setup_cost"]))
-        if least > 0 and amount > RTOL * (1 + least):
+        if least > 0 and amount > RTOL * (money + least):
             if (w, k) not in opened:
                 violations.append(f"fund {w} {k}: capital {amount:.6g} without an established fund")
-            elif amount < least - RTOL * (1 + least):
+            elif amount < least - RTOL * (money + least):
                 violations.append(f"fund {w} {k}: capital {amount:.6g} below its minimum {least:.6g}")
     # admin capacity, raised by cadre-years
     cadres = decisions[decisions["kind"] == "cadres"] if len(decisions) else decisions
@@ -228,12 +234,12 @@ def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, yea
         chosen = group[group["project"].isin(built)]
         cost = float(chosen["cost"].sum())
         aid = float(capital.get((w, k), 0.0))
-        if abs(aid - cost) > RTOL * (1 + cost):
+        if abs(aid - cost) > RTOL * (money + cost):
             violations.append(f"projects {w} {k}: aid {aid:.6g} is not the cost {cost:.6g} of the projects built")
         for t in years[1:]:
             later = float(chosen.loc[chosen["earliest_year"] >= t, "cost"].sum())
             paid = sum(float(by_year.get((w, k, t2), 0.0)) for t2 in years if t2 >= t)
-            if later > paid + RTOL * (1 + later):
+            if later > paid + RTOL * (money + later):
                 violations.append(f"projects {w} {k}: projects from {t} cost {later:.6g}, aid from {t} only {paid:.6g}")
         late = chosen[chosen["earliest_year"] > years[-1]]
         violations += [f"project {q}: built but starts after the plan" for q in late["project"]]

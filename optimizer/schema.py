@@ -23,8 +23,20 @@ CATEGORIES = ("enterprise_finance", "household_finance", "public_goods", "human_
 OBJECTIVES = ("people_lifted", "weighted_people_lifted", "equity", "leveraged_investment")
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-Money = Annotated[float, Field(ge=0.0)]
-Key = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s,]+$")]
+# Sane ranges: finite figures beyond them are typing slips or wrong units, and would make the LP
+# hopeless (HiGHS takes 1e20 as infinite; 1e22 revenue is reported unbounded). Ample for real plans:
+# 1e15 million yuan is ten thousand times the world's yearly output, 1e10 people more than live.
+MONEY_MAX = 1e15
+PEOPLE_MAX = 1e10
+RATIO_MAX = 1e6
+Money = Annotated[float, Field(ge=0.0, le=MONEY_MAX)]
+People = Annotated[float, Field(ge=0.0, le=PEOPLE_MAX)]
+Ratio = Annotated[float, Field(ge=0.0, le=RATIO_MAX)]
+# Control characters (tab, newline and carriage return aside) in no cell: a workbook cannot hold them
+# (openpyxl refuses to write them) and a terminal would act on them.
+CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+Key = Annotated[str, Field(min_length=1, max_length=200, pattern=rf"^[^\s,{CONTROL}]+$")]
+Text = Annotated[str, Field(pattern=rf"^[^{CONTROL}]*$")]
 
 
 def column(description: str, unit: str = "", **kwargs: Any) -> Any:
@@ -40,7 +52,7 @@ class Row(BaseModel):
 
 class DonorRow(Row):
     donor: Key = column("Donor identifier (lower case, no spaces), used by the other tables")
-    name: str = column("Display name", min_length=1)
+    name: Text = column("Display name", min_length=1)
     kind: Literal["province", "city"] = column("An eastern province or a city with its own pairing")
 
 
@@ -53,15 +65,15 @@ class RevenueRow(Row):
 
 class RecipientRow(Row):
     recipient: Key = column("Recipient identifier (province or prefecture)")
-    name: str = column("Display name", min_length=1)
-    province: str = column("Province the recipient lies in (itself for a province)", min_length=1)
-    poor_population: Money = column("Poor population; people lifted cannot exceed it", "people")
+    name: Text = column("Display name", min_length=1)
+    province: Text = column("Province the recipient lies in (itself for a province)", min_length=1)
+    poor_population: People = column("Poor population; people lifted cannot exceed it", "people")
     special_aid: bool = column("True for the special aid recipients (Tibet, Xinjiang)", default=False)
-    weight: Money = column("Priority weight in the weighted objective", "-", default=1.0)
+    weight: Ratio = column("Priority weight in the weighted objective", "-", default=1.0)
     investment_demand: Money = column(
         "Leveraged enterprise lending the recipient can absorb per year", "million yuan per year"
     )
-    infra_unlock: Money = column(
+    infra_unlock: Ratio = column(
         "Extra yearly lending demand per million yuan of cumulative public_goods aid",
         "million yuan per million yuan",
         default=0.0,
@@ -82,7 +94,7 @@ class InstrumentRow(Row):
     category: Literal["enterprise_finance", "household_finance", "public_goods", "human_resources"] = column(
         "Priority category of the instrument"
     )
-    leverage: Money = column(
+    leverage: Ratio = column(
         "Loans or investment mobilised per yuan of fund capital", "yuan per yuan", default=0.0
     )
     targets_women: bool = column("True if the instrument targets women (counts for women_min)", default=False)
@@ -99,7 +111,7 @@ class EffectRow(Row):
     instrument: Key = column("Instrument identifier from instruments.csv")
     segment: int = column("Segment number 1, 2, ... (contiguous per recipient-instrument)", ge=1, le=1000)
     width: Money = column("Aid in this segment over the whole plan", "million yuan")
-    people_per_million: Money = column(
+    people_per_million: People = column(
         "People lifted per million yuan in this segment; non-increasing in segment", "people per million yuan"
     )
 
@@ -115,8 +127,8 @@ class ProjectRow(Row):
     project: Key = column("Project identifier")
     recipient: Key = column("Recipient identifier from recipients.csv")
     instrument: Key = column("Instrument whose aid to the recipient pays for the project")
-    cost: Annotated[float, Field(gt=0.0)] = column("Cost of the whole project", "million yuan")
-    people: Money = column("People the project lifts out of poverty", "people")
+    cost: Annotated[float, Field(gt=0.0, le=MONEY_MAX)] = column("Cost of the whole project", "million yuan")
+    people: People = column("People the project lifts out of poverty", "people")
     earliest_year: int = column("First year whose aid may pay for the project", ge=1900, le=2200)
 
 
@@ -127,7 +139,7 @@ class CadreRow(Row):
     max_per_year: Annotated[int, Field(ge=0)] = column("Most cadres sent each plan year", "cadres")
     cost_per_cadre: Money = column("Cost of one cadre for one year, paid from the donor's budget",
                                    "million yuan per cadre-year")
-    capacity_per_cadre: Money = column("Funds more the recipient can run per cadre-year exchanged",
+    capacity_per_cadre: Ratio = column("Funds more the recipient can run per cadre-year exchanged",
                                        "funds per cadre-year", default=0.0)
 
 
@@ -145,7 +157,8 @@ class LockRow(Row):
 class ContextRow(Row):
     item: Key = column("Identifier of a reported figure (context only; the model does not read it)")
     parent: str = column(
-        "Item this one is a part of; empty for a top-level item", default="", max_length=200, pattern=r"^[^\s,]*$"
+        "Item this one is a part of; empty for a top-level item", default="", max_length=200,
+        pattern=rf"^[^\s,{CONTROL}]*$"
     )
     sums_to_parent: bool = column(
         "True: one of the parts that should add up to the parent; false: an 'of which' item, "
@@ -153,8 +166,8 @@ class ContextRow(Row):
         default=True,
     )
     value: float = column("The figure as printed in the source, in the row's unit")
-    unit: str = column("Unit of the value, such as million yuan; a part has its parent's unit", min_length=1)
-    note: str = column("Where the figure comes from (source, table, row)", default="")
+    unit: Text = column("Unit of the value, such as million yuan; a part has its parent's unit", min_length=1)
+    note: Text = column("Where the figure comes from (source, table, row)", default="")
 
 
 class TableSpec(BaseModel):
@@ -371,6 +384,15 @@ def scenario_problems(exc: ValidationError, where: str) -> list[Problem]:
     return problems
 
 
+def _range(f) -> str:
+    """A column's range as the docs show it (` in [0, 1e+15]`), from its pydantic bounds."""
+    bounds = {name: getattr(m, name) for m in f.metadata for name in ("ge", "gt", "le") if hasattr(m, name)}
+    if "le" not in bounds:
+        return ""
+    low = f"[{bounds['ge']:g}" if "ge" in bounds else f"({bounds['gt']:g}" if "gt" in bounds else "(-inf"
+    return f" in {low}, {bounds['le']:g}]"
+
+
 def format_markdown() -> str:
     """The column tables of docs/instance-format.md, generated from the row models above."""
     lines = []
@@ -382,6 +404,7 @@ def format_markdown() -> str:
             kind = getattr(f.annotation, "__name__", str(f.annotation)).replace("typing.", "")
             if "Literal" in str(f.annotation):
                 kind = " / ".join(f"`{v}`" for v in f.annotation.__args__)
+            kind += _range(f)
             unit = (f.json_schema_extra or {}).get("unit", "")
             default = "" if f.is_required() else f"{f.default}"
             lines.append(f"| `{name}` | {kind} | {unit} | {'yes' if f.is_required() else 'no'} | {default} | {f.description} |")

@@ -24,6 +24,7 @@ from optimizer.io import Instance
 from optimizer.mip import MipOutcome, release, solve_mip
 from optimizer.recheck import recheck
 from optimizer.results import BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
+from optimizer.scaling import rescaled, scale_of, unscaled
 from optimizer.schema import Scenario
 
 ZERO = 1e-9  # flows below this (million yuan) are reported as zero
@@ -61,10 +62,15 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     from models.assemble import build_model
 
     started = time.perf_counter()
+    # in units HiGHS's absolute tolerances suit, the plan back in the instance's (optimizer/scaling.py)
+    scale = scale_of(instance)
     with progress.stage("building the model"):
-        model = build_model(instance, scenario)
+        model = build_model(rescaled(instance, scale), scenario)
     built = time.perf_counter()
-    result = solve_model(model, instance, scenario, ranging=ranging)
+    result = unscaled(solve_model(model, rescaled(instance, scale), scenario, ranging=ranging), instance, scale,
+                      scenario.objective)
+    if not scale.plain and result.has_plan:
+        result.summary = summarise(result, scenario)
     result.timings = {"build": built - started, **result.timings, "total": time.perf_counter() - started}
     return result
 
@@ -313,7 +319,7 @@ def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataF
     inst = instance.instruments.set_index("instrument")
     leverage = inst["leverage"].astype(float)
     aid = allocation.groupby("recipient")["aid"].sum()
-    leveraged = (allocation["aid"] * allocation["instrument"].map(leverage)).groupby(allocation["recipient"]).sum()
+    leveraged = (allocation["aid"] * allocation["instrument"].map(leverage).astype(float)).groupby(allocation["recipient"]).sum()
     for (w, k), y in established.items():
         if y > ZERO and leverage[k] * inst.at[k, "setup_cost"] > 0:
             leveraged[w] = leveraged.get(w, 0.0) - leverage[k] * inst.at[k, "setup_cost"] * y

@@ -35,6 +35,7 @@ from optimizer import interrupt
 from optimizer.errors import InvalidInstance, Problem
 from optimizer.evaluate import segment_people
 from optimizer.io import Instance, atomic_write, atomic_write_text
+from optimizer.scaling import require_plain
 from optimizer.schema import Scenario
 from optimizer.mip import MipOutcome, release, solve_mip
 from optimizer.solve import _equity_second_stage, _run, new_solver
@@ -496,6 +497,7 @@ def sweep(
     processes); `scheduler` ("tcp://host:port") runs on an existing Dask cluster instead.
     `on_start(total, already_done)` and `on_result(record)` report progress.
     """
+    require_plain(instance, "sweep")
     parameters = resolve_parameters(study, instance)
     design = design_points(study, parameters, instance)
     save_allocation = study.study.save_allocation

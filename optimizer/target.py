@@ -53,6 +53,7 @@ from typing import Any
 
 from optimizer.io import Instance
 from optimizer.results import Format, Result
+from optimizer.scaling import require_plain
 from optimizer.schema import Scenario
 
 TOLERANCE = 1e-6  # relative: a plan within this of the target reaches it (solver tolerances)
@@ -126,6 +127,7 @@ def target(instance: Instance, people: float | None = None, coverage: float | No
         raise ValueError(f"people must be a number >= 0, got {people}")
     if coverage is not None and not 0 < coverage <= 1:
         raise ValueError(f"coverage must be a fraction in (0, 1], got {coverage}")
+    require_plain(instance, "target")
     scenario = scenario or instance.scenario
     if overrides:
         scenario = scenario.override(**overrides)

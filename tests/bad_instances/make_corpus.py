@@ -225,6 +225,38 @@ def delete(file: str) -> Edit:
     return edit
 
 
+def make_fifo(file: str) -> Edit:
+    """Replace a file by a named pipe (FIFO) of the same name: opening it for reading would wait
+    forever for a writer."""
+
+    def edit(folder: Path) -> None:
+        (folder / file).unlink(missing_ok=True)
+        os.mkfifo(folder / file)
+
+    return edit
+
+
+def trailing_comma(file: str) -> Edit:
+    """End every data row (not the header) with a comma: an empty field beyond the header."""
+
+    def edit(folder: Path) -> None:
+        lines = (folder / file).read_text(encoding="utf-8").splitlines()
+        (folder / file).write_bytes(("\n".join(lines[:1] + [line + "," for line in lines[1:]]) + "\n").encode("utf-8"))
+
+    return edit
+
+
+def replace_all(file: str, old: str, new: str) -> Edit:
+    """Replace every occurrence of `old` in a text file (an id, in every row that names it)."""
+
+    def edit(folder: Path) -> None:
+        content = (folder / file).read_text(encoding="utf-8")
+        assert old in content, (file, old)
+        (folder / file).write_bytes(content.replace(old, new).encode("utf-8"))
+
+    return edit
+
+
 def make_dir(file: str) -> Edit:
     """Replace a file by a folder of the same name."""
 
@@ -597,7 +629,7 @@ add("csv-unbalanced-quote-pairs", "csv-format", "not a readable CSV table", "pai
     edits=(text("pairs.csv", "coastal,plateau,0", 'coastal,"plateau,0'),))
 add("csv-nul-byte-in-header", "csv-format", "not UTF-8 text (NUL bytes", "donors.csv",
     edits=(put("donors.csv", b"donor,name,kind\x00\ncoastal,Coastal Province,province\nharbour,Harbour City,city\n"),))
-add("csv-table-is-a-folder", "csv-format", "missing table; expected columns donor, name, kind", "donors.csv",
+add("csv-table-is-a-folder", "csv-format", "a folder, not a file; expected a CSV table", "donors.csv",
     edits=(make_dir("donors.csv"),))
 
 # --- references to unknown donors, recipients, instruments; with a did-you-mean when close
@@ -980,8 +1012,9 @@ def misreading_cases() -> None:
         edits=(lambda book: book["scenario"].append(["proportion.provincial", 0.02]),))
     # row numbers written with a table: without a header cell pandas took them as row labels
     # (every reported row shifted); with an empty header cell the column is ignored, rows exact
-    add("misread-csv-row-numbers-without-header", "misreading", "the rows have 4 cells but the header has 3",
-        "donors.csv", row=2, edits=(put("donors.csv", "donor,name,kind\n1,coastal,Coastal Province,province\n"
+    add("misread-csv-row-numbers-without-header", "misreading", "more fields than the header's 3 columns; give "
+        "every column a header (a first column of row numbers: delete it)", "donors.csv", row=2, value=s("province"),
+        edits=(put("donors.csv", "donor,name,kind\n1,coastal,Coastal Province,province\n"
                                                       "2,harbour,Harbour City,city\n"),))
     add("misread-csv-row-numbers-empty-header", "misreading", "warning: column 1 has no header and is ignored",
         "donors.csv", row=1, exit_code=0,
@@ -1013,6 +1046,47 @@ def misreading_cases() -> None:
 misreading_cases()
 
 
+def hostile_cases() -> None:
+    """Issue 12, section 4: input that crashed, hung or was solved wrong (each case failed at 186bba5)."""
+    # crashed (KeyError: 'donor' in the re-check): a plan with no aid at all is optimal, with a warning
+    add("hostile-no-aid", "hostile", "warning: every budget is 0", "scenario.toml", exit_code=0,
+        edits=(toml_set("proportion", "provincial", "0.0"), toml_set("proportion", "prefectural", "0.0"),
+               set_cell("pairs.csv", 2, "base_quota", "0"), set_cell("pairs.csv", 4, "base_quota", "0")))
+    # crashed (pandas took the extra field for an index column, shifting every value left)
+    add("hostile-trailing-comma-every-row", "hostile", "warning: the row ends in empty fields beyond the header's 3 "
+        "columns", "donors.csv", row=2, exit_code=0, edits=tuple(trailing_comma(f) for f in TINY_FILES[:-1]))
+    add("hostile-value-beyond-the-header", "hostile", "more fields than the header's 3 columns", "pairs.csv", row=2,
+        value=s("extra"), edits=(text("pairs.csv", "coastal,upland,2\n", "coastal,upland,2,extra\n"),))
+    # crashed writing xlsx results (openpyxl IllegalCharacterError): refused on input, shown escaped
+    add("hostile-control-character-in-id", "hostile", "without control characters", "donors.csv", row=3,
+        column="donor", value=s("harb\x07our"),
+        edits=tuple(replace_all(f, "harbour,", "harb\x07our,") for f in ("donors.csv", "revenue.csv", "pairs.csv")))
+    add("hostile-control-character-in-name", "hostile", "expected text without control characters", "donors.csv",
+        row=3, column="name", value=s("Harbour\x1bCity"), edits=(text("donors.csv", "Harbour City", "Harbour\x1bCity"),))
+    # hung forever (a named pipe opened for reading), or read as a missing table
+    add("hostile-fifo-as-workbook", "hostile", "a named pipe (FIFO), not an instance folder or an .xlsx workbook",
+        "hostile-fifo-as-workbook.xlsx", kind="fifo", suffix=".xlsx", generated="on_the_fly")
+    add("hostile-fifo-as-table", "hostile", "a named pipe (FIFO), not a file; expected a CSV table", "donors.csv",
+        generated="on_the_fly", edits=(make_fifo("donors.csv"),))
+    add("hostile-fifo-as-scenario", "hostile", "a named pipe (FIFO), not a file; expected a TOML file", "scenario.toml",
+        generated="on_the_fly", edits=(make_fifo("scenario.toml"),))
+    add("hostile-scenario-is-a-folder", "hostile", "a folder, not a file; expected a TOML file", "scenario.toml",
+        edits=(make_dir("scenario.toml"),))
+    # finite but huge figures were reported unbounded (exit 3): refused, with the column's range
+    for table, row, column, value, limit in (("revenue", 2, "revenue", "1e22", "1e+15"),
+                                             ("effects", 2, "people_per_million", "1e300", "1e+10"),
+                                             ("pairs", 2, "base_quota", "1e300", "1e+15")):
+        add(f"hostile-huge-{table}-{column}", "hostile", f"expected a value <= {limit}", f"{table}.csv", row=row,
+            column=column, value=s(value), edits=(set_cell(f"{table}.csv", row, column, value),))
+    # a figure lost in HiGHS's tolerance beside its column's largest (was solved, the plan for it noise)
+    add("hostile-column-spread-investment_demand", "hostile", "less than 1e-9 of the column's largest figure 4 (row 3)",
+        "recipients.csv", row=2, column="investment_demand", value="1e-12",
+        edits=(set_cell("recipients.csv", 2, "investment_demand", "1e-12"),))
+
+
+hostile_cases()
+
+
 # ----------------------------------------------------------------------------- writing
 
 
@@ -1023,6 +1097,10 @@ def build(case: Case, cases_dir: Path) -> Path:
     if case.kind == "file":
         path = cases_dir / f"{case.case}{case.suffix}"
         path.write_bytes(case.data)
+        return path
+    if case.kind == "fifo":
+        path = cases_dir / f"{case.case}{case.suffix}"
+        os.mkfifo(path)
         return path
     if case.kind == "xlsx":
         book = tiny_workbook()
