@@ -91,6 +91,7 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     target = scenario.solver.mip_rel_gap if scenario.solver.mip_rel_gap is not None else HIGHS_DEFAULT_GAP
     discrete = discrete_vars(model)
     pinned = free_bounds(discrete)
+    progress.mip_figures(reset=True)
 
     def left() -> float | None:
         return None if limit is None else max(deadline - time.perf_counter(), 0.01)
@@ -103,6 +104,7 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     if status != "optimal":  # unbounded or trouble: let branch and bound say what it is
         return _branch_and_bound(opt, model, scenario, run, left(), discrete, None), pinned
     bound = raw.incumbent_objective
+    progress.mip_figures(bound=bound)
     raw.solution_loader.load_vars()
 
     relaxed = [(v, v.value) for v in discrete]
@@ -120,6 +122,7 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
         plan = MipOutcome(status="optimal", objective=raw.incumbent_objective, bound=bound,
                           gap=relative_gap(bound, raw.incumbent_objective), termination=raw.termination_condition.name,
                           duals=raw.solution_loader.get_duals())
+        progress.mip_figures(best=plan.objective)
         if plan.gap <= target:
             return plan, pinned
     if limit is not None and deadline - time.perf_counter() < 0.5:

@@ -33,9 +33,8 @@ class State:
     stage_started: float = field(default_factory=time.monotonic)
     method: str = ""  # HiGHS's method in the current solve
     iterations: int = 0
-    best: float | None = None  # branch and bound
+    best: float | None = None  # a MIP's best plan and bound so far
     bound: float | None = None
-    gap: float | None = None
     nodes: int = 0
 
 
@@ -93,7 +92,7 @@ def stage(name: str) -> Iterator[None]:
     with _lock:
         _state.stages.append(name)
         _state.stage_started = time.monotonic()
-        _state.method, _state.iterations, _state.best, _state.bound, _state.gap = "", 0, None, None, None
+        _state.method, _state.iterations, _state.nodes = "", 0, 0
     _emit(name)
     try:
         yield
@@ -113,13 +112,26 @@ def _note(method: str, out) -> None:
             _state.iterations = int(out.simplex_iteration_count)
         elif method == "interior point":
             _state.iterations = int(out.ipm_iteration_count)
-        else:
+        else:  # HiGHS's figures where it has them (its incumbent may be worse than relax and fix's plan)
             _state.nodes = int(out.mip_node_count)
-            _state.best = _finite(out.mip_primal_bound)
-            _state.bound = _finite(out.mip_dual_bound)
-            _state.gap = _finite(out.mip_gap) if _state.best is not None else None
+            _set_figures(_finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
     if changed:
         _emit(current())
+
+
+def _set_figures(best: float | None, bound: float | None) -> None:
+    if best is not None and (_state.best is None or best > _state.best):  # plans are maximised
+        _state.best = best
+    if bound is not None and (_state.bound is None or bound < _state.bound):
+        _state.bound = bound
+
+
+def mip_figures(best: float | None = None, bound: float | None = None, reset: bool = False) -> None:
+    """The MIP driver's own best plan and bound (relax and fix), for the status line."""
+    with _lock:
+        if reset:
+            _state.best = _state.bound = None
+        _set_figures(best, bound)
 
 
 def _listener(method: str):
@@ -155,16 +167,21 @@ def describe() -> str:
         if _state.method:
             detail = f"HiGHS {_state.method}"
             if _state.method == "branch and bound":
-                if _state.best is not None:
-                    detail += f": best plan {_state.best:,.6g}"
-                if _state.bound is not None:
-                    detail += f", bound {_state.bound:,.6g}"
-                if _state.gap is not None:
-                    detail += f", gap {_state.gap:.2%}"
                 detail += f", {_state.nodes:,} nodes"
-            elif _state.iterations:
+            elif _state.iterations > 0:  # HiGHS reports -1 before its first iteration
                 detail += f", iteration {_state.iterations:,}"
             parts.append(detail)
+        if parts[0].startswith("MIP") and (_state.best is not None or _state.bound is not None):
+            figures = []
+            if _state.best is not None:
+                figures.append(f"best plan {_state.best:,.0f}" if abs(_state.best) >= 100 else
+                               f"best plan {_state.best:.4g}")
+            if _state.bound is not None:
+                figures.append(f"bound {_state.bound:,.0f}" if abs(_state.bound) >= 100 else
+                               f"bound {_state.bound:.4g}")
+            if _state.best is not None and _state.bound is not None:
+                figures.append(f"gap {max(_state.bound - _state.best, 0) / max(abs(_state.best), 1e-9):.2%}")
+            parts.append(", ".join(figures))
         parts.append(f"{now - _state.stage_started:,.0f} s (run {now - _state.started:,.0f} s)")
         if _state.method and now - _state.stage_started > HINT_AFTER:
             parts.append("Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes")
