@@ -41,7 +41,7 @@ def median_seconds(run, repeat: int) -> tuple[float, object]:
 
 def measure(name: str, instance, repeat: int) -> None:
     from optimizer import solve
-    from optimizer.explain import explain
+    from optimizer.analysis.explain import explain
 
     lp = instance.with_scenario(instance.scenario.override(**{"scenario.model": "lp"}))
     plain, result = median_seconds(lambda: solve(lp), repeat)
@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from optimizer import load_instance
-    from optimizer.generate import generate_instance
+    from optimizer.data.generate import generate_instance
 
     print("| instance | plan size | solve s | solve + ranging s | figures ranged | explain s | explanation |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_frontier.py [--instance ewppt-2010] [--points 9] [--generate-recipients 300]
 
-Both sides compute the same frontier (optimizer/frontier.py), side by side in one run:
+Both sides compute the same frontier (optimizer/analysis/frontier.py), side by side in one run:
 
 - persistent: `frontier(instance, points=N)`: the people-lifted model built once with a mutable
   `coverage_min`, the first solve by the scenario's method (ipm), the other points warm-started
@@ -24,7 +24,7 @@ import tempfile
 import time
 
 from optimizer import load_instance, solve
-from optimizer.frontier import frontier
+from optimizer.analysis.frontier import frontier
 
 
 def bench(instance, points: int) -> dict[str, float]:
@@ -38,7 +38,7 @@ def bench(instance, points: int) -> dict[str, float]:
 
     # the same points, a fresh model each (theta* as the persistent run found it, one more build)
     from models.assemble import build_model
-    from optimizer.frontier import _max_min_coverage
+    from optimizer.analysis.frontier import _max_min_coverage
 
     started = time.perf_counter()
     base = instance.scenario.override(**{"objective": "people_lifted", "priorities.coverage_min": 0.0})
@@ -87,7 +87,7 @@ def main() -> None:
     model = {"scenario.model": "lp"}
     runs = [(args.instance, lambda: load_instance(args.instance, **model))]
     if args.generate_recipients:
-        from optimizer.generate import generate_instance
+        from optimizer.data.generate import generate_instance
 
         def generated():
             folder = tempfile.mkdtemp(prefix="ewppt-bench-")

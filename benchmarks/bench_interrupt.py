@@ -6,7 +6,7 @@ Generates a county-scale MIP (800 recipients by default; `--smoke`: ewppt-2010),
 stage starts `ewppt solve`, sends SIGINT the moment the run prints that stage
 (EWPPT_PROGRESS=lines; no hold, so the signal lands wherever the run really is), and prints
 the seconds from the signal to the process's exit, the exit code and the stage the run named.
-The command forces its own exit 1.5 s after Ctrl-C (optimizer/interrupt.py), so every figure
+The command forces its own exit 1.5 s after Ctrl-C (optimizer/solving/interrupt.py), so every figure
 should be below about 2 s; one near 1.5 s means a HiGHS phase that did not stop by itself.
 """
 
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="ewppt-2010 and three stages: seconds, for the test suite")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from optimizer.generate import generate_instance
+    from optimizer.data.generate import generate_instance
 
     with tempfile.TemporaryDirectory() as scratch:
         if args.smoke:

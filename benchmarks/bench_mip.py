@@ -36,8 +36,8 @@ CONFIGS = ("engine", "highs-bb", "no-tightening", "highs-bb-loose")
 def run_one(folder: Path, config: str, gap: float, time_limit: float) -> dict:
     from models.assemble import build_model
     from optimizer import load_instance
-    from optimizer.mip import relative_gap
-    from optimizer.solve import _run, new_solver, solve_model
+    from optimizer.solving.mip import relative_gap
+    from optimizer.solving.solve import _run, new_solver, solve_model
 
     started = time.perf_counter()
     instance = load_instance(folder, **{"solver.mip_rel_gap": gap, "solver.time_limit": time_limit})
@@ -83,7 +83,7 @@ def main() -> None:
         print(json.dumps(run_one(Path(folder), config, args.gap, args.time_limit)))
         return
 
-    from optimizer.generate import generate_instance
+    from optimizer.data.generate import generate_instance
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = generate_instance(Path(tmp) / "bench", recipients=args.recipients, donors=args.donors,

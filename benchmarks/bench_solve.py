@@ -18,7 +18,7 @@ import pyomo.environ as pyo
 
 from models import build_model
 from optimizer import load_instance, solve
-from optimizer.schema import OBJECTIVES
+from optimizer.data.schema import OBJECTIVES
 
 
 def median_time(fn, repeat: int) -> tuple[float, object]:

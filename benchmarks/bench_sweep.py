@@ -33,8 +33,8 @@ import highspy
 import numpy as np
 
 from optimizer import load_instance
-from optimizer.study import Study, design_points, resolve_parameters
-from optimizer.sweep import ScenarioRunner, sweep
+from optimizer.studies.study import Study, design_points, resolve_parameters
+from optimizer.studies.sweep import ScenarioRunner, sweep
 
 
 def make_study(scenarios: int, base_provincial: float) -> Study:
@@ -187,7 +187,7 @@ def main() -> None:
     model = {"scenario.model": "lp"}
     runs = [(args.instance, load_instance(args.instance, **model))]
     if args.generate_recipients:
-        from optimizer.generate import generate_instance
+        from optimizer.data.generate import generate_instance
 
         folder = tempfile.mkdtemp(prefix="ewppt-bench-")
         path = generate_instance(folder, recipients=args.generate_recipients, donors=12, instruments=10, years=5,

@@ -6,14 +6,14 @@
 
 Side by side in one process, for each target (people lifted N, or a coverage floor F):
 
-1. target model: `optimizer.target`'s least factor: the built model with the factor phi as a
+1. target model: `optimizer.analysis.target`'s least factor: the built model with the factor phi as a
    variable, min phi (one LP; on an instance with funds under model = "lp" a few warm
    re-solves close the funds' big-M, see models/target.py). Build and solves, not the plan.
 2. persistent bisection: one model built with the proportions mutable, re-solved (warm
    simplex, as a sweep does) at factors chosen by bisection: bracket from phi = 1 by doubling
    or halving, then halve [lo, hi] until hi - lo <= 1e-6 hi. A factor is "reached" when the
    most people lifted there is >= N (a coverage target: when the floor's model is feasible).
-3. public bisection: the same bisection over `optimizer.solve(...)` calls, what a script
+3. public bisection: the same bisection over `optimizer.solving.solve(...)` calls, what a script
    around the public API would do (each call builds, solves, re-checks and extracts a plan).
 
 Prints each method's time, solves, factor and the ratio to the target model.
@@ -33,8 +33,8 @@ PRECISION = 1e-6  # relative width of the bisection's final bracket
 
 
 def counted_runs():
-    """Wrap optimizer.solve._run to count HiGHS solves; returns the counter (a list)."""
-    solve_module = sys.modules["optimizer.solve"]
+    """Wrap optimizer.solving.solve._run to count HiGHS solves; returns the counter (a list)."""
+    solve_module = sys.modules["optimizer.solving.solve"]
     original = solve_module._run
     calls: list[int] = []
 
@@ -47,8 +47,8 @@ def counted_runs():
 
 
 def target_model(instance, people, coverage) -> tuple[float, float, int]:
-    """(factor, seconds, HiGHS solves) of optimizer.target's least-factor step."""
-    from optimizer import target as target_module
+    """(factor, seconds, HiGHS solves) of optimizer.analysis.target's least-factor step."""
+    from optimizer.analysis import target as target_module
 
     scenario = instance.scenario
     if coverage is not None:
@@ -96,7 +96,7 @@ def persistent_bisection(instance, people, coverage) -> tuple[float, float, int]
 
     from models.assemble import build_model
     from models.parameters import budget_values
-    from optimizer.solve import _run, new_solver
+    from optimizer.solving.solve import _run, new_solver
 
     started = time.perf_counter()
     scenario = instance.scenario
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--skip-public", action="store_true", help="leave out the bisection over solve() calls")
     args = parser.parse_args()
 
-    import optimizer.solve  # noqa: F401 - counted_runs patches the module
+    import optimizer.solving.solve  # noqa: F401 - counted_runs patches the module
     from optimizer import load_instance, solve
 
     instance = load_instance(args.instance, **{"scenario.model": args.model, "objective": "people_lifted"})

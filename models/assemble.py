@@ -19,8 +19,8 @@ from models.projects import add_projects
 from models.sets import derive_sets, wants_integers
 from models.stability import add_stability
 from models.variables import add_sets, add_variables
-from optimizer.io import Instance
-from optimizer.schema import Scenario
+from optimizer.data.io import Instance
+from optimizer.data.schema import Scenario
 
 # Constraint families in build order; each name is also the Pyomo component it creates
 # (stability and priorities create `quota`/`quota_growth` and `priority_share`, coverage

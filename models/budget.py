@@ -6,8 +6,8 @@ import pyomo.environ as pyo
 
 from models.cadres import cadre_cost
 from models.variables import row
-from optimizer.io import Instance
-from optimizer.schema import Scenario
+from optimizer.data.io import Instance
+from optimizer.data.schema import Scenario
 
 
 def add_budget(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.variables import row
-from optimizer.io import Instance
-from optimizer.schema import Scenario
+from optimizer.data.io import Instance
+from optimizer.data.schema import Scenario
 
 
 def add_capacity(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:

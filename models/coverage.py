@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.objectives import equity_recipients
-from optimizer.io import Instance
-from optimizer.schema import Scenario
+from optimizer.data.io import Instance
+from optimizer.data.schema import Scenario
 
 
 def add_coverage(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
@@ -16,7 +16,7 @@ def add_coverage(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -
         coverage_floor[w]:   z[w] >= c * N[w]
 
     The planner's equity guarantee ("no county below c of its poor lifted"), and the
-    epsilon-constraint of the efficiency-equity frontier (optimizer/frontier.py), which moves
+    epsilon-constraint of the efficiency-equity frontier (optimizer/analysis/frontier.py), which moves
     c as a mutable Param of one built model. Off (no rows) when coverage_min is unset.
     """
     if scenario.priorities.coverage_min is None:

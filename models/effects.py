@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.projects import project_people
-from optimizer.io import Instance
-from optimizer.schema import Scenario
+from optimizer.data.io import Instance
+from optimizer.data.schema import Scenario
 
 
 def add_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from models.sets import IndexSets
-from optimizer.io import Instance
-from optimizer.schema import PRIORITY_KEYS, Scenario
+from optimizer.data.io import Instance
+from optimizer.data.schema import PRIORITY_KEYS, Scenario
 
 
 def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario, sets: IndexSets,

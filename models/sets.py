@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from optimizer.io import Instance
-from optimizer.schema import LEVELS
+from optimizer.data.io import Instance
+from optimizer.data.schema import LEVELS
 
 Flow = tuple[str, str, str, int]  # donor, recipient, instrument, year
 

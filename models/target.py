@@ -26,7 +26,7 @@ factor (`set_fund_capital_max`; M(phi_max) to begin with):
 - With y continuous (`model = "lp"`, the relaxation) the row F <= M(phi_max) y is weaker than
   the normal relaxation's F <= M(phi) y (it is the McCormick envelope of F <= B_w phi y over
   the box, the best a linear row can do), so its least factor is only a lower bound.
-  optimizer/target.py closes the gap by re-solving with M taken at the bounds found: with
+  optimizer/analysis/target.py closes the gap by re-solving with M taken at the bounds found: with
   M(lo), the model's plans are plans of the normal model at their own factor (a restriction,
   giving an upper bound hi); with M(hi), it relaxes every factor up to hi (a lower bound).
   The two meet in a few warm re-solves.
@@ -37,7 +37,7 @@ and the objective:
     people_target:     sum_w z[w] >= N
     target_objective:  max -phi          (the least factor)
 
-The objective is written as a maximisation of -phi so that the MIP driver (optimizer/mip.py:
+The objective is written as a maximisation of -phi so that the MIP driver (optimizer/solving/mip.py:
 relax and fix, whose gap is (bound - plan) / |plan| for a maximisation, and branch and bound,
 which keeps the larger plan) applies unchanged. The scenario's own objective is deactivated.
 """

@@ -5,24 +5,43 @@
     result = solve(instance, objective="equity")
     result.allocation, result.kpis, result.duals, result.binding
 
-The names below are imported on first use, so that `import optimizer.interrupt` (the first
-thing the command line does, to make Ctrl-C work while pandas and Pyomo load) stays cheap.
+The package is in wings by purpose (docs/architecture.md): `data` (the instance format,
+reading, checks, result folders), `solving` (one solve), `analysis` (a planner's questions
+after a solve), `studies` (sensitivity studies), `reports` (the HTML report), and `cli` on top.
+The public names below are imported on first use, so that `import optimizer.solving.interrupt`
+(the first thing the command line does, to make Ctrl-C work while pandas and Pyomo load) stays
+cheap.
 """
 
-import sys
 from importlib import import_module
-from types import ModuleType
 
 _PUBLIC = {
-    "EwpptError": "optimizer.errors",
-    "InvalidInstance": "optimizer.errors",
-    "InvalidScenario": "optimizer.errors",
-    "Problem": "optimizer.errors",
-    "Instance": "optimizer.io",
-    "load_instance": "optimizer.io",
-    "Result": "optimizer.results",
-    "Scenario": "optimizer.schema",
-    "solve": "optimizer.solve",
+    # data
+    "EwpptError": "optimizer.data.errors",
+    "InvalidInstance": "optimizer.data.errors",
+    "InvalidScenario": "optimizer.data.errors",
+    "Problem": "optimizer.data.errors",
+    "Instance": "optimizer.data.io",
+    "load_instance": "optimizer.data.io",
+    "Scenario": "optimizer.data.schema",
+    "generate_instance": "optimizer.data.generate",
+    # solving
+    "solve": "optimizer.solving.solve",
+    "Result": "optimizer.solving.results",
+    "read_results": "optimizer.solving.results",
+    # analysis
+    "explain": "optimizer.analysis.explain",
+    "frontier": "optimizer.analysis.frontier",
+    "target": "optimizer.analysis.target",
+    "alternatives": "optimizer.analysis.alternatives",
+    "compare_results": "optimizer.analysis.compare",
+    # studies
+    "load_study": "optimizer.studies.study",
+    "sweep": "optimizer.studies.sweep",
+    "read_sweep": "optimizer.studies.sweep",
+    "write_sweep_report": "optimizer.studies.sweep_report",
+    # reports
+    "write_report": "optimizer.reports.report",
 }
 
 __all__ = sorted(_PUBLIC)
@@ -38,22 +57,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-class _Package(ModuleType):
-    """`optimizer.solve` is both a module and the function `solve` in it. Importing the module
-    sets the package's attribute to the module; this keeps `from optimizer import solve` the
-    function (the module stays in sys.modules, as `importlib.import_module("optimizer.solve")`)."""
-
-    @property
-    def solve(self):
-        from optimizer.solve import solve
-
-        return solve
-
-    @solve.setter
-    def solve(self, module) -> None:
-        pass
-
-
-sys.modules[__name__].__class__ = _Package

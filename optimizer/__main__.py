@@ -6,7 +6,7 @@ so that Ctrl-C while the command starts also ends it with exit 130 and one line.
 
 import sys
 
-from optimizer import interrupt, progress
+from optimizer.solving import interrupt, progress
 
 
 def main() -> None:

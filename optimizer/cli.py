@@ -24,13 +24,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from optimizer import interrupt, progress
-from optimizer.errors import InvalidInstance, Problem, printable
-from optimizer.io import bundled_instances, load_instance, resolve_instance_path
-from optimizer.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
-from optimizer.results import Result
-from optimizer.schema import CATEGORIES
-from optimizer.solve import solve as solve_instance
+from optimizer.solving import interrupt, progress
+from optimizer.data.errors import InvalidInstance, Problem, printable
+from optimizer.data.io import bundled_instances, load_instance, resolve_instance_path
+from optimizer.data.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
+from optimizer.solving.results import Result
+from optimizer.data.schema import CATEGORIES
+from optimizer.solving.solve import solve as solve_instance
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_WRITE_FAILED = 0, 1, 2, 7, 9
 
@@ -103,7 +103,7 @@ def _interruptible(message: str = interrupt.MESSAGE):
 
 
 class _StatusLine:
-    """The live status line: what the run is doing (optimizer.progress), redrawn by rich."""
+    """The live status line: what the run is doing (optimizer.solving.progress), redrawn by rich."""
 
     def __rich__(self) -> Text:
         return _plain(progress.describe())  # stage names carry ids: never read as markup
@@ -192,8 +192,8 @@ def explain(
     """Why a scenario is infeasible: the conflicting rules (HiGHS's irreducible infeasible
     subset) and the least relaxation of priorities, quotas, capacities and locks that makes it
     feasible. Exit 1 when infeasible (explained), 0 when feasible."""
-    from optimizer.explain import RELAXABLE
-    from optimizer.explain import explain as explain_instance
+    from optimizer.analysis.explain import RELAXABLE
+    from optimizer.analysis.explain import explain as explain_instance
 
     if out_dir is not None:
         check_out_dir(out_dir)  # a bad --out fails now, not after the explanation
@@ -243,7 +243,7 @@ def explain(
 
 def _write_csv_folder(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
     """Tables as CSV files in a folder replaced as a whole (explain --out, compare --out)."""
-    from optimizer.io import atomic_write
+    from optimizer.data.io import atomic_write
 
     with _interruptible(), result_folder(folder) as tmp:
         for name, table in tables.items():
@@ -346,8 +346,8 @@ def sweep(
     """Run a sensitivity study: every scenario re-solves one built model; results in --out."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from optimizer.study import STRUCTURAL, load_study
-    from optimizer.sweep import sweep as run_sweep
+    from optimizer.studies.study import STRUCTURAL, load_study
+    from optimizer.studies.sweep import sweep as run_sweep
 
     try:
         loaded = load_instance(instance)
@@ -412,7 +412,7 @@ def alternatives(
 ) -> None:
     """Near-optimal alternatives: plans within --slack of the optimum, as different from it and
     from each other as possible (L1 distance of recipient or category totals)."""
-    from optimizer.alternatives import alternatives as find_alternatives
+    from optimizer.analysis.alternatives import alternatives as find_alternatives
 
     problems = []
     if not 0 < slack < 1:
@@ -461,7 +461,7 @@ def frontier(
     """The efficiency-equity frontier: people lifted against the least coverage (people lifted /
     poor population of the worst-covered recipient), from the most people lifted to the equity
     optimum by epsilon-constraint; each point a full plan."""
-    from optimizer.frontier import frontier as find_frontier
+    from optimizer.analysis.frontier import frontier as find_frontier
 
     if points < 2:
         _bad_input([Problem("--points", "expected at least 2 plans (the two end points: the most people lifted "
@@ -514,7 +514,7 @@ def compare(
 ) -> None:
     """Two plans side by side: aid by donor, recipient and category, KPI deltas, rows that
     became binding or slack."""
-    from optimizer.compare import compare_results, is_same_plan
+    from optimizer.analysis.compare import compare_results, is_same_plan
 
     for folder in (a, b):
         if not (folder / "run.json").is_file():
@@ -550,7 +550,7 @@ def report(
 ) -> None:
     """A self-contained HTML report of a plan (flows, shares against the priority bounds, people
     lifted, duals, provenance), with its figures also written as PNG beside it."""
-    from optimizer.report import write_report
+    from optimizer.reports.report import write_report
 
     try:
         written = write_report(result_dir, out_file)
@@ -578,8 +578,8 @@ def target(
     import math
     from types import SimpleNamespace
 
-    from optimizer.target import PASTE_DIGITS
-    from optimizer.target import target as find_target
+    from optimizer.analysis.target import PASTE_DIGITS
+    from optimizer.analysis.target import target as find_target
 
     problems = []
     if (people is None) == (coverage is None):
@@ -632,7 +632,7 @@ def sweep_report(
     study_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A study folder written by `ewppt sweep`")],
 ) -> None:
     """Summary table, Sobol indices, tornado chart and response curves (PNG) of a study."""
-    from optimizer.sweep_report import write_sweep_report
+    from optimizer.studies.sweep_report import write_sweep_report
 
     try:
         written = write_sweep_report(study_dir)
@@ -654,7 +654,7 @@ def generate(
 ) -> None:
     """Write a synthetic instance of any size (recipients named like counties). OUT is replaced
     as a whole; a folder that is not empty is refused (exit 2) unless --force."""
-    from optimizer.generate import generate_instance
+    from optimizer.data.generate import generate_instance
 
     folder = Path(os.path.abspath(out_dir))
     if folder.is_dir() and any(folder.iterdir()) and not force:

@@ -17,7 +17,7 @@ def assert_sweep_matches_solves(results: pd.DataFrame, study, instance, rel: flo
     import pytest
 
     from optimizer import solve
-    from optimizer.study import apply_to_instance, resolve_parameters
+    from optimizer.studies.study import apply_to_instance, resolve_parameters
 
     parameters = resolve_parameters(study, instance)
     for row in results.itertuples(index=False):

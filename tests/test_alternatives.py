@@ -1,5 +1,5 @@
 """`ewppt alternatives` (issue 7, item 7): near-optimal plans that differ from the optimum and
-from each other (optimizer/alternatives.py).
+from each other (optimizer/analysis/alternatives.py).
 
 By hand on tiny (instances/tiny/README.md): the optimum lifts 2,760 people with recipient
 totals r0 = (upland 14, valley 20, plateau 6); a slack of 2% allows 55.2 fewer, 2,704.8. Both
@@ -40,8 +40,8 @@ import pandas as pd
 import pytest
 
 from optimizer import load_instance
-from optimizer.alternatives import alternatives
-from optimizer.recheck import recheck
+from optimizer.analysis.alternatives import alternatives
+from optimizer.solving.recheck import recheck
 from tests.conftest import INSTANCES
 from tests.test_outputs import run_cli
 

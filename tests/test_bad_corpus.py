@@ -21,7 +21,7 @@ EWPPT_BIG_CSV=1 (about 70 s and 4.3 GB of memory).
 
 Two more tests check the corpus itself: re-running the generator reproduces the committed
 files byte for byte (symbolic links by their target), and every table and column of
-`optimizer.schema` is covered.
+`optimizer.data.schema` is covered.
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def test_corpus_reproduces_byte_for_byte(tmp_path: Path) -> None:
 
 def test_corpus_covers_every_table_and_column() -> None:
     """Every table of the schema is removed, and every required or typed column broken, by some case."""
-    from optimizer.schema import TABLES
+    from optimizer.data.schema import TABLES
 
     names = set(BY_NAME)
     for table, spec in TABLES.items():

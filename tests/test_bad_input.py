@@ -30,7 +30,7 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.io import load_instance, write_instance_xlsx
+from optimizer.data.io import load_instance, write_instance_xlsx
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 EXIT_BAD_INPUT = 2

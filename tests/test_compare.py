@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from optimizer import solve
-from optimizer.compare import compare_results, is_same_plan
+from optimizer.analysis.compare import compare_results, is_same_plan
 from tests.test_outputs import run_cli
 
 

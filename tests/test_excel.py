@@ -7,10 +7,10 @@ import openpyxl
 import pytest
 
 from optimizer import load_instance, solve
-from optimizer.generate import generate_instance
-from optimizer.io import write_instance_xlsx
-from optimizer.report import FIGURES
-from optimizer.results import TABLE_NAMES, read_results
+from optimizer.data.generate import generate_instance
+from optimizer.data.io import write_instance_xlsx
+from optimizer.reports.report import FIGURES
+from optimizer.solving.results import TABLE_NAMES, read_results
 from tests.conftest import INSTANCES
 from tests.test_outputs import assert_same_table, run_cli
 from tests.test_report import assert_report_renders

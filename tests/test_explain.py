@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from optimizer import load_instance, solve
-from optimizer.explain import explain
+from optimizer.analysis.explain import explain
 from tests.conftest import INSTANCES
 from tests.test_outputs import run_cli
 
@@ -258,8 +258,8 @@ def test_the_subset_is_infeasible_and_irreducible(tiny, overrides):
     import numpy as np
 
     from models.assemble import build_model
-    from optimizer.explain import irreducible_subset
-    from optimizer.solve import _run, new_solver
+    from optimizer.analysis.explain import irreducible_subset
+    from optimizer.solving.solve import _run, new_solver
 
     scenario = tiny.scenario.override(**overrides)
     model, opt = build_model(tiny, scenario), new_solver()

@@ -1,4 +1,4 @@
-"""`ewppt frontier` (optimizer/frontier.py): people lifted against the least coverage, by
+"""`ewppt frontier` (optimizer/analysis/frontier.py): people lifted against the least coverage, by
 epsilon-constraint, each point a full plan.
 
 The frontier of tiny by hand (instances/tiny/README.md). Coastal (20 million over the plan)
@@ -48,11 +48,11 @@ import pytest
 
 import models.assemble
 from optimizer import load_instance, solve
-from optimizer.frontier import Frontier, FrontierPoint, _summarise, frontier, write_plot
-from optimizer.generate import generate_instance
-from optimizer.recheck import recheck
-from optimizer.results import Result
-from optimizer.solve import EQUITY_TOLERANCE
+from optimizer.analysis.frontier import Frontier, FrontierPoint, _summarise, frontier, write_plot
+from optimizer.data.generate import generate_instance
+from optimizer.solving.recheck import recheck
+from optimizer.solving.results import Result
+from optimizer.solving.solve import EQUITY_TOLERANCE
 from tests.conftest import INSTANCES
 from tests.test_outputs import run_cli
 
@@ -157,7 +157,7 @@ def test_one_model_is_built_and_re_solved(monkeypatch):
     number of points; every point is a solve of the same model object."""
     instance = load_instance(INSTANCES / "tiny")
     builds, solved_models = [], []
-    solve_module = importlib.import_module("optimizer.solve")  # `optimizer.solve` is also the function
+    solve_module = importlib.import_module("optimizer.solving.solve")  # `optimizer.solving.solve` is also the function
     build, solve_model = models.assemble.build_model, solve_module.solve_model
 
     def counting_build(*args, **kwargs):

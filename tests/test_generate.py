@@ -1,4 +1,4 @@
-"""Synthetic instances (optimizer.generate): valid, solvable, deterministic, shaped as asked.
+"""Synthetic instances (optimizer.data.generate): valid, solvable, deterministic, shaped as asked.
 
 An 800-recipient instance is not solved here: with quota_growth_min = 0 HiGHS's dual simplex
 takes minutes on it (see the generator's report). The sizes below are MIPs (funds, projects,
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import optimizer.generate as generate
+import optimizer.data.generate as generate
 from optimizer import load_instance, solve
-from optimizer.generate import INSTRUMENTS, generate_instance
-from optimizer.schema import CATEGORIES
+from optimizer.data.generate import INSTRUMENTS, generate_instance
+from optimizer.data.schema import CATEGORIES
 
 FILES = ("scenario.toml", "donors.csv", "revenue.csv", "recipients.csv", "pairs.csv", "instruments.csv",
          "effects.csv", "capacity.csv", "projects.csv", "cadres.csv", "README.md")

@@ -85,7 +85,7 @@ def test_ctrl_c_while_explain_searches_the_conflict(tmp_path):
 
 @pytest.fixture(scope="module")
 def county_mip(tmp_path_factory) -> Path:
-    from optimizer.generate import generate_instance
+    from optimizer.data.generate import generate_instance
 
     return generate_instance(tmp_path_factory.mktemp("g") / "g200", recipients=200, donors=5, instruments=10,
                              years=5, seed=2)

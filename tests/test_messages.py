@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.errors import EwpptError, InvalidInstance, InvalidScenario, Problem, printable
-from optimizer.io import load_instance
-from optimizer.schema import Scenario
-from optimizer.solve import solve
+from optimizer.data.errors import EwpptError, InvalidInstance, InvalidScenario, Problem, printable
+from optimizer.data.io import load_instance
+from optimizer.data.schema import Scenario
+from optimizer.solving.solve import solve
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 
@@ -75,11 +75,11 @@ def test_solver_options_pass_from_python_by_dotted_key() -> None:
     assert result.ok and result.scenario["solver"]["time_limit"] == 60
 
 
-@pytest.mark.parametrize("entry", ["frontier.frontier", "target.target", "explain.explain"])
+@pytest.mark.parametrize("entry", ["analysis.frontier.frontier", "analysis.target.target", "analysis.explain.explain"])
 def test_every_entry_point_that_takes_overrides_says_the_same(entry: str) -> None:
     import importlib
 
-    module, name = entry.split(".")
+    module, name = entry.rsplit(".", 1)
     function = getattr(importlib.import_module(f"optimizer.{module}"), name)
     kwargs = {"people": 100} if name == "target" else {}
     with pytest.raises(InvalidScenario, match=re.escape("did you mean 'solver.time_limit'?")):

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from models.assemble import build_model
 from optimizer import load_instance, solve
-from optimizer.evaluate import people_lifted
-from optimizer.solve import _run, new_solver
+from optimizer.solving.evaluate import people_lifted
+from optimizer.solving.solve import _run, new_solver
 from tests.conftest import INSTANCES
 from tests.helpers import assert_sweep_matches_solves, plan_totals
 
@@ -272,8 +272,8 @@ def check_whole_decisions(instance, result) -> None:
 def test_mip_sweep_equals_independent_solves(tmp_path):
     """A study over a MIP re-solves the built MIP; each scenario equals its own solve, KPIs
     included (set-up costs charged, projects counted)."""
-    from optimizer.study import Study
-    from optimizer.sweep import sweep
+    from optimizer.studies.study import Study
+    from optimizer.studies.sweep import sweep
 
     folder = variant(tmp_path, "mip", instruments={"cdf": (3, 0.5)}, effects_without=(("valley", "roads"),),
                      projects=[("valley_road", "valley", "roads", 6, 350, 2011),
@@ -293,7 +293,7 @@ def test_mip_sweep_equals_independent_solves(tmp_path):
 def hard_instance(tmp_path_factory) -> Path:
     """A generated 100-county MIP: relax and fix finds a plan within 0.6% of the bound in 2-5 s
     on 2 cores; proving it optimal to a zero gap takes branch and bound 20-35 s more."""
-    from optimizer.generate import generate_instance
+    from optimizer.data.generate import generate_instance
 
     return generate_instance(tmp_path_factory.mktemp("hard") / "g100", recipients=100, donors=5, instruments=10,
                              years=5, seed=1)

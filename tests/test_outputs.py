@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from optimizer import load_instance, solve
-from optimizer.io import write_instance_xlsx
-from optimizer.results import TABLE_NAMES, read_results
-from optimizer.schema import format_markdown
+from optimizer.data.io import write_instance_xlsx
+from optimizer.solving.results import TABLE_NAMES, read_results
+from optimizer.data.schema import format_markdown
 from tests.conftest import INSTANCES, ROOT
 
 

@@ -1,4 +1,4 @@
-"""The live status line's content (optimizer.progress) and when it is drawn."""
+"""The live status line's content (optimizer.solving.progress) and when it is drawn."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from optimizer import progress
+from optimizer.solving import progress
 from tests.conftest import ROOT
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from models import build_model
 from optimizer import load_instance, solve
-from optimizer.checks import check_context_totals
-from optimizer.io import bundled_instances
+from optimizer.data.checks import check_context_totals
+from optimizer.data.io import bundled_instances
 from tests.conftest import INSTANCES
 
 RECORD = ["ewppt-1996", "ewppt-2002", "ewppt-2010", "history-2003-2007", "plan-2011-2015"]

@@ -15,8 +15,8 @@ import pytest
 
 from models.assemble import build_model
 from optimizer import load_instance, solve
-from optimizer.recheck import recheck
-from optimizer.solve import solve_model
+from optimizer.solving.recheck import recheck
+from optimizer.solving.solve import solve_model
 from tests.conftest import INSTANCES, ROOT
 from tests.test_mip import variant
 from tests.test_outputs import run_cli

@@ -14,8 +14,8 @@ import matplotlib.image
 import pytest
 
 from optimizer import load_instance, solve
-from optimizer.errors import InvalidInstance
-from optimizer.report import FIGURES, budget_duals, load_result, share_tables, write_report
+from optimizer.data.errors import InvalidInstance
+from optimizer.reports.report import FIGURES, budget_duals, load_result, share_tables, write_report
 from tests.conftest import INSTANCES
 from tests.test_outputs import run_cli
 

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from optimizer import cli, load_instance, solve
-from optimizer.frontier import frontier
-from optimizer.output import LIVE_TEMP_DIRS, remove_live_temp_dirs, result_folder
-from optimizer.report import write_report
-from optimizer.results import read_results
+from optimizer.analysis.frontier import frontier
+from optimizer.data.output import LIVE_TEMP_DIRS, remove_live_temp_dirs, result_folder
+from optimizer.reports.report import write_report
+from optimizer.solving.results import read_results
 from tests.conftest import INSTANCES, ROOT
 
 HALVED = {"proportion.provincial": 0.005}  # tiny with half the provincial money: another plan
@@ -93,7 +93,7 @@ def test_results_are_read_in_the_format_run_json_records(tmp_path, plans):
 def test_two_writers_interleaved_file_by_file_leave_one_run(tmp_path, plans, monkeypatch):
     """Two writers take turns file by file, the first file's last writer being B and the
     second's A: files written straight into the folder would end mixed."""
-    import optimizer.results as results
+    import optimizer.solving.results as results
 
     files = len(plans["full"].tables()) + 1  # the tables and run.json
     turns = [who for k in range(files) for who in (("a", "b") if k % 2 == 0 else ("b", "a"))]
@@ -151,7 +151,7 @@ def test_two_solves_started_together_into_one_folder_leave_one_run(tmp_path, pla
 
 
 def test_a_disk_full_midway_leaves_the_previous_folder_as_it_was(tmp_path, plans, monkeypatch, capsys):
-    import optimizer.results as results
+    import optimizer.solving.results as results
 
     out = tmp_path / "r"
     plans["full"].write(out)
@@ -304,7 +304,7 @@ def test_a_closed_output_pipe_keeps_the_exit_code(tmp_path, command):
 
 
 def test_the_swap_without_renameat2_replaces_the_folder_too(tmp_path, plans, monkeypatch):
-    import optimizer.output as output
+    import optimizer.data.output as output
 
     monkeypatch.setattr(output, "_exchange", lambda a, b: False)  # an old kernel or a file system without it
     out = tmp_path / "r"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optimizer.io import load_instance
-from optimizer.results import TABLE_NAMES, read_results
-from optimizer.solve import solve
+from optimizer.data.io import load_instance
+from optimizer.solving.results import TABLE_NAMES, read_results
+from optimizer.solving.solve import solve
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 IDS = {"coastal": "001", "harbour": "1", "upland": "nan", "valley": "NA", "plateau": "null", "cdf": "01"}

@@ -1,4 +1,4 @@
-"""The same plan in other units: money and people rescaled for HiGHS (optimizer/scaling.py), and a
+"""The same plan in other units: money and people rescaled for HiGHS (optimizer/data/scaling.py), and a
 re-check whose tolerance follows the data's own size.
 
 `instances/tiny` with every money figure x10^k and people_per_million x10^-k is the same problem:
@@ -17,12 +17,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optimizer.errors import InvalidInstance
-from optimizer.evaluate import people_lifted
-from optimizer.io import bundled_instances, load_instance
-from optimizer.recheck import recheck
-from optimizer.scaling import MONEY_COLUMNS, RATE_COLUMNS, scale_of
-from optimizer.solve import solve
+from optimizer.data.errors import InvalidInstance
+from optimizer.solving.evaluate import people_lifted
+from optimizer.data.io import bundled_instances, load_instance
+from optimizer.solving.recheck import recheck
+from optimizer.data.scaling import MONEY_COLUMNS, RATE_COLUMNS, scale_of
+from optimizer.solving.solve import solve
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 
@@ -120,11 +120,11 @@ def test_a_plan_with_no_aid_is_optimal_and_written(tmp_path: Path) -> None:
 def test_studies_refuse_what_solve_rescales(tmp_path: Path) -> None:
     """Studies build their models unscaled: on tiny x1e12 they refuse (exit 2) instead of calling a
     wrong plan optimal."""
-    from optimizer.alternatives import alternatives
-    from optimizer.frontier import frontier
-    from optimizer.study import Study
-    from optimizer.sweep import sweep
-    from optimizer.target import target
+    from optimizer.analysis.alternatives import alternatives
+    from optimizer.analysis.frontier import frontier
+    from optimizer.studies.study import Study
+    from optimizer.studies.sweep import sweep
+    from optimizer.analysis.target import target
 
     instance = load_instance(scaled_tiny(tmp_path / "tiny", 1e12, 1e-12))
     study = Study.model_validate({"study": {"design": "grid"}, "parameter": [

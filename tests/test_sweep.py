@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from optimizer import solve
-from optimizer.errors import InvalidInstance
-from optimizer.study import Study, load_study, resolve_parameters
-from optimizer.sweep import read_sweep, sweep
-from optimizer.sweep_report import write_sweep_report
+from optimizer.data.errors import InvalidInstance
+from optimizer.studies.study import Study, load_study, resolve_parameters
+from optimizer.studies.sweep import read_sweep, sweep
+from optimizer.studies.sweep_report import write_sweep_report
 from tests.conftest import INSTANCES
 from tests.helpers import assert_sweep_matches_solves
 
@@ -194,7 +194,7 @@ def test_sweep_on_a_dask_cluster_equals_local(tiny, tmp_path, dask_cluster):
 @pytest.mark.parametrize("name", ["proportion-leverage", "sobol-effects", "oat-priorities"])
 def test_bundled_studies_resolve_against_ewppt_2010(name):
     from optimizer import load_instance
-    from optimizer.study import design_points
+    from optimizer.studies.study import design_points
 
     instance = load_instance(INSTANCES / "ewppt-2010")
     study = load_study(INSTANCES.parent / "studies" / f"{name}.toml")

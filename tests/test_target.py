@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer import load_instance, solve
-from optimizer.target import target
+from optimizer.analysis.target import target
 from tests.helpers import plan_totals
 from tests.test_mip import variant
 from tests.test_outputs import run_cli

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.errors import InvalidInstance
-from optimizer.io import load_instance
+from optimizer.data.errors import InvalidInstance
+from optimizer.data.io import load_instance
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 as_root = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads every file")

@@ -91,8 +91,8 @@ QUOTA_SHARE = 0.40  # illustrative: base quota = 40% of the donor's 2011 budget
 
 # ------------------------------------------------------------------------------ instruments
 # id, category, leverage, targets_women, min_fund_size, setup_cost, base people/million, kind:
-# the generator's table (optimizer/generate.py), in this instance's order
-from optimizer.generate import INSTRUMENTS as _INSTRUMENT_TABLE  # noqa: E402
+# the generator's table (optimizer/data/generate.py), in this instance's order
+from optimizer.data.generate import INSTRUMENTS as _INSTRUMENT_TABLE  # noqa: E402
 
 INSTRUMENTS = [(name, *_INSTRUMENT_TABLE[name]) for name in (
     "loan_guarantee", "risk_guarantee", "investment_guarantee", "discount_interest", "sme_fund",
@@ -101,7 +101,7 @@ INSTRUMENTS = [(name, *_INSTRUMENT_TABLE[name]) for name in (
 # Segment shape per kind: people/million multipliers (non-increasing) and width multipliers
 # (of the recipient's expected aid in the instrument).
 # (shared with the synthetic generator, which takes its shapes from this instance)
-from optimizer.generate import DEFAULT_WIDTH, SEGMENT_RATE, SEGMENT_WIDTH  # noqa: E402
+from optimizer.data.generate import DEFAULT_WIDTH, SEGMENT_RATE, SEGMENT_WIDTH  # noqa: E402
 # Typical share of a recipient's aid per instrument (sets the scale of the widths only).
 TYPICAL_SHARE = {"enterprise_finance": 0.35 / 5, "household_finance": 0.30 / 4, "public_goods": 0.25 / 2,
                  "human_resources": 0.10 / 2}

@@ -1,6 +1,6 @@
 """Near-optimal alternatives (modelling to generate alternatives, MGA).
 
-    from optimizer.alternatives import alternatives
+    from optimizer.analysis.alternatives import alternatives
     found = alternatives(instance, slack=0.02, count=3)
     found.optimum, found.alternatives, found.table
     found.write("results/alternatives")     # optimum/, alt-1/, alt-2/ ..., alternatives.csv
@@ -44,13 +44,13 @@ in the directions tried).
 Second stage: with the chosen signs and t >= t_best (less 1e-7 relative), the scenario's own
 objective is maximised by the ordinary `solve_model` (so an alternative wastes no aid that it
 need not waste to keep its distance, and it is read back, evaluated and re-checked by
-`optimizer/recheck.py` like any plan). Each alternative is then within the slack (the floor
+`optimizer/solving/recheck.py` like any plan). Each alternative is then within the slack (the floor
 row) and at least t from every earlier plan in L1 distance of profiles (t less 1e-7 relative
 is what is reported as `certified_distance`, in million yuan of the profile's space), which
 `alternatives.csv` measures again from the allocation tables.
 
 Whole decisions (MIP): the alternatives keep the optimum's funds, projects and cadres (pinned
-by their bounds, as `optimizer.mip` does) and move the aid only; each is then a plan of the
+by their bounds, as `optimizer.solving.mip` does) and move the aid only; each is then a plan of the
 MIP within the slack of the MIP optimum. Alternatives that open other funds are not searched.
 
 Distances reported (alternatives.csv): L1 on recipient totals (million yuan over the plan)
@@ -68,12 +68,12 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.io import Instance, atomic_write
-from optimizer.output import result_folder
-from optimizer.mip import discrete_vars, free_bounds, pin, release
-from optimizer.results import Format, Result
-from optimizer.scaling import require_plain
-from optimizer.schema import CATEGORIES, Scenario
+from optimizer.data.io import Instance, atomic_write
+from optimizer.data.output import result_folder
+from optimizer.solving.mip import discrete_vars, free_bounds, pin, release
+from optimizer.solving.results import Format, Result
+from optimizer.data.scaling import require_plain
+from optimizer.data.schema import CATEGORIES, Scenario
 
 MAX_ASCENT = 10  # sign updates per ascent
 MAX_TRIES = 12  # starts per alternative when ascents find no distinct plan
@@ -136,7 +136,7 @@ def alternatives(instance: Instance, slack: float = 0.02, count: int = 3, scenar
     if space not in SPACES:
         raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     from models.assemble import build_model
-    from optimizer.solve import new_solver, solve_model
+    from optimizer.solving.solve import new_solver, solve_model
 
     scenario = scenario or instance.scenario
     if scenario is not instance.scenario:
@@ -246,7 +246,7 @@ class _Search:
             m.alt_distance.add(m.alt_t - sum(float(s[n]) * m.alt_r[g] for n, g in enumerate(self.groups)) <= -offset)
 
     def _solve_direction(self, signs: np.ndarray) -> tuple[np.ndarray, float] | None:
-        from optimizer.solve import _run
+        from optimizer.solving.solve import _run
 
         m = self.model
         self._set_rows(signs)

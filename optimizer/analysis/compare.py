@@ -1,6 +1,6 @@
 """Two result folders side by side: what changed between plan A and plan B.
 
-    from optimizer.compare import compare_results
+    from optimizer.analysis.compare import compare_results
     tables = compare_results("results/base", "results/equity")
 
 Tables (money in million yuan over the whole plan; delta = B - A):
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.results import INDEX_COLUMNS, read_results
+from optimizer.solving.results import INDEX_COLUMNS, read_results
 
 ZERO = 1e-9
 

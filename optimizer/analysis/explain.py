@@ -33,10 +33,10 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
-from optimizer import interrupt, progress
-from optimizer.io import Instance
-from optimizer.results import FAMILY_INDEX
-from optimizer.schema import Scenario
+from optimizer.solving import interrupt, progress
+from optimizer.data.io import Instance
+from optimizer.solving.results import FAMILY_INDEX
+from optimizer.data.schema import Scenario
 
 # Families a planner sets, and so may relax (weight 1 per unit of slack by default).
 RELAXABLE = ("priority_share", "quota", "quota_growth", "capacity", "lock", "investment", "admin_capacity_limit",
@@ -105,8 +105,8 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
     infeasible: the IIS of its LP and the least weighted relaxation. `weights` sets the price
     of a unit of slack per family (default 1 for every family in RELAXABLE; a family left
     out of RELAXABLE is never relaxed)."""
-    from models.assemble import build_model, model_kind  # see optimizer/solve.py on this import
-    from optimizer.solve import new_solver
+    from models.assemble import build_model, model_kind  # see optimizer/solving/solve.py on this import
+    from optimizer.solving.solve import new_solver
 
     scenario = scenario or instance.scenario
     if overrides:
@@ -135,7 +135,7 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
     elif not integer:
         return Explanation("feasible", "the scenario is feasible: nothing to explain")
     else:
-        from optimizer.solve import solve
+        from optimizer.solving.solve import solve
 
         whole = solve(instance, scenario)
         if whole.has_plan:
@@ -151,7 +151,7 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
 
 
 def _status(opt, model: pyo.ConcreteModel, scenario: Scenario) -> str:
-    from optimizer.solve import _run
+    from optimizer.solving.solve import _run
 
     status, _ = _run(opt, model, scenario)
     return status
@@ -432,7 +432,7 @@ def _short(member: Member) -> str:
 def _least_relaxation(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
                       explanation: Explanation) -> None:
     """Solve the elastic model (see the module docstring) and record its non-zero slacks."""
-    from optimizer.solve import _run, new_solver
+    from optimizer.solving.solve import _run, new_solver
 
     rows = []
     for family, weight in explanation.weights.items():

@@ -1,6 +1,6 @@
 """The efficiency-equity frontier by epsilon-constraint: people lifted against the least coverage.
 
-    from optimizer.frontier import frontier
+    from optimizer.analysis.frontier import frontier
     found = frontier(instance, points=5)
     found.table                      # one row per plan: coverage floor, least coverage, people lifted, ...
     found.points[0].result           # each point is a full plan (allocation, kpis, duals, binding, ...)
@@ -30,7 +30,7 @@ model built with the equity objective). B is
     max P   s.t.   coverage_floor[w]:  z[w] >= theta_B N[w]   (w in E),
 
 with theta_B = theta* (1 - 1e-7) - 1e-12: exactly the problem the equity objective's
-lexicographic second stage solves (optimizer/solve.py, the same tolerance), so B is the most
+lexicographic second stage solves (optimizer/solving/solve.py, the same tolerance), so B is the most
 people lifted at the best least coverage. The floor sits that little below theta* because at
 theta* itself HiGHS's tolerances may call the rows infeasible. B is solved on the
 people-lifted model (not taken from the equity model's second stage) because there it is one
@@ -51,7 +51,7 @@ Param (`models/coverage.py`); each point sets it and re-solves the same model wi
 persistent HiGHS object. For an LP the re-solves warm-start the (dual) simplex method from the
 previous point's basis (only right-hand sides move, so the old basis stays dual feasible); the
 first solve uses the scenario's method. A second model, with the equity objective, is built
-once for theta*. Every point is read back, evaluated and re-checked by `optimizer/recheck.py`
+once for theta*. Every point is read back, evaluated and re-checked by `optimizer/solving/recheck.py`
 (including its coverage floor) like any plan; its run.json records its scenario
 (objective people_lifted, coverage_min = eps, and `solver.method = "simplex"` for a warm
 re-solve).
@@ -82,12 +82,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.io import Instance, atomic_write
-from optimizer.output import result_folder
-from optimizer.results import Format, Result
-from optimizer.scaling import require_plain
-from optimizer.schema import Scenario
-from optimizer.solve import EQUITY_TOLERANCE
+from optimizer.data.io import Instance, atomic_write
+from optimizer.data.output import result_folder
+from optimizer.solving.results import Format, Result
+from optimizer.data.scaling import require_plain
+from optimizer.data.schema import Scenario
+from optimizer.solving.solve import EQUITY_TOLERANCE
 
 DOMINANCE_TOLERANCE = 1e-7  # relative: differences below this are solver noise, not a better plan
 ROLES = {"efficiency": "A: most people lifted", "epsilon": "epsilon", "equity": "B: highest least coverage"}
@@ -154,7 +154,7 @@ def frontier(instance: Instance, points: int = 5, scenario: Scenario | None = No
         raise ValueError(f"points must be at least 2 (the two end points), got {points}")
     from models.assemble import build_model
     from models.objectives import equity_recipients
-    from optimizer.solve import new_solver, solve_model
+    from optimizer.solving.solve import new_solver, solve_model
 
     scenario = scenario or instance.scenario
     if overrides:
@@ -239,8 +239,8 @@ def _only_the_floor_moves(opt, model) -> None:
 def _max_min_coverage(instance: Instance, scenario: Scenario, build_model) -> tuple[float | None, Result | None]:
     """theta* = max C(x): the first stage of the equity objective, on a model built for it.
     Returns (theta*, None), or (None, a Result saying why not)."""
-    from optimizer.mip import release, solve_mip
-    from optimizer.solve import _run, new_solver
+    from optimizer.solving.mip import release, solve_mip
+    from optimizer.solving.solve import _run, new_solver
 
     equity = scenario.override(objective="equity")
     instance = dataclasses.replace(instance, scenario=equity)  # same tables, same checks
@@ -353,11 +353,11 @@ def frontier_figure(found: Frontier):
 def write_plot(found: Frontier, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from optimizer.report import png_bytes
+    from optimizer.data.output import png_bytes
 
     fig = frontier_figure(found)
     try:
-        data = png_bytes(fig)
+        data = png_bytes(fig, dpi=110)
     finally:
         plt.close(fig)
     atomic_write(path, lambda tmp: tmp.write_bytes(data))

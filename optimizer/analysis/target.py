@@ -1,6 +1,6 @@
 """The smallest extraction proportion that reaches a target (`ewppt target`).
 
-    from optimizer.target import target
+    from optimizer.analysis.target import target
     found = target(instance, people=2_000_000)        # or coverage=0.3
     found.factor, found.proportions, found.result     # phi, phi * p per level, the plan at phi
     found.write("results/ewppt-2010-target")
@@ -17,7 +17,7 @@ proportions p[l] are scaled by one factor phi, every budget becoming phi B[d,t],
 
 is one LP with phi a variable (a MIP when the scenario has whole decisions):
 models/target.py rewrites the budget, priority share and fund_max rows of the built model,
-and the objective is max -phi, so the MIP driver (optimizer/mip.py: relax and fix, then branch
+and the objective is max -phi, so the MIP driver (optimizer/solving/mip.py: relax and fix, then branch
 and bound when the gap asks for it) applies unchanged and a MIP's factor is the least within
 `[solver] mip_rel_gap`. No bisection over solves: with the factor in the model, HiGHS finds
 where the target starts to bind in one solve (figures in benchmarks/README.md). One
@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optimizer.io import Instance
-from optimizer.results import Format, Result
-from optimizer.scaling import require_plain
-from optimizer.schema import Scenario
+from optimizer.data.io import Instance
+from optimizer.solving.results import Format, Result
+from optimizer.data.scaling import require_plain
+from optimizer.data.schema import Scenario
 
 TOLERANCE = 1e-6  # relative: a plan within this of the target reaches it (solver tolerances)
 PASTE_DIGITS = 9  # significant digits of the proportions printed for `ewppt solve`
@@ -187,10 +187,10 @@ def target(instance: Instance, people: float | None = None, coverage: float | No
 def _least_factor(instance: Instance, scenario: Scenario, max_factor: float,
                   people: float | None) -> tuple[str, float | None]:
     """(status, phi) of the target model: min phi with the people target or coverage floor."""
-    from models.assemble import build_model  # see optimizer/solve.py on this import
+    from models.assemble import build_model  # see optimizer/solving/solve.py on this import
     from models.target import add_budget_factor, add_people_target, add_target_objective
-    from optimizer.mip import release, solve_mip
-    from optimizer.solve import _run, _solve_lp, new_solver
+    from optimizer.solving.mip import release, solve_mip
+    from optimizer.solving.solve import _run, _solve_lp, new_solver
 
     opt = new_solver()
     if opt is None:
@@ -230,7 +230,7 @@ def _close_relaxed_funds(opt, model, scenario: Scenario, lower: float, max_facto
     with the smaller big-M, is trusted. The plan at the factor is checked against the target
     either way (`_reaches`)."""
     from models.target import set_fund_capital_max
-    from optimizer.solve import _run
+    from optimizer.solving.solve import _run
 
     for _ in range(MAX_ROUNDS):
         if not set_fund_capital_max(model, lower):
@@ -272,7 +272,7 @@ def _plan(instance: Instance, scenario: Scenario, found: Target) -> tuple[Result
     """The ordinary plan at the factor, whether it reaches the target and by how much it
     misses; a MIP's plan is solved again with mip_rel_gap = 0 when the first, within the
     scenario's gap of the best plan at the factor, falls short."""
-    from optimizer.solve import solve
+    from optimizer.solving.solve import solve
 
     plan = solve(instance, scenario)
     if not plan.has_plan:
@@ -302,7 +302,7 @@ def _reaches(found: Target, plan: Result) -> tuple[bool, str]:
 def _why_out_of_reach(instance: Instance, scenario: Scenario, found: Target) -> tuple[str, list[str]]:
     """What the largest proportions (phi_max p) do reach, for the message of an infeasible
     target, and the `ewppt explain` options that show the conflict when there is one to show."""
-    from optimizer.solve import solve
+    from optimizer.solving.solve import solve
 
     largest = _scaled(scenario.proportion.model_dump(), found.max_factor)
     shown = ", ".join(f"{level} {value:.6g}" for level, value in largest.items())

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from optimizer.errors import Problem
-from optimizer.scaling import SCALED_COLUMNS, budgets
-from optimizer.schema import PRIORITY_KEYS, TABLES, Scenario
+from optimizer.data.errors import Problem
+from optimizer.data.scaling import SCALED_COLUMNS, budgets
+from optimizer.data.schema import PRIORITY_KEYS, TABLES, Scenario
 
 Tables = dict[str, pd.DataFrame]
 
@@ -187,7 +187,7 @@ SPREAD_MAX = 1e9  # largest / smallest non-zero figure of one money, people or r
 
 def check_column_spread(tables: Tables, scenario: Scenario) -> list[Problem]:
     """The non-zero figures of one money, people or rate column span at most 1e9: HiGHS holds a
-    row within 1e-7 of figures scaled to hundreds (optimizer/scaling.py), so a figure below 1e-9
+    row within 1e-7 of figures scaled to hundreds (optimizer/data/scaling.py), so a figure below 1e-9
     of the column's largest is lost in that tolerance and the plan for it is noise."""
     problems = []
     for table, columns in SCALED_COLUMNS.items():

@@ -1,6 +1,6 @@
 """Synthetic instances of any size, for benchmarks and `ewppt generate`.
 
-    from optimizer.generate import generate_instance
+    from optimizer.data.generate import generate_instance
     generate_instance(Path("out/r800"), recipients=800, donors=12, instruments=10, years=5, seed=1)
 
 The instance is a pure function of the arguments: the same arguments write byte-identical
@@ -83,8 +83,8 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.io import atomic_write_text
-from optimizer.schema import CATEGORIES, LEVELS
+from optimizer.data.io import atomic_write_text
+from optimizer.data.schema import CATEGORIES, LEVELS
 
 # ------------------------------------------------------------------------------- constants
 
@@ -663,7 +663,7 @@ def _csv(header: list[str], rows: list[list]) -> str:
 
 def _scenario_toml(name: str, plan_years: list[int], present: list[str], inst_rows: list[dict]) -> str:
     lines = [
-        f"# {name}: synthetic instance written by optimizer.generate (not real data).",
+        f"# {name}: synthetic instance written by optimizer.data.generate (not real data).",
         "[scenario]",
         f'name = "{name}"',
         f"years = [{', '.join(map(str, plan_years))}]",
@@ -697,9 +697,9 @@ def _readme(name, args, plan_years, counties, inst_rows, present, budget, pair_r
     lines = [
         f"# {name}: synthetic instance ({params}), not real data",
         "",
-        "Written by `optimizer.generate.generate_instance` (`ewppt generate`); the same parameters",
+        "Written by `optimizer.data.generate.generate_instance` (`ewppt generate`); the same parameters",
         "always write the same files. The figures are drawn in the ranges of `instances/ewppt-2010`",
-        "(see its SOURCES.md and the docstring of `optimizer/generate.py`); names are made up.",
+        "(see its SOURCES.md and the docstring of `optimizer/data/generate.py`); names are made up.",
         "",
         f"- {len(budget)} donors ({min(len(budget), len(REAL_DONORS))} named after the 2010 pairing's donors), "
         f"budgets {min(first):,.1f}-{max(first):,.1f} million yuan in {plan_years[0]} "

@@ -26,10 +26,10 @@ from warnings import catch_warnings, simplefilter
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from optimizer.errors import InvalidInstance, InvalidScenario, Problem, expected
-from optimizer.schema import TABLES, Scenario, TableSpec, scenario_problems
+from optimizer.data.errors import InvalidInstance, InvalidScenario, Problem, expected
+from optimizer.data.schema import TABLES, Scenario, TableSpec, scenario_problems
 
-BUNDLED_INSTANCES = Path(__file__).resolve().parents[1] / "instances"
+BUNDLED_INSTANCES = Path(__file__).resolve().parents[2] / "instances"
 SCENARIO_FILE = "scenario.toml"
 
 
@@ -71,7 +71,7 @@ class Instance:
 
     def with_scenario(self, scenario: Scenario) -> "Instance":
         """The same tables under another scenario (checks that depend on the years re-run)."""
-        from optimizer.checks import run_checks
+        from optimizer.data.checks import run_checks
 
         tables = {name: self.table(name) for name in TABLES}
         errors, warnings = run_checks(tables, scenario)
@@ -111,7 +111,7 @@ def load_instance(path: str | Path, **scenario_overrides: Any) -> Instance:
 
     Raises `InvalidInstance` listing every problem (file, row, column, value, expectation).
     """
-    from optimizer.checks import run_checks
+    from optimizer.data.checks import run_checks
 
     path = resolve_instance_path(path)
     unusable = _not_a_file_or_folder(path)

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from optimizer.io import current_umask
+from optimizer.data.io import current_umask
 
 MARKER = ".ewppt-result"  # written into a result folder that has no run.json of its own
 OWN_FILES = ("run.json", MARKER)
@@ -187,3 +187,14 @@ def _link_or_copy(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def png_bytes(fig, dpi: int) -> bytes:
+    """A matplotlib figure as PNG bytes, the same bytes for the same figure (no software stamp),
+    to be written with atomic_write."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white", bbox_inches="tight", pad_inches=0.15,
+                metadata={"Software": None})
+    return buffer.getvalue()

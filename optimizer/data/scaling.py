@@ -14,7 +14,7 @@ scaled units and writes the plan back in the instance's own:
 Each factor is 1 when its figures are already in a plain range (largest budget 0.1 to 1e5
 million yuan, largest people_per_million 1e-2 to 1e6: every bundled instance), so those solve
 exactly as before. Which columns are money or people comes from their declared units
-(optimizer/schema.py).
+(optimizer/data/schema.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import math
 
 import pandas as pd
 
-from optimizer.errors import InvalidInstance, Problem
-from optimizer.schema import TABLES
+from optimizer.data.errors import InvalidInstance, Problem
+from optimizer.data.schema import TABLES
 
 PLAIN_BUDGET = (0.1, 1e5)  # largest budget (million yuan) solved as it is
 PLAIN_RATE = (1e-2, 1e6)  # largest people_per_million (after the money's scaling) solved as it is
@@ -129,42 +129,6 @@ def _flat(columns: dict[str, list[str]]) -> list[tuple[str, str]]:
     return [(t, c) for t, cs in columns.items() for c in cs]
 
 
-def unscaled(result, instance, scale: Scale, objective: str):
-    """A result of the rescaled instance in the instance's own units (the same Result, changed).
-
-    A dual is d objective / d right-hand side: it scales with the objective's unit over its
-    row's. Ranging is not scaled back: it is dropped, with a warning."""
-    if scale.plain:
-        return result
-    result.instance_digest = instance.digest
-    unit = scale.objective(objective)
-    if result.objective is not None:
-        result.objective = _plain(result.objective * unit)
-    if result.solver.get("best_bound") is not None:
-        result.solver["best_bound"] = _plain(result.solver["best_bound"] * unit)
-    _times(result.allocation, "aid", scale.money)
-    _times(result.decisions, "money", scale.money)
-    for column, factor in (("aid", scale.money), ("leveraged_investment", scale.money),
-                           ("people_lifted", scale.people), ("poor_population", scale.people)):
-        _times(result.kpis, column, factor)
-    if len(result.duals):
-        _times(result.duals, "dual", unit / result.duals["family"].map(scale.family))
-    if len(result.binding):
-        _times(result.binding, "slack", result.binding["family"].map(scale.family))
-    if result.ranging is not None:
-        from optimizer.ranging import empty_ranging
-
-        result.ranging = empty_ranging()
-        result.warnings.append("ranging: not available for an instance solved in rescaled units")
-    result.solver["scale"] = {"money": scale.money, "people": scale.people}
-    return result
-
-
-def _times(table: pd.DataFrame, column: str, factor) -> None:
-    if len(table):
-        table[column] = (table[column].astype(float) * factor).map(_plain)
-
-
-def _plain(value: float) -> float:
+def plain_figure(value: float) -> float:
     """12 significant digits: no float noise from the scaling in the files."""
     return float(f"{value:.12g}")

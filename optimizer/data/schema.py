@@ -1,8 +1,8 @@
 """The instance format, declared once.
 
 Each table of an instance is a pydantic row model: its fields are the table's columns, each
-with a unit and a description. Loading (`optimizer.io`), the cross-table checks
-(`optimizer.checks`) and `docs/instance-format.md` all follow these declarations.
+with a unit and a description. Loading (`optimizer.data.io`), the cross-table checks
+(`optimizer.data.checks`) and `docs/instance-format.md` all follow these declarations.
 
 The scenario (`scenario.toml`) is a frozen pydantic model that forbids unknown keys; an
 override returns a new validated copy and never mutates.
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from optimizer.errors import InvalidScenario, Problem, expected
+from optimizer.data.errors import InvalidScenario, Problem, expected
 
 LEVELS = ("provincial", "prefectural", "county")
 CATEGORIES = ("enterprise_finance", "household_finance", "public_goods", "human_resources")

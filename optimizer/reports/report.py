@@ -1,6 +1,6 @@
 """`ewppt report RESULT_DIR`: one self-contained HTML page about a plan, and its figures as PNG.
 
-    from optimizer.report import write_report
+    from optimizer.reports.report import write_report
     write_report("results/ewppt-2010")      # results/ewppt-2010/report.html and report/*.png
 
 The page (every figure embedded as a base64 PNG, no outside resources) holds:
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from pathlib import Path
 
@@ -38,11 +37,11 @@ from matplotlib.patches import Patch, PathPatch, Rectangle  # noqa: E402
 from matplotlib.path import Path as CurvePath  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from optimizer.errors import InvalidInstance, Problem  # noqa: E402
-from optimizer.io import atomic_write, atomic_write_text  # noqa: E402
-from optimizer.output import result_folder  # noqa: E402
-from optimizer.results import EMPTY_COLUMNS, read_results  # noqa: E402
-from optimizer.schema import CATEGORIES  # noqa: E402
+from optimizer.data.errors import InvalidInstance, Problem  # noqa: E402
+from optimizer.data.io import atomic_write, atomic_write_text  # noqa: E402
+from optimizer.data.output import png_bytes, result_folder  # noqa: E402
+from optimizer.solving.results import EMPTY_COLUMNS, read_results  # noqa: E402
+from optimizer.data.schema import CATEGORIES  # noqa: E402
 
 ZERO = 1e-9
 DPI = 110
@@ -381,13 +380,6 @@ def make_figures(run: dict, tables: dict[str, pd.DataFrame]) -> dict[str, plt.Fi
     return figures
 
 
-def png_bytes(fig: plt.Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", bbox_inches="tight", pad_inches=0.15,
-                metadata={"Software": None})
-    return buffer.getvalue()
-
-
 # ------------------------------------------------------------------------------------------- page
 
 def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, str, str]]:
@@ -593,7 +585,7 @@ def _write_report(result_dir: Path, html_path: Path, png_dir: Path) -> list[Path
     run, tables = load_result(result_dir)
     images: dict[str, bytes] = {}
     for key, fig in make_figures(run, tables).items():
-        images[key] = png_bytes(fig)
+        images[key] = png_bytes(fig, DPI)
         plt.close(fig)
     written = []
     for key in FIGURES:

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
-from optimizer import progress
-from optimizer.schema import Scenario
+from optimizer.solving import progress
+from optimizer.data.schema import Scenario
 
 ROUND_UP = 0.5  # a relaxed fund or project at least this much established is taken
 HIGHS_DEFAULT_GAP = 1e-4

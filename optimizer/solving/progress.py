@@ -7,7 +7,7 @@ line shows `describe()` as a live status line on a terminal; with `EWPPT_PROGRES
 change of stage or HiGHS method is also a line on standard error (for logs, and for tests that
 interrupt a run at a named stage).
 
-Standard library only, like `optimizer.interrupt`.
+Standard library only, like `optimizer.solving.interrupt`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from optimizer import interrupt
+from optimizer.solving import interrupt
 
 HINT_AFTER = 30.0  # seconds of one solve after which the status line names --time-limit and --mip-gap
 

@@ -47,7 +47,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
-from optimizer import interrupt, progress
+from optimizer.solving import interrupt, progress
 
 RANGING_COLUMNS = ["family", "rule", "donor", "recipient", "instrument", "year", "segment", "parameter", "value",
                    "lower", "upper", "slope", "objective_at_lower", "objective_at_upper", "exact"]
@@ -96,7 +96,7 @@ def ranging_table(opt, model: pyo.ConcreteModel) -> pd.DataFrame:
     lp.integrality_ = []  # a MIP's plan: the LP with its whole decisions held
     copy.passModel(lp)
     if model.integer:
-        from optimizer.mip import discrete_vars
+        from optimizer.solving.mip import discrete_vars
 
         for v in discrete_vars(model):
             if id(v) in cols and v.value is not None:

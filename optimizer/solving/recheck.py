@@ -8,7 +8,7 @@ funds (minimum size, admin capacity), projects (all or nothing, timing) and cadr
 breaks a rule beyond the tolerance is reported as numerical trouble instead.
 
 Tolerance: a rule holds when it is violated by at most 1e-6 x (unit + |right-hand side|), the unit
-being the instance's own size of money or people (`optimizer.scaling.scale_of`: 1 for plain data), so
+being the instance's own size of money or people (`optimizer.data.scaling.scale_of`: 1 for plain data), so
 that the same plan in other units is judged the same.
 """
 
@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from optimizer.scaling import budgets, scale_of
+from optimizer.data.scaling import budgets, scale_of
 
 RTOL = 1e-6
 PRIORITY_CATEGORIES = {
@@ -166,7 +166,7 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
 
 
 def _coverage(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, floor: float, people: float) -> list[str]:
-    from optimizer.evaluate import people_lifted
+    from optimizer.solving.evaluate import people_lifted
 
     funds = decisions[decisions["kind"] == "fund"] if len(decisions) else decisions
     projects = decisions[decisions["kind"] == "project"] if len(decisions) else decisions

@@ -11,7 +11,7 @@ Tables (all money in million yuan):
     ranging     family, rule, donor, recipient, instrument, year, segment, parameter, value,
                 lower, upper, slope, objective_at_lower, objective_at_upper, exact
                 (only when asked for: `solve(..., ranging=True)`, `ewppt solve --ranging`;
-                see optimizer/ranging.py)
+                see optimizer/solving/ranging.py)
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from optimizer.io import atomic_write, atomic_write_text
-from optimizer.output import result_folder
+from optimizer.data.io import atomic_write, atomic_write_text
+from optimizer.data.output import result_folder
+from optimizer.data.scaling import Scale, plain_figure
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
@@ -124,7 +125,7 @@ class Result:
 
     def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
         """Write the tables and run.json into `out_dir`, replacing the folder as a whole (see
-        optimizer/output.py); run.json records the format. Returns the paths."""
+        optimizer/data/output.py); run.json records the format. Returns the paths."""
         if fmt not in ("csv", "xlsx", "parquet"):
             raise ValueError(f"unknown format {fmt!r}; expected csv, xlsx or parquet")
         out = Path(out_dir)
@@ -218,3 +219,41 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
     return versions
+
+
+# ------------------------------------------------------------------------------ units
+
+def unscaled(result, instance, scale: Scale, objective: str):
+    """A result of the rescaled instance in the instance's own units (the same Result, changed).
+
+    A dual is d objective / d right-hand side: it scales with the objective's unit over its
+    row's. Ranging is not scaled back: it is dropped, with a warning."""
+    if scale.plain:
+        return result
+    result.instance_digest = instance.digest
+    unit = scale.objective(objective)
+    if result.objective is not None:
+        result.objective = plain_figure(result.objective * unit)
+    if result.solver.get("best_bound") is not None:
+        result.solver["best_bound"] = plain_figure(result.solver["best_bound"] * unit)
+    _times(result.allocation, "aid", scale.money)
+    _times(result.decisions, "money", scale.money)
+    for column, factor in (("aid", scale.money), ("leveraged_investment", scale.money),
+                           ("people_lifted", scale.people), ("poor_population", scale.people)):
+        _times(result.kpis, column, factor)
+    if len(result.duals):
+        _times(result.duals, "dual", unit / result.duals["family"].map(scale.family))
+    if len(result.binding):
+        _times(result.binding, "slack", result.binding["family"].map(scale.family))
+    if result.ranging is not None:
+        from optimizer.solving.ranging import empty_ranging
+
+        result.ranging = empty_ranging()
+        result.warnings.append("ranging: not available for an instance solved in rescaled units")
+    result.solver["scale"] = {"money": scale.money, "people": scale.people}
+    return result
+
+
+def _times(table: pd.DataFrame, column: str, factor) -> None:
+    if len(table):
+        table[column] = (table[column].astype(float) * factor).map(plain_figure)

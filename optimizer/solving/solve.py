@@ -18,14 +18,15 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from optimizer import interrupt, progress
-from optimizer.evaluate import people_lifted
-from optimizer.io import Instance
-from optimizer.mip import MipOutcome, release, solve_mip
-from optimizer.recheck import recheck
-from optimizer.results import BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table
-from optimizer.scaling import rescaled, scale_of, unscaled
-from optimizer.schema import Scenario
+from optimizer.solving import interrupt, progress
+from optimizer.solving.evaluate import people_lifted
+from optimizer.data.io import Instance
+from optimizer.solving.mip import MipOutcome, release, solve_mip
+from optimizer.solving.recheck import recheck
+from optimizer.solving.results import (BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table,
+                                       unscaled)
+from optimizer.data.scaling import rescaled, scale_of
+from optimizer.data.schema import Scenario
 
 ZERO = 1e-9  # flows below this (million yuan) are reported as zero
 EQUITY_TOLERANCE = 1e-7  # the equity level kept in the lexicographic second stage, relative
@@ -44,7 +45,7 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     """Solve an instance under a scenario (its own by default, with dotted-key overrides).
 
     `ranging=True` adds `result.ranging`: for each budget, quota, share, capacity and effect,
-    the interval in which the plan's basis stays optimal (optimizer/ranging.py).
+    the interval in which the plan's basis stays optimal (optimizer/solving/ranging.py).
 
     `relax=True` solves the LP relaxation (`model = "lp"`) and reports the plan of the
     relaxation, and also solves the MIP to report the integrality gap between the two in the
@@ -62,7 +63,7 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     from models.assemble import build_model
 
     started = time.perf_counter()
-    # in units HiGHS's absolute tolerances suit, the plan back in the instance's (optimizer/scaling.py)
+    # in units HiGHS's absolute tolerances suit, the plan back in the instance's (optimizer/data/scaling.py)
     scale = scale_of(instance)
     with progress.stage("building the model"):
         model = build_model(rescaled(instance, scale), scenario)
@@ -167,7 +168,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
 
 def _ranging(opt, model: pyo.ConcreteModel, result: Result) -> pd.DataFrame:
     """The plan's ranging table; an LP HiGHS cannot range gives an empty table and a warning."""
-    from optimizer.ranging import RangingUnavailable, empty_ranging, ranging_table
+    from optimizer.solving.ranging import RangingUnavailable, empty_ranging, ranging_table
 
     try:
         return ranging_table(opt, model)

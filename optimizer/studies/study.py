@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from optimizer.errors import InvalidInstance, Problem
-from optimizer.io import Instance
-from optimizer.schema import LEVELS, OBJECTIVES, PRIORITY_KEYS, TABLES
+from optimizer.data.errors import InvalidInstance, Problem
+from optimizer.data.io import Instance
+from optimizer.data.schema import LEVELS, OBJECTIVES, PRIORITY_KEYS, TABLES
 
 STRUCTURAL = {"scenario.objective": tuple(OBJECTIVES), "priorities.scope": ("donor", "national")}
 # Neutral values of priorities a scenario leaves unset: the row exists but never binds.
@@ -378,7 +378,7 @@ def apply_to_instance(instance: Instance, parameters: list[ResolvedParameter], p
             else:
                 frame.loc[rows, parameter.column] = float(value)
     scenario = instance.scenario.override(**overrides) if overrides else instance.scenario
-    from optimizer.checks import run_checks
+    from optimizer.data.checks import run_checks
 
     errors, warnings = run_checks(tables, scenario)
     if errors:

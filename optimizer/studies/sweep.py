@@ -31,15 +31,15 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.parameters import budget_values
-from optimizer import interrupt
-from optimizer.errors import InvalidInstance, Problem
-from optimizer.evaluate import segment_people
-from optimizer.io import Instance, atomic_write, atomic_write_text
-from optimizer.scaling import require_plain
-from optimizer.schema import Scenario
-from optimizer.mip import MipOutcome, release, solve_mip
-from optimizer.solve import _equity_second_stage, _run, new_solver
-from optimizer.study import (
+from optimizer.solving import interrupt
+from optimizer.data.errors import InvalidInstance, Problem
+from optimizer.solving.evaluate import segment_people
+from optimizer.data.io import Instance, atomic_write, atomic_write_text
+from optimizer.data.scaling import require_plain
+from optimizer.data.schema import Scenario
+from optimizer.solving.mip import MipOutcome, release, solve_mip
+from optimizer.solving.solve import _equity_second_stage, _run, new_solver
+from optimizer.studies.study import (
     NEUTRAL_PRIORITY,
     ResolvedParameter,
     Study,
@@ -123,7 +123,7 @@ class _BuiltModel:
         equity = scenario.objective == "equity"  # its second stage moves a bound and the objective
         for flag in ("check_for_new_objective", "update_objective"):
             setattr(updates, flag, equity)
-        # a MIP's relax-and-fix fixes and frees the whole decisions (optimizer.mip)
+        # a MIP's relax-and-fix fixes and frees the whole decisions (optimizer.solving.mip)
         updates.update_vars = equity or m.integer
         updates.update_parameters = True
         self.base = {(p.param, i): pyo.value(_param(m, p.param, i)) for p in parameters for i in p.indices}
@@ -207,7 +207,7 @@ class _BuiltModel:
                     raw.solution_loader.load_vars()
             if outcome.status != "optimal":
                 return {"status": outcome.status, "message": f"HiGHS: {outcome.termination}"}
-            if m.integer:  # the plan is in the model's variables (see optimizer.mip)
+            if m.integer:  # the plan is in the model's variables (see optimizer.solving.mip)
                 aid, opened, built = (np.array([v.value or 0.0 for v in vs], dtype=float)
                                       for vs in (self.x_vars, self.y_vars, self.v_vars))
             else:
@@ -241,7 +241,7 @@ class _BuiltModel:
         return np.array([primal[v] for v in variables])
 
     def _kpis(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray) -> dict[str, float]:
-        """People lifted from the plan under the current effect Params (as optimizer.evaluate):
+        """People lifted from the plan under the current effect Params (as optimizer.solving.evaluate):
         set-up costs of the funds opened come out of their capital, built projects count."""
         widths, rates = self.arrays["width"], self.arrays["people_per_million"]
         poor, leverage = self.arrays["poor_population"], self.arrays["leverage"]

@@ -12,9 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from optimizer.errors import InvalidInstance, Problem  # noqa: E402
-from optimizer.io import atomic_write, atomic_write_text  # noqa: E402
-from optimizer.sweep import METRICS, read_sweep  # noqa: E402
+from optimizer.data.errors import InvalidInstance, Problem  # noqa: E402
+from optimizer.data.io import atomic_write, atomic_write_text  # noqa: E402
+from optimizer.studies.sweep import METRICS, read_sweep  # noqa: E402
 
 REPORTED = ("objective", "people_lifted", "min_coverage")
 

@@ -1,0 +1,2 @@
+"""The reports wing: the HTML report of a result folder and its figures. Imports data and
+solving (the result tables)."""
