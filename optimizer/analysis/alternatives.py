@@ -71,7 +71,7 @@ import pyomo.environ as pyo
 from optimizer.data.io import Instance, atomic_write
 from optimizer.data.output import result_folder
 from optimizer.solving.mip import discrete_vars, free_bounds, pin, release
-from optimizer.solving.results import Format, Result
+from optimizer.solving.results import Format, Result, round_figure
 from optimizer.data.scaling import require_plain
 from optimizer.data.schema import CATEGORIES, Scenario
 
@@ -177,7 +177,7 @@ def alternatives(instance: Instance, slack: float = 0.02, count: int = 3, scenar
             result.message = (f"alternative {j}: within {slack * 100:g}% of the optimum, at least {kept:.6g} million "
                               f"yuan (L1, {SPACE_NAME[space]} totals) from every earlier plan; {result.message}")
             result.summary.update(alternative=j, slack=slack, objective_floor=search.floor,
-                                  certified_distance=_round(kept), distance_space=space)
+                                  certified_distance=round_figure(kept), distance_space=space)
             found.alternatives.append(result)
             certificates[f"alt-{j}"] = kept
             if not result.ok:
@@ -342,7 +342,7 @@ def _summarise(found: Alternatives, instance: Instance, certificates: dict[str, 
     alternatives = [n for n in names if n != "optimum"]
 
     def l1(table: pd.DataFrame, a: str, b: str) -> float:
-        return _round(float((table[a] - table[b]).abs().sum()))
+        return round_figure(float((table[a] - table[b]).abs().sum()))
 
     rows = []
     for name in names:
@@ -352,20 +352,14 @@ def _summarise(found: Alternatives, instance: Instance, certificates: dict[str, 
             "alternative": name,
             "status": result.status,
             "objective": result.objective,
-            "objective_vs_optimum": _round((result.objective - best) / abs(best)) if best else 0.0,
+            "objective_vs_optimum": round_figure((result.objective - best) / abs(best)) if best else 0.0,
             "people_lifted": result.summary.get("people_lifted"),
             "total_aid": result.summary.get("total_aid_million"),
             "distance_to_optimum": l1(totals, name, "optimum"),
             "share_distance_to_optimum": l1(shares, name, "optimum"),
             "min_distance_to_others": min((l1(totals, name, o) for o in others), default=math.nan),
             "min_share_distance_to_others": min((l1(shares, name, o) for o in others), default=math.nan),
-            "certified_distance": _round(certificates.get(name, math.nan)),
+            "certified_distance": round_figure(certificates.get(name, math.nan)),
         })
     found.table = pd.DataFrame(rows)
 
-
-def _round(value: float) -> float:
-    if value is None or not math.isfinite(value):
-        return value
-    value = round(float(value), 9)
-    return 0.0 if value == 0 else value

@@ -84,7 +84,7 @@ import pandas as pd
 
 from optimizer.data.io import Instance, atomic_write
 from optimizer.data.output import result_folder
-from optimizer.solving.results import Format, Result
+from optimizer.solving.results import Format, Result, round_figure
 from optimizer.data.scaling import require_plain
 from optimizer.data.schema import Scenario
 from optimizer.solving.solve import EQUITY_TOLERANCE
@@ -288,7 +288,7 @@ def _summarise(found: Frontier) -> Frontier:
     for before, after in zip(efficient, efficient[1:]):
         gained = (after.min_coverage - before.min_coverage) * 100
         if gained > 0:
-            trade[after.name] = _round((before.people_lifted - after.people_lifted) / gained)
+            trade[after.name] = round_figure((before.people_lifted - after.people_lifted) / gained)
     rows = []
     for n, p in enumerate(found.points, start=1):
         result = p.result
@@ -297,11 +297,11 @@ def _summarise(found: Frontier) -> Frontier:
             "point": n,
             "name": p.name,
             "role": ROLES[p.role],
-            "coverage_floor": _round(p.coverage_floor),
-            "min_coverage": _round(p.min_coverage) if p.min_coverage is not None else math.nan,
-            "people_lifted": _round(p.people_lifted) if p.people_lifted is not None else math.nan,
-            "cost_of_equity": _round(cost),
-            "cost_of_equity_share": _round(cost / best) if best else math.nan,
+            "coverage_floor": round_figure(p.coverage_floor),
+            "min_coverage": round_figure(p.min_coverage) if p.min_coverage is not None else math.nan,
+            "people_lifted": round_figure(p.people_lifted) if p.people_lifted is not None else math.nan,
+            "cost_of_equity": round_figure(cost),
+            "cost_of_equity_share": round_figure(cost / best) if best else math.nan,
             "people_per_coverage_point": trade.get(p.name, math.nan),
             "objective": result.objective if result.objective is not None else math.nan,
             "status": result.status,
@@ -362,9 +362,3 @@ def write_plot(found: Frontier, path: Path) -> None:
         plt.close(fig)
     atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
-
-def _round(value: float) -> float:
-    if value is None or not math.isfinite(value):
-        return value
-    value = round(float(value), 9)
-    return 0.0 if value == 0 else value

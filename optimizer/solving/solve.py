@@ -18,17 +18,15 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from optimizer.solving import interrupt, progress
-from optimizer.solving.evaluate import people_lifted
 from optimizer.data.io import Instance
-from optimizer.solving.mip import MipOutcome, release, solve_mip
-from optimizer.solving.recheck import recheck
-from optimizer.solving.results import (BINDING_FAMILIES, DECISION_COLUMNS, FAMILY_INDEX, INDEX_COLUMNS, Result, empty_table,
-                                       unscaled)
 from optimizer.data.scaling import rescaled, scale_of
 from optimizer.data.schema import Scenario
+from optimizer.solving import interrupt, progress
+from optimizer.solving.mip import MipOutcome, release, solve_mip
+from optimizer.solving.recheck import recheck
+from optimizer.solving.results import (Result, allocation_table, binding_table, decision_table, dual_table, kpi_table,
+                                       round_figure, summarise, unscaled)
 
-ZERO = 1e-9  # flows below this (million yuan) are reported as zero
 EQUITY_TOLERANCE = 1e-7  # the equity level kept in the lexicographic second stage, relative
 
 TERMINATION_STATUS = {
@@ -82,7 +80,7 @@ def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = Fa
     mip = whole.objective if whole.has_plan else None
     gap = None
     if relaxed.objective is not None and mip is not None:
-        gap = _round(abs(relaxed.objective - mip) / max(abs(relaxed.objective), 1e-9))
+        gap = round_figure(abs(relaxed.objective - mip) / max(abs(relaxed.objective), 1e-9))
     relaxed.summary.update(mip_status=whole.status, mip_objective=mip, integrality_gap=gap)
     relaxed.timings["mip"] = whole.timings.get("total", 0.0)
     return relaxed
@@ -271,145 +269,3 @@ def _status_message(status: str) -> str:
         "time_limit": "the time limit was reached before an optimal plan was proven",
         "numerical": "HiGHS stopped with numerical trouble or an error, without a plan it could vouch for",
     }[status]
-
-
-# ------------------------------------------------------------------------------ read back
-
-
-def allocation_table(model: pyo.ConcreteModel) -> pd.DataFrame:
-    sets = model.index_sets
-    rows = [
-        (d, w, k, sets.category[k], t, _clean(model.x[d, w, k, t].value))
-        for (d, w, k, t) in sets.flows
-    ]
-    table = pd.DataFrame(rows, columns=["donor", "recipient", "instrument", "category", "year", "aid"])
-    return table[table["aid"] > 0].reset_index(drop=True)
-
-
-def decision_table(model: pyo.ConcreteModel) -> pd.DataFrame:
-    """The plan's whole decisions: funds established (with their capital), projects built
-    (with their cost) and cadres sent (with their cost). Zero decisions are left out; in an LP
-    relaxation `count` may be a fraction."""
-    sets = model.index_sets
-    rows = []
-    for w, k in sets.fund_keys:
-        y = _clean(model.y[w, k].value)
-        if y > 0:
-            capital = sum(model.x[f].value or 0.0 for f in sets.flows_by_recipient_instrument.get((w, k), ()))
-            rows.append(("fund", "", w, k, "", pd.NA, y, _clean(capital)))
-    for q in sets.projects:
-        v = _clean(model.v[q].value)
-        if v > 0:
-            w, k, _ = sets.project_of[q]
-            rows.append(("project", "", w, k, q, pd.NA, v, _round(v * pyo.value(model.project_cost[q]))))
-    for d, w, t in sets.cadre_keys:
-        c = _clean(model.c[d, w, t].value)
-        if c > 0:
-            rows.append(("cadres", d, w, "", "", t, c, _round(c * pyo.value(model.cadre_cost[d, w]))))
-    table = pd.DataFrame(rows, columns=DECISION_COLUMNS)
-    return table.astype({"year": "Int64"}) if rows else empty_table("decisions")
-
-
-def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
-    """Per recipient: aid, people lifted (evaluated from the allocation and the whole
-    decisions), coverage, leverage (set-up costs mobilise nothing)."""
-    sets = model.index_sets
-    established = {key: model.y[key].value or 0.0 for key in sets.fund_keys}
-    built = {q: model.v[q].value or 0.0 for q in sets.projects}
-    lifted = people_lifted(instance, allocation, established, built)
-    inst = instance.instruments.set_index("instrument")
-    leverage = inst["leverage"].astype(float)
-    aid = allocation.groupby("recipient")["aid"].sum()
-    leveraged = (allocation["aid"] * allocation["instrument"].map(leverage).astype(float)).groupby(allocation["recipient"]).sum()
-    for (w, k), y in established.items():
-        if y > ZERO and leverage[k] * inst.at[k, "setup_cost"] > 0:
-            leveraged[w] = leveraged.get(w, 0.0) - leverage[k] * inst.at[k, "setup_cost"] * y
-    rows = []
-    for w, name, poor in instance.recipients[["recipient", "name", "poor_population"]].itertuples(index=False):
-        people = _round(lifted[w])
-        rows.append((w, name, float(poor), _round(aid.get(w, 0.0)), people,
-                     _round(people / poor) if poor > 0 else math.nan, _round(leveraged.get(w, 0.0))))
-    return pd.DataFrame(rows, columns=["recipient", "name", "poor_population", "aid", "people_lifted", "coverage",
-                                       "leveraged_investment"])
-
-
-def _typed(table: pd.DataFrame) -> pd.DataFrame:
-    """Index columns as text and a nullable integer year, whatever the family mix."""
-    return table.astype({"year": "Int64"})
-
-
-def _index_row(family: str, index: Any) -> dict[str, Any]:
-    index = index if isinstance(index, tuple) else (index,)
-    row = dict.fromkeys(INDEX_COLUMNS)
-    row.update(zip(FAMILY_INDEX[family], index))
-    return row
-
-
-def dual_table(model: pyo.ConcreteModel, duals: dict) -> pd.DataFrame:
-    """Duals in the sense d objective / d right-hand side, per family and index."""
-    rows = []
-    for family in FAMILY_INDEX:
-        block = model.component(family)
-        if block is None:
-            continue
-        for index, con in block.items():
-            if con in duals:
-                rows.append({"family": family, **_index_row(family, index), "dual": _round(duals[con])})
-    return _typed(pd.DataFrame(rows, columns=empty_table("duals").columns)) if rows else empty_table("duals")
-
-
-def binding_table(model: pyo.ConcreteModel) -> pd.DataFrame:
-    """Slack of every inequality a planner sets (priorities, quotas, capacities, caps)."""
-    rows = []
-    for family in BINDING_FAMILIES:
-        block = model.component(family)
-        if block is None:
-            continue
-        for index, con in block.items():
-            body = pyo.value(con.body)
-            slacks = []
-            if con.has_lb():
-                slacks.append(body - pyo.value(con.lower))
-            if con.has_ub():
-                slacks.append(pyo.value(con.upper) - body)
-            slack = max(0.0, min(slacks))
-            scale = 1.0 + max(abs(pyo.value(b)) for b in (con.lower, con.upper) if b is not None)
-            rows.append({"family": family, **_index_row(family, index), "slack": _round(slack),
-                         "binding": bool(slack <= 1e-7 * scale)})
-    return _typed(pd.DataFrame(rows, columns=empty_table("binding").columns)) if rows else empty_table("binding")
-
-
-def summarise(result: Result, scenario: Scenario) -> dict[str, Any]:
-    kpis = result.kpis
-    covered = kpis["coverage"].dropna()
-    decisions = result.decisions
-    mip = {key: result.solver.get(key) for key in ("best_bound", "mip_gap")} if result.solver.get("model") == "mip" else {}
-    return {
-        "model": result.solver.get("model", "lp"),
-        **mip,
-        "funds_established": _round(decisions.loc[decisions["kind"] == "fund", "count"].sum()),
-        "projects_built": _round(decisions.loc[decisions["kind"] == "project", "count"].sum()),
-        "cadre_years": _round(decisions.loc[decisions["kind"] == "cadres", "count"].sum()),
-        "cadre_cost_million": _round(decisions.loc[decisions["kind"] == "cadres", "money"].sum()),
-        "objective_name": scenario.objective,
-        "objective": result.objective,
-        "total_aid_million": _round(float(result.allocation["aid"].sum())),
-        "people_lifted": _round(float(kpis["people_lifted"].sum())),
-        "min_coverage": _round(float(covered.min())) if len(covered) else None,
-        "leveraged_investment_million": _round(float(kpis["leveraged_investment"].sum())),
-        "binding_priorities": int(result.binding.loc[result.binding["family"] == "priority_share", "binding"].sum()),
-        "binding_limits": int(result.binding["binding"].sum()),
-    }
-
-
-def _round(value: float) -> float:
-    """Round away solver noise so that equal plans write equal files."""
-    value = round(float(value), 9)
-    return 0.0 if value == 0 else value
-
-
-def _clean(value: float | None) -> float:
-    if value is None or abs(value) < ZERO:
-        return 0.0
-    return _round(value)
-
