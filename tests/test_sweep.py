@@ -43,6 +43,22 @@ def test_grid_sweep_equals_independent_solves(tiny, workers):
     assert results["built_model"].sum() == results["worker"].nunique() <= workers
 
 
+def test_a_mip_instance_swept_as_its_lp_relaxation_equals_independent_solves():
+    """ewppt-2010 has funds, projects and cadres; with `scenario.model = "lp"` their decisions
+    are fractions. Every scenario used to end in `error` (the KPIs charged set-up costs on an
+    empty array of fund openings); now each equals `solve` of the same relaxation, people lifted
+    with its fractional funds (a fraction of a fund has that fraction of each segment)."""
+    from optimizer import load_instance
+
+    relaxed = load_instance("ewppt-2010", **{"scenario.model": "lp"})
+    study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
+        {"path": "proportion.provincial", "values": [0.001, 0.0012]},
+        {"path": "instruments.*.leverage", "values": [0.8, 1.2], "mode": "factor"}]})
+    results = sweep(relaxed, study, workers=1)
+    assert (results["status"] == "optimal").all(), results["message"].tolist()
+    assert_sweep_matches_solves(results, study, relaxed, rel=1e-7)
+
+
 def test_coverage_floor_sweeps_without_a_rebuild(tiny):
     """priorities.coverage_min, unset in tiny, is built at its neutral 0 and moved as a Param:
     0.5 gives the hand-derived 2,740 (tests/test_families.py), 0.56 is infeasible."""

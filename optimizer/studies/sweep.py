@@ -210,8 +210,10 @@ class _BuiltModel:
             if m.integer:  # the plan is in the model's variables (see optimizer.solving.mip)
                 aid, opened, built = (np.array([v.value or 0.0 for v in vs], dtype=float)
                                       for vs in (self.x_vars, self.y_vars, self.v_vars))
-            else:
-                aid, opened, built = self._values(raw, self.x_vars, "_x_columns"), np.zeros(0), np.zeros(0)
+            else:  # an LP, or a MIP's relaxation (`scenario.model = "lp"`): fractional funds and projects
+                aid, opened, built = (self._values(raw, vs, cache) if vs else np.zeros(0) for vs, cache in
+                                      ((self.x_vars, "_x_columns"), (self.y_vars, "_y_columns"),
+                                       (self.v_vars, "_v_columns")))
         finally:
             release(fixed)
         aid = np.maximum(aid, 0.0)
@@ -249,7 +251,10 @@ class _BuiltModel:
                              minlength=len(self.model.index_sets.effect_keys))
         charge = self.fund_setup * opened
         totals[self.fund_effect] = np.maximum(totals[self.fund_effect] - charge[self.fund_has_effect], 0.0)
-        lifted = segment_people(totals, widths, rates, self.segment_effect)
+        # a fraction of a fund (a relaxation) has that fraction of each segment, as in the model
+        share = np.ones(len(totals))
+        share[self.fund_effect] = opened[self.fund_has_effect]
+        lifted = segment_people(totals, widths * share[self.segment_effect], rates, self.segment_effect)
         people = np.bincount(self.segment_recipient, weights=lifted, minlength=len(poor))
         people += np.bincount(self.project_recipient, weights=self.project_people * built, minlength=len(poor))
         people = np.minimum(people, poor)
