@@ -18,6 +18,7 @@ from models.priorities import add_priorities
 from models.projects import add_projects
 from models.sets import derive_sets, wants_integers
 from models.stability import add_stability
+from models.steadiness import add_year_profile
 from models.variables import add_sets, add_variables
 from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario
@@ -71,6 +72,7 @@ def build_model(instance: Instance, scenario: Scenario | None = None,
     for add_family in FAMILIES:
         add_family(m, instance, scenario)
     add_objective(m, instance, scenario)
+    add_year_profile(m, instance, scenario)  # after the objective: its steady stage keeps it
     return m
 
 

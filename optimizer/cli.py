@@ -685,6 +685,9 @@ def _first_line(path: Path) -> str:
     return ""
 
 
+SHARES = {"min_coverage", "aid_off_profile", "lines_with_an_empty_year", "mip_gap"}  # shown as percentages
+
+
 def _print_summary(result: Result, show: int) -> None:
     colour = "green" if result.ok else "yellow" if result.has_plan else "red"
     summary = Table(title=Text.assemble(printable(result.scenario["scenario"]["name"]) + ": ", (result.status, colour)),
@@ -694,7 +697,11 @@ def _print_summary(result: Result, show: int) -> None:
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue
-        summary.add_row(key.replace("_", " "), _plain(f"{value:,.6g}" if isinstance(value, float) else value))
+        if key in SHARES and isinstance(value, float):
+            shown = f"{value:.1%}"
+        else:
+            shown = f"{value:,.6g}" if isinstance(value, float) else value
+        summary.add_row(key.replace("_", " "), _plain(shown))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
     if not result.has_plan:

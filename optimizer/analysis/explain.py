@@ -111,7 +111,9 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
     scenario = scenario or instance.scenario
     if overrides:
         scenario = scenario.override(**overrides)
-    instance = instance if scenario is instance.scenario else instance.with_scenario(scenario)
+    # feasibility does not depend on how a plan is spread over the years: no steady stage rows
+    scenario = scenario.override(**{"scenario.year_profile": "free"})
+    instance = instance.with_scenario(scenario)
     unknown = set(weights or {}) - set(RELAXABLE)
     if unknown:
         raise ValueError(f"cannot weight {sorted(unknown)}: the relaxable families are {', '.join(RELAXABLE)}")

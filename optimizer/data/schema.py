@@ -238,6 +238,10 @@ class ScenarioInfo(Section):
         None, description="lp: every decision continuous (the relaxation of a MIP); mip: funds, projects and "
         "cadres are whole decisions. Empty: mip whenever the data asks for one (fund sizes or set-up costs, "
         "admin capacities, projects or cadres), else lp")
+    year_profile: Literal["steady", "free"] = Field(
+        "steady", description="steady: among the optimal plans, the one whose funding lines (donor, recipient, "
+        "instrument) follow their donor's yearly budget most closely (a second, lexicographic stage that keeps the "
+        "objective); free: whichever optimal plan HiGHS returns")
 
     @field_validator("years")
     @classmethod

@@ -64,6 +64,7 @@ FIGURES = {
     "shares": "Each donor's category shares of its budget against the priority bounds",
     "people": "People lifted against poor population by recipient",
     "duals": "What one more million yuan of budget is worth, by donor and year",
+    "years": "Each donor's aid by year and category",
 }
 NOT_A_RESULT = "not a result folder: expected run.json and the tables `ewppt solve` writes"
 
@@ -365,6 +366,44 @@ def duals_figure(duals: pd.DataFrame, objective_name: str, donors: list[str] | N
     return fig
 
 
+YEAR_PANELS = 15  # donors drawn one panel each; the rest are summed into one "other donors" panel
+
+
+def years_figure(allocation: pd.DataFrame) -> plt.Figure:
+    """One small panel per donor (the largest first; beyond YEAR_PANELS, the rest summed):
+    its aid in each plan year, stacked by category."""
+    order = _donor_order(allocation)
+    kept = order[:YEAR_PANELS] if len(order) > YEAR_PANELS + 1 else order
+    donor = allocation["donor"].where(allocation["donor"].isin(kept), f"{len(order) - len(kept)} other donors")
+    table = allocation.assign(donor=donor).pivot_table(index=["donor", "year"], columns="category", values="aid",
+                                                       aggfunc="sum", fill_value=0.0)
+    panels = kept + ([] if len(kept) == len(order) else [f"{len(order) - len(kept)} other donors"])
+    years = sorted(allocation["year"].unique())
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(12, 2.3 * rows + 0.9), squeeze=False)
+    for ax, name in zip(axes.flat, panels):
+        bottom = np.zeros(len(years))
+        for category in CATEGORIES:
+            values = np.array([table.loc[(name, t), category] if (name, t) in table.index and category in table.columns
+                               else 0.0 for t in years])
+            ax.bar([str(t) for t in years], values, bottom=bottom, color=CATEGORY_COLOURS[category], width=0.7)
+            bottom += values
+        ax.set_title(label(name), fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("million yuan", fontsize=8)
+    fig.suptitle("Each donor's aid by year and category", fontsize=11)
+    handles = [Patch(facecolor=CATEGORY_COLOURS[c], label=label(c)) for c in CATEGORIES]
+    fig.legend(handles=handles, loc="lower center", ncol=len(CATEGORIES), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.45 / (2.3 * rows + 0.9), 1, 1))
+    return fig
+
+
 def make_figures(run: dict, tables: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:
     """The report's figures for a result with a plan (none without one)."""
     if not has_plan(run, tables):
@@ -372,7 +411,8 @@ def make_figures(run: dict, tables: dict[str, pd.DataFrame]) -> dict[str, plt.Fi
     allocation = tables["allocation"]
     figures = {"flows": flows_figure(allocation),
                "shares": shares_figure(allocation, tables["decisions"], run.get("scenario", {}).get("priorities", {})),
-               "people": people_figure(tables["kpis"])}
+               "people": people_figure(tables["kpis"]),
+               "years": years_figure(allocation)}
     if (tables["duals"]["family"] == "budget").any():
         objective_name = run.get("summary", {}).get("objective_name") or \
             run.get("scenario", {}).get("scenario", {}).get("objective", "objective")
@@ -404,6 +444,8 @@ def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, 
                            ("cadre_cost_million", "cadre cost (million yuan)", "{:,.2f}"),
                            ("binding_priorities", "binding priority rows", "{:,.0f}"),
                            ("binding_limits", "binding limit rows", "{:,.0f}"),
+                           ("aid_off_profile", "aid off its line's yearly profile", "{:.1%}"),
+                           ("lines_with_an_empty_year", "funded lines with a year of no aid", "{:.1%}"),
                            ("mip_gap", "MIP gap", "{:.4%}")):
         if isinstance(summary.get(key), (int, float)):
             rows.append((key.replace("_", "-"), text, fmt.format(summary[key])))
@@ -459,6 +501,9 @@ CAPTIONS = {
     "people": "Grey: the recipient's poor population; blue: people the plan lifts out of poverty.",
     "duals": "The dual of each donor's budget row: the objective gained by one more million yuan in that "
              "donor's budget in that year, other things equal (for a MIP, with its whole decisions fixed).",
+    "years": "Each donor's aid in each plan year, stacked by category (million yuan). With steady year profiles "
+             "(the default) every funding line follows its donor's yearly budget unless a rule holds it elsewhere; "
+             "the share of aid off those profiles is in the summary.",
 }
 
 SCRIPT = """
@@ -534,7 +579,8 @@ def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, byt
     if images:
         parts.append('<section id="figures">')
         titles = {"flows": "Aid flows", "shares": "Category shares against the priority bounds",
-                  "people": "People lifted by recipient", "duals": "What one more million is worth"}
+                  "people": "People lifted by recipient", "duals": "What one more million is worth",
+                  "years": "Aid by year and category"}
         for key, png in images.items():
             data = base64.b64encode(png).decode("ascii")
             parts += [f'<h2>{e(titles.get(key, key))}</h2>', f'<figure id="fig-{e(key)}">',

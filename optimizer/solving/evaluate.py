@@ -75,3 +75,29 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
 
 def recipients_poor(instance) -> pd.Series:
     return instance.recipients.set_index("recipient")["poor_population"].astype(float)
+
+
+FUNDED = 1e-6  # million yuan: a line with less than this in a year has an empty year
+
+
+def year_profile(allocation: pd.DataFrame, budget: pd.Series, years) -> dict[str, float]:
+    """How steady a plan's funding lines (donor, recipient, instrument) are over the years.
+
+    A line's profile gives it, in year t, the share B[d,t] / sum_tau B[d,tau] of its plan total
+    (its donor's yearly budget, `budget` indexed by donor and year). `aid_off_profile` is the
+    share of all aid above its line's profile (as much again is below it); `lines_with_an_empty_year`
+    the share of funded lines with a plan year of no aid.
+    """
+    years = list(years)
+    if allocation.empty or len(years) < 2:
+        return {"aid_off_profile": 0.0, "lines_with_an_empty_year": 0.0}
+    aid = allocation.pivot_table(index=["donor", "recipient", "instrument"], columns="year", values="aid",
+                                 aggfunc="sum").reindex(columns=years, fill_value=0.0).fillna(0.0)
+    per_year = budget.unstack("year").reindex(columns=years).fillna(0.0)
+    shares = per_year.div(per_year.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(1.0 / len(years))
+    profile = shares.reindex(aid.index.get_level_values("donor")).to_numpy() * aid.sum(axis=1).to_numpy()[:, None]
+    excess = np.clip(aid.to_numpy() - profile, 0.0, None).sum()
+    total = aid.to_numpy().sum()
+    funded = aid[aid.sum(axis=1) > FUNDED]
+    return {"aid_off_profile": float(excess / total) if total > 0 else 0.0,
+            "lines_with_an_empty_year": float((funded < FUNDED).any(axis=1).mean()) if len(funded) else 0.0}

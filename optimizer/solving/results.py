@@ -29,9 +29,9 @@ import pyomo.environ as pyo
 
 from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.output import result_folder
-from optimizer.data.scaling import Scale, plain_figure
+from optimizer.data.scaling import Scale, budgets, plain_figure
 from optimizer.data.schema import Scenario
-from optimizer.solving.evaluate import people_lifted
+from optimizer.solving.evaluate import people_lifted, year_profile
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
@@ -335,8 +335,9 @@ def binding_table(model: pyo.ConcreteModel) -> pd.DataFrame:
     return _typed(pd.DataFrame(rows, columns=empty_table("binding").columns)) if rows else empty_table("binding")
 
 
-def summarise(result: Result, scenario: Scenario) -> dict[str, Any]:
+def summarise(result: Result, scenario: Scenario, instance: Instance) -> dict[str, Any]:
     kpis = result.kpis
+    steadiness = year_profile(result.allocation, budgets(instance.revenue, scenario), scenario.years)
     covered = kpis["coverage"].dropna()
     decisions = result.decisions
     mip = {key: result.solver.get(key) for key in ("best_bound", "mip_gap")} if result.solver.get("model") == "mip" else {}
@@ -353,6 +354,9 @@ def summarise(result: Result, scenario: Scenario) -> dict[str, Any]:
         "people_lifted": round_figure(float(kpis["people_lifted"].sum())),
         "min_coverage": round_figure(float(covered.min())) if len(covered) else None,
         "leveraged_investment_million": round_figure(float(kpis["leveraged_investment"].sum())),
+        "year_profile": scenario.scenario.year_profile,
+        "aid_off_profile": round_figure(steadiness["aid_off_profile"]),
+        "lines_with_an_empty_year": round_figure(steadiness["lines_with_an_empty_year"]),
         "binding_priorities": int(result.binding.loc[result.binding["family"] == "priority_share", "binding"].sum()),
         "binding_limits": int(result.binding["binding"].sum()),
     }

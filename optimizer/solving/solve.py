@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import time
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from optimizer.data.io import Instance
 from optimizer.data.scaling import rescaled, scale_of
 from optimizer.data.schema import Scenario
+from models.steadiness import add_steady_stage, drop_floors, keep_floors
 from optimizer.solving import interrupt, progress
 from optimizer.solving.mip import MipOutcome, release, solve_mip
 from optimizer.solving.recheck import recheck
@@ -69,7 +71,7 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     result = unscaled(solve_model(model, rescaled(instance, scale), scenario, ranging=ranging), instance, scale,
                       scenario.objective)
     if not scale.plain and result.has_plan:
-        result.summary = summarise(result, scenario)
+        result.summary = summarise(result, scenario, instance)
     result.timings = {"build": built - started, **result.timings, "total": time.perf_counter() - started}
     return result
 
@@ -119,12 +121,22 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
                 outcome, raw = _equity_second_stage(opt, model, scenario, outcome)
             if outcome.status == "optimal":
                 raw.solution_loader.load_vars()
+        ranged, notes = None, []
+        if ranging and outcome.status in ("optimal", "time_limit") and outcome.has_plan:  # the first stage's basis
+            with progress.stage("ranging"):
+                ranged = _ranging(opt, model, notes)
+        steady = None
+        if outcome.status in ("optimal", "time_limit") and outcome.has_plan and getattr(model, "steady_years", None):
+            with progress.stage("steady year profiles: the same objective, funding lines on their profiles"):
+                steady = _steady_stage(opt, model, scenario)
         solved = time.perf_counter()
         solver_info = {"name": "highs", "version": ".".join(map(str, opt.version())), "termination": outcome.termination,
                        "model": "mip" if model.integer else "lp"}
         if model.integer:
             solver_info.update(method=outcome.method, best_bound=outcome.bound, mip_gap=outcome.gap,
                                mip_nodes=outcome.nodes)
+        if steady is not None:
+            solver_info["steady_stage"] = steady
         if outcome.status not in ("optimal", "time_limit") or not outcome.has_plan:
             return Result(status=outcome.status, objective=None, message=_status_message(outcome.status),
                           solver=solver_info, timings={"solve": solved - started}, **base)
@@ -154,24 +166,23 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             solver=solver_info,
             **base,
         )
-        if ranging:
-            with progress.stage("ranging"):
-                result.ranging = _ranging(opt, model, result)
+        result.ranging = ranged
+        result.warnings += notes
     finally:
         release(fixed)
-    result.summary = summarise(result, scenario)
+    result.summary = summarise(result, scenario, instance)
     result.timings = {"solve": solved - started, "extract": time.perf_counter() - solved}
     return result
 
 
-def _ranging(opt, model: pyo.ConcreteModel, result: Result) -> pd.DataFrame:
+def _ranging(opt, model: pyo.ConcreteModel, notes: list[str]) -> pd.DataFrame:
     """The plan's ranging table; an LP HiGHS cannot range gives an empty table and a warning."""
     from optimizer.solving.ranging import RangingUnavailable, empty_ranging, ranging_table
 
     try:
         return ranging_table(opt, model)
     except RangingUnavailable as exc:
-        result.warnings.append(f"ranging: {exc}")
+        notes.append(f"ranging: {exc}")
         return empty_ranging()
 
 
@@ -259,6 +270,49 @@ def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, firs
         return MipOutcome(status=status, termination=raw.termination_condition.name, method=first.method), raw
     first.duals = raw.solution_loader.get_duals()
     return first, raw
+
+
+def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario) -> str:
+    """Among the plans as good as the one loaded (its objective, and for equity its people
+    lifted), load the one whose funding lines follow their donors' yearly budgets most closely
+    (models/steadiness.py). A MIP's whole decisions stay pinned at its plan. Returns HiGHS's
+    status of the stage; the plan loaded stays if it is not optimal. The reported objective
+    and duals stay the first stage's (what a million is worth to the objective)."""
+    with _structure_changes(opt):
+        add_steady_stage(model)
+        floors = keep_floors(model)
+        model.objective.deactivate()
+        model.steadiness.activate()
+        try:
+            status, raw = _run(opt, model, scenario, relaxation=True)
+            if status == "optimal":
+                raw.solution_loader.load_vars()
+        finally:
+            model.steadiness.deactivate()
+            model.objective.activate()
+            drop_floors(model, floors)
+    return status
+
+
+STRUCTURE = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars", "check_for_new_or_removed_params",
+             "check_for_new_objective", "update_objective")
+
+
+@contextmanager
+def _structure_changes(opt):
+    """Rows, columns and objectives may come and go inside: HiGHS sees them (a caller that
+    re-solves a model many times may have told Pyomo to skip those scans), and on the way out
+    HiGHS holds the model as it is then (the caller's next solve skips the scans again)."""
+    updates = opt.config.auto_updates
+    saved = {flag: getattr(updates, flag) for flag in STRUCTURE}
+    for flag in STRUCTURE:
+        setattr(updates, flag, True)
+    try:
+        yield
+    finally:
+        opt.update()
+        for flag, value in saved.items():
+            setattr(updates, flag, value)
 
 
 def _status_message(status: str) -> str:
