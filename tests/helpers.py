@@ -26,3 +26,15 @@ def assert_sweep_matches_solves(results: pd.DataFrame, study, instance, rel: flo
         assert row.objective == pytest.approx(reference.objective, rel=rel, abs=1e-6)
         assert row.people_lifted == pytest.approx(reference.summary["people_lifted"], rel=rel, abs=1e-6)
         assert row.total_aid == pytest.approx(reference.summary["total_aid_million"], rel=rel, abs=1e-6)
+        assert row.people_years == pytest.approx(reference.summary["people_years"], rel=rel, abs=1e-6)
+
+
+def with_lags(instance, **lags: int):
+    """The instance with instruments.csv's lag_years set for the instruments named."""
+    import dataclasses
+
+    instruments = instance.instruments.copy()
+    for instrument, lag in lags.items():
+        assert instrument in set(instruments["instrument"]), instrument
+        instruments.loc[instruments["instrument"] == instrument, "lag_years"] = lag
+    return dataclasses.replace(instance, instruments=instruments)
