@@ -188,6 +188,25 @@ def test_sweep_with_lags_equals_independent_solves(tiny):
     assert_sweep_matches_solves(results, study, instance, rel=1e-9)
 
 
+def test_sweep_kpis_equal_evaluate_on_the_same_plan(tiny):
+    """Free of ties between plans: the sweep's numpy KPIs of each scenario's own plan equal
+    evaluate's people lifted and people-years of that plan."""
+    from optimizer.studies.study import apply_to_instance, resolve_parameters
+    from optimizer.studies.sweep import ScenarioRunner
+
+    instance = with_lags(tiny, roads=1, cdf=1)
+    study = Study.model_validate(LAG_SWEEP)
+    parameters = resolve_parameters(study, instance)
+    runner = ScenarioRunner(instance, parameters, save_allocation=True)
+    for n, values in enumerate([("people_years", 0.01, 1.5), ("people_lifted", 0.02, 0.5), ("people_years", 0.005, 1)]):
+        point = {p.path: value for p, value in zip(parameters, values)}
+        record = runner.run(n, point)
+        assert record["status"] == "optimal", record["message"]
+        scenario = apply_to_instance(instance, parameters, point)
+        assert record["people_lifted"] == pytest.approx(people_lifted(scenario, record["allocation"]).sum(), **APPROX)
+        assert record["people_years"] == pytest.approx(people_years(scenario, record["allocation"]).sum(), **APPROX)
+
+
 # ------------------------------------------------------------------------------ properties
 
 LAG_SETTINGS = settings(max_examples=25, deadline=None,
