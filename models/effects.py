@@ -49,9 +49,8 @@ def add_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) ->
 
 def effect_capital(m: pyo.ConcreteModel, w: str, k: str):
     """sum_{d,t} x[d,w,k,t] - f[k] y[w,k]: (w,k)'s aid over the plan less a fund's set-up cost."""
-    sets = m.index_sets
-    setup = m.setup_cost[k] * m.y[w, k] if (w, k) in set(sets.fund_keys) else 0.0
-    return sum(m.x[f] for f in sets.flows_by_recipient_instrument.get((w, k), ())) - setup
+    setup = m.setup_cost[k] * m.y[w, k] if (w, k) in m.y else 0.0  # y: the funds (models/funds.py)
+    return sum(m.x[f] for f in m.index_sets.flows_by_recipient_instrument.get((w, k), ())) - setup
 
 
 def aid_in_effect(m: pyo.ConcreteModel, w: str, k: str, year: int):
@@ -84,8 +83,7 @@ def add_yearly_effects(m: pyo.ConcreteModel) -> None:
     """
     sets = m.index_sets
     years = sets.years
-    funds = set(sets.fund_keys)
-    fund_effects = [key for key in sets.effect_keys if key in funds]
+    fund_effects = [key for key in sets.effect_keys if key in m.y]
     m.s_year = pyo.Var([seg + (t,) for seg in sets.segments for t in years], domain=pyo.NonNegativeReals,
                        bounds=lambda m, w, k, j, t: (0, m.width[w, k, j]))
     m.z_year = pyo.Var(sets.recipients, years, domain=pyo.NonNegativeReals)
