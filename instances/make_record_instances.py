@@ -111,6 +111,7 @@ class Spec:
     effect_scale: float = 1.0  # on every people_per_million
     enterprise_effect: float = 1.0  # extra factor on enterprise instruments
     capacity: bool = False
+    lags: bool = False  # instruments.csv with ewppt-2010's lag_years (else no lag column: every lag 0)
     context: list[tuple] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
 
@@ -231,9 +232,11 @@ def build(spec: Spec, root: Path = HERE) -> dict[str, dict[int, float]]:
     pairs += [[d, w, 0.0] for w in spec.special for d in donors]
     write(folder, "pairs", ["donor", "recipient", "base_quota"], pairs)
 
+    lag_column = ["lag_years"] if spec.lags else []
     write(folder, "instruments",
-          ["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost"],
-          [[k, c, float(lev), women, float(m), float(f)] for k, c, lev, women, m, f, _, _ in E10.INSTRUMENTS])
+          ["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost", *lag_column],
+          [[k, c, float(lev), women, float(m), float(f), *([E10.LAG_YEARS.get(k, 0)] if spec.lags else [])]
+           for k, c, lev, women, m, f, _, _ in E10.INSTRUMENTS])
 
     # effects: ewppt-2010's formula, widths scaled by this instance's expected aid
     plan_budget = {d: sum(b.values()) for d, b in budget.items()}
@@ -298,7 +301,7 @@ def specs() -> list[Spec]:
              demand_scale=gdp_ratio[2003], effect_scale=line_ratio[2003], context=TABLE1_CONTEXT),
         Spec("plan-2011-2015", years_plan, PAIRS_2010, {w: [w] for w in E10.RECIPIENTS}, grown_revenue(d2010, years_plan),
              PROPORTION_PLAN, special=["tibet", "xinjiang"], enterprise_effect=AGRI_GUIDANCE, capacity=True,
-             context=PLAN_CONTEXT),
+             lags=True, context=PLAN_CONTEXT),
     ]
 
 

@@ -10,36 +10,100 @@ from optimizer.data.schema import Scenario
 
 
 def add_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
-    """For every recipient-instrument (w,k) with rows in effects.csv, over the whole plan:
+    """For every recipient-instrument (w,k) with rows in effects.csv, at the end of the plan
+    (T its last year, lag[k] the instrument's lag_years):
 
         effect_use[w,k]:   sum_j s[w,k,j] <= sum_{d,t} x[d,w,k,t] - f[k] y[w,k],   0 <= s[w,k,j] <= u[w,k,j]
-        people[w]:         z[w] = sum_{k,j} e[w,k,j] * s[w,k,j] + sum_{q in Q[w]} people[q] v[q]
+        effect_lag[w,k]:   sum_j s[w,k,j] <= sum_{d, t: t + lag[k] <= T} x[d,w,k,t]       (only if lag[k] > 0)
+        people[w]:         z[w] = sum_{k,j} e[w,k,j] * s[w,k,j] + sum_{q in Q[w], e[q] + lag[k_q] <= T} people[q] v[q]
         poor_population[w]: z[w] <= N[w]
 
     e (people_per_million) is non-increasing in j, so a maximising plan fills segments in
     order and the effect is concave; aid beyond the last segment, or to a recipient-instrument
     without effect rows, lifts nobody. The set-up cost f[k] of an established fund y[w,k]
     (models/funds.py; the term is absent for other instruments) is taken from the capital
-    before it has effect. A recipient-instrument with projects (models/projects.py) has no
-    effect_use row: its chosen projects' people count instead.
+    before it has effect. Aid takes effect lag[k] years after it is paid (optimizer.data.schema.
+    takes_effect), so aid paid after T - lag[k] lifts nobody within the plan: the effect is
+    min(capital - f[k] y, aid in effect by T). With every lag 0 effect_lag is absent and the
+    model is the one without lags. A recipient-instrument with projects (models/projects.py)
+    has no effect_use row: its chosen projects' people count instead, from their earliest year
+    plus the lag on.
     """
     sets = m.index_sets
-    funds = set(sets.fund_keys)
-
-    def setup(w, k):
-        return m.setup_cost[k] * m.y[w, k] if (w, k) in funds else 0.0
-
+    last = sets.years[-1]
     m.effect_use = pyo.Constraint(
         m.effect_keys,
-        rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)])
-        <= sum(m.x[f] for f in sets.flows_by_recipient_instrument.get((w, k), ())) - setup(w, k),
+        rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)]) <= effect_capital(m, w, k),
     )
-    by_recipient: dict[str, list] = {w: [] for w in sets.recipients}
-    for seg in sets.segments:
-        by_recipient[seg[0]].append(seg)
+    m.effect_lag = pyo.Constraint(
+        [key for key in sets.effect_keys if sets.lag[key[1]] > 0],
+        rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)]) <= aid_in_effect(m, w, k, last),
+    )
+    by_recipient = segments_by_recipient(sets)
     m.people = pyo.Constraint(
         m.recipients, rule=lambda m, w: m.z[w] == sum(m.people_per_million[seg] * m.s[seg] for seg in by_recipient[w])
-        + project_people(m, w)
+        + project_people(m, w, last)
     )
     m.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda m, w: (None, m.z[w], m.poor_population[w]))
 
+
+def effect_capital(m: pyo.ConcreteModel, w: str, k: str):
+    """sum_{d,t} x[d,w,k,t] - f[k] y[w,k]: (w,k)'s aid over the plan less a fund's set-up cost."""
+    setup = m.setup_cost[k] * m.y[w, k] if (w, k) in m.y else 0.0  # y: the funds (models/funds.py)
+    return sum(m.x[f] for f in m.index_sets.flows_by_recipient_instrument.get((w, k), ())) - setup
+
+
+def aid_in_effect(m: pyo.ConcreteModel, w: str, k: str, year: int):
+    """sum_{d, t: t + lag[k] <= year} x[d,w,k,t]: (w,k)'s aid that has taken effect by `year`."""
+    return sum(m.x[f] for f in m.index_sets.flows_in_effect(w, k, year))
+
+
+def segments_by_recipient(sets) -> dict[str, list]:
+    by_recipient: dict[str, list] = {w: [] for w in sets.recipients}
+    for seg in sets.segments:
+        by_recipient[seg[0]].append(seg)
+    return by_recipient
+
+
+def add_yearly_effects(m: pyo.ConcreteModel) -> None:
+    """People lifted in each plan year t by the aid that has taken effect by t (the
+    `people_years` objective, models/objectives.py), with the same concave effect and cap:
+
+        0 <= s_year[w,k,j,t] <= u[w,k,j]
+        year_effect_lag[w,k,t]:  sum_j s_year[w,k,j,t] <= sum_{d, tau: tau + lag[k] <= t} x[d,w,k,tau]
+        year_effect_use[w,k,t]:  sum_j s_year[w,k,j,t] <= sum_{d,tau} x[d,w,k,tau] - f[k] y[w,k]   (funds)
+        year_fund_effect[w,k,j,t]:  s_year[w,k,j,t] <= u[w,k,j] y[w,k]                          (funds)
+        year_people[w,t]:  z_year[w,t] = sum_{k,j} e[w,k,j] s_year[w,k,j,t]
+                                         + sum_{q in Q[w], e[q] + lag[k_q] <= t} people[q] v[q]
+        year_poor_population_cap[w,t]:  z_year[w,t] <= N[w]
+
+    A fund's set-up cost comes out of its capital over the plan, so its effect in year t is
+    min(aid in effect by t, capital - f[k]); a built project lifts its people from its earliest
+    year (clamped to the first plan year) plus its instrument's lag on.
+    """
+    sets = m.index_sets
+    years = sets.years
+    fund_effects = [key for key in sets.effect_keys if key in m.y]
+    m.s_year = pyo.Var([seg + (t,) for seg in sets.segments for t in years], domain=pyo.NonNegativeReals,
+                       bounds=lambda m, w, k, j, t: (0, m.width[w, k, j]))
+    m.z_year = pyo.Var(sets.recipients, years, domain=pyo.NonNegativeReals)
+
+    def used(w, k, t):
+        return sum(m.s_year[seg + (t,)] for seg in sets.segments_by_effect[(w, k)])
+
+    m.year_effect_lag = pyo.Constraint(
+        [key + (t,) for key in sets.effect_keys for t in years],
+        rule=lambda m, w, k, t: used(w, k, t) <= aid_in_effect(m, w, k, t))
+    m.year_effect_use = pyo.Constraint(
+        [key + (t,) for key in fund_effects for t in years],
+        rule=lambda m, w, k, t: used(w, k, t) <= effect_capital(m, w, k))
+    m.year_fund_effect = pyo.Constraint(
+        [seg + (t,) for key in fund_effects for seg in sets.segments_by_effect[key] for t in years],
+        rule=lambda m, w, k, j, t: (None, m.s_year[w, k, j, t] - m.width[w, k, j] * m.y[w, k], 0.0))
+    by_recipient = segments_by_recipient(sets)
+    m.year_people = pyo.Constraint(
+        sets.recipients, years,
+        rule=lambda m, w, t: m.z_year[w, t] == sum(m.people_per_million[seg] * m.s_year[seg + (t,)]
+                                                   for seg in by_recipient[w]) + project_people(m, w, t))
+    m.year_poor_population_cap = pyo.Constraint(
+        sets.recipients, years, rule=lambda m, w, t: (None, m.z_year[w, t], m.poor_population[w]))

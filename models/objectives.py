@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.effects import add_yearly_effects
 from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario
 
@@ -51,11 +52,22 @@ def add_leveraged_investment(m: pyo.ConcreteModel, instance: Instance, scenario:
         sense=pyo.maximize)
 
 
+def add_people_years(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
+    """max sum_{t,w} z_year[w,t]
+
+    z_year[w,t] is the people lifted in w in plan year t by the aid that has taken effect by t
+    (paid in tau with tau + lag[k] <= t; models/effects.add_yearly_effects), so help that takes
+    effect earlier counts in more years. The end-of-plan z[w] (people_lifted) is z_year[w,T]."""
+    add_yearly_effects(m)
+    m.objective = pyo.Objective(expr=sum(m.z_year[w, t] for w in m.recipients for t in m.years), sense=pyo.maximize)
+
+
 OBJECTIVES = {
     "people_lifted": add_people_lifted,
     "weighted_people_lifted": add_weighted_people_lifted,
     "equity": add_equity,
     "leveraged_investment": add_leveraged_investment,
+    "people_years": add_people_years,
 }
 
 

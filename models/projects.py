@@ -20,7 +20,9 @@ def add_projects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -
     projects; a project is paid only from aid of its earliest year on (the projects starting in
     t or later must fit in the aid of t and later, which for these nested windows is exactly
     when every project can be paid from its own years). The people of the chosen projects,
-    sum_q people[q] v[q], replace the piecewise effect of (w,k) in people[w] (models/effects.py).
+    sum_q people[q] v[q], replace the piecewise effect of (w,k) in people[w] (models/effects.py),
+    each from its earliest year plus the instrument's lag_years on (a project whose lag runs past
+    the plan may be built but lifts nobody within it).
     A project starting after the plan is never built. Under `model = "lp"` v is in [0, 1].
     """
     sets = m.index_sets
@@ -43,6 +45,11 @@ def add_projects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -
     )
 
 
-def project_people(m: pyo.ConcreteModel, w: str):
-    """sum over w's projects of people[q] v[q]."""
-    return sum(m.project_people[q] * m.v[q] for q in m.index_sets.projects_by_recipient.get(w, ()))
+def project_people(m: pyo.ConcreteModel, w: str, year: int):
+    """sum of people[q] v[q] over w's projects that lift people in `year` (built from their
+    earliest year e[q], they serve from e[q] + lag[k] on). A project starting after the plan
+    (never built, v = 0) stays in the sum, so with every lag 0 the end-of-plan sum is every project."""
+    sets = m.index_sets
+    last = sets.years[-1]
+    return sum(m.project_people[q] * m.v[q] for q in sets.projects_by_recipient.get(w, ())
+               if sets.project_of[q][2] > last or sets.project_in_effect(q, year))

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from optimizer.data.io import Instance
-from optimizer.data.schema import LEVELS
+from optimizer.data.schema import LEVELS, takes_effect
 
 Flow = tuple[str, str, str, int]  # donor, recipient, instrument, year
 
@@ -25,6 +25,7 @@ class IndexSets:
     pairs: list[tuple[str, str]]
     flows: list[Flow]
     category: dict[str, str]
+    lag: dict[str, int]  # instrument -> lag_years (aid paid in t takes effect from t + lag on)
     segments: list[tuple[str, str, int]]
     effect_keys: list[tuple[str, str]]
     special_aid: frozenset[str]
@@ -52,6 +53,16 @@ class IndexSets:
     def paired_recipients(self) -> list[str]:
         paired = {w for _, w in self.pairs}
         return [w for w in self.recipients if w in paired]
+
+    def flows_in_effect(self, w: str, k: str, year: int) -> list[Flow]:
+        """(w,k)'s flows whose aid has taken effect by `year` (schema.takes_effect)."""
+        return [f for f in self.flows_by_recipient_instrument.get((w, k), ()) if takes_effect(f[3], self.lag[k], year)]
+
+    def project_in_effect(self, q: str, year: int) -> bool:
+        """Does built project q lift its people in `year`? From its earliest year plus its
+        instrument's lag on (the earliest year clamped to the first plan year)."""
+        _, k, earliest = self.project_of[q]
+        return takes_effect(earliest, self.lag[k], year)
 
     def in_category(self, flows: list[Flow], category: str) -> list[Flow]:
         return [f for f in flows if self.category[f[2]] == category]
@@ -100,6 +111,7 @@ def derive_sets(instance: Instance) -> IndexSets:
         pairs=pairs,
         flows=flows,
         category=dict(zip(instance.instruments["instrument"], instance.instruments["category"])),
+        lag={k: int(lag) for k, lag in zip(instance.instruments["instrument"], instance.instruments["lag_years"])},
         segments=sorted(segments, key=lambda s: (s[0], s[1], s[2])),
         effect_keys=list(dict.fromkeys((w, k) for w, k, _ in segments)),
         special_aid=frozenset(instance.recipients.loc[instance.recipients["special_aid"], "recipient"]),

@@ -54,6 +54,7 @@ class Objective(str, Enum):
     weighted_people_lifted = "weighted_people_lifted"
     equity = "equity"
     leveraged_investment = "leveraged_investment"
+    people_years = "people_years"
 
 
 class Scope(str, Enum):

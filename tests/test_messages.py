@@ -55,7 +55,8 @@ def test_ids_and_names_with_console_markup_print_literally(tmp_path: Path) -> No
     ({"solvr.threads": 2}, "key 'solvr.threads': unknown key; did you mean 'solver.threads'?"),
     ({"priorities.womn_min": 0.3}, "key 'priorities.womn_min': unknown key; did you mean 'priorities.women_min'?"),
     ({"objective": "equty"}, "key 'scenario.objective', value 'equty': expected 'people_lifted', "
-                             "'weighted_people_lifted', 'equity' or 'leveraged_investment'; did you mean 'equity'?"),
+                             "'weighted_people_lifted', 'equity', 'leveraged_investment' or 'people_years'; "
+                             "did you mean 'equity'?"),
     ({"proportion.provincial": True}, "key 'proportion.provincial', value true: expected a number, not true or false"),
     ({"solver.threads": 0}, "key 'solver.threads', value 0: expected a value >= 1"),
 ])

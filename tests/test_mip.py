@@ -188,7 +188,8 @@ def tiny_mips(draw):
         d, w = draw(st.sampled_from([("coastal", "upland"), ("harbour", "valley"), ("coastal", "plateau")]))
         low = draw(st.integers(0, 1))
         cadres.append((d, w, low, low + 1, draw(st.sampled_from([0.5, 1.5])), draw(st.sampled_from([0, 0.5, 1]))))
-    objective = draw(st.sampled_from(["people_lifted", "weighted_people_lifted", "leveraged_investment"]))
+    objective = draw(st.sampled_from(["people_lifted", "weighted_people_lifted", "leveraged_investment",
+                                      "people_years"]))
     return dict(instruments={fund: (size, setup)}, admin=admin, projects=projects, cadres=cadres,
                 effects_without=(project_line,) if project_line else ()), objective
 

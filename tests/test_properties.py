@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 LEVELS = ("provincial", "prefectural", "county")
 CATEGORIES = ("enterprise_finance", "household_finance", "public_goods", "human_resources")
-OBJECTIVES = ("people_lifted", "weighted_people_lifted", "equity", "leveraged_investment")
+OBJECTIVES = ("people_lifted", "weighted_people_lifted", "equity", "leveraged_investment", "people_years")
 CATEGORY_MINS = {
     "enterprise_finance_min": "enterprise_finance",
     "household_finance_min": "household_finance",
@@ -389,12 +389,14 @@ def model_people(spec: Spec, result) -> dict[str, float]:
 def rewarded(spec: Spec) -> set[str]:
     """Recipients whose every lifted person the objective rewards (so z[w] is pushed to the
     full effect of the plan): all for people_lifted and for equity (its second stage
-    maximises people lifted), those with a positive weight for weighted_people_lifted."""
+    maximises people lifted), those with a positive weight for weighted_people_lifted (none
+    for people_years, which rewards the per-year figures and leaves the end-of-plan z free)."""
     return {
         "people_lifted": set(spec.recipients),
         "equity": set(spec.recipients),
         "weighted_people_lifted": {w for w, r in spec.recipients.items() if r["weight"] > 0},
         "leveraged_investment": set(),
+        "people_years": set(),
     }[spec.objective]
 
 
@@ -552,6 +554,9 @@ def test_objective_matches_plan(spec):
         expected = sum(spec.recipients[w]["weight"] * z for w, z in people.items())
     elif spec.objective == "leveraged_investment":
         expected = sum(spec.instruments[k]["leverage"] * x for (_, _, k, _), x in plan.items())
+    elif spec.objective == "people_years":  # no lags here: year t counts the aid paid up to t
+        expected = sum(sum(piecewise_people(spec, {f: x for f, x in plan.items() if f[3] <= t}).values())
+                       for t in spec.years)
     else:  # equity: the least coverage of the recipients it looks at
         eligible = equity_recipients(spec)
         if not eligible:  # an empty minimum: any level in [0, 1] will do

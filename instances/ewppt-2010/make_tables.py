@@ -98,6 +98,10 @@ INSTRUMENTS = [(name, *_INSTRUMENT_TABLE[name]) for name in (
     "loan_guarantee", "risk_guarantee", "investment_guarantee", "discount_interest", "sme_fund",
     "household_loan_guarantee", "household_discount", "cdf", "agri_security", "infrastructure", "public_services",
     "human_resources", "market_system")]
+# lag_years, illustrative (issue 14): infrastructure (roads, water) serves two years after it
+# is paid, public services (schools, clinics), training and market systems one year; funds,
+# guarantees and discounts lend from the year they are capitalised (0).
+LAG_YEARS = {"infrastructure": 2, "public_services": 1, "human_resources": 1, "market_system": 1}
 # Segment shape per kind: people/million multipliers (non-increasing) and width multipliers
 # (of the recipient's expected aid in the instrument).
 # (shared with the synthetic generator, which takes its shapes from this instance)
@@ -238,8 +242,9 @@ def main() -> None:
     pairs += [[d, w, 0.0] for w in SPECIAL for d, _, _ in donors]
     write("pairs", ["donor", "recipient", "base_quota"], pairs)
 
-    write("instruments", ["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost"],
-          [[k, c, lev, women, m, f] for k, c, lev, women, m, f, _, _ in INSTRUMENTS])
+    write("instruments",
+          ["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost", "lag_years"],
+          [[k, c, lev, women, m, f, LAG_YEARS.get(k, 0)] for k, c, lev, women, m, f, _, _ in INSTRUMENTS])
 
     plan_budget = {d: sum(b.values()) for d, b in budget.items()}
     total_plan = sum(plan_budget.values())

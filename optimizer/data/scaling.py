@@ -45,8 +45,9 @@ SCALED_COLUMNS = {t: MONEY_COLUMNS.get(t, []) + PEOPLE_COLUMNS.get(t, []) + RATE
                   for t in MONEY_COLUMNS.keys() | PEOPLE_COLUMNS.keys() | RATE_COLUMNS.keys()}
 # the unit of each family's right-hand side (and slack); admin capacity counts funds
 MONEY_FAMILIES = frozenset({"budget", "quota", "quota_growth", "priority_share", "capacity", "effect_use", "investment",
-                            "fund_min", "fund_max", "project_spend", "project_timing", "lock"})
-PEOPLE_FAMILIES = frozenset({"people", "poor_population_cap", "coverage_floor", "equity_ratio"})
+                            "effect_lag", "year_effect_lag", "year_effect_use", "fund_min", "fund_max", "project_spend", "project_timing", "lock"})
+PEOPLE_FAMILIES = frozenset({"people", "poor_population_cap", "coverage_floor", "equity_ratio", "year_people",
+                             "year_poor_population_cap"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,8 @@ from optimizer.data.errors import InvalidScenario, Problem, expected
 
 LEVELS = ("provincial", "prefectural", "county")
 CATEGORIES = ("enterprise_finance", "household_finance", "public_goods", "human_resources")
-OBJECTIVES = ("people_lifted", "weighted_people_lifted", "equity", "leveraged_investment")
+OBJECTIVES = ("people_lifted", "weighted_people_lifted", "equity", "leveraged_investment", "people_years")
+LAG_MAX = 100  # years: a lag longer than any plan already lifts nobody
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 # Sane ranges: finite figures beyond them are typing slips or wrong units, and would make the LP
@@ -104,6 +105,18 @@ class InstrumentRow(Row):
     setup_cost: Money = column(
         "Set-up cost of an established fund, taken from its capital before the capital has effect (MIP)",
         "million yuan", default=0.0)
+    lag_years: int = column(
+        "Years between paying aid and its first effect (roads and schools are built before they serve): aid paid "
+        "in year t lifts people from year t + lag_years on, and lifts nobody within the plan when that is after "
+        "its last year", "years", default=0, ge=0, le=LAG_MAX)
+
+
+def takes_effect(paid, lag, year):
+    """Has aid paid in year `paid`, of an instrument with `lag_years` = `lag`, taken effect by
+    effect year `year` (paid + lag <= year)? The one rule of timing, used by the model
+    (models/effects.py), evaluate (optimizer.solving.evaluate) and the sweep's KPIs; works on
+    numbers and elementwise on numpy arrays or pandas Series."""
+    return paid + lag <= year
 
 
 class EffectRow(Row):
@@ -231,7 +244,8 @@ class Section(BaseModel):
 class ScenarioInfo(Section):
     name: str = Field("scenario", min_length=1, description="Scenario name")
     years: tuple[int, ...] = Field(..., min_length=1, description="Plan years, strictly increasing")
-    objective: Literal["people_lifted", "weighted_people_lifted", "equity", "leveraged_investment"] = Field(
+    objective: Literal["people_lifted", "weighted_people_lifted", "equity", "leveraged_investment",
+                       "people_years"] = Field(
         "people_lifted", description="What the plan maximises"
     )
     model: Literal["lp", "mip"] | None = Field(

@@ -1,10 +1,13 @@
 """What a plan does, computed from the allocation and the instance alone (no solver, no Pyomo).
 
 People lifted by a plan: for each recipient-instrument, the plan total (less the set-up cost
-of a fund that the plan establishes, that is, gives capital) fills the effect segments in
+of a fund that the plan establishes, that is, gives capital), but no more than the aid that has
+taken effect by the plan's last year (paid in t with t + lag_years <= that year,
+optimizer.data.schema.takes_effect), fills the effect segments in
 order (segment j takes at most its width), each segment lifts people_per_million per million
-yuan; a recipient-instrument with projects lifts the people of its built projects instead;
-and the recipient's total is capped by its poor population. This is the
+yuan; a recipient-instrument with projects lifts the people of its built projects instead
+(from their earliest year plus the lag on); and the recipient's total is capped by its poor
+population. People-years sum the same figure, taken at each plan year, over the plan's years. This is the
 effect the model maximises; reporting it from the allocation keeps the KPIs true for every
 objective, including those (leveraged investment) that leave the model's effect variables free.
 """
@@ -15,6 +18,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
+from optimizer.data.schema import takes_effect
 
 ESTABLISHED = 1e-6  # million yuan: a fund with more capital than this is established (pays its set-up cost)
 
@@ -33,14 +38,18 @@ def segment_people(totals: np.ndarray, widths: np.ndarray, rates: np.ndarray, se
 
 
 def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,
-                  built: Mapping[str, float] | None = None) -> pd.Series:
-    """People lifted per recipient (indexed by recipient, every recipient present).
+                  built: Mapping[str, float] | None = None, year: int | None = None) -> pd.Series:
+    """People lifted per recipient (indexed by recipient, every recipient present) in `year`
+    (by default the plan's last year) by the aid that has taken effect by then.
 
     `established[w,k]` and `built[q]` are the plan's fund and project decisions (1 or 0; a
     fraction in an LP relaxation, where a fraction y of a fund pays y of its set-up cost and
     has y of each effect segment, as in the model); by default a fund is established when it
     has capital and no project is built.
     """
+    years = list(instance.scenario.years)
+    year = years[-1] if year is None else year
+    lag = instance.instruments.set_index("instrument")["lag_years"].astype(int)
     projects = instance.projects
     replaced = set(zip(projects["recipient"], projects["instrument"]))
     effects = instance.effects
@@ -50,6 +59,10 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     keys = pd.MultiIndex.from_frame(segments[["recipient", "instrument"]])
     effect_keys = keys.unique()
     totals = allocation.groupby(["recipient", "instrument"])["aid"].sum().reindex(effect_keys, fill_value=0.0)
+    in_effect = takes_effect(allocation["year"].to_numpy(dtype=int),
+                             allocation["instrument"].map(lag).fillna(0).to_numpy(dtype=int), year)
+    counted = (allocation[in_effect].groupby(["recipient", "instrument"])["aid"].sum()
+               .reindex(effect_keys, fill_value=0.0).to_numpy(dtype=float))
     setup = instance.instruments.set_index("instrument")["setup_cost"].astype(float)
     if established is None:
         opened = totals.to_numpy(dtype=float) > ESTABLISHED
@@ -61,16 +74,27 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     index = effect_keys.get_indexer(keys)
     is_fund = np.array([key in established for key in effect_keys]) if established is not None else np.zeros(0, bool)
     share = np.where(is_fund, opened, 1.0)[index] if established is not None else 1.0
-    lifted = segment_people(np.maximum(totals.to_numpy(dtype=float) - charge, 0.0),
+    lifted = segment_people(np.minimum(np.maximum(totals.to_numpy(dtype=float) - charge, 0.0), counted),
                             segments["width"].to_numpy(dtype=float) * share,
                             segments["people_per_million"].to_numpy(dtype=float), index)
     by_recipient = pd.Series(lifted, index=segments["recipient"].to_numpy()).groupby(level=0).sum()
     share = projects["project"].map(built or {}).fillna(0.0).astype(float)
+    serving = takes_effect(np.maximum(projects["earliest_year"].to_numpy(dtype=int), years[0]),
+                           projects["instrument"].map(lag).fillna(0).to_numpy(dtype=int), year)
+    share = share.where(serving, 0.0)
     project_people = (projects["people"].astype(float) * share).groupby(projects["recipient"]).sum()
     by_recipient = by_recipient.add(project_people, fill_value=0.0)
     poor = recipients_poor(instance)
     people = by_recipient.reindex(poor.index, fill_value=0.0)
     return np.minimum(people, poor).rename("people_lifted")
+
+
+def people_years(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,
+                 built: Mapping[str, float] | None = None) -> pd.Series:
+    """People-years per recipient: the sum over plan years t of the people lifted in t by the
+    aid that has taken effect by t (the `people_years` objective)."""
+    return sum(people_lifted(instance, allocation, established, built, year=t)
+               for t in instance.scenario.years).rename("people_years")
 
 
 def recipients_poor(instance) -> pd.Series:

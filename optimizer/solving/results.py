@@ -2,7 +2,7 @@
 
 Tables (all money in million yuan):
     allocation  donor, recipient, instrument, category, year, aid        (non-zero flows)
-    kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment
+    kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment, people_years
     duals       family, rule, donor, recipient, instrument, year, dual   (d objective / d right-hand side)
     binding     family, rule, donor, recipient, instrument, year, slack, binding
     decisions   kind, donor, recipient, instrument, project, year, count, money
@@ -31,7 +31,7 @@ from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.output import result_folder
 from optimizer.data.scaling import Scale, budgets, plain_figure
 from optimizer.data.schema import Scenario
-from optimizer.solving.evaluate import people_lifted, year_profile
+from optimizer.solving.evaluate import people_lifted, people_years, year_profile
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
@@ -50,6 +50,11 @@ FAMILY_INDEX: dict[str, tuple[str, ...]] = {
     "effect_use": ("recipient", "instrument"),
     "people": ("recipient",),
     "poor_population_cap": ("recipient",),
+    "effect_lag": ("recipient", "instrument"),
+    "year_effect_lag": ("recipient", "instrument", "year"),
+    "year_effect_use": ("recipient", "instrument", "year"),
+    "year_people": ("recipient", "year"),
+    "year_poor_population_cap": ("recipient", "year"),
     "investment": ("recipient", "year"),
     "equity_ratio": ("recipient",),
     "coverage_floor": ("recipient",),
@@ -66,7 +71,8 @@ BINDING_FAMILIES = ("quota", "quota_growth", "priority_share", "capacity", "inve
 
 EMPTY_COLUMNS = {
     "allocation": ["donor", "recipient", "instrument", "category", "year", "aid"],
-    "kpis": ["recipient", "name", "poor_population", "aid", "people_lifted", "coverage", "leveraged_investment"],
+    "kpis": ["recipient", "name", "poor_population", "aid", "people_lifted", "coverage", "leveraged_investment",
+             "people_years"],
     "duals": ["family", *INDEX_COLUMNS, "dual"],
     "binding": ["family", *INDEX_COLUMNS, "slack", "binding"],
     "decisions": DECISION_COLUMNS,
@@ -273,6 +279,7 @@ def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataF
     established = {key: model.y[key].value or 0.0 for key in sets.fund_keys}
     built = {q: model.v[q].value or 0.0 for q in sets.projects}
     lifted = people_lifted(instance, allocation, established, built)
+    yearly = people_years(instance, allocation, established, built)
     inst = instance.instruments.set_index("instrument")
     leverage = inst["leverage"].astype(float)
     aid = allocation.groupby("recipient")["aid"].sum()
@@ -284,9 +291,9 @@ def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataF
     for w, name, poor in instance.recipients[["recipient", "name", "poor_population"]].itertuples(index=False):
         people = round_figure(lifted[w])
         rows.append((w, name, float(poor), round_figure(aid.get(w, 0.0)), people,
-                     round_figure(people / poor) if poor > 0 else math.nan, round_figure(leveraged.get(w, 0.0))))
-    return pd.DataFrame(rows, columns=["recipient", "name", "poor_population", "aid", "people_lifted", "coverage",
-                                       "leveraged_investment"])
+                     round_figure(people / poor) if poor > 0 else math.nan, round_figure(leveraged.get(w, 0.0)),
+                     round_figure(yearly[w])))
+    return pd.DataFrame(rows, columns=EMPTY_COLUMNS["kpis"])
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
@@ -354,6 +361,7 @@ def summarise(result: Result, scenario: Scenario, instance: Instance) -> dict[st
         "people_lifted": round_figure(float(kpis["people_lifted"].sum())),
         "min_coverage": round_figure(float(covered.min())) if len(covered) else None,
         "leveraged_investment_million": round_figure(float(kpis["leveraged_investment"].sum())),
+        "people_years": round_figure(float(kpis["people_years"].sum())),
         "year_profile": scenario.scenario.year_profile,
         "aid_off_profile": round_figure(steadiness["aid_off_profile"]),
         "lines_with_an_empty_year": round_figure(steadiness["lines_with_an_empty_year"]),
@@ -395,7 +403,8 @@ def unscaled(result, instance, scale: Scale, objective: str):
     _times(result.allocation, "aid", scale.money)
     _times(result.decisions, "money", scale.money)
     for column, factor in (("aid", scale.money), ("leveraged_investment", scale.money),
-                           ("people_lifted", scale.people), ("poor_population", scale.people)):
+                           ("people_lifted", scale.people), ("people_years", scale.people),
+                           ("poor_population", scale.people)):
         _times(result.kpis, column, factor)
     if len(result.duals):
         _times(result.duals, "dual", unit / result.duals["family"].map(scale.family))

@@ -36,7 +36,7 @@ from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.solving.evaluate import segment_people
 from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.scaling import require_plain
-from optimizer.data.schema import Scenario
+from optimizer.data.schema import Scenario, takes_effect
 from optimizer.solving.mip import MipOutcome, release, solve_mip
 from optimizer.solving.solve import _equity_second_stage, _run, new_solver
 from optimizer.studies.study import (
@@ -48,7 +48,7 @@ from optimizer.studies.study import (
     study_record,
 )
 
-METRICS = ("objective", "people_lifted", "min_coverage", "total_aid", "leveraged_investment")
+METRICS = ("objective", "people_lifted", "min_coverage", "total_aid", "leveraged_investment", "people_years")
 
 
 def sweep_scenario(instance: Instance, parameters: list[ResolvedParameter]) -> Scenario:
@@ -137,6 +137,8 @@ class _BuiltModel:
         self.flow_effect = np.array([effect_index.get((f[1], f[2]), -1) for f in sets.flows], dtype=int)
         self.has_effect = self.flow_effect >= 0
         self.flow_instrument = np.array([sets.instruments.index(f[2]) for f in sets.flows], dtype=int)
+        self.flow_year = np.array([f[3] for f in sets.flows], dtype=int)
+        self.flow_lag = np.array([sets.lag[f[2]] for f in sets.flows], dtype=int)
         self.segment_effect = np.array([effect_index[seg[:2]] for seg in sets.segments], dtype=int)
         self.segment_recipient = np.array([sets.recipients.index(seg[0]) for seg in sets.segments], dtype=int)
         with_effect = {w for w, _ in sets.effect_keys}
@@ -152,6 +154,8 @@ class _BuiltModel:
         self.v_vars = [m.v[q] for q in sets.projects]
         self.project_recipient = np.array([sets.recipients.index(sets.project_of[q][0]) for q in sets.projects], dtype=int)
         self.project_people = np.array([pyo.value(m.project_people[q]) for q in sets.projects], dtype=float)
+        self.project_start = np.array([sets.project_of[q][2] for q in sets.projects], dtype=int)
+        self.project_lag = np.array([sets.lag[sets.project_of[q][1]] for q in sets.projects], dtype=int)
         # KPI inputs as arrays; those a study moves are re-read after each change
         self.moving = {p.param for p in parameters}
         self.arrays = {name: self._read(name) for name in ("width", "people_per_million", "poor_population",
@@ -244,27 +248,41 @@ class _BuiltModel:
 
     def _kpis(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray) -> dict[str, float]:
         """People lifted from the plan under the current effect Params (as optimizer.solving.evaluate):
-        set-up costs of the funds opened come out of their capital, built projects count."""
+        set-up costs of the funds opened come out of their capital, only aid in effect counts,
+        built projects count from their earliest year plus the lag; people_lifted at the plan's
+        last year, people_years summed over its years."""
+        years = self.model.index_sets.years
+        people = {t: self._people(aid, opened, built, t) for t in years}
+        final, poor, leverage = people[years[-1]], self.arrays["poor_population"], self.arrays["leverage"]
+        covered = self.coverage_mask & (poor > 0)
+        charge = self.fund_setup * opened
+        return {
+            "people_lifted": float(final.sum()),
+            "min_coverage": float((final[covered] / poor[covered]).min()) if covered.any() else float("nan"),
+            "total_aid": float(aid.sum()),
+            "leveraged_investment": float(leverage[self.flow_instrument] @ aid - leverage[self.fund_instrument] @ charge),
+            "people_years": float(sum(p.sum() for p in people.values())),
+        }
+
+    def _people(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray, year: int) -> np.ndarray:
+        """People lifted per recipient in `year` by the aid that has taken effect by then."""
         widths, rates = self.arrays["width"], self.arrays["people_per_million"]
-        poor, leverage = self.arrays["poor_population"], self.arrays["leverage"]
-        totals = np.bincount(self.flow_effect[self.has_effect], weights=aid[self.has_effect],
-                             minlength=len(self.model.index_sets.effect_keys))
+        poor = self.arrays["poor_population"]
+        count = len(self.model.index_sets.effect_keys)
+        totals = np.bincount(self.flow_effect[self.has_effect], weights=aid[self.has_effect], minlength=count)
+        in_effect = self.has_effect & takes_effect(self.flow_year, self.flow_lag, year)
+        counted = np.bincount(self.flow_effect[in_effect], weights=aid[in_effect], minlength=count)
         charge = self.fund_setup * opened
         totals[self.fund_effect] = np.maximum(totals[self.fund_effect] - charge[self.fund_has_effect], 0.0)
         # a fraction of a fund (a relaxation) has that fraction of each segment, as in the model
         share = np.ones(len(totals))
         share[self.fund_effect] = opened[self.fund_has_effect]
-        lifted = segment_people(totals, widths * share[self.segment_effect], rates, self.segment_effect)
+        lifted = segment_people(np.minimum(totals, counted), widths * share[self.segment_effect], rates,
+                                self.segment_effect)
         people = np.bincount(self.segment_recipient, weights=lifted, minlength=len(poor))
-        people += np.bincount(self.project_recipient, weights=self.project_people * built, minlength=len(poor))
-        people = np.minimum(people, poor)
-        covered = self.coverage_mask & (poor > 0)
-        return {
-            "people_lifted": float(people.sum()),
-            "min_coverage": float((people[covered] / poor[covered]).min()) if covered.any() else float("nan"),
-            "total_aid": float(aid.sum()),
-            "leveraged_investment": float(leverage[self.flow_instrument] @ aid - leverage[self.fund_instrument] @ charge),
-        }
+        serving = takes_effect(self.project_start, self.project_lag, year)
+        people += np.bincount(self.project_recipient, weights=self.project_people * built * serving, minlength=len(poor))
+        return np.minimum(people, poor)
 
 
 class _SelectiveUpdates:

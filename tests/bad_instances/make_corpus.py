@@ -86,7 +86,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "pairs": [("donor", "key", True), ("recipient", "key", True), ("base_quota", "money", False)],
     "instruments": [("instrument", "key", True), ("category", "choice", True), ("leverage", "money", False),
                     ("targets_women", "bool", False), ("min_fund_size", "money", False),
-                    ("setup_cost", "money", False)],
+                    ("setup_cost", "money", False), ("lag_years", "count", False)],
     "effects": [("recipient", "key", True), ("instrument", "key", True), ("segment", "segment", True),
                 ("width", "money", True), ("people_per_million", "money", True)],
     "capacity": [("recipient", "key", True), ("instrument", "key", True), ("year", "year", True),
@@ -576,6 +576,8 @@ for table, columns in COLUMNS.items():
                     edits=base_for(table) + (set_cell(f"{table}.csv", 2, column, cell),))
 add("negative-revenue-small", "negative", "expected a value >= 0", "revenue.csv", row=5,
     column="revenue", value=s("-0.001"), edits=(set_cell("revenue.csv", 5, "revenue", "-0.001"),))
+add("out-of-range-instruments-lag_years-101", "out-of-range", "expected a value <= 100", "instruments.csv", row=2,
+    column="lag_years", value=s("101"), edits=base_for("instruments") + (set_cell("instruments.csv", 2, "lag_years", "101"),))
 add("out-of-range-effects-segment-0", "out-of-range", "expected a value >= 1", "effects.csv", row=2, column="segment",
     value=s("0"), edits=(set_cell("effects.csv", 2, "segment", "0"),))
 add("out-of-range-effects-segment-1001", "out-of-range", "expected a value <= 1000", "effects.csv", row=2,
@@ -844,7 +846,8 @@ add("shares-public-goods-min-above-max", "shares",
 
 SCENARIO_VALUES = [  # case, section, key, literal, message, printed value
     ("objective-unknown", "scenario", "objective", '"max_people"',
-     "expected 'people_lifted', 'weighted_people_lifted', 'equity' or 'leveraged_investment'", s("max_people")),
+     "expected 'people_lifted', 'weighted_people_lifted', 'equity', 'leveraged_investment' or 'people_years'",
+     s("max_people")),
     ("model-unknown", "scenario", "model", '"milp"', "expected 'lp' or 'mip'", s("milp")),
     ("name-empty", "scenario", "name", '""', "at least 1 character", s("")),
     ("name-number", "scenario", "name", "5", "expected a valid string", "5"),
