@@ -16,7 +16,7 @@ import hashlib
 import pyomo.environ as pyo
 
 from optimizer.data.io import Instance
-from optimizer.data.schema import Scenario
+from optimizer.data.schema import Scenario, takes_effect
 
 TIE_BREAK = 1e-2  # the tie-break's weight against one million yuan of aid off profile
 
@@ -28,13 +28,25 @@ def tie_weight(flow: tuple) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def profile_years(years: list[int], lag: int) -> list[int]:
+    """The years a line's profile spreads it over: those whose aid takes effect within the plan
+    (paid + lag_years <= the last year); all years when none does (its aid lifts nobody anyway)."""
+    counted = [t for t in years if takes_effect(t, lag, years[-1])]
+    return counted or list(years)
+
+
 def add_year_profile(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
     """When `[scenario] year_profile = "steady"` (the default) and the plan has two or more
     years, for every funding line l = (d, w, k) (a pair and an instrument) and plan year t:
 
         line_total[l]:       X[l] = sum_t x[d,w,k,t]
-        profile_excess[l,t]: g[l,t] >= x[d,w,k,t] - pi[d,t] X[l],   g >= 0
-        pi[d,t] = B[d,t] / sum_tau B[d,tau]   (the share of donor d's plan budget in year t)
+        profile_excess[l,t]: g[l,t] >= x[d,w,k,t] - pi[d,k,t] X[l],   g >= 0
+        pi[d,k,t] = B[d,t] / sum_{tau in T(k)} B[d,tau] for t in T(k), else 0
+
+    pi is the share of donor d's budget in year t among the years T(k) whose aid of instrument k
+    takes effect within the plan (t + lag_years[k] <= the last year; every year without lags):
+    roads paid in the last year serve nobody within the plan, so their line's profile is spread
+    over the years before.
 
     so sum g is the aid above its line's budget-proportional profile (as much again is below
     it). The steady stage keeps the first stage's objective and minimises that aid:
@@ -76,14 +88,17 @@ def add_steady_stage(m: pyo.ConcreteModel) -> None:
     m.line_total_sum = pyo.Constraint(
         m.profile_lines, rule=lambda m, d, w, k: m.line_total[d, w, k] == sum(m.x[d, w, k, t] for t in years))
 
-    def share(d, t):
-        total = sum(m.budget_amount[d, tau] for tau in years)
+    def share(d, k, t):
+        counted = profile_years(years, sets.lag[k])
+        if t not in counted:
+            return 0.0
+        total = sum(m.budget_amount[d, tau] for tau in counted)
         # a donor without budget: an even split (its lines are empty anyway)
-        return m.budget_amount[d, t] / total if pyo.value(total) > 0 else 1.0 / len(years)
+        return m.budget_amount[d, t] / total if pyo.value(total) > 0 else 1.0 / len(counted)
 
     m.profile_excess = pyo.Constraint(
         m.profile_lines, years,
-        rule=lambda m, d, w, k, t: m.profile_gap[d, w, k, t] >= m.x[d, w, k, t] - share(d, t) * m.line_total[d, w, k])
+        rule=lambda m, d, w, k, t: m.profile_gap[d, w, k, t] >= m.x[d, w, k, t] - share(d, k, t) * m.line_total[d, w, k])
     m.steadiness = pyo.Objective(
         expr=sum(m.profile_gap[l, t] for l in lines for t in years)
         + TIE_BREAK * sum(tie_weight(f) * m.x[f] for f in sets.flows),

@@ -104,24 +104,36 @@ def recipients_poor(instance) -> pd.Series:
 FUNDED = 1e-6  # million yuan: a line with less than this in a year has an empty year
 
 
-def year_profile(allocation: pd.DataFrame, budget: pd.Series, years) -> dict[str, float]:
+def year_profile(allocation: pd.DataFrame, budget: pd.Series, years, lags: Mapping[str, int] | None = None
+                 ) -> dict[str, float]:
     """How steady a plan's funding lines (donor, recipient, instrument) are over the years.
 
     A line's profile gives it, in year t, the share B[d,t] / sum_tau B[d,tau] of its plan total
-    (its donor's yearly budget, `budget` indexed by donor and year). `aid_off_profile` is the
-    share of all aid above its line's profile (as much again is below it); `lines_with_an_empty_year`
-    the share of funded lines with a plan year of no aid.
+    (its donor's yearly budget, `budget` indexed by donor and year), over the years whose aid
+    takes effect within the plan (models/steadiness.py's profile_years, by the instrument's
+    lag; 0 in the others). `aid_off_profile` is the share of all aid above its line's profile
+    (as much again is below it); `lines_with_an_empty_year` the share of funded lines with a year
+    of its profile that has no aid.
     """
+    from models.steadiness import profile_years
+
     years = list(years)
     if allocation.empty or len(years) < 2:
         return {"aid_off_profile": 0.0, "lines_with_an_empty_year": 0.0}
     aid = allocation.pivot_table(index=["donor", "recipient", "instrument"], columns="year", values="aid",
                                  aggfunc="sum").reindex(columns=years, fill_value=0.0).fillna(0.0)
     per_year = budget.unstack("year").reindex(columns=years).fillna(0.0)
-    shares = per_year.div(per_year.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(1.0 / len(years))
-    profile = shares.reindex(aid.index.get_level_values("donor")).to_numpy() * aid.sum(axis=1).to_numpy()[:, None]
-    excess = np.clip(aid.to_numpy() - profile, 0.0, None).sum()
-    total = aid.to_numpy().sum()
-    funded = aid[aid.sum(axis=1) > FUNDED]
+    lags = lags or {}
+    instruments = aid.index.get_level_values("instrument")
+    counted = np.array([[t in profile_years(years, lags.get(k, 0)) for t in years] for k in instruments])
+    weights = per_year.reindex(aid.index.get_level_values("donor")).to_numpy() * counted
+    totals = weights.sum(axis=1, keepdims=True)
+    shares = np.divide(weights, totals, out=counted / np.maximum(counted.sum(axis=1, keepdims=True), 1),
+                       where=totals > 0)
+    values = aid.to_numpy()
+    excess = np.clip(values - shares * values.sum(axis=1, keepdims=True), 0.0, None).sum()
+    total = values.sum()
+    funded = values.sum(axis=1) > FUNDED
+    empty = ((values < FUNDED) & counted)[funded].any(axis=1)
     return {"aid_off_profile": float(excess / total) if total > 0 else 0.0,
-            "lines_with_an_empty_year": float((funded < FUNDED).any(axis=1).mean()) if len(funded) else 0.0}
+            "lines_with_an_empty_year": float(empty.mean()) if funded.any() else 0.0}

@@ -157,7 +157,8 @@ def install(write_fd: int = 2) -> None:
                 cleanup()
             except Exception:  # noqa: BLE001 - leaving now matters more than a leftover
                 pass
-        say_once(lambda text: os.write(stderr, (text + "\n").encode()))
+        # said differently, so that a log (and bench_interrupt.py) can tell a stage that did not stop
+        say_once(lambda text: os.write(stderr, (text + f"; ended by force after {GRACE:g} s\n").encode()))
         os._exit(EXIT_INTERRUPTED)
 
     threading.Thread(target=watch, name="ewppt-interrupt-watch", daemon=True).start()

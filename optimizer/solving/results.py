@@ -344,7 +344,8 @@ def binding_table(model: pyo.ConcreteModel) -> pd.DataFrame:
 
 def summarise(result: Result, scenario: Scenario, instance: Instance) -> dict[str, Any]:
     kpis = result.kpis
-    steadiness = year_profile(result.allocation, budgets(instance.revenue, scenario), scenario.years)
+    lags = dict(zip(instance.instruments["instrument"], instance.instruments["lag_years"].astype(int)))
+    steadiness = year_profile(result.allocation, budgets(instance.revenue, scenario), scenario.years, lags)
     covered = kpis["coverage"].dropna()
     decisions = result.decisions
     mip = {key: result.solver.get(key) for key in ("best_bound", "mip_gap")} if result.solver.get("model") == "mip" else {}
