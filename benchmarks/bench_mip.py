@@ -78,7 +78,8 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="also run the other configurations")
     parser.add_argument("--configs", help=f"comma-separated subset of {', '.join(CONFIGS)}")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: CONFIG:FOLDER, run in this process
-    parser.add_argument("--smoke", action="store_true", help="20 counties, every configuration: seconds, for the test suite")
+    parser.add_argument("--smoke", action="store_true",
+                        help="20 counties, every configuration: seconds, for the test suite")
     args = parser.parse_args()
     if args.smoke:
         args.recipients, args.ablation, args.time_limit = 20, True, 20.0

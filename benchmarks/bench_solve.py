@@ -6,7 +6,7 @@
 Prints, for each instance and objective, the median over `--repeat` runs in this process of:
 load (read + validate + checks), build (Pyomo model), solve (Pyomo -> HiGHS and HiGHS
 itself), extract (read back into tables), and the model size. Absolute times drift between
-machines; compare the columns of one run. Exits 1 if a solve does not end with a plan.
+machines; compare the columns of one run. Exits 1 if a solve does not end optimal.
 """
 
 from __future__ import annotations

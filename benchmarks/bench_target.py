@@ -3,7 +3,7 @@
     python benchmarks/bench_target.py                          # ewppt-2010 as an LP, N = 1.1 x today's plan
     python benchmarks/bench_target.py --people-ratio 1.5 --coverage 0.01
     python benchmarks/bench_target.py --skip-public            # without the bisection over `solve` calls
-    python benchmarks/bench_target.py --smoke                  # tiny, N and F = 0.5, every method: seconds, for the test suite
+    python benchmarks/bench_target.py --smoke                  # tiny, N and F = 0.5, every method: seconds
 
 Side by side in one process, for each target (people lifted N, or a coverage floor F):
 
