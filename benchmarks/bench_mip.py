@@ -4,10 +4,12 @@ and what each part of the formulation and the solve method gives.
     python benchmarks/bench_mip.py                       # 800 counties, 12 donors, 10 instruments, 5 years
     python benchmarks/bench_mip.py --recipients 200 --ablation
     python benchmarks/bench_mip.py --configs engine,no-tightening
+    python benchmarks/bench_mip.py --smoke     # 20 counties, every configuration: seconds, for the test suite
 
 Each configuration runs in a fresh process (so peak memory is its own) and prints one line:
 instance load, model build, solve until the plan is within --gap of the best bound (or the
-time limit), the objective, bound and gap, and the process's peak resident memory.
+time limit), the objective, bound and gap, and the process's peak resident memory. Exits 1 if a
+configuration's process fails or its solve ends other than optimal or at the time limit.
 
 Configurations (--ablation runs all; the default runs only the engine's own):
     engine        relax and fix with the fund_effect tightening, branch and bound if needed
@@ -76,7 +78,11 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="also run the other configurations")
     parser.add_argument("--configs", help=f"comma-separated subset of {', '.join(CONFIGS)}")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: CONFIG:FOLDER, run in this process
+    parser.add_argument("--smoke", action="store_true",
+                        help="20 counties, every configuration: seconds, for the test suite")
     args = parser.parse_args()
+    if args.smoke:
+        args.recipients, args.ablation, args.time_limit = 20, True, 20.0
 
     if args.one:
         config, folder = args.one.split(":", 1)
@@ -91,19 +97,25 @@ def main() -> None:
         print(f"generated: {args.recipients} recipients, {args.donors} donors, {args.instruments} instruments, "
               f"{args.years} years (seed {args.seed}); gap target {args.gap:.2%}, time limit {args.time_limit:g} s")
         chosen = args.configs.split(",") if args.configs else CONFIGS if args.ablation else CONFIGS[:1]
+        failed = []
         for config in chosen:
             done = subprocess.run([sys.executable, __file__, "--one", f"{config}:{folder}", "--gap", str(args.gap),
                                    "--time-limit", str(args.time_limit)], capture_output=True, text=True, cwd=ROOT)
             if done.returncode:
                 print(f"{config}: failed\n{done.stderr}")
+                failed.append(f"{config}: exit {done.returncode}")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
+            if r["status"] not in ("optimal", "time_limit"):
+                failed.append(f"{config}: {r['status']}")
             gap = "-" if r["gap"] is None else f"{r['gap']:.3%}"
             objective = "-" if r["objective"] is None else f"{r['objective']:,.0f}"
             bound = "-" if r["bound"] is None else f"{r['bound']:,.0f}"
             print(f"{config:<15} {r['status']:<11} load {r['load_s']:>6.2f} s  build {r['build_s']:>6.2f} s  "
                   f"solve {r['solve_s']:>7.2f} s  objective {objective:>10}  bound {bound:>10}  gap {gap:>8}  "
                   f"peak {r['peak_mb']} MB  ({r['columns']:,} columns, {r['rows']:,} rows, {r['whole']:,} whole)")
+        if failed:
+            raise SystemExit("failed: " + "; ".join(failed))
 
 
 if __name__ == "__main__":

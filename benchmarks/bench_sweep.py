@@ -2,6 +2,7 @@
 
     python benchmarks/bench_sweep.py [--instance ewppt-2010] [--scenarios 200] [--rebuild-every 10]
                                      [--generate-recipients 0] [--workers 2]
+    python benchmarks/bench_sweep.py --smoke     # 4 scenarios, ewppt-2010 and 20 counties: seconds, for the test suite
 
 Four comparisons (issue 6), all on the same design, a grid over the extraction proportion
 (provincial) and the leverage of every instrument (a factor), in grid order:
@@ -20,6 +21,9 @@ With `--generate-recipients N` the benchmark also runs on a synthetic instance o
 The instances are solved as LPs (`[scenario] model = "lp"`, the relaxation of their funds,
 projects and cadres): comparison 2 needs the same LP in bare highspy, and these are the
 figures of issue 6. MIP solves are measured by bench_mip.py.
+
+Exits 1 if a scenario does not end optimal or bare highspy's objectives differ from ours by more
+than 1e-6 relative.
 """
 
 from __future__ import annotations
@@ -35,6 +39,13 @@ import numpy as np
 from optimizer import load_instance
 from optimizer.studies.study import Study, design_points, resolve_parameters
 from optimizer.studies.sweep import ScenarioRunner, sweep
+
+OBJECTIVE_TOLERANCE = 1e-6  # relative; bare highspy solves the same LPs
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise SystemExit(message)
 
 
 def make_study(scenarios: int, base_provincial: float) -> Study:
@@ -79,7 +90,8 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
     runner = ScenarioRunner(instance, parameters)
     records = [runner.run(sid, point) for sid, point in points]
     persistent_s = time.perf_counter() - started
-    assert all(r["status"] == "optimal" for r in records), {r["status"] for r in records}
+    require(all(r["status"] == "optimal" for r in records),
+            f"persistent sweep: statuses {sorted({r['status'] for r in records})}, expected all optimal")
     built = next(iter(runner._models.values()))
     h = built.opt._solver_model
     print(f"{h.getNumCol():,} columns, {h.getNumRow():,} rows")
@@ -103,7 +115,7 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
         if base is None:
             base = lp
             base_lp = next(iter(replay._models.values())).opt._solver_model.getLp()
-        assert np.array_equal(lp["index"], base["index"]), "sparsity changed between scenarios"
+        require(np.array_equal(lp["index"], base["index"]), "sparsity changed between scenarios")
         rows = np.flatnonzero((lp["row_lower"] != base["row_lower"]) | (lp["row_upper"] != base["row_upper"]))
         entries = np.flatnonzero(lp["value"] != base["value"])
         cols_of_entries = np.searchsorted(lp["start"], entries, side="right") - 1
@@ -129,6 +141,7 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
     highspy_s = time.perf_counter() - started
     ours = np.array([r["objective"] for r in records])
     worst = float(np.max(np.abs(np.array(objectives) - ours) / np.maximum(1.0, np.abs(ours))))
+    require(worst <= OBJECTIVE_TOLERANCE, f"bare highspy's objectives differ from the sweep's: {worst:.1e} relative")
 
     # 3. build and first solve of the instance as given: Pyomo against handing the same LP
     # (taken from the Pyomo run) to a fresh highspy
@@ -153,7 +166,8 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
         started = time.perf_counter()
         result = sweep(instance, study, workers=count)
         timings[count] = time.perf_counter() - started
-        assert (result["status"] == "optimal").all()
+        require(bool((result["status"] == "optimal").all()),
+                f"sweep with {count} workers: statuses {sorted(set(result['status']))}, expected all optimal")
 
     return {"scenarios": n, "persistent_s": persistent_s, "first_s": first_s, "resolve_median_s": resolve_s,
             "rebuild_each_s": rebuild_each, "rebuild_ratio": rebuild_each * n / persistent_s,
@@ -183,7 +197,11 @@ def main() -> None:
     parser.add_argument("--rebuild-every", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--generate-recipients", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true",
+                        help="4 scenarios, ewppt-2010 and 20 counties: seconds, for the test suite")
     args = parser.parse_args()
+    if args.smoke:
+        args.scenarios, args.rebuild_every, args.generate_recipients = 4, 2, 20
     model = {"scenario.model": "lp"}
     runs = [(args.instance, load_instance(args.instance, **model))]
     if args.generate_recipients:

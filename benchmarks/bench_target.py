@@ -3,6 +3,7 @@
     python benchmarks/bench_target.py                          # ewppt-2010 as an LP, N = 1.1 x today's plan
     python benchmarks/bench_target.py --people-ratio 1.5 --coverage 0.01
     python benchmarks/bench_target.py --skip-public            # without the bisection over `solve` calls
+    python benchmarks/bench_target.py --smoke                  # tiny, N and F = 0.5, every method: seconds
 
 Side by side in one process, for each target (people lifted N, or a coverage floor F):
 
@@ -16,7 +17,8 @@ Side by side in one process, for each target (people lifted N, or a coverage flo
 3. public bisection: the same bisection over `optimizer.solving.solve(...)` calls, what a script
    around the public API would do (each call builds, solves, re-checks and extracts a plan).
 
-Prints each method's time, solves, factor and the ratio to the target model.
+Prints each method's time, solves, factor and the ratio to the target model. Exits 1 if the
+target model does not solve to optimal or a bisection's factor differs from the target model's.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def target_model(instance, people, coverage) -> tuple[float, float, int]:
         status, factor = target_module._least_factor(instance, scenario, max_factor, people)
     finally:
         restore()
-    assert status == "optimal", status
+    if status != "optimal":
+        raise SystemExit(f"target model: {status}")
     return factor, time.perf_counter() - started, len(calls)
 
 
@@ -156,7 +159,11 @@ def main() -> None:
     parser.add_argument("--people-ratio", type=float, default=1.1, help="N as a multiple of today's people lifted")
     parser.add_argument("--coverage", type=float, default=None, help="also a coverage target F")
     parser.add_argument("--skip-public", action="store_true", help="leave out the bisection over solve() calls")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny, N = 1.1 x today and F = 0.5, every method: seconds, for the test suite")
     args = parser.parse_args()
+    if args.smoke:  # tiny has no funds: ewppt-2010's public bisection alone takes a minute
+        args.instance, args.coverage = "tiny", 0.5 if args.coverage is None else args.coverage
 
     import optimizer.solving.solve  # noqa: F401 - counted_runs patches the module
     from optimizer import load_instance, solve
@@ -169,6 +176,7 @@ def main() -> None:
     print(f"{args.instance} ({args.model}): today {today.summary['people_lifted']:,.1f} people lifted, "
           f"least coverage {today.summary['min_coverage']:.6g}")
     print(f"{'target':<24} {'method':<22} {'seconds':>8} {'solves':>6} {'factor':>14} {'ratio':>7}")
+    disagree = []
     for kind, people, coverage in targets:
         label = f"people >= {people:,}" if kind == "people" else f"coverage >= {coverage:g}"
         phi, seconds, solves = target_model(instance, people, coverage)
@@ -181,6 +189,10 @@ def main() -> None:
             agree = abs(factor - phi) <= 2 * PRECISION * factor
             print(f"{label:<24} {name:<22} {taken:>8.2f} {calls:>6} {factor:>14.9f} {taken / seconds:>7.1f}"
                   + ("" if agree else "  (differs from the target model's factor)"))
+            if not agree:
+                disagree.append(f"{label}, {name}: {factor:.9f} against the target model's {phi:.9f}")
+    if disagree:
+        raise SystemExit("factors differ:\n" + "\n".join(disagree))
 
 
 if __name__ == "__main__":
