@@ -7,7 +7,7 @@ stage starts `ewppt solve`, sends SIGINT the moment the run prints that stage
 (EWPPT_PROGRESS=lines; no hold, so the signal lands wherever the run really is), and prints
 the seconds from the signal to the process's exit, the exit code and the stage the run named.
 The command forces its own exit 1.5 s after Ctrl-C (optimizer/solving/interrupt.py), so every figure
-should be below about 2 s; one near 1.5 s means a HiGHS phase that did not stop by itself.
+should be below about 2 s; a stage that did not stop by itself is marked [ended by force].
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def interrupt_at(instance: str, marker: str, options: tuple[str, ...], out: Path
     rest = process.stderr.read()
     process.wait()
     seconds = time.perf_counter() - sent if sent is not None else None
-    named = next((line.split("(Ctrl-C while ", 1)[1].removesuffix(")") for line in rest.splitlines()
-                  if "(Ctrl-C while " in line), "")
-    return seconds, process.returncode, named
+    said = next((line for line in rest.splitlines() if "(Ctrl-C while " in line), "")
+    named = said.split("(Ctrl-C while ", 1)[1].split(")")[0] if said else ""
+    return seconds, process.returncode, named + (" [ended by force]" if "ended by force" in said else "")
 
 
 def main() -> None:
