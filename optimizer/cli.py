@@ -313,6 +313,8 @@ def solve(
         with progress.stage("writing the plan"):
             written = result.write(target, fmt.value)
     _print_summary(result, show)
+    known = {str(w) for w in loaded.warnings}
+    _warn([w for w in result.warnings if w not in known])  # the solve's own (ranging, the steady stage)
     if result.ranging is not None and len(result.ranging):
         _print_budget_ranging(result.ranging)
     out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)

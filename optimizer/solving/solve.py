@@ -127,8 +127,14 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
                 ranged = _ranging(opt, model, notes)
         steady = None
         if outcome.status in ("optimal", "time_limit") and outcome.has_plan and getattr(model, "steady_years", None):
+            # bounded: the steady plan is worth a few times the first stage, not an unbounded wait
+            limit = max(STEADY_MIN_SECONDS, STEADY_TIMES * (time.perf_counter() - started))
             with progress.stage("steady year profiles: the same objective, funding lines on their profiles"):
-                steady = _steady_stage(opt, model, scenario)
+                steady = _steady_stage(opt, model, scenario, limit)
+            if steady != "optimal":
+                notes.append(f"year profiles: the steady stage stopped ({steady}, limit {limit:,.0f} s); the plan is "
+                             "the first stage's, whose funding lines may jump between years "
+                             "(--set scenario.year_profile=free skips the stage)")
         solved = time.perf_counter()
         solver_info = {"name": "highs", "version": ".".join(map(str, opt.version())), "termination": outcome.termination,
                        "model": "mip" if model.integer else "lp"}
@@ -272,19 +278,20 @@ def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, firs
     return first, raw
 
 
-def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario) -> str:
+def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, time_limit: float) -> str:
     """Among the plans as good as the one loaded (its objective, and for equity its people
     lifted), load the one whose funding lines follow their donors' yearly budgets most closely
-    (models/steadiness.py). A MIP's whole decisions stay pinned at its plan. Returns HiGHS's
-    status of the stage; the plan loaded stays if it is not optimal. The reported objective
-    and duals stay the first stage's (what a million is worth to the objective)."""
+    (models/steadiness.py). A MIP's whole decisions stay pinned at its plan. The stage stops at
+    `time_limit` seconds. Returns HiGHS's status of the stage; the plan loaded stays if it is
+    not optimal. The reported objective and duals stay the first stage's (what a million is
+    worth to the objective)."""
     with _structure_changes(opt):
         add_steady_stage(model)
         floors = keep_floors(model)
         model.objective.deactivate()
         model.steadiness.activate()
         try:
-            status, raw = _run(opt, model, scenario, relaxation=True)
+            status, raw = _run(opt, model, scenario, relaxation=True, time_limit=time_limit)
             if status == "optimal":
                 raw.solution_loader.load_vars()
         finally:
@@ -293,6 +300,9 @@ def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario) -> str:
             drop_floors(model, floors)
     return status
 
+
+STEADY_TIMES = 3.0  # the steady stage may take this many times the first stage's time ...
+STEADY_MIN_SECONDS = 30.0  # ... and at least this long
 
 STRUCTURE = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars", "check_for_new_or_removed_params",
              "check_for_new_objective", "update_objective")
