@@ -149,3 +149,18 @@ def test_the_same_plan_from_any_method_and_thread_count(tmp_path, which, request
     for other in plans[1:]:
         both = pd.concat([plans[0], other], axis=1).fillna(0.0)
         assert (both.iloc[:, 0] - both.iloc[:, 1]).abs().max() <= 1e-6
+
+
+def test_a_steady_stage_past_its_bound_keeps_the_first_stage_plan(monkeypatch, tiny):
+    """The stage may take STEADY_TIMES the first stage's time (at least STEADY_MIN_SECONDS);
+    past that, the plan is the first stage's, with a warning that says so."""
+    import optimizer.solving.solve as solving
+
+    monkeypatch.setattr(solving, "STEADY_TIMES", 0.0)
+    monkeypatch.setattr(solving, "STEADY_MIN_SECONDS", 1e-9)
+    bounded = solve(tiny)
+    free = solve(tiny, **{"scenario.year_profile": "free"})
+    assert bounded.status == "optimal" and bounded.objective == pytest.approx(2760, **APPROX)
+    assert bounded.solver["steady_stage"] == "time_limit"
+    assert plan(bounded) == pytest.approx(plan(free), **APPROX)
+    assert any(w.startswith("year profiles: the steady stage stopped (time_limit") for w in bounded.warnings)
