@@ -11,6 +11,7 @@ the lines' profiles is minimised.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import pyomo.environ as pyo
@@ -88,6 +89,7 @@ def add_steady_stage(m: pyo.ConcreteModel) -> None:
     m.line_total_sum = pyo.Constraint(
         m.profile_lines, rule=lambda m, d, w, k: m.line_total[d, w, k] == sum(m.x[d, w, k, t] for t in years))
 
+    @functools.cache  # one expression per donor, instrument and year, shared by every recipient's row
     def share(d, k, t):
         counted = profile_years(years, sets.lag[k])
         if t not in counted:
