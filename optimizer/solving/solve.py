@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import math
 import time
-from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -22,10 +21,10 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from optimizer.data.io import Instance
 from optimizer.data.scaling import rescaled, scale_of
 from optimizer.data.schema import Scenario
-from models.steadiness import add_steady_stage, drop_floors, keep_floors
 from optimizer.solving import interrupt, progress
 from optimizer.solving.mip import MipOutcome, release, solve_mip
 from optimizer.solving.recheck import recheck
+from optimizer.solving.steady import steady_plan
 from optimizer.solving.results import (Result, allocation_table, binding_table, decision_table, dual_table, kpi_table,
                                        round_figure, summarise, unscaled)
 
@@ -130,7 +129,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             # bounded: the steady plan is worth a few times the first stage, not an unbounded wait
             limit = max(STEADY_MIN_SECONDS, STEADY_TIMES * (time.perf_counter() - started))
             with progress.stage("steady year profiles: the same objective, funding lines on their profiles"):
-                steady = _steady_stage(opt, model, scenario, limit)
+                steady = steady_plan(opt, model, scenario, limit).status
             if steady != "optimal":
                 notes.append(f"year profiles: the steady stage stopped ({steady}, limit {limit:,.0f} s); the plan is "
                              "the first stage's, whose funding lines may jump between years "
@@ -278,52 +277,8 @@ def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, firs
     return first, raw
 
 
-def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, time_limit: float) -> str:
-    """Among the plans as good as the one loaded (its objective, and for equity its people
-    lifted), load the one whose funding lines follow their donors' yearly budgets most closely
-    (models/steadiness.py). A MIP's whole decisions stay pinned at its plan. The stage stops at
-    `time_limit` seconds. Returns HiGHS's status of the stage; the plan loaded stays if it is
-    not optimal. The reported objective and duals stay the first stage's (what a million is
-    worth to the objective)."""
-    with _structure_changes(opt):
-        add_steady_stage(model)
-        floors = keep_floors(model)
-        model.objective.deactivate()
-        model.steadiness.activate()
-        try:
-            status, raw = _run(opt, model, scenario, relaxation=True, time_limit=time_limit)
-            if status == "optimal":
-                raw.solution_loader.load_vars()
-        finally:
-            model.steadiness.deactivate()
-            model.objective.activate()
-            drop_floors(model, floors)
-    return status
-
-
 STEADY_TIMES = 3.0  # the steady stage may take this many times the first stage's time ...
 STEADY_MIN_SECONDS = 30.0  # ... and at least this long
-
-STRUCTURE = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars", "check_for_new_or_removed_params",
-             "check_for_new_objective", "update_objective")
-
-
-@contextmanager
-def _structure_changes(opt):
-    """Rows, columns and objectives may come and go inside: HiGHS sees them (a caller that
-    re-solves a model many times may have told Pyomo to skip those scans), and on the way out
-    HiGHS holds the model as it is then (the caller's next solve skips the scans again)."""
-    updates = opt.config.auto_updates
-    saved = {flag: getattr(updates, flag) for flag in STRUCTURE}
-    for flag in STRUCTURE:
-        setattr(updates, flag, True)
-    try:
-        yield
-    finally:
-        opt.update()
-        for flag, value in saved.items():
-            setattr(updates, flag, value)
-
 
 def _status_message(status: str) -> str:
     return {

@@ -1,0 +1,202 @@
+"""The steady stage: among the plans as good as the one solved, the one whose funding lines
+follow their donors' yearly budgets (models/steadiness.py states the rows and objective).
+
+It runs on a copy of HiGHS's model, so the solver object keeps the first stage's LP and basis
+(ranging, explain and a study's warm re-solves start from there). The set of optimal plans is
+described without an objective row: with the first stage's optimal duals y and reduced costs
+r, a feasible plan is optimal exactly when it is complementary to them (complementary
+slackness), that is when every column with r_j != 0 stays at the bound it sits at and every row
+with y_i != 0 stays at its active bound. Fixing those is exact, and at county scale it leaves
+HiGHS a far smaller LP than holding "objective >= its optimum" by a dense row: most flows are
+0 with a non-zero reduced cost, and the dense row made interior point's crossover run for
+minutes at 800 counties. When the solver has no duals to use (a MIP stopped by its limit), the
+dense row is used instead. The first stage's objective is re-evaluated on the steady plan and
+the stage is refused if it moved by more than OBJECTIVE_TOLERANCE.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.tee import capture_output
+
+from models.steadiness import DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_share, tie_weight
+from optimizer.solving import interrupt, progress
+
+ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
+OBJECTIVE_TOLERANCE = 1e-7  # the steady plan keeps the first objective to this relative change
+
+
+@dataclass
+class SteadyOutcome:
+    status: str  # HiGHS's status of the stage: optimal, time_limit, numerical, ...
+    columns_fixed: int = 0
+    rows_fixed: int = 0
+    columns_added: int = 0
+    rows_added: int = 0
+    objective_change: float = 0.0
+
+
+def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> SteadyOutcome:
+    """Load into `model` the steadiest of the plans as good as the one HiGHS (`opt`'s, Pyomo's
+    persistent HiGHS) has just solved; a MIP's whole decisions stay at the plan's values. The
+    plan loaded stays when the stage does not end optimal."""
+    import highspy
+
+    h = opt._solver_model
+    cols = opt._pyomo_var_to_solver_var_map
+    lp = h.getLp()
+    n_cols, n_rows = lp.num_col_, lp.num_row_
+    better = 1.0 if lp.sense_ == highspy.ObjSense.kMaximize else -1.0  # the direction the objective improves
+    costs = np.array(lp.col_cost_, dtype=float)  # a copy: _copy replaces the LP's arrays
+    col_lower, col_upper = np.asarray(lp.col_lower_, dtype=float).copy(), np.asarray(lp.col_upper_, dtype=float).copy()
+    row_lower, row_upper = np.asarray(lp.row_lower_, dtype=float).copy(), np.asarray(lp.row_upper_, dtype=float).copy()
+    plan = np.array([_value(v, cols) for v in _vars_by_column(model, cols, n_cols)])
+
+    if model.integer:  # the LP with its whole decisions held at the plan
+        from optimizer.solving.mip import discrete_vars
+
+        for v in discrete_vars(model):
+            if id(v) in cols and v.value is not None:
+                col_lower[cols[id(v)]] = col_upper[cols[id(v)]] = float(round(v.value))
+    solution = h.getSolution()
+    usable = (h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+              and solution.dual_valid and np.allclose(np.asarray(solution.col_value), plan, rtol=0, atol=1e-9))
+    outcome = SteadyOutcome(status="optimal")
+    dense_row = None
+    if usable:
+        reduced = np.asarray(solution.col_dual, dtype=float)
+        duals = np.asarray(solution.row_dual, dtype=float)
+        rows_at = np.asarray(solution.row_value, dtype=float)
+        scale = max(1.0, float(np.abs(costs).max(initial=0.0)))
+        for j in np.flatnonzero(np.abs(reduced) > ZERO_DUAL * scale):
+            at = col_lower[j] if abs(plan[j] - col_lower[j]) <= abs(plan[j] - col_upper[j]) else col_upper[j]
+            col_lower[j] = col_upper[j] = at
+            outcome.columns_fixed += 1
+        for i in np.flatnonzero(np.abs(duals) > ZERO_DUAL * scale):
+            at = row_lower[i] if abs(rows_at[i] - row_lower[i]) <= abs(rows_at[i] - row_upper[i]) else row_upper[i]
+            row_lower[i] = row_upper[i] = at
+            outcome.rows_fixed += 1
+    else:  # the objective no worse than at the plan, in one dense row: better * c x >= better * c x0
+        value = float(costs @ plan)
+        floor = better * value - OBJECTIVE_TOLERANCE * max(1.0, abs(value)) / 10
+        dense_row = (np.flatnonzero(costs), better * costs[costs != 0], floor)
+
+    copy = _copy(lp, col_lower, col_upper, row_lower, row_upper)
+    if dense_row is not None:
+        index, values, floor = dense_row
+        copy.addRow(floor, math.inf, len(index), index.astype(np.int32), values)
+    added = _add_steady_rows(copy, model, cols, n_cols, col_lower, col_upper)
+    outcome.columns_added, outcome.rows_added = added
+
+    _set_options(copy, scenario, time_limit)
+    with interrupt.solving(copy):
+        copy.run()
+    status = copy.getModelStatus()
+    outcome.status = {highspy.HighsModelStatus.kOptimal: "optimal",
+                      highspy.HighsModelStatus.kTimeLimit: "time_limit",
+                      highspy.HighsModelStatus.kInfeasible: "infeasible"}.get(status, "numerical")
+    if outcome.status != "optimal":
+        return outcome
+    steady = np.asarray(copy.getSolution().col_value, dtype=float)[:n_cols]
+    before, after = float(costs @ plan), float(costs @ steady)
+    outcome.objective_change = better * (before - after) / max(1.0, abs(before))  # > 0: worse
+    if outcome.objective_change > OBJECTIVE_TOLERANCE:
+        outcome.status = "objective_moved"
+        return outcome
+    for v in _vars_by_column(model, cols, n_cols):
+        if v is not None and not v.fixed:
+            v.set_value(float(steady[cols[id(v)]]), skip_validation=True)
+    return outcome
+
+
+def _vars_by_column(model: pyo.ConcreteModel, cols: dict, n_cols: int) -> list:
+    found = [None] * n_cols
+    for v in model.component_data_objects(pyo.Var):
+        j = cols.get(id(v))
+        if j is not None:
+            found[j] = v
+    return found
+
+
+def _value(v, cols) -> float:
+    return 0.0 if v is None or v.value is None else float(v.value)
+
+
+def _copy(lp, col_lower, col_upper, row_lower, row_upper):
+    import highspy
+
+    with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's banner
+        copy = highspy.Highs()
+    copy.setOptionValue("output_flag", False)
+    progress.watch(copy)
+    lp.integrality_ = []
+    lp.col_lower_, lp.col_upper_ = col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.col_cost_ = np.zeros(lp.num_col_)
+    lp.offset_ = 0.0
+    lp.sense_ = highspy.ObjSense.kMinimize
+    copy.passModel(lp)
+    return copy
+
+
+def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, col_upper) -> tuple[int, int]:
+    """models/steadiness.py's columns and rows, for the lines that can still move."""
+    sets = model.index_sets
+    years = list(model.steady_years)
+    budget = {key: pyo.value(model.budget_amount[key]) for key in model.budget_amount}
+    lines: dict[tuple, list[int]] = {}
+    for flow in sets.flows:
+        lines.setdefault(flow[:3], [None] * len(years))[years.index(flow[3])] = cols[id(model.x[flow])]
+    costs = np.zeros(n_cols)
+    for flow in sets.flows:
+        costs[cols[id(model.x[flow])]] = TIE_BREAK * tie_weight(flow)
+    copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), costs)
+
+    starts, index, value, new_cols = [0], [], [], 0
+    lower = []
+    for (d, w, k), members in lines.items():
+        present = [j for j in members if j is not None]
+        if all(col_upper[j] == col_lower[j] for j in present):
+            continue  # the whole line is held: its profile gap is a constant
+        shares = [profile_share(budget, d, years, sets.lag[k], t) for t in years]
+        for position, j in enumerate(members):
+            if j is None:
+                continue
+            pi = shares[position]
+            # excess:  g - x_t + pi * sum_tau x_tau >= 0
+            row = {jj: pi for jj in present}
+            row[j] = row[j] - 1.0
+            # deep shortfall:  s + x_t - DEEP * pi * sum_tau x_tau >= 0
+            deep = {jj: -DEEP_SHORTFALL * pi for jj in present}
+            deep[j] = deep[j] + 1.0
+            for coefficients, slack in ((row, n_cols + new_cols), (deep, n_cols + new_cols + 1)):
+                pairs = sorted((jj, a) for jj, a in coefficients.items() if a != 0.0)
+                index += [jj for jj, _ in pairs] + [slack]
+                value += [a for _, a in pairs] + [1.0]
+                starts.append(len(index))
+                lower.append(0.0)
+            new_cols += 2
+    if not new_cols:
+        return 0, 0
+    weights = np.tile([1.0, SHORTFALL_WEIGHT], new_cols // 2)
+    copy.addCols(new_cols, weights, np.zeros(new_cols), np.full(new_cols, math.inf), 0,
+                 np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([], dtype=float))
+    n_new_rows = len(lower)
+    copy.addRows(n_new_rows, np.array(lower), np.full(n_new_rows, math.inf), len(index),
+                 np.array(starts[:-1], dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float))
+    return new_cols, n_new_rows
+
+
+def _set_options(copy, scenario, time_limit: float) -> None:
+    method = scenario.solver.method
+    if method != "choose":
+        copy.setOptionValue("solver", method)
+    if scenario.solver.threads:
+        copy.setOptionValue("threads", int(scenario.solver.threads))
+    copy.setOptionValue("time_limit", float(time_limit))
+    copy.setOptionValue("run_crossover", "on")
