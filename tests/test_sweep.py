@@ -217,3 +217,29 @@ def test_bundled_studies_resolve_against_ewppt_2010(name):
     design = design_points(study, resolve_parameters(study, instance), instance)
     expected = {"proportion-leverage": 200, "sobol-effects": 64 * 6, "oat-priorities": 9}[name]
     assert len(design) == expected
+
+
+def test_a_swept_plan_written_is_the_steady_plan_solve_gives(tmp_path):
+    """With save_allocation, each plan a study writes is the steady one (`solve`'s plan, flow by
+    flow), though the study's re-solves start from the first stage's basis: the steady stage
+    runs on a copy of HiGHS's model (optimizer/solving/steady.py)."""
+    from optimizer import load_instance, solve
+    from optimizer.studies.study import apply_to_instance, resolve_parameters
+
+    relaxed = load_instance("ewppt-2010", **{"scenario.model": "lp"})
+    study = Study.model_validate({"study": {"design": "grid", "save_allocation": True}, "parameter": [
+        {"path": "proportion.provincial", "values": [0.0011, 0.0013]}]})
+    results = sweep(relaxed, study, out=tmp_path / "study", workers=1)
+    assert (results["status"] == "optimal").all() and (results["message"] == "").all()
+    parameters = resolve_parameters(study, relaxed)
+    written = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "study" / "allocations").glob("*.parquet")))
+    for row in results.itertuples(index=False):
+        reference = solve(apply_to_instance(relaxed, parameters, {"proportion.provincial": row._1}))
+        assert reference.summary["aid_off_profile"] < 0.06
+        keys = ["donor", "recipient", "instrument", "year"]
+        mine = written[written["scenario_id"] == row.scenario_id].set_index(keys)["aid"]
+        theirs = reference.allocation.set_index(keys)["aid"]
+        theirs = theirs[theirs > 1e-9]
+        joined = pd.concat([mine.rename("sweep"), theirs.rename("solve")], axis=1).fillna(0.0)
+        assert len(joined) > 100
+        assert (joined["sweep"] - joined["solve"]).abs().max() < 1e-6

@@ -55,26 +55,41 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
     costs = np.array(lp.col_cost_, dtype=float)  # a copy: _copy replaces the LP's arrays
     col_lower, col_upper = np.asarray(lp.col_lower_, dtype=float).copy(), np.asarray(lp.col_upper_, dtype=float).copy()
     row_lower, row_upper = np.asarray(lp.row_lower_, dtype=float).copy(), np.asarray(lp.row_upper_, dtype=float).copy()
-    plan = np.array([_value(v, cols) for v in _vars_by_column(model, cols, n_cols)])
-
-    if model.integer:  # the LP with its whole decisions held at the plan
+    solution = h.getSolution()
+    solved = h.getModelStatus() == highspy.HighsModelStatus.kOptimal and solution.value_valid
+    if model.integer:  # the plan is in the model's variables (optimizer.solving.mip); HiGHS may hold another solve
+        plan = np.array([_value(v, cols) for v in _vars_by_column(model, cols, n_cols)])
         from optimizer.solving.mip import discrete_vars
 
-        for v in discrete_vars(model):
+        for v in discrete_vars(model):  # the LP with its whole decisions held at the plan
             if id(v) in cols and v.value is not None:
                 col_lower[cols[id(v)]] = col_upper[cols[id(v)]] = float(round(v.value))
-    solution = h.getSolution()
-    usable = (h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-              and solution.dual_valid and np.allclose(np.asarray(solution.col_value), plan, rtol=0, atol=1e-9))
+        usable = solved and solution.dual_valid and np.allclose(np.asarray(solution.col_value), plan, rtol=0, atol=1e-9)
+    else:  # an LP: HiGHS holds the plan just solved (a study does not load it into the model)
+        if not solved:
+            return SteadyOutcome(status="numerical")
+        plan = np.array(solution.col_value, dtype=float)
+        usable = solution.dual_valid
+    if not usable and solved:
+        # a MIP whose HiGHS holds another solve: the LP with the whole decisions held, once more
+        # in a copy, for its duals (one LP, against a harder one with a dense objective row)
+        first = _copy(lp, col_lower, col_upper, row_lower, row_upper, objective=True)
+        _set_options(first, scenario, time_limit)
+        with interrupt.solving(first):
+            first.run()
+        again = first.getSolution()
+        if first.getModelStatus() == highspy.HighsModelStatus.kOptimal and again.dual_valid:
+            solution, usable = again, True
     outcome = SteadyOutcome(status="optimal")
     dense_row = None
     if usable:
         reduced = np.asarray(solution.col_dual, dtype=float)
         duals = np.asarray(solution.row_dual, dtype=float)
         rows_at = np.asarray(solution.row_value, dtype=float)
+        cols_at = np.asarray(solution.col_value, dtype=float)
         scale = max(1.0, float(np.abs(costs).max(initial=0.0)))
         for j in np.flatnonzero(np.abs(reduced) > ZERO_DUAL * scale):
-            at = col_lower[j] if abs(plan[j] - col_lower[j]) <= abs(plan[j] - col_upper[j]) else col_upper[j]
+            at = col_lower[j] if abs(cols_at[j] - col_lower[j]) <= abs(cols_at[j] - col_upper[j]) else col_upper[j]
             col_lower[j] = col_upper[j] = at
             outcome.columns_fixed += 1
         for i in np.flatnonzero(np.abs(duals) > ZERO_DUAL * scale):
@@ -127,7 +142,9 @@ def _value(v, cols) -> float:
     return 0.0 if v is None or v.value is None else float(v.value)
 
 
-def _copy(lp, col_lower, col_upper, row_lower, row_upper):
+def _copy(lp, col_lower, col_upper, row_lower, row_upper, objective: bool = False):
+    """A new HiGHS holding `lp` with these bounds, no integrality, and no objective unless
+    `objective` (the LP's own then)."""
     import highspy
 
     with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's banner
@@ -137,9 +154,10 @@ def _copy(lp, col_lower, col_upper, row_lower, row_upper):
     lp.integrality_ = []
     lp.col_lower_, lp.col_upper_ = col_lower, col_upper
     lp.row_lower_, lp.row_upper_ = row_lower, row_upper
-    lp.col_cost_ = np.zeros(lp.num_col_)
-    lp.offset_ = 0.0
-    lp.sense_ = highspy.ObjSense.kMinimize
+    if not objective:
+        lp.col_cost_ = np.zeros(lp.num_col_)
+        lp.offset_ = 0.0
+        lp.sense_ = highspy.ObjSense.kMinimize
     copy.passModel(lp)
     return copy
 

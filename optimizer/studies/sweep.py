@@ -38,7 +38,8 @@ from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.scaling import require_plain
 from optimizer.data.schema import Scenario, takes_effect
 from optimizer.solving.mip import MipOutcome, release, solve_mip
-from optimizer.solving.solve import _equity_second_stage, _run, new_solver
+from optimizer.solving.solve import STEADY_MIN_SECONDS, _equity_second_stage, _run, new_solver
+from optimizer.solving.steady import steady_plan
 from optimizer.studies.study import (
     NEUTRAL_PRIORITY,
     ResolvedParameter,
@@ -211,7 +212,11 @@ class _BuiltModel:
                     raw.solution_loader.load_vars()
             if outcome.status != "optimal":
                 return {"status": outcome.status, "message": f"HiGHS: {outcome.termination}"}
-            if m.integer:  # the plan is in the model's variables (see optimizer.solving.mip)
+            steady = None
+            if save_allocation and getattr(m, "steady_years", None):
+                # a plan that is written is the steady one; HiGHS keeps the first stage for the next re-solve
+                steady = steady_plan(self.opt, m, self.scenario, STEADY_MIN_SECONDS).status
+            if m.integer or steady == "optimal":  # the plan is in the model's variables (see optimizer.solving.mip)
                 aid, opened, built = (np.array([v.value or 0.0 for v in vs], dtype=float)
                                       for vs in (self.x_vars, self.y_vars, self.v_vars))
             else:  # an LP, or a MIP's relaxation (`scenario.model = "lp"`): fractional funds and projects
@@ -221,7 +226,9 @@ class _BuiltModel:
         finally:
             release(fixed)
         aid = np.maximum(aid, 0.0)
-        record = {"status": "optimal", "message": "", "objective": float(outcome.objective),
+        message = "" if steady in (None, "optimal") else (f"the steady stage stopped ({steady}); the plan written "
+                                                           "is the first stage's")
+        record = {"status": "optimal", "message": message, "objective": float(outcome.objective),
                   **self._kpis(aid, np.round(opened, 9), built)}
         if save_allocation:
             sets = m.index_sets
