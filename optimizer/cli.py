@@ -274,14 +274,15 @@ def solve(
     method: Annotated[Optional[Method], typer.Option(help="HiGHS LP method (ipm is faster on large plans)")] = None,
     mip_gap: Annotated[Optional[float], typer.Option(help="Relative MIP gap at which HiGHS stops")] = None,
     model: Annotated[Optional[ModelKind], typer.Option(
-        help="lp: whole decisions continuous; mip: whole [default: mip when the data has funds, projects or cadres]")
+        help="lp: whole decisions continuous; mip: whole decisions whole",
+        show_default="mip when the data has funds, projects or cadres")
     ] = None,
     relax: Annotated[bool, typer.Option(
         help="Write the LP relaxation's plan and report its gap to the MIP (solves both)")] = False,
     ranging: Annotated[bool, typer.Option(
         help="Also write ranging: for each budget, quota, share, capacity and effect, the interval in which the "
              "plan's basis stays optimal")] = False,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder [default: results/<instance>]")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder", show_default="results/<instance>")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
     set_values: SetOption = None,
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
@@ -342,7 +343,7 @@ def sweep(
     study_file: Annotated[Path, typer.Argument(metavar="STUDY.toml", help="The study: design and parameters")],
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Study folder (Parquet per scenario)")] = Path("sweep"),
-    workers: Annotated[Optional[int], typer.Option(help="Local worker processes [default: all cores]")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Local worker processes", show_default="all cores")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a study in --out, skipping finished scenarios")] = False,
 ) -> None:
@@ -409,7 +410,8 @@ def alternatives(
     seed: Annotated[int, typer.Option(help="Seed of the search's first directions (same seed, same plans)")] = 0,
     objective: Annotated[Optional[Objective], typer.Option(help="Override the scenario's objective")] = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Folder for optimum/, alt-1/, ... and alternatives.csv [default: results/<instance>-alternatives]")
+        "--out", help="Folder for optimum/, alt-1/, ... and alternatives.csv",
+        show_default="results/<instance>-alternatives")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format of each plan")] = Format.csv,
 ) -> None:
@@ -457,8 +459,8 @@ def frontier(
     points: Annotated[int, typer.Option(help="Plans on the frontier, both end points included (at least 2)")] = 5,
     set_values: SetOption = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Folder for frontier.csv, frontier.png and point-1/, point-2/, ... "
-                      "[default: results/<instance>-frontier]")] = None,
+        "--out", help="Folder for frontier.csv, frontier.png and point-1/, point-2/, ...",
+        show_default="results/<instance>-frontier")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format of each plan")] = Format.csv,
 ) -> None:
     """The efficiency-equity frontier: people lifted against the least coverage (people lifted /
@@ -549,7 +551,7 @@ def compare(
 @app.command()
 def report(
     result_dir: Annotated[Path, typer.Argument(metavar="RESULT_DIR", help="A result folder written by `ewppt solve`")],
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="HTML file [default: RESULT_DIR/report.html]")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="HTML file", show_default="RESULT_DIR/report.html")] = None,
 ) -> None:
     """A self-contained HTML report of a plan (flows, shares against the priority bounds, people
     lifted, duals, provenance), with its figures also written as PNG beside it."""
@@ -572,7 +574,7 @@ def target(
         help="Least share of its poor population lifted in every recipient, in (0, 1]")] = None,
     set_values: SetOption = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Result folder for the plan [default: results/<instance>-target]")] = None,
+        "--out", help="Result folder for the plan", show_default="results/<instance>-target")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
 ) -> None:
     """The smallest extraction proportion (the scenario's three proportions scaled by one
