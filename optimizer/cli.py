@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from optimizer.solving import interrupt, progress
+from optimizer.data import numbers
 from optimizer.data.errors import InvalidInstance, Problem, printable
 from optimizer.data.io import bundled_instances, load_instance, resolve_instance_path
 from optimizer.data.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
@@ -331,8 +332,8 @@ def _print_budget_ranging(ranging: pd.DataFrame) -> None:
     for column in ("donor", "year", "value", "lower", "upper", "slope"):
         table.add_column(column, justify="left" if column == "donor" else "right")
     for row in budgets.itertuples(index=False):
-        table.add_row(_plain(row.donor), str(row.year),
-                      *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
+        table.add_row(_plain(row.donor), str(row.year), *(_million(v) for v in (row.value, row.lower, row.upper)),
+                      _per_million(row.slope))
     out.print(table)
     out.print(_plain(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the "
                      "ranging table"), highlight=False)
@@ -690,23 +691,33 @@ def _first_line(path: Path) -> str:
     return ""
 
 
-SHARES = {"min_coverage", "aid_off_profile", "lines_with_an_empty_year", "mip_gap"}  # shown as percentages
+def _million(value) -> str:
+    """Million yuan with two decimals; an unbounded end of a range reads as words."""
+    return numbers.money(value) if pd.isna(value) or abs(float(value)) != float("inf") else numbers.plain(value)
+
+
+def _per_million(value) -> str:
+    """What one more million is worth (people per million: 51.8); a small non-zero figure keeps
+    its significant digits instead of reading 0.0 (coverage per million under equity)."""
+    return numbers.rate(value) if pd.isna(value) or value == 0 or abs(value) >= 1 else numbers.plain(value, 3)
+
+
+def summary_label(key: str) -> str:
+    """A summary key as a person reads it: total_aid_million -> 'total aid (million yuan)'."""
+    return (key.removesuffix("_million").replace("_", " ") + " (million yuan)") if key.endswith("_million") \
+        else key.replace("_", " ")
 
 
 def _print_summary(result: Result, show: int) -> None:
     colour = "green" if result.ok else "yellow" if result.has_plan else "red"
     summary = Table(title=Text.assemble(printable(result.scenario["scenario"]["name"]) + ": ", (result.status, colour)),
                     show_header=False)
-    summary.add_row("objective", f"{result.scenario['scenario']['objective']} = "
-                    + ("-" if result.objective is None else f"{result.objective:,.6g}"))
+    objective_name = result.scenario["scenario"]["objective"]
+    summary.add_row("objective", f"{objective_name} = " + numbers.objective(objective_name, result.objective))
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue
-        if key in SHARES and isinstance(value, float):
-            shown = f"{value:.1%}"
-        else:
-            shown = f"{value:,.6g}" if isinstance(value, float) else value
-        summary.add_row(key.replace("_", " "), _plain(shown))
+        summary.add_row(summary_label(key), _plain(numbers.summary_value(key, value, objective_name)))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
     if not result.has_plan:
@@ -719,17 +730,16 @@ def _print_summary(result: Result, show: int) -> None:
     by_donor.add_column("total", justify="right")
     for donor, row in shares.iterrows():
         values = [row.get(c, 0.0) for c in CATEGORIES]
-        by_donor.add_row(_plain(donor), *(f"{v:,.2f}" for v in values), f"{sum(values):,.2f}")
+        by_donor.add_row(_plain(donor), *(numbers.money(v) for v in values), numbers.money(sum(values)))
     out.print(by_donor)
     if show > 0:
         kpis = result.kpis.sort_values("people_lifted", ascending=False).head(show)
         table = Table(title="people lifted by recipient")
-        for column in ("recipient", "aid", "people_lifted", "poor_population", "coverage"):
+        for column in ("recipient", "aid (million yuan)", "people lifted", "poor population", "coverage"):
             table.add_column(column, justify="left" if column == "recipient" else "right")
         for row in kpis.itertuples(index=False):
-            coverage = "-" if pd.isna(row.coverage) else f"{row.coverage:.1%}"
-            table.add_row(_plain(row.recipient), f"{row.aid:,.2f}", f"{row.people_lifted:,.0f}", f"{row.poor_population:,.0f}",
-                          coverage)
+            table.add_row(_plain(row.recipient), numbers.money(row.aid), numbers.people(row.people_lifted),
+                          numbers.people(row.poor_population), numbers.share(row.coverage))
         out.print(table)
 
 

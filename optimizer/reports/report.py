@@ -37,6 +37,7 @@ from matplotlib.patches import Patch, PathPatch, Rectangle  # noqa: E402
 from matplotlib.path import Path as CurvePath  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
+from optimizer.data import numbers  # noqa: E402
 from optimizer.data.errors import InvalidInstance, Problem  # noqa: E402
 from optimizer.data.io import atomic_write, atomic_write_text  # noqa: E402
 from optimizer.data.output import png_bytes, result_folder  # noqa: E402
@@ -428,27 +429,26 @@ def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, 
     objective_name = summary.get("objective_name") or (run.get("scenario", {}) or {}).get("scenario", {}).get(
         "objective", "objective")
     rows = [("status", "status", str(run.get("status"))),
-            ("objective", f"objective ({label(objective_name)})",
-             "-" if run.get("objective") is None else f"{run['objective']:,.6g}")]
+            ("objective", f"objective ({label(objective_name)})", numbers.objective(objective_name, run.get("objective")))]
     if not has_plan(run, tables):
         return rows
     kpis = tables["kpis"]
-    rows += [("total-aid", "total aid (million yuan)", f"{tables['allocation']['aid'].sum():,.2f}"),
-             ("people-lifted", "people lifted", f"{kpis['people_lifted'].sum():,.0f}"),
-             ("poor-population", "poor population", f"{kpis['poor_population'].sum():,.0f}"),
-             ("min-coverage", "lowest coverage of a recipient", f"{kpis['coverage'].min():.2%}")]
-    for key, text, fmt in (("leveraged_investment_million", "leveraged investment (million yuan)", "{:,.2f}"),
-                           ("funds_established", "funds established", "{:,.0f}"),
-                           ("projects_built", "projects built", "{:,.0f}"),
-                           ("cadre_years", "cadre years", "{:,.0f}"),
-                           ("cadre_cost_million", "cadre cost (million yuan)", "{:,.2f}"),
-                           ("binding_priorities", "binding priority rows", "{:,.0f}"),
-                           ("binding_limits", "binding limit rows", "{:,.0f}"),
-                           ("aid_off_profile", "aid off its line's yearly profile", "{:.1%}"),
-                           ("lines_with_an_empty_year", "funded lines with a year of no aid", "{:.1%}"),
-                           ("mip_gap", "MIP gap", "{:.4%}")):
+    rows += [("total-aid", "total aid (million yuan)", numbers.money(tables["allocation"]["aid"].sum())),
+             ("people-lifted", "people lifted", numbers.people(kpis["people_lifted"].sum())),
+             ("poor-population", "poor population", numbers.people(kpis["poor_population"].sum())),
+             ("min-coverage", "lowest coverage of a recipient", numbers.share(kpis["coverage"].min()))]
+    for key, text in (("leveraged_investment_million", "leveraged investment (million yuan)"),
+                      ("funds_established", "funds established"),
+                      ("projects_built", "projects built"),
+                      ("cadre_years", "cadre years"),
+                      ("cadre_cost_million", "cadre cost (million yuan)"),
+                      ("binding_priorities", "binding priority rows"),
+                      ("binding_limits", "binding limit rows"),
+                      ("aid_off_profile", "aid off its line's yearly profile"),
+                      ("lines_with_an_empty_year", "funded lines with a year of no aid"),
+                      ("mip_gap", "MIP gap")):
         if isinstance(summary.get(key), (int, float)):
-            rows.append((key.replace("_", "-"), text, fmt.format(summary[key])))
+            rows.append((key.replace("_", "-"), text, numbers.summary_value(key, summary[key], objective_name)))
     return rows
 
 
@@ -464,7 +464,7 @@ def priority_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str,
             continue
         mine = shares[shares["rule"] == rule]
         tight = mine["binding"].astype(str).str.lower().isin(["true", "1", "1.0"]).sum()
-        rows.append((rule, meaning, f"{value:.0%}", f"{tight} of {len(mine)}" if len(mine) else "-"))
+        rows.append((rule, meaning, numbers.share(value), f"{tight} of {len(mine)}" if len(mine) else "-"))
     return rows
 
 
@@ -474,7 +474,7 @@ def provenance_rows(run: dict) -> list[tuple[str, str]]:
     solver = run.get("solver", {}) or {}
     timings = run.get("timings_seconds", {}) or {}
     rows = [("status", str(run.get("status"))), ("message", str(run.get("message", ""))),
-            ("objective", "-" if run.get("objective") is None else f"{run['objective']:,.10g}"),
+            ("objective", numbers.objective(head.get("objective"), run.get("objective"))),
             ("scenario", str(head.get("name", "-"))),
             ("objective function", str(head.get("objective", "-"))),
             ("model", str(solver.get("model") or head.get("model") or "-")),
@@ -482,7 +482,8 @@ def provenance_rows(run: dict) -> list[tuple[str, str]]:
             ("instance sha256", str(run.get("instance_sha256", "-")))]
     for section in ("proportion", "priorities", "solver"):
         values = scenario.get(section) or {}
-        text = ", ".join(f"{k} {v}" for k, v in sorted(values.items()) if v is not None)
+        text = ", ".join(f"{k} {numbers.plain(v, 6) if isinstance(v, float) else v}"
+                         for k, v in sorted(values.items()) if v is not None)
         rows.append((f"scenario [{section}]", text or "-"))
     rows.append(("solver", " ".join(str(solver[k]) for k in ("name", "version") if solver.get(k)) +
                  (f" ({solver['termination']})" if solver.get("termination") else "")))
