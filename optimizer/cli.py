@@ -333,7 +333,7 @@ def _print_budget_ranging(ranging: pd.DataFrame) -> None:
         table.add_column(column, justify="left" if column == "donor" else "right")
     for row in budgets.itertuples(index=False):
         table.add_row(_plain(row.donor), str(row.year), *(_million(v) for v in (row.value, row.lower, row.upper)),
-                      _per_million(row.slope))
+                      numbers.per_million(row.slope))
     out.print(table)
     out.print(_plain(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the "
                      "ranging table"), highlight=False)
@@ -694,12 +694,6 @@ def _first_line(path: Path) -> str:
 def _million(value) -> str:
     """Million yuan with two decimals; an unbounded end of a range reads as words."""
     return numbers.money(value) if pd.isna(value) or abs(float(value)) != float("inf") else numbers.plain(value)
-
-
-def _per_million(value) -> str:
-    """What one more million is worth (people per million: 51.8); a small non-zero figure keeps
-    its significant digits instead of reading 0.0 (coverage per million under equity)."""
-    return numbers.rate(value) if pd.isna(value) or value == 0 or abs(value) >= 1 else numbers.plain(value, 3)
 
 
 def summary_label(key: str) -> str:

@@ -42,6 +42,15 @@ def rate(value) -> str:
     return MISSING if _missing(value) else f"{float(value):,.1f}"
 
 
+def per_million(value) -> str:
+    """What one more million yuan is worth: rate() (62.7 people), except that a small non-zero
+    figure keeps three significant digits instead of reading 0.0 (coverage per million under
+    the equity objective: 0.0000123)."""
+    if _missing(value) or value == 0 or abs(float(value)) >= 1:
+        return rate(value)
+    return plain(value, 3)
+
+
 def plain(value, digits: int = 4) -> str:
     """A figure with no unit of its own, never in scientific notation: `digits` significant
     figures below 1,000 (7.12586e-05 -> '0.00007126', 51.8343 -> '51.83'), whole with
