@@ -6,6 +6,7 @@ through the same functions the report uses, so that 800 counties cost no solve."
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib.image
 import matplotlib.pyplot as plt
@@ -103,4 +104,27 @@ def test_duals_figure_shows_every_year_it_lists():
         where = np.array([ax.transData.transform(c.get_offsets()[donor]) for c in dots])
         gaps = np.linalg.norm(where[:, None, :] - where[None, :, :], axis=-1)[np.triu_indices(len(YEARS), 1)]
         assert gaps.min() >= 4, f"donor {donor}: two years' dots overlap ({gaps.min():.1f} px apart)"
+    plt.close(fig)
+
+
+def test_years_figure_reads_with_many_donors_and_years():
+    """30 donors over ten years: one screen, every year's label readable (no two overlap), and
+    the axis in million yuan with thousands separators."""
+    from optimizer.reports.report import years_figure
+
+    run, tables = synthetic_result(200, donors=30)
+    allocation = tables["allocation"]
+    allocation = pd.concat([allocation, allocation.assign(year=allocation["year"] + 5)], ignore_index=True)
+    fig = years_figure(allocation)
+    height, width = matplotlib.image.imread(io.BytesIO(png_bytes(fig, DPI))).shape[:2]
+    assert width <= MAX_WIDTH and height <= MAX_HEIGHT
+    renderer = fig.canvas.get_renderer()
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert any(ax.get_title() == "15 other donors" for ax in visible)
+    for ax in visible:
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+        assert len(boxes) == 10
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), ax.get_title()
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert not any(re.fullmatch(r"\d{4,}", text.replace("\u2212", "")) for text in labels), labels
     plt.close(fig)
