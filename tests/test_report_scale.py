@@ -84,11 +84,16 @@ def test_every_report_figure_fits_one_screen(recipients):
 
 
 def test_flows_others_carry_the_rest_of_the_aid():
+    """At 200 recipients: the 19 largest by aid are named with their aid, and one node carries
+    the other 181's aid; the title's total is the whole plan's."""
     run, tables = synthetic_result(200)
     fig = make_figures(run, tables)["flows"]
-    total = tables["allocation"]["aid"].sum()
-    shown = fig.axes[0].get_title()
-    assert f"{total:,.2f}" in shown
+    totals = tables["allocation"].groupby("recipient")["aid"].sum().sort_values(ascending=False)
+    texts = _texts(fig)
+    assert f"{totals.sum():,.2f} million yuan" in fig.axes[0].get_title()
+    for recipient, aid in totals.head(19).items():
+        assert f"{label(recipient)}  {aid:,.2f}" in texts
+    assert f"181 other recipients  {totals.iloc[19:].sum():,.2f}" in texts
     plt.close(fig)
 
 
@@ -128,3 +133,23 @@ def test_years_figure_reads_with_many_donors_and_years():
         labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
         assert not any(re.fullmatch(r"\d{4,}", text.replace("\u2212", "")) for text in labels), labels
     plt.close(fig)
+
+
+def test_people_rows_name_the_largest_and_least_covered_and_sum_the_rest():
+    from optimizer.reports.report import people_rows
+
+    run, tables = synthetic_result(800)
+    kpis = tables["kpis"]
+    rows, others = people_rows(kpis)
+    assert others == "781 other recipients" and len(rows) == 20
+    largest = kpis.sort_values("poor_population", ascending=False)["recipient"].head(15).tolist()
+    assert rows["recipient"].head(15).tolist() == largest
+    rest = kpis[~kpis["recipient"].isin(largest)]
+    assert rows["recipient"].iloc[15:19].tolist() == rest.sort_values("coverage")["recipient"].head(4).tolist()
+    summed = rows.iloc[-1]
+    assert summed["poor_population"] + rows["poor_population"].iloc[:19].sum() == pytest.approx(
+        kpis["poor_population"].sum())
+    assert summed["people_lifted"] + rows["people_lifted"].iloc[:19].sum() == pytest.approx(kpis["people_lifted"].sum())
+    assert summed["coverage_low"] >= rows["coverage"].iloc[15:19].max() - 1e-12
+    small, none = people_rows(synthetic_result(15)[1]["kpis"])
+    assert none is None and len(small) == 15
