@@ -66,8 +66,8 @@ def parameter_label(path: str, mode: str | None = None) -> str:
         words = f"effect of {_words(keys[1])} in {_words(keys[0])}{' recipient' if keys[0] == '*' else ''}, {what}"
         unit = "factor"
     elif head == "revenue":
-        words, unit = f"revenue of {_words(keys[0])}{' donor' if keys[0] == '*' else ''} ({', '.join(map(_words, keys[1:]))})", \
-            "million yuan"
+        which = ", ".join(map(_words, keys[1:]))
+        words, unit = f"revenue of {_words(keys[0])}{' donor' if keys[0] == '*' else ''} ({which})", "million yuan"
     elif head == "recipients":
         words, unit = f"{_words(keys[1])} of {_words(keys[0])}{' recipient' if keys[0] == '*' else ''}", "factor"
     elif head == "pairs":
@@ -212,10 +212,10 @@ def tornado(results: pd.DataFrame, paths: list[str], metric: str = "objective",
             record: dict | None = None) -> tuple[pd.DataFrame, plt.Figure]:
     """One-at-a-time: for each parameter, the change in `metric` from the base run (scenario 0) at
     the parameter's low value and at its high value (the smallest and largest of the levels the
-    study gives it, `values` or `bounds`; the base run itself when the base is one of them). Returns the table (parameter, low_value,
-    high_value, low, high, swing, low_scenario, high_scenario; sorted by swing, the largest last,
-    and low_text/high_text: the values as drawn) and the chart, which says which end gave which
-    bar."""
+    study gives it, `values` or `bounds`; the base run itself when the base is one of them).
+    Returns the table (parameter, low_value, high_value, low, high, swing, low_scenario,
+    high_scenario; sorted by swing, the largest last; and low_text/high_text: the values as
+    drawn) and the chart, which says which end gave which bar."""
     specs, objective_name = _specs(record), _objective_name(record)
     base_row = results[results["scenario_id"] == 0].iloc[0]
     base = float(base_row[metric])
@@ -370,7 +370,8 @@ def sobol_figure(indices: pd.DataFrame, record: dict | None = None) -> plt.Figur
         note += " An index lies between 0 and 1: what reaches beyond is sampling error, clipped here (more samples " \
                 "narrow it)."
     if above:
-        note += " Clipped at 1: " + "; ".join(above[:4]) + (f"; and {len(above) - 4} more" if len(above) > 4 else "") + "."
+        more = f"; and {len(above) - 4} more" if len(above) > 4 else ""
+        note += " Clipped at 1: " + "; ".join(above[:4]) + more + "."
     if below:
         note += f" Clipped at 0: {below} interval{'s' if below != 1 else ''} of indices near 0."
     note = textwrap.fill(note, int(fig.get_figwidth() * 14))
