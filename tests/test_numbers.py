@@ -23,6 +23,8 @@ def test_plain_and_count_never_use_scientific_notation():
     assert numbers.plain(51.8343) == "51.83" and numbers.plain(12.0) == "12" and numbers.plain(0) == "0"
     assert numbers.plain(float("inf")) == "infinite"
     assert numbers.count(105.0) == "105" and numbers.count(47.4549) == "47.5"
+    assert numbers.per_million(51.834) == "51.8" and numbers.per_million(0) == "0.0"
+    assert numbers.per_million(1.234e-5) == "0.0000123"  # coverage per million under equity, not 0.0
     # the existing styles are unchanged, and a tiny share keeps two figures without an exponent
     assert numbers.people(917201.4) == "917,201" and numbers.money(1834.04) == "1,834.04"
     assert numbers.share(0.00846559) == "0.8%" and numbers.share(0.0000713) == "0.0071%"
