@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from optimizer.solving import interrupt, progress
+from optimizer.data import numbers
 from optimizer.data.errors import InvalidInstance, Problem, printable
 from optimizer.data.io import bundled_instances, load_instance, resolve_instance_path
 from optimizer.data.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
@@ -274,14 +275,15 @@ def solve(
     method: Annotated[Optional[Method], typer.Option(help="HiGHS LP method (ipm is faster on large plans)")] = None,
     mip_gap: Annotated[Optional[float], typer.Option(help="Relative MIP gap at which HiGHS stops")] = None,
     model: Annotated[Optional[ModelKind], typer.Option(
-        help="lp: whole decisions continuous; mip: whole [default: mip when the data has funds, projects or cadres]")
+        help="lp: whole decisions continuous; mip: whole decisions whole",
+        show_default="mip when the data has funds, projects or cadres")
     ] = None,
     relax: Annotated[bool, typer.Option(
         help="Write the LP relaxation's plan and report its gap to the MIP (solves both)")] = False,
     ranging: Annotated[bool, typer.Option(
         help="Also write ranging: for each budget, quota, share, capacity and effect, the interval in which the "
              "plan's basis stays optimal")] = False,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder [default: results/<instance>]")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder", show_default="results/<instance>")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
     set_values: SetOption = None,
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
@@ -330,8 +332,8 @@ def _print_budget_ranging(ranging: pd.DataFrame) -> None:
     for column in ("donor", "year", "value", "lower", "upper", "slope"):
         table.add_column(column, justify="left" if column == "donor" else "right")
     for row in budgets.itertuples(index=False):
-        table.add_row(_plain(row.donor), str(row.year),
-                      *(f"{v:,.6g}" for v in (row.value, row.lower, row.upper, row.slope)))
+        table.add_row(_plain(row.donor), str(row.year), *(_million(v) for v in (row.value, row.lower, row.upper)),
+                      numbers.per_million(row.slope))
     out.print(table)
     out.print(_plain(f"ranging of {len(ranging)} figures (quotas, shares, capacities, effects too) in the "
                      "ranging table"), highlight=False)
@@ -342,7 +344,7 @@ def sweep(
     study_file: Annotated[Path, typer.Argument(metavar="STUDY.toml", help="The study: design and parameters")],
     instance: InstanceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Study folder (Parquet per scenario)")] = Path("sweep"),
-    workers: Annotated[Optional[int], typer.Option(help="Local worker processes [default: all cores]")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Local worker processes", show_default="all cores")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a study in --out, skipping finished scenarios")] = False,
 ) -> None:
@@ -409,7 +411,8 @@ def alternatives(
     seed: Annotated[int, typer.Option(help="Seed of the search's first directions (same seed, same plans)")] = 0,
     objective: Annotated[Optional[Objective], typer.Option(help="Override the scenario's objective")] = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Folder for optimum/, alt-1/, ... and alternatives.csv [default: results/<instance>-alternatives]")
+        "--out", help="Folder for optimum/, alt-1/, ... and alternatives.csv",
+        show_default="results/<instance>-alternatives")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format of each plan")] = Format.csv,
 ) -> None:
@@ -457,8 +460,8 @@ def frontier(
     points: Annotated[int, typer.Option(help="Plans on the frontier, both end points included (at least 2)")] = 5,
     set_values: SetOption = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Folder for frontier.csv, frontier.png and point-1/, point-2/, ... "
-                      "[default: results/<instance>-frontier]")] = None,
+        "--out", help="Folder for frontier.csv, frontier.png and point-1/, point-2/, ...",
+        show_default="results/<instance>-frontier")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format of each plan")] = Format.csv,
 ) -> None:
     """The efficiency-equity frontier: people lifted against the least coverage (people lifted /
@@ -549,7 +552,7 @@ def compare(
 @app.command()
 def report(
     result_dir: Annotated[Path, typer.Argument(metavar="RESULT_DIR", help="A result folder written by `ewppt solve`")],
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="HTML file [default: RESULT_DIR/report.html]")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="HTML file", show_default="RESULT_DIR/report.html")] = None,
 ) -> None:
     """A self-contained HTML report of a plan (flows, shares against the priority bounds, people
     lifted, duals, provenance), with its figures also written as PNG beside it."""
@@ -572,7 +575,7 @@ def target(
         help="Least share of its poor population lifted in every recipient, in (0, 1]")] = None,
     set_values: SetOption = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Result folder for the plan [default: results/<instance>-target]")] = None,
+        "--out", help="Result folder for the plan", show_default="results/<instance>-target")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
 ) -> None:
     """The smallest extraction proportion (the scenario's three proportions scaled by one
@@ -688,23 +691,27 @@ def _first_line(path: Path) -> str:
     return ""
 
 
-SHARES = {"min_coverage", "aid_off_profile", "lines_with_an_empty_year", "mip_gap"}  # shown as percentages
+def _million(value) -> str:
+    """Million yuan with two decimals; an unbounded end of a range reads as words."""
+    return numbers.money(value) if pd.isna(value) or abs(float(value)) != float("inf") else numbers.plain(value)
+
+
+def summary_label(key: str) -> str:
+    """A summary key as a person reads it: total_aid_million -> 'total aid (million yuan)'."""
+    return (key.removesuffix("_million").replace("_", " ") + " (million yuan)") if key.endswith("_million") \
+        else key.replace("_", " ")
 
 
 def _print_summary(result: Result, show: int) -> None:
     colour = "green" if result.ok else "yellow" if result.has_plan else "red"
     summary = Table(title=Text.assemble(printable(result.scenario["scenario"]["name"]) + ": ", (result.status, colour)),
                     show_header=False)
-    summary.add_row("objective", f"{result.scenario['scenario']['objective']} = "
-                    + ("-" if result.objective is None else f"{result.objective:,.6g}"))
+    objective_name = result.scenario["scenario"]["objective"]
+    summary.add_row("objective", f"{objective_name} = " + numbers.objective(objective_name, result.objective))
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue
-        if key in SHARES and isinstance(value, float):
-            shown = f"{value:.1%}"
-        else:
-            shown = f"{value:,.6g}" if isinstance(value, float) else value
-        summary.add_row(key.replace("_", " "), _plain(shown))
+        summary.add_row(summary_label(key), _plain(numbers.summary_value(key, value, objective_name)))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
     if not result.has_plan:
@@ -717,17 +724,16 @@ def _print_summary(result: Result, show: int) -> None:
     by_donor.add_column("total", justify="right")
     for donor, row in shares.iterrows():
         values = [row.get(c, 0.0) for c in CATEGORIES]
-        by_donor.add_row(_plain(donor), *(f"{v:,.2f}" for v in values), f"{sum(values):,.2f}")
+        by_donor.add_row(_plain(donor), *(numbers.money(v) for v in values), numbers.money(sum(values)))
     out.print(by_donor)
     if show > 0:
         kpis = result.kpis.sort_values("people_lifted", ascending=False).head(show)
         table = Table(title="people lifted by recipient")
-        for column in ("recipient", "aid", "people_lifted", "poor_population", "coverage"):
+        for column in ("recipient", "aid (million yuan)", "people lifted", "poor population", "coverage"):
             table.add_column(column, justify="left" if column == "recipient" else "right")
         for row in kpis.itertuples(index=False):
-            coverage = "-" if pd.isna(row.coverage) else f"{row.coverage:.1%}"
-            table.add_row(_plain(row.recipient), f"{row.aid:,.2f}", f"{row.people_lifted:,.0f}", f"{row.poor_population:,.0f}",
-                          coverage)
+            table.add_row(_plain(row.recipient), numbers.money(row.aid), numbers.people(row.people_lifted),
+                          numbers.people(row.poor_population), numbers.share(row.coverage))
         out.print(table)
 
 

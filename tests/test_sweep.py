@@ -107,7 +107,9 @@ def test_oat_report_writes_tornado_and_curves(tiny, tmp_path):
         {"path": "recipients.plateau.poor_population", "bounds": [0.5, 2.0]}]})
     sweep(tiny, study, out=tmp_path / "oat", workers=1)
     names = {p.name for p in write_sweep_report(tmp_path / "oat")}
-    assert {"summary.csv", "tornado.csv", "tornado.png", "response_objective.png"} <= names
+    # tiny's objective is people lifted: drawn once, as people lifted
+    assert {"summary.csv", "tornado.csv", "tornado.png", "response_people_lifted.png"} <= names
+    assert "response_objective.png" not in names
     tornado = pd.read_csv(tmp_path / "oat" / "tornado.csv").set_index("parameter")
     # plateau is at its cap: half its poor population lifts fewer people there
     assert tornado.loc["recipients.plateau.poor_population", "low"] < 0

@@ -5,9 +5,11 @@
 
 The page (every figure embedded as a base64 PNG, no outside resources) holds:
     summary      a short KPI table (aid and people from the tables, the rest from run.json)
-    flows        aid over the plan from donors to recipients to categories (an alluvial diagram)
+    flows        aid over the plan from donors to recipients to categories (an alluvial diagram;
+                 beyond RECIPIENTS_SHOWN recipients the largest by name, the rest as one node)
     shares       each donor's category shares of its budget against the scenario's priority bounds
-    people       people lifted against the poor population, by recipient
+    people       people lifted against the poor population, by recipient (beyond RECIPIENTS_SHOWN,
+                 the largest and the least covered by name, the others summed in one row)
     duals        what one more million of each donor's budget is worth in the objective, by year
     priorities   each priority rule's bound and how many of its rows bind
     provenance   status, objective, scenario, solver, package versions, instance digest, timings,
@@ -37,6 +39,7 @@ from matplotlib.patches import Patch, PathPatch, Rectangle  # noqa: E402
 from matplotlib.path import Path as CurvePath  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
+from optimizer.data import numbers  # noqa: E402
 from optimizer.data.errors import InvalidInstance, Problem  # noqa: E402
 from optimizer.data.io import atomic_write, atomic_write_text  # noqa: E402
 from optimizer.data.output import png_bytes, result_folder  # noqa: E402
@@ -140,9 +143,31 @@ def _band(ax, x0: float, top0: float, x1: float, top1: float, width: float, colo
     ax.add_patch(PathPatch(CurvePath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.45))
 
 
+RECIPIENTS_SHOWN = 20  # recipients named in flows and people; beyond, the largest and "N other recipients"
+
+
+def others_label(count: int) -> str:
+    return f"{count} other recipient{'s' if count != 1 else ''}"
+
+
+def _fold_recipients(allocation: pd.DataFrame, kept: int = RECIPIENTS_SHOWN - 1) -> tuple[pd.DataFrame, str | None]:
+    """The allocation with every recipient but the `kept` largest (by aid over the plan) named
+    "N other recipients", and that name (None when all fit, RECIPIENTS_SHOWN or fewer)."""
+    totals = allocation.groupby("recipient")["aid"].sum()
+    if len(totals) <= RECIPIENTS_SHOWN:
+        return allocation, None
+    largest = sorted(totals.index, key=lambda r: (-totals[r], str(r)))[:kept]
+    others = others_label(len(totals) - kept)
+    return allocation.assign(recipient=allocation["recipient"].where(allocation["recipient"].isin(largest), others)), \
+        others
+
+
 def flows_figure(allocation: pd.DataFrame) -> plt.Figure:
     """Aid over the plan as an alluvial diagram: donors (left), recipients (middle), categories
-    (right); every node's height and every band's width is proportional to its aid."""
+    (right); every node's height and every band's width is proportional to its aid. Beyond
+    RECIPIENTS_SHOWN recipients, the largest are drawn by name and the rest as one node,
+    "N other recipients", at the bottom of the middle column."""
+    allocation, others = _fold_recipients(allocation)
     flows = allocation.groupby(["donor", "recipient", "category"])["aid"].sum()
     flows = flows[flows > ZERO]
     donor_recipient = flows.groupby(level=["donor", "recipient"]).sum()
@@ -153,7 +178,7 @@ def flows_figure(allocation: pd.DataFrame) -> plt.Figure:
     links = donor_recipient.reset_index()
     links["at"] = links["donor"].map(rank) * links["aid"]
     centre = links.groupby("recipient")["at"].sum() / links.groupby("recipient")["aid"].sum()
-    recipients = sorted(centre.index, key=lambda r: (centre[r], str(r)))
+    recipients = sorted(centre.index, key=lambda r: (r == others, centre[r], str(r)))
     present = set(recipient_category.index.get_level_values(1))
     categories = [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES))
     columns = [donors, recipients, categories]
@@ -195,15 +220,16 @@ def flows_figure(allocation: pd.DataFrame) -> plt.Figure:
                 out_at[r] += aid
                 in_at[c] += aid
 
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.03)
-    axes_height_in = height_in * 0.87
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.75 / height_in, bottom=0.1 / height_in)
+    axes_height_in = height_in - 0.85
+    per_inch = span / axes_height_in  # data units per inch, so that labels and headers keep their size
     fontsize = 9
-    label_gap = fontsize * 1.3 / 72 / axes_height_in * span
+    label_gap = fontsize * 1.3 / 72 * per_inch
     for i, (nodes, sizes) in enumerate(zip(columns, totals)):
         for node in nodes:
             colour = donor_colour[node] if i == 0 else "#555555" if i == 1 else CATEGORY_COLOURS.get(node, "#999999")
             ax.add_patch(Rectangle((x[i] - bar / 2, top[i][node]), bar, sizes[node], facecolor=colour, edgecolor="white",
-                                   linewidth=0.5))
+                                   linewidth=0.5, hatch="///" if node == others else None))
         centres = [top[i][n] + sizes[n] / 2 for n in nodes]
         placed = _spread(centres, label_gap, label_gap / 2, span - label_gap / 2)
         side = -1 if i == 0 else 1
@@ -211,16 +237,19 @@ def flows_figure(allocation: pd.DataFrame) -> plt.Figure:
         for node, centre_y, y in zip(nodes, centres, placed):
             ax.plot([x[i] + side * bar / 2, x[i] + side * (bar / 2 + 0.02), text_x - side * 0.01],
                     [centre_y, centre_y, y], color="#888888", linewidth=0.6)
-            ax.text(text_x, y, f"{label(node)}  {sizes[node]:,.1f}", ha="right" if side < 0 else "left", va="center",
-                    fontsize=fontsize, bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none",
-                                                 alpha=0.8))
+            ax.text(text_x, y, f"{label(node)}  {numbers.money(sizes[node])}", ha="right" if side < 0 else "left",
+                    va="center", fontsize=fontsize, fontstyle="italic" if node == others else "normal",
+                    bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.8))
+    # the column headers sit just above the highest node of all, the same distance at any size
+    highest = min(min(t.values()) for t in top)
     for i, heading in enumerate(("donors", "recipients", "categories")):
-        ax.text(x[i], -0.03 * span, heading, ha="center", va="bottom", fontsize=11, fontweight="bold")
+        ax.text(x[i], highest - 0.12 * per_inch, heading, ha="center", va="bottom", fontsize=11, fontweight="bold")
     ax.set_xlim(-0.6, 2.65)
-    ax.set_ylim(span * 1.01, -0.09 * span)
+    ax.set_ylim(span + 0.05 * per_inch, highest - 0.45 * per_inch)
     ax.axis("off")
-    ax.set_title(f"Aid over the plan, million yuan: {total:,.1f} from donors to recipients to categories",
-                 fontsize=12, pad=4)
+    ax.set_title(f"Aid over the plan: {numbers.money(total)} million yuan from donors to recipients to categories"
+                 + (f"\n(the {len(recipients) - 1} largest recipients by name, {label(others)} together)"
+                    if others else ""), fontsize=12, pad=4)
     return fig
 
 
@@ -290,30 +319,73 @@ def shares_figure(allocation: pd.DataFrame, decisions: pd.DataFrame, priorities:
     return fig
 
 
+PEOPLE_LARGEST, PEOPLE_LEAST_COVERED = 15, 4  # beyond RECIPIENTS_SHOWN recipients: the rows people names
+
+
+def people_rows(kpis: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The rows of the people figure: every recipient (most poor people first) when
+    RECIPIENTS_SHOWN or fewer; otherwise the PEOPLE_LARGEST with the most poor people, the
+    PEOPLE_LEAST_COVERED least covered of the rest, and one row summing the others (its coverage
+    their people lifted over their poor population, with their lowest and highest coverage in
+    `coverage_low` and `coverage_high`). Returns the rows and the others' row name (or None)."""
+    table = kpis.sort_values(["poor_population", "recipient"], ascending=[False, True]).reset_index(drop=True)
+    table = table.assign(coverage=table["coverage"].astype(float), coverage_low=np.nan, coverage_high=np.nan,
+                         least_covered=False)
+    if len(table) <= RECIPIENTS_SHOWN:
+        return table, None
+    largest = table.iloc[:PEOPLE_LARGEST]
+    rest = table.iloc[PEOPLE_LARGEST:]
+    least = rest.sort_values(["coverage", "recipient"], na_position="last").iloc[:PEOPLE_LEAST_COVERED]
+    least = least.assign(least_covered=True)
+    others = rest.drop(index=least.index)
+    name = others_label(len(others))
+    poor, lifted = float(others["poor_population"].sum()), float(others["people_lifted"].sum())
+    summed = pd.DataFrame([{"recipient": name, "poor_population": poor, "people_lifted": lifted,
+                            "coverage": lifted / poor if poor > 0 else np.nan, "least_covered": False,
+                            "coverage_low": others["coverage"].min(), "coverage_high": others["coverage"].max()}])
+    return pd.concat([largest, least, summed], ignore_index=True), name
+
+
 def people_figure(kpis: pd.DataFrame) -> plt.Figure:
     """By recipient (most poor people first): people lifted inside the poor population (bars),
-    and coverage, the share of the poor population lifted."""
-    table = kpis.sort_values(["poor_population", "recipient"], ascending=[False, True]).reset_index(drop=True)
+    and coverage, the share of the poor population lifted. Beyond RECIPIENTS_SHOWN recipients,
+    the largest and the least covered by name and the others summed in one row (people_rows)."""
+    table, others = people_rows(kpis)
     ys = np.arange(len(table))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, max(3.0, 0.32 * len(table) + 1.6)), sharey=True,
-                                      gridspec_kw={"width_ratios": [2.2, 1]})
-    left.barh(ys, table["poor_population"], color="#d9d9d9", height=0.7, label="poor population")
-    left.barh(ys, table["people_lifted"], color="#2171b5", height=0.7, label="people lifted")
-    largest = float(table["poor_population"].max() or 1.0)
-    for y, row in zip(ys, table.itertuples()):
-        left.text(row.poor_population + largest * 0.01, y, f"{row.people_lifted:,.0f} of {row.poor_population:,.0f}",
-                  va="center", fontsize=8)
-    left.set_xlim(0, largest * 1.32)
+    height_in = max(3.0, 0.32 * len(table) + 1.9)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, height_in), sharey=True, gridspec_kw={"width_ratios": [2.2, 1]})
+    named = table["recipient"] != others
+    # the others' row would dwarf every county: draw it to its own scale, hatched, and say so
+    largest = float(table.loc[named, "poor_population"].max() or 1.0)
+    poor = table["poor_population"].where(named, largest)
+    lifted = table["people_lifted"].where(named, table["people_lifted"] / table["poor_population"] * largest)
+    left.barh(ys, poor, color="#d9d9d9", height=0.7, label="poor population")
+    left.barh(ys, lifted, color="#2171b5", height=0.7, label="people lifted")
+    if others:
+        left.barh(ys[~named], poor[~named], color="none", edgecolor="#555555", hatch="///", height=0.7, linewidth=0)
+    for y, row, width in zip(ys, table.itertuples(), poor):
+        left.text(width + largest * 0.01, y, f"{numbers.people(row.people_lifted)} of {numbers.people(row.poor_population)}"
+                  + (" (not to scale)" if row.recipient == others else ""), va="center", fontsize=8)
+    left.set_xlim(0, largest * 1.4)
     left.set_xlabel("people")
-    left.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    left.set_yticks(ys, [label(r) for r in table["recipient"]], fontsize=9)
+    left.xaxis.set_major_formatter(FuncFormatter(lambda v, _: numbers.people(v)))
+    names = [label(r) + (" (least covered)" if least else "") for r, least in zip(table["recipient"], table["least_covered"])]
+    left.set_yticks(ys, names, fontsize=9)
+    for tick, least, own in zip(left.get_yticklabels(), table["least_covered"], named):
+        if least:
+            tick.set_color("#b30000")
+        if not own:
+            tick.set_fontstyle("italic")
     left.invert_yaxis()
-    left.legend(loc="lower right", fontsize=8, frameon=False)
     left.set_title("people lifted against poor population", fontsize=10)
-    coverage = table["coverage"].astype(float)
+    coverage = table["coverage"]
     right.barh(ys, coverage, color="#2171b5", height=0.7)
-    for y, value in zip(ys, coverage):
-        right.text(value + 0.02, y, f"{value:.1%}", va="center", fontsize=8)
+    if others:
+        right.hlines(ys[~named], table.loc[~named, "coverage_low"], table.loc[~named, "coverage_high"], color="black",
+                     linewidth=1.2)
+    for y, value, high in zip(ys, coverage, table["coverage_high"]):
+        right.text(max(value, 0 if pd.isna(high) else high) + 0.02, y,
+                   numbers.share(value) + ("" if pd.isna(high) else " in all"), va="center", fontsize=8)
     right.set_xlim(0, 1.2)
     right.set_xticks([0, 0.25, 0.5, 0.75, 1])
     right.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -322,9 +394,17 @@ def people_figure(kpis: pd.DataFrame) -> plt.Figure:
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle(f"People lifted by recipient: {table['people_lifted'].sum():,.0f} of "
-                 f"{table['poor_population'].sum():,.0f} poor people", fontsize=11)
-    fig.tight_layout()
+    title = (f"People lifted by recipient: {numbers.people(kpis['people_lifted'].sum())} of "
+             f"{numbers.people(kpis['poor_population'].sum())} poor people")
+    if others:
+        title += (f"\nthe {PEOPLE_LARGEST} with the most poor people, the {int(table['least_covered'].sum())} least "
+                  f"covered of the rest (red) and {label(others)} together")
+    fig.suptitle(title, fontsize=11)
+    handles = [Patch(facecolor="#d9d9d9", label="poor population"), Patch(facecolor="#2171b5", label="people lifted"),
+               *([Line2D([], [], color="black", linewidth=1.2, label="lowest to highest coverage of the others")]
+                 if others else [])]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.3 / height_in, 1, 1))
     return fig
 
 
@@ -347,18 +427,23 @@ def duals_figure(duals: pd.DataFrame, objective_name: str, donors: list[str] | N
     ax.barh(ys, mean, color="#fdae6b", height=0.7, label="mean over the years")
     years = list(table.columns)
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(len(years), 1)))
-    for year, colour in zip(years, colours):
-        ax.scatter(table[year], ys, color=colour, s=22, zorder=3, label=str(year))
+    # each year's dot a little lower than the year before (earliest on top), so that years with
+    # the same worth show side by side instead of hiding one another
+    step = 0.6 / max(len(years) - 1, 1)
+    for k, (year, colour) in enumerate(zip(years, colours)):
+        ax.scatter(table[year], ys + (k - (len(years) - 1) / 2) * step, color=colour, s=18, zorder=3,
+                   edgecolor="white", linewidth=0.4, label=str(year))
     reach = float(np.nanmax(np.abs(table.to_numpy()))) if table.size else 1.0
     for y, value in zip(ys, mean):
-        ax.text(max(value, table.iloc[y].max()) + reach * 0.02, y, f"{value:,.4g}", va="center", fontsize=8)
+        ax.text(max(value, table.iloc[y].max()) + reach * 0.02, y, numbers.per_million(value), va="center", fontsize=8)
     ax.set_xlim(min(0.0, float(np.nanmin(table.to_numpy()))) * 1.1, reach * 1.15 or 1.0)
     ax.set_yticks(ys, [label(d) for d in table.index], fontsize=9)
     ax.invert_yaxis()
     ax.axvline(0, color="#555555", linewidth=0.8)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
-    ax.set_xlabel(f"{label(objective_name)} gained per extra million yuan of the donor's budget in that year")
+    ax.set_xlabel(f"{label(objective_name)} gained per extra million yuan of the donor's budget in that year "
+                  "(dots: each year, top to bottom; bar: their mean)")
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=8, ncol=min(len(years) + 1, 8),
                frameon=False)
     ax.set_title("What one more million is worth, by donor (duals of the budget rows)", fontsize=11)
@@ -391,6 +476,9 @@ def years_figure(allocation: pd.DataFrame) -> plt.Figure:
             bottom += values
         ax.set_title(label(name), fontsize=9)
         ax.tick_params(labelsize=7)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        if len(years) > 6:  # side by side, more than six years' labels run into one another
+            ax.tick_params(axis="x", labelrotation=90)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
     for ax in list(axes.flat)[len(panels):]:
@@ -428,27 +516,26 @@ def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, 
     objective_name = summary.get("objective_name") or (run.get("scenario", {}) or {}).get("scenario", {}).get(
         "objective", "objective")
     rows = [("status", "status", str(run.get("status"))),
-            ("objective", f"objective ({label(objective_name)})",
-             "-" if run.get("objective") is None else f"{run['objective']:,.6g}")]
+            ("objective", f"objective ({label(objective_name)})", numbers.objective(objective_name, run.get("objective")))]
     if not has_plan(run, tables):
         return rows
     kpis = tables["kpis"]
-    rows += [("total-aid", "total aid (million yuan)", f"{tables['allocation']['aid'].sum():,.2f}"),
-             ("people-lifted", "people lifted", f"{kpis['people_lifted'].sum():,.0f}"),
-             ("poor-population", "poor population", f"{kpis['poor_population'].sum():,.0f}"),
-             ("min-coverage", "lowest coverage of a recipient", f"{kpis['coverage'].min():.2%}")]
-    for key, text, fmt in (("leveraged_investment_million", "leveraged investment (million yuan)", "{:,.2f}"),
-                           ("funds_established", "funds established", "{:,.0f}"),
-                           ("projects_built", "projects built", "{:,.0f}"),
-                           ("cadre_years", "cadre years", "{:,.0f}"),
-                           ("cadre_cost_million", "cadre cost (million yuan)", "{:,.2f}"),
-                           ("binding_priorities", "binding priority rows", "{:,.0f}"),
-                           ("binding_limits", "binding limit rows", "{:,.0f}"),
-                           ("aid_off_profile", "aid off its line's yearly profile", "{:.1%}"),
-                           ("lines_with_an_empty_year", "funded lines with a year of no aid", "{:.1%}"),
-                           ("mip_gap", "MIP gap", "{:.4%}")):
+    rows += [("total-aid", "total aid (million yuan)", numbers.money(tables["allocation"]["aid"].sum())),
+             ("people-lifted", "people lifted", numbers.people(kpis["people_lifted"].sum())),
+             ("poor-population", "poor population", numbers.people(kpis["poor_population"].sum())),
+             ("min-coverage", "lowest coverage of a recipient", numbers.share(kpis["coverage"].min()))]
+    for key, text in (("leveraged_investment_million", "leveraged investment (million yuan)"),
+                      ("funds_established", "funds established"),
+                      ("projects_built", "projects built"),
+                      ("cadre_years", "cadre years"),
+                      ("cadre_cost_million", "cadre cost (million yuan)"),
+                      ("binding_priorities", "binding priority rows"),
+                      ("binding_limits", "binding limit rows"),
+                      ("aid_off_profile", "aid off its line's yearly profile"),
+                      ("lines_with_an_empty_year", "funded lines with a year of no aid"),
+                      ("mip_gap", "MIP gap")):
         if isinstance(summary.get(key), (int, float)):
-            rows.append((key.replace("_", "-"), text, fmt.format(summary[key])))
+            rows.append((key.replace("_", "-"), text, numbers.summary_value(key, summary[key], objective_name)))
     return rows
 
 
@@ -464,7 +551,7 @@ def priority_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str,
             continue
         mine = shares[shares["rule"] == rule]
         tight = mine["binding"].astype(str).str.lower().isin(["true", "1", "1.0"]).sum()
-        rows.append((rule, meaning, f"{value:.0%}", f"{tight} of {len(mine)}" if len(mine) else "-"))
+        rows.append((rule, meaning, numbers.share(value), f"{tight} of {len(mine)}" if len(mine) else "-"))
     return rows
 
 
@@ -474,7 +561,7 @@ def provenance_rows(run: dict) -> list[tuple[str, str]]:
     solver = run.get("solver", {}) or {}
     timings = run.get("timings_seconds", {}) or {}
     rows = [("status", str(run.get("status"))), ("message", str(run.get("message", ""))),
-            ("objective", "-" if run.get("objective") is None else f"{run['objective']:,.10g}"),
+            ("objective", numbers.objective(head.get("objective"), run.get("objective"))),
             ("scenario", str(head.get("name", "-"))),
             ("objective function", str(head.get("objective", "-"))),
             ("model", str(solver.get("model") or head.get("model") or "-")),
@@ -482,7 +569,8 @@ def provenance_rows(run: dict) -> list[tuple[str, str]]:
             ("instance sha256", str(run.get("instance_sha256", "-")))]
     for section in ("proportion", "priorities", "solver"):
         values = scenario.get(section) or {}
-        text = ", ".join(f"{k} {v}" for k, v in sorted(values.items()) if v is not None)
+        text = ", ".join(f"{k} {numbers.plain(v, 6) if isinstance(v, float) else v}"
+                         for k, v in sorted(values.items()) if v is not None)
         rows.append((f"scenario [{section}]", text or "-"))
     rows.append(("solver", " ".join(str(solver[k]) for k in ("name", "version") if solver.get(k)) +
                  (f" ({solver['termination']})" if solver.get("termination") else "")))
@@ -494,13 +582,17 @@ def provenance_rows(run: dict) -> list[tuple[str, str]]:
 
 CAPTIONS = {
     "flows": "Each band's width is the aid it carries over the whole plan (million yuan, summed over "
-             "instruments and years). Left: donors, largest first; middle: recipients; right: categories.",
+             "instruments and years). Left: donors, largest first; middle: recipients; right: categories. "
+             "With many recipients the largest are named and the others drawn together as one hatched node.",
     "shares": "Share of each donor's budget (aid plus the cost of cadres) in each category: the bar over the "
               "whole plan, the black line from its lowest to its highest year. Coloured marks are the scenario's "
               "bounds on the rows they apply to. Special-aid and women rules are listed in the table below.",
-    "people": "Grey: the recipient's poor population; blue: people the plan lifts out of poverty.",
+    "people": "Grey: the recipient's poor population; blue: people the plan lifts out of poverty. With many "
+              "recipients, those with the most poor people and the least covered (red) are named and the others "
+              "summed in one hatched row, drawn to its own scale, with their lowest to highest coverage.",
     "duals": "The dual of each donor's budget row: the objective gained by one more million yuan in that "
-             "donor's budget in that year, other things equal (for a MIP, with its whole decisions fixed).",
+             "donor's budget in that year, other things equal (for a MIP, with its whole decisions fixed). "
+             "One dot per year, the earliest on top, so that equal years show side by side.",
     "years": "Each donor's aid in each plan year, stacked by category (million yuan). With steady year profiles "
              "(the default) every funding line follows its donor's yearly budget unless a rule holds it elsewhere; "
              "the share of aid off those profiles is in the summary.",

@@ -388,4 +388,5 @@ def apply_to_instance(instance: Instance, parameters: list[ResolvedParameter], p
 
 def study_record(study: Study, instance: Instance) -> dict:
     return {"study": json.loads(study.model_dump_json()), "study_sha256": study.digest(),
-            "instance_sha256": instance.digest, "instance_path": str(instance.path)}
+            "instance_sha256": instance.digest, "instance_path": str(instance.path),
+            "objective": instance.scenario.objective}  # the report names the objective in words
