@@ -13,7 +13,9 @@ Four comparisons (issue 6), all on the same design, a grid over the extraction p
 2. the same against a bare highspy model of the identical LP (the matrix passed once; per
    scenario only the changed row bounds and coefficients, warm start), throughput ratio;
 3. build and first solve through Pyomo against passing the same LP to highspy and solving;
-4. local workers: 1 process against `--workers` processes, wall time.
+4. local workers: 1 process against `--workers` processes, wall time;
+5. (not a target) what writing steady plans costs: a study with `save_allocation` runs the
+   steady stage after each re-solve; seconds per scenario with and without it.
 
 With `--generate-recipients N` the benchmark also runs on a synthetic instance of N counties
 (12 donors, 10 instruments, 5 years) written by `ewppt generate`.
@@ -105,6 +107,20 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
         ScenarioRunner(instance, parameters).run(sid, point)
     rebuild_each = (time.perf_counter() - started) / len(sample)
 
+    # 5. plans written: a study that saves its plans writes steady ones (the steady stage on a
+    # copy of HiGHS's model after each re-solve); the same sampled points without and with it
+    plain_runner, writer = ScenarioRunner(instance, parameters), ScenarioRunner(instance, parameters, save_allocation=True)
+    for runner_ in (plain_runner, writer):
+        runner_.run(*points[0])  # untimed: the build
+    per = {}
+    for name, runner_ in (("plain", plain_runner), ("steady", writer)):
+        started = time.perf_counter()
+        for sid, point in sample:
+            record = runner_.run(sid, point)
+            require(record["status"] == "optimal" and not record.get("message"),
+                    f"{name} run of scenario {sid}: {record['status']} {record.get('message')}")
+        per[name] = (time.perf_counter() - started) / len(sample)
+
     # 2. bare highspy on the identical LPs: record each scenario's LP (untimed), then replay
     base = None
     changes = []
@@ -174,7 +190,8 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
             "highspy_s": highspy_s, "highspy_ratio": highspy_s / persistent_s, "objective_gap": worst,
             "pyomo_first_s": pyomo_first, "highspy_first_s": highspy_first,
             "first_ratio": pyomo_first / highspy_first, "workers": workers,
-            "one_worker_s": timings[1], "n_workers_s": timings[workers], "scaling": timings[1] / timings[workers]}
+            "one_worker_s": timings[1], "n_workers_s": timings[workers], "scaling": timings[1] / timings[workers],
+            "plain_each_s": per["plain"], "steady_each_s": per["steady"], "steady_ratio": per["steady"] / per["plain"]}
 
 
 def report(name: str, r: dict[str, float]) -> None:
@@ -183,11 +200,13 @@ def report(name: str, r: dict[str, float]) -> None:
           f"median {r['resolve_median_s'] * 1000:.1f} ms) vs rebuild {r['rebuild_each_s']:.3f} s each "
           f"({r['rebuild_each_s'] * n:.1f} s): {r['rebuild_ratio']:.1f}x faster (target >= 20x)")
     print(f"  2. bare highspy replay of the same {n} LPs {r['highspy_s']:.2f} s: our throughput / highspy = "
-          f"{r['highspy_ratio']:.2f} (target >= 0.5); largest objective difference {r['objective_gap']:.1e}")
+          f"{r['highspy_ratio']:.2f} (target >= 0.8); largest objective difference {r['objective_gap']:.1e}")
     print(f"  3. build + first solve: Pyomo {r['pyomo_first_s']:.2f} s vs highspy {r['highspy_first_s']:.2f} s: "
-          f"{r['first_ratio']:.1f}x (target <= 3x)")
+          f"{r['first_ratio']:.1f}x (target <= 2x)")
     print(f"  4. workers: 1 -> {r['one_worker_s']:.2f} s, {r['workers']} -> {r['n_workers_s']:.2f} s: "
           f"{r['scaling']:.2f}x (target >= 1.7x)")
+    print(f"  5. plans written: re-solve {r['plain_each_s']:.3f} s, with the steady stage {r['steady_each_s']:.3f} s "
+          f"per scenario: {r['steady_ratio']:.1f}x")
 
 
 def main() -> None:
