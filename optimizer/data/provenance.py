@@ -103,3 +103,12 @@ def counts_line(counts: dict[str, int] | None) -> str:
         return "figures: no provenance.csv (the status of the figures is not recorded)"
     parts = ", ".join(f"{counts[s]:,} {s}" for s in STATUSES)
     return f"figures: {parts} ({PROVENANCE_FILE})"
+
+
+def instance_figures(path: str | Path | None) -> dict[str, int] | None:
+    """The counts of an instance folder's provenance.csv for a result's run.json: None when the
+    instance has none or it is malformed (`ewppt validate` reports the problems)."""
+    if path is None:
+        return None
+    rows, problems = read_provenance(path)
+    return None if problems else provenance_counts(rows)
