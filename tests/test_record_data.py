@@ -148,3 +148,19 @@ def test_a_bad_provenance_row_is_named_not_a_traceback(tmp_path):
     assert "row 3" in text and "value" in text
     # loading the instance ignores the file: the model never reads it
     assert load_instance(folder).scenario.name
+
+
+def test_the_proposal_study_scales_every_budget():
+    from optimizer import load_study
+
+    study = load_study(INSTANCES.parent / "studies" / "proposal-extraction.toml")
+    assert [(p.path, p.mode) for p in study.parameter] == [("revenue.*.*.*", "factor")]
+    assert list(study.parameter[0].values) == [1.0, 1.5, 2.0, 3.0]
+
+
+def test_report_shows_the_counts():
+    from optimizer.reports.report import provenance_rows
+
+    rows = dict(provenance_rows({"figures": {"verified": 4, "derived": 45, "illustrative": 1684}}))
+    assert rows["instance figures"] == "figures: 4 verified, 45 derived, 1,684 illustrative (provenance.csv)"
+    assert "no provenance.csv" in dict(provenance_rows({}))["instance figures"]
