@@ -138,7 +138,8 @@ def test_a_bad_provenance_row_is_named_not_a_traceback(tmp_path):
     shutil.copytree(INSTANCES / "tiny", folder)
     (folder / PROVENANCE_FILE).write_text("table,column,key,value,status,source\n"
                                           "revenue,revenue,a|provincial|2011,1,guessed,me\n"
-                                          "revenue,revenue,a|provincial|2012,x,verified,\n", encoding="utf-8")
+                                          "revenue,revenue,a|provincial|2012,x,verified,\n"
+                                          "revenue,revenue,a|provincial|2011,1,verified,me\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "optimizer.cli", "validate", str(folder)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
@@ -146,6 +147,7 @@ def test_a_bad_provenance_row_is_named_not_a_traceback(tmp_path):
     text = " ".join(done.stderr.split())
     assert "provenance.csv" in text and "row 2" in text and "status" in text and "guessed" in text
     assert "row 3" in text and "value" in text
+    assert "row 4" in text and "also given in row 2" in text
     # loading the instance ignores the file: the model never reads it
     assert load_instance(folder).scenario.name
 

@@ -66,7 +66,13 @@ def read_provenance(folder: str | Path) -> tuple[list[dict[str, str]] | None, li
     except (OSError, csv.Error) as exc:
         return None, [Problem(PROVENANCE_FILE, f"not a readable CSV table: {exc}")]
     problems = []
+    seen: dict[tuple[str, str, str], int] = {}
     for number, row in enumerate(rows, start=2):
+        figure = (row["table"], row["column"], row["key"])
+        if figure in seen:
+            problems.append(Problem(PROVENANCE_FILE, f"the figure is also given in row {seen[figure]}; keep one of the two",
+                                    row=number, column="key", value=row["key"]))
+        seen.setdefault(figure, number)
         spec = TABLES.get(row["table"])
         if spec is None:
             problems.append(Problem(PROVENANCE_FILE, f"unknown table; expected one of {', '.join(TABLES)}",
