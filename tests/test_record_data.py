@@ -166,3 +166,17 @@ def test_report_shows_the_counts():
     rows = dict(provenance_rows({"figures": {"verified": 4, "derived": 45, "illustrative": 1684}}))
     assert rows["instance figures"] == "figures: 4 verified, 45 derived, 1,684 illustrative (provenance.csv)"
     assert "no provenance.csv" in dict(provenance_rows({}))["instance figures"]
+
+
+def test_ewppt_2010_tables_are_what_make_tables_writes(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ewppt_2010_tables_w", INSTANCES / "ewppt-2010" / "make_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.HERE = tmp_path
+    module.main()
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(p.name for p in (INSTANCES / "ewppt-2010").glob("*.csv"))
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (INSTANCES / "ewppt-2010" / name).read_bytes(), name
