@@ -28,6 +28,7 @@ from optimizer.solving import interrupt, progress
 from optimizer.data import numbers
 from optimizer.data.errors import InvalidInstance, Problem, printable
 from optimizer.data.io import bundled_instances, load_instance, resolve_instance_path
+from optimizer.data.provenance import counts_line, provenance_counts, read_provenance
 from optimizer.data.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
 from optimizer.solving.results import Result
 from optimizer.data.schema import CATEGORIES
@@ -260,6 +261,10 @@ def validate(instance: InstanceArg) -> None:
     tables = ", ".join(f"{len(loaded.table(t))} {t}" for t in ("donors", "recipients", "pairs", "instruments", "effects"))
     out.print(_plain(f"valid: {loaded.path} ({tables}; years {', '.join(map(str, loaded.scenario.years))})"),
               highlight=False)
+    rows, problems = read_provenance(loaded.path)  # provenance.csv: the status of every figure
+    if problems:
+        _bad_input(problems)
+    out.print(_plain(counts_line(provenance_counts(rows))), highlight=False)
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 Each example is generated as plain Python data, written as CSV tables plus `scenario.toml`
 into a fresh temporary folder and read back with `load_instance` (the real file path), then
-solved with `solve`. The asserts recompute every rule of DESIGN.md section 2 from the
+solved with `solve`. The asserts recompute every rule of docs/model.md from the
 generated data and the returned allocation, independently of the model's own rows.
 
 Feasibility by construction: the generator first draws a "witness" plan, in which every donor

@@ -15,39 +15,125 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 YEARS = [2011, 2012, 2013, 2014, 2015]
-BASE_YEAR = 2010
-GROWTH = 0.10  # illustrative nominal revenue growth per year from 2010
+LEVELS = ("provincial", "prefectural", "county")
 
-# Must equal [proportion] in scenario.toml.
-PROPORTION = {"provincial": 0.0012, "prefectural": 0.0006, "county": 0.0004}
+# Must equal [proportion] in scenario.toml. The mix 3 : 1.5 : 1 (provincial : prefectural : county)
+# at the level that gives the recorded East-West aid of 2011, 840.264 million yuan (China Poverty
+# Alleviation Yearbook 2012), in 2011: 848.1 million (main() prints the budgets), rounded to two
+# significant digits.
+PROPORTION = {"provincial": 0.00047, "prefectural": 0.00023, "county": 0.00016}
 
 # ------------------------------------------------------------------------------------ donors
-# 2010 local general budget revenue, million yuan: China Statistical Yearbook 2011,
-# "General Budget Revenue of Local Governments by Region" (provinces), and the cities'
-# statistical communiques / fiscal reports for the cities. APPROXIMATE, AS RECALLED.
-PROVINCES = {  # id: (name, revenue 2010, municipality?)
-    "beijing": ("Beijing", 235_400, True),
-    "tianjin": ("Tianjin", 106_900, True),
-    "shanghai": ("Shanghai", 287_400, True),
-    "guangdong": ("Guangdong", 451_700, False),
-    "jiangsu": ("Jiangsu", 408_000, False),
-    "zhejiang": ("Zhejiang", 260_800, False),
-    "shandong": ("Shandong", 274_900, False),
-    "liaoning": ("Liaoning", 200_500, False),
-    "fujian": ("Fujian", 115_100, False),
+# Revenue means local general budget revenue (the yearbooks' 地方财政一般预算收入), million yuan.
+# Every donor's series is built by revenue_series() below from the values FOUND in public
+# statistics (each with its source); where no value was found for a year, the nearest found
+# value is carried along the national local revenue index (LOCAL_REVENUE), and that figure is
+# illustrative. docs/source.md and SOURCES.md list the sources in prose.
+PROVINCES = {  # id: (name, municipality?)
+    "beijing": ("Beijing", True),
+    "tianjin": ("Tianjin", True),
+    "shanghai": ("Shanghai", True),
+    "guangdong": ("Guangdong", False),
+    "jiangsu": ("Jiangsu", False),
+    "zhejiang": ("Zhejiang", False),
+    "shandong": ("Shandong", False),
+    "liaoning": ("Liaoning", False),
+    "fujian": ("Fujian", False),
 }
-CITIES = {  # id: (name, province it lies in, revenue 2010)
-    "dalian": ("Dalian", "liaoning", 50_000),
-    "qingdao": ("Qingdao", "shandong", 45_000),
-    "shenzhen": ("Shenzhen", "guangdong", 110_000),
-    "ningbo": ("Ningbo", "zhejiang", 53_000),
-    "xiamen": ("Xiamen", "fujian", 29_000),
-    "zhuhai": ("Zhuhai", "guangdong", 12_000),
+CITIES = {  # id: (name, province it lies in)
+    "dalian": ("Dalian", "liaoning"),
+    "qingdao": ("Qingdao", "shandong"),
+    "shenzhen": ("Shenzhen", "guangdong"),
+    "ningbo": ("Ningbo", "zhejiang"),
+    "xiamen": ("Xiamen", "fujian"),
+    "zhuhai": ("Zhuhai", "guangdong"),
 }
-# Illustrative splits of a donor's revenue over the levels of government.
+_TJ = "Tianjin Statistical Yearbook 2011, table 8-1"
+_SD = "Shandong Statistical Yearbook, table 8-4"
+_NBS07 = "China Statistical Yearbook 2008, table 7-7 (revenue by region, 2007)"
+_CSY05 = "China Statistical Yearbook 2005, table 11-2 (cities including counties, 2004)"
+# (region, year): (total revenue in million yuan, kind, source). A province's figure includes its
+# cities. kind: verified = printed in the source; derived = computed from printed figures (how).
+FOUND = {
+    **{("tianjin", t): (v * 100, "verified", _TJ) for t, v in {
+        1996: 76.02, 1997: 89.91, 1998: 101.40, 1999: 112.81, 2000: 133.61, 2001: 163.64, 2002: 171.83,
+        2003: 204.53, 2004: 246.18, 2005: 331.85, 2006: 417.05, 2007: 540.44, 2008: 675.62, 2009: 821.99,
+        2010: 1068.81}.items()},
+    ("tianjin", 2011): (145_513.0, "verified", "Tianjin Statistical Yearbook 2012, table 8-1"),
+    ("shandong", 2007): (167_540.0, "verified", _NBS07),
+    ("shandong", 2009): (219_863.24, "verified", "Shandong Statistical Yearbook, table 8-5 (2009)"),
+    ("shandong", 2010): (274_938.42, "verified", _SD),
+    ("shandong", 2011): (345_592.67, "verified", _SD),
+    ("shandong", 2012): (405_943.01, "verified", _SD),
+    ("qingdao", 2009): (37_700.87, "verified", "Shandong Statistical Yearbook, table 8-5 (2009), Qingdao row"),
+    ("shanghai", 2004): (111_972.0, "verified", _CSY05),
+    ("shanghai", 2007): (207_448.0, "verified", _NBS07),
+    ("shanghai", 2009): (254_030.0, "derived", "Shanghai Finance Bureau, local revenue December 2010: 287.36 less the "
+                                               "33.33 billion rise over 2009"),
+    ("shanghai", 2010): (287_360.0, "verified", "Shanghai Finance Bureau, local revenue December 2010"),
+    ("zhejiang", 2007): (164_950.0, "verified", _NBS07),
+    ("zhejiang", 2010): (260_800.0, "verified", "Zhejiang government work report 2011 (rounded to 100 million)"),
+    ("beijing", 2001): (45_416.76, "verified", "China Statistical Yearbook 2002, table 8-19"),
+    ("beijing", 2004): (74_448.74, "verified", _CSY05),
+    ("beijing", 2006): (111_720.0, "verified", "Beijing statistical communique 2006"),
+    ("beijing", 2007): (149_264.0, "verified", _NBS07),
+    ("beijing", 2009): (202_680.0, "verified", "Beijing Finance Bureau (news, January 2010)"),
+    ("jiangsu", 2007): (223_773.0, "verified", _NBS07),
+    ("jiangsu", 2009): (322_900.0, "verified", "Jiangsu government work report 2010"),
+    ("guangdong", 2007): (278_580.0, "verified", _NBS07),
+    ("liaoning", 2007): (108_269.0, "verified", _NBS07),
+    ("fujian", 2007): (69_946.0, "verified", _NBS07),
+    ("dalian", 2000): (7_760.0, "verified", "Dalian statistical communique 2000"),
+    ("dalian", 2002): (9_870.0, "verified", "Dalian statistical communique 2002"),
+    ("dalian", 2003): (11_054.0, "verified", "news summary of Dalian's 2003 revenue"),
+    ("dalian", 2004): (11_717.12, "verified", _CSY05),
+    ("dalian", 2007): (26_800.0, "verified", "Dalian statistical communique 2007"),
+    ("dalian", 2008): (33_910.0, "verified", "Dalian statistical communique 2008"),
+    ("dalian", 2010): (50_077.0, "derived", "Dalian statistical communique 2011: 65,100 / 1.30 (up 30%)"),
+    ("dalian", 2011): (65_100.0, "verified", "Dalian statistical communique 2011"),
+    ("ningbo", 2004): (15_174.9, "verified", _CSY05),
+    ("xiamen", 2000): (5_190.0, "verified", "Xinhua news: Xiamen's revenue in 2000"),
+    ("xiamen", 2005): (10_300.0, "verified", "Xinhua news: Xiamen's revenue in 2005 ('about 10.3 billion')"),
+    ("shenzhen", 2010): (110_711.0, "derived", "Shenzhen 2011 settlement news: 133,960 / 1.21"),
+    ("shenzhen", 2011): (133_960.0, "verified", "Shenzhen 2011 year-end fiscal settlement (news, 1 January 2012)"),
+    ("zhuhai", 2010): (11_697.4, "derived", "Zhuhai statistical communique 2011: 14,341 / 1.226"),
+    ("zhuhai", 2011): (14_341.0, "verified", "Zhuhai statistical communique 2011"),
+}
+# Share of a city's revenue collected at the city level itself (市本级), the rest by its districts
+# and counties: year: (share, kind, source).
+CITY_LEVEL_FOUND = {
+    "dalian": {2000: (3425 / 7760, "verified", "Dalian statistical communique 2000: city level 34.25 of 77.6"),
+               2002: (4352 / 9870, "verified", "Dalian statistical communique 2002: city level 43.52 of 98.7"),
+               2007: (12120 / 26800, "verified", "Dalian statistical communique 2007: city level 121.2 of 268"),
+               2008: (15190 / 33910, "verified", "Dalian statistical communique 2008: city level 151.9 of 339.1"),
+               2011: (24230 / 65100, "verified", "Dalian statistical communique 2011: city level 242.3 of 651")},
+    "shenzhen": {2011: (80300 / 133960, "verified", "Shenzhen 2011 settlement news: city level 803 of 1,339.6")},
+}
+CITY_LEVEL_DEFAULT = 0.5  # illustrative: between Dalian's 37% (2011) and Shenzhen's 60% (2011)
+# Share of a municipality's revenue collected at the municipal level (the rest by its districts
+# and counties; a municipality has no prefectural level).
+MUNICIPAL_LEVEL_FOUND = {"shanghai": (139_320 / 287_360, "derived",
+                                      "Shanghai Finance Bureau, December 2010: municipal level 139.32 of 287.36 billion")}
+MUNICIPAL_LEVEL_DEFAULT = 0.5  # illustrative (Beijing, Tianjin)
+# Provinces: provincial, prefectural and county levels, illustrative; Fujian's county-level units
+# collected 58.1% of its revenue in the first half of 2010 (news of the provincial finance
+# department), the other two levels keep the default ratio.
 PROVINCE_SPLIT = {"provincial": 0.25, "prefectural": 0.40, "county": 0.35}
-MUNICIPALITY_SPLIT = {"provincial": 0.50, "prefectural": 0.0, "county": 0.50}  # no prefecture level
-CITY_SPLIT = {"provincial": 0.0, "prefectural": 0.60, "county": 0.40}  # city level / districts and counties
+PROVINCE_SPLIT_FOUND = {"fujian": ({"provincial": 0.419 * 0.25 / 0.65, "prefectural": 0.419 * 0.40 / 0.65,
+                                    "county": 0.581},
+                                   "county-level units 58.1% of Fujian's revenue in the first half of 2010 (Fujian "
+                                   "finance department, news); the rest split 25 : 40 as elsewhere")}
+# Local general budget revenue of all local governments, 100 million yuan: China Statistical
+# Yearbooks 1998 (table 8-12: 1996, 1997), 2008 (7-5), 2009 (7-5), 2010 (8-5), 2011 (8-5),
+# 2012 (8-4: 2011). 1998-2006 were not found and are the series as recalled; 2012 on grow by
+# INDEX_GROWTH. The index only carries a found figure to a year without one.
+LOCAL_REVENUE = {
+    1996: 3_746.92, 1997: 4_424.22, 1998: 4_983.95, 1999: 5_594.87, 2000: 6_406.06, 2001: 7_803.30,
+    2002: 8_515.00, 2003: 9_849.98, 2004: 11_893.37, 2005: 15_100.76, 2006: 18_303.58, 2007: 23_572.62,
+    2008: 28_649.79, 2009: 32_602.59, 2010: 40_613.04, 2011: 52_547.11,
+}
+LOCAL_REVENUE_FOUND = {1996, 1997, 2007, 2008, 2009, 2010, 2011}
+INDEX_GROWTH = 0.10  # illustrative nominal growth of local revenue a year after 2011
 
 # --------------------------------------------------------------------------------- recipients
 # poor: rural poor under the 2010 line of 1,274 yuan (national total 26.88 million, white paper
@@ -166,31 +252,155 @@ PROJECTS = {
 # reaches poor households at once, a school mostly after the plan.
 PROJECT_PEOPLE_FACTOR = {"road": 1.0, "water": 1.15, "school": 0.9}
 
-# Cadre exchange on every pair (the source asks to institutionalise it): (min_per_year,
-# max_per_year, cost_per_cadre in million yuan per cadre-year, capacity_per_cadre in funds per
-# cadre-year). A cadre costs salary, allowances and housing for a year away; ten cadre-years
-# add one fund the recipient can run. Main pairs must send some cadres every year; Tibet and
-# Xinjiang may receive a few from every donor (dearer at altitude and distance).
-CADRES_MAIN = {"province": (3, 12, 0.25, 0.1), "city": (1, 4, 0.25, 0.1)}
+# Cadre exchange on every pair (the source asks to institutionalise it). The record: 167 cadres went
+# east to west in 2009 and 191 in 2010 (Table 2 of the source; 2,592 in 2003-2010, confirmed by the
+# State Council's 2011 white paper), and 473 in 2011 (China Poverty Alleviation Yearbook 2012). A
+# main pair sends at least its donor's share (by 2011 budget) of CADRES_RECORD_MIN a year and at
+# most its share of CADRES_RECORD_MAX, at least one and one more than its least; so all main pairs
+# together send from about the 2010 figure up to about the 2011 figure. Tibet and Xinjiang may
+# receive a few more from every donor (dearer at altitude and distance). A cadre costs salary,
+# allowances and housing for a year away (million yuan per cadre-year); ten cadre-years add one
+# fund the recipient can run.
+CADRES_RECORD_MIN = 191  # 2010 (Table 2)
+CADRES_RECORD_MAX = 473  # 2011 (China Poverty Alleviation Yearbook 2012)
+CADRE_COST = 0.25
+CADRE_CAPACITY = 0.1
+CADRE_MIN_WHY = "the donor's share (by 2011 budget) of the 191 cadres sent east to west in 2010 (Table 2), at least 1"
+CADRE_MAX_WHY = "the donor's share (by 2011 budget) of the 473 cadres sent in 2011 (China Poverty Alleviation Yearbook 2012)"
+CADRE_SPECIAL_WHY = "a few cadres for Tibet and Xinjiang from every donor (assumed)"
 CADRES_SPECIAL = {"tibet": (0, 3, 0.35, 0.1), "xinjiang": (0, 3, 0.30, 0.1)}
+
+
+def cadre_bounds(budget: dict[str, dict[int, float]]) -> dict[str, tuple[int, int]]:
+    """(min, max) cadres a year per donor on its main pair, by its share of the 2011 budget."""
+    total = sum(b[YEARS[0]] for b in budget.values())
+    out = {}
+    for d, b in budget.items():
+        share = b[YEARS[0]] / total
+        low = max(1, round(CADRES_RECORD_MIN * share))
+        out[d] = (low, max(low + 1, round(CADRES_RECORD_MAX * share)))
+    return out
 
 
 def r1(x: float) -> float:
     return round(x, 1)
 
 
-def revenue_2010() -> dict[str, dict[str, float]]:
-    """2010 revenue by donor and level, cities deducted from their province level by level."""
-    by_donor: dict[str, dict[str, float]] = {}
-    for d, (_, total, municipality) in PROVINCES.items():
-        split = MUNICIPALITY_SPLIT if municipality else PROVINCE_SPLIT
-        by_donor[d] = {lvl: total * share for lvl, share in split.items()}
-    for c, (_, province, total) in CITIES.items():
-        by_donor[c] = {lvl: total * share for lvl, share in CITY_SPLIT.items()}
-        for lvl in ("prefectural", "county"):
-            by_donor[province][lvl] -= by_donor[c][lvl]
-            assert by_donor[province][lvl] > 0, (province, lvl)
-    return by_donor
+RANK = {"verified": 0, "derived": 1, "illustrative": 2}
+
+
+def worst(*kinds: str) -> str:
+    """The status of a figure computed from figures of these statuses."""
+    return max(kinds, key=RANK.__getitem__)
+
+
+def local_index(year: int) -> float:
+    """National local revenue of a year (100 million yuan); after 2011 grown by INDEX_GROWTH."""
+    if year in LOCAL_REVENUE:
+        return LOCAL_REVENUE[year]
+    return LOCAL_REVENUE[2011] * (1 + INDEX_GROWTH) ** (year - 2011)
+
+
+def total_revenue(region: str, year: int) -> tuple[float, str, str]:
+    """(revenue, status, source) of a province or city in a year, million yuan.
+
+    A found figure as found. Otherwise the region's ratio to the national local revenue index at
+    the found years on either side, interpolated geometrically (or the nearest found year's
+    ratio when the year lies outside them), times the index of the year: illustrative."""
+    if (region, year) in FOUND:
+        return FOUND[region, year]
+    anchors = sorted(t for r, t in FOUND if r == region)
+    ratio = {t: FOUND[region, t][0] / local_index(t) for t in anchors}
+    before = [t for t in anchors if t < year]
+    after = [t for t in anchors if t > year]
+    name = (PROVINCES.get(region) or CITIES[region])[0]
+    if before and after:
+        a, b = before[-1], after[0]
+        w = (year - a) / (b - a)
+        value = local_index(year) * ratio[a] ** (1 - w) * ratio[b] ** w
+        how = f"{name}'s {a} and {b} figures, interpolated along the national local revenue index"
+    else:
+        a = before[-1] if before else after[0]
+        value = local_index(year) * ratio[a]
+        how = f"{name}'s {a} figure ({FOUND[region, a][2]}) carried to {year} by the national local revenue index"
+    return value, "illustrative", how
+
+
+def city_level_share(city: str, year: int) -> tuple[float, str, str]:
+    """Share of a city's revenue collected at the city level: found, interpolated, or the default."""
+    found = CITY_LEVEL_FOUND.get(city, {})
+    if year in found:
+        return found[year]
+    if not found:
+        return CITY_LEVEL_DEFAULT, "illustrative", f"city-level share {CITY_LEVEL_DEFAULT:.0%} assumed"
+    years = sorted(found)
+    before = [t for t in years if t < year]
+    after = [t for t in years if t > year]
+    if before and after:
+        a, b = before[-1], after[0]
+        share = found[a][0] + (found[b][0] - found[a][0]) * (year - a) / (b - a)
+        return share, "illustrative", f"city-level share interpolated between {a} and {b} ({share:.1%})"
+    a = before[-1] if before else after[0]
+    return found[a][0], "illustrative", f"city-level share of {a} ({found[a][0]:.1%}: {found[a][2]})"
+
+
+def level_shares(donor: str, year: int) -> dict[str, tuple[float, str, str]]:
+    """The donor's split of its own revenue over the three levels: (share, status, source)."""
+    if donor in CITIES:
+        share, kind, source = city_level_share(donor, year)
+        return {"provincial": (0.0, "derived", "a city has no provincial level"),
+                "prefectural": (share, kind, source), "county": (1 - share, kind, source)}
+    if PROVINCES[donor][1]:  # a municipality
+        if donor in MUNICIPAL_LEVEL_FOUND:
+            share, kind, source = MUNICIPAL_LEVEL_FOUND[donor]
+            kind = kind if year == 2010 else "illustrative"
+            source = f"municipal-level share {share:.1%} ({source})"
+        else:
+            share, kind, source = MUNICIPAL_LEVEL_DEFAULT, "illustrative", f"municipal-level share {MUNICIPAL_LEVEL_DEFAULT:.0%} assumed"
+        return {"provincial": (share, kind, source), "prefectural": (0.0, "derived", "a municipality has no prefectural level"),
+                "county": (1 - share, kind, source)}
+    split, note = PROVINCE_SPLIT_FOUND.get(donor, (PROVINCE_SPLIT, "split 25% provincial, 40% prefectural, 35% county assumed"))
+    return {lvl: (split[lvl], "illustrative", note) for lvl in split}
+
+
+def revenue_series(donors: list[str], years: list[int]) -> dict[str, dict[str, dict[int, tuple[float, str, str]]]]:
+    """Revenue by donor, level and year, (value to 0.1 million, status, source).
+
+    A city that is a donor is taken out of its province level by level (its city level from the
+    province's prefectural level, its districts and counties from the county level); a city that
+    is not a donor stays in its province."""
+    out: dict[str, dict[str, dict[int, tuple[float, str, str]]]] = {d: {lvl: {} for lvl in LEVELS} for d in donors}
+    for t in years:
+        parts: dict[str, dict[str, tuple[float, str, str]]] = {}
+        for d in donors:
+            total, kind, source = total_revenue(d, t)
+            name = (PROVINCES.get(d) or CITIES[d])[0]
+            parts[d] = {lvl: (total * share, worst(kind, share_kind),
+                              f"{name} {t} total {total:,.1f} ({source}); {share_source}") if share else
+                        (0.0, "derived", share_source)
+                        for lvl, (share, share_kind, share_source) in level_shares(d, t).items()}
+        for c in donors:
+            if c not in CITIES:
+                continue
+            province = CITIES[c][1]
+            if province not in parts:
+                continue
+            for lvl in ("prefectural", "county"):
+                v, k, s = parts[province][lvl]
+                cv, ck, _ = parts[c][lvl]
+                parts[province][lvl] = (v - cv, worst(k, ck), f"{s}; less {CITIES[c][0]}'s {lvl} revenue")
+                assert parts[province][lvl][0] > 0, (province, lvl, t)
+        for d in donors:
+            for lvl in LEVELS:
+                v, k, s = parts[d][lvl]
+                out[d][lvl][t] = (r1(v), k, s)
+    return out
+
+
+def values(series: dict) -> dict[str, dict[str, dict[int, float]]]:
+    """The values of revenue_series, without status and source."""
+    return {d: {lvl: {t: cell[0] for t, cell in by_year.items()} for lvl, by_year in levels.items()}
+            for d, levels in series.items()}
 
 
 def admin_capacity(gdp: float) -> int:
@@ -206,48 +416,102 @@ def people_of(curve: list[tuple[float, float]], money: float) -> float:
     return people
 
 
-def revenue_in(year: int, base: float) -> float:
-    return base * (1 + GROWTH) ** (year - BASE_YEAR)
+def budgets(rev: dict[str, dict[str, dict[int, float]]], proportion: dict[str, float] | None = None
+            ) -> dict[str, dict[int, float]]:
+    p = proportion or PROPORTION
+    return {d: {t: sum(p[lvl] * levels[lvl][t] for lvl in LEVELS) for t in YEARS} for d, levels in rev.items()}
 
 
-def budgets(rev: dict[str, dict[str, float]]) -> dict[str, dict[int, float]]:
-    return {d: {t: sum(PROPORTION[lvl] * r1(revenue_in(t, v)) for lvl, v in levels.items()) for t in YEARS}
-            for d, levels in rev.items()}
+class Tables:
+    """Writes the CSV tables of an instance folder and, beside them, provenance.csv: a row for
+    every figure (numeric, non-key cell) with its status and source. `why` gives a column's
+    (status, source), or a function of the row giving it, or, with `cells`, one per row."""
+
+    def __init__(self, folder: Path, fmt=None):
+        self.folder = folder
+        self.fmt = fmt or (lambda v: "true" if v is True else "false" if v is False else
+                           (f"{v:.10g}" if isinstance(v, float) else str(v)))
+        self.provenance: list[list[str]] = []
+
+    def write(self, name: str, header: list[str], rows: list[list], why: dict | None = None) -> None:
+        from optimizer.data.provenance import figure_columns, row_key
+        from optimizer.data.schema import TABLES
+
+        spec = TABLES[name]
+        figures = [c for c in figure_columns(spec) if c in header]
+        with open(self.folder / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
+            for row in rows:
+                text = [self.fmt(v) for v in row]
+                w.writerow(text)
+                cells = dict(zip(header, text))
+                for col in figures:
+                    if cells[col] == "":
+                        continue
+                    rule = (why or {}).get(col)
+                    status, source = rule(dict(zip(header, row))) if callable(rule) else rule
+                    assert status in RANK, (name, col, status)
+                    self.provenance.append([name, col, row_key(spec, cells), cells[col], status, source])
+
+    def close(self) -> None:
+        with open(self.folder / "provenance.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["table", "column", "key", "value", "status", "source"])
+            w.writerows(self.provenance)
 
 
-def write(name: str, header: list[str], rows: list[list]) -> None:
-    with open(HERE / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        for row in rows:
-            w.writerow(["true" if v is True else "false" if v is False else
-                        (f"{v:.10g}" if isinstance(v, float) else v) for v in row])
+ILL = "illustrative"
+WHY_RECIPIENTS = {
+    "poor_population": (ILL, "no province-level count of the rural poor was found at any poverty line; shares of the "
+                             "national 26.88 million (2010, 1,274 yuan line, white paper 2011) assumed"),
+    "weight": (ILL, "priority weight assumed: 1.5 for Tibet, Xinjiang and the two prefectures, else 1"),
+    "investment_demand": (ILL, "30 million + 0.35 million per billion yuan of approximate 2010 GDP (assumed)"),
+    "infra_unlock": (ILL, "assumed by remoteness"),
+    "admin_capacity": (ILL, "2 funds + 1 per 300 billion yuan of approximate 2010 GDP, at most 7 (assumed)"),
+}
+WHY_INSTRUMENTS = {
+    "leverage": (ILL, "instrument table of the synthetic generator (assumed)"),
+    "min_fund_size": (ILL, "instrument table of the synthetic generator (assumed)"),
+    "setup_cost": (ILL, "instrument table of the synthetic generator (assumed)"),
+    "lag_years": (ILL, "roads, water, schools and clinics serve from the year after payment (assumed)"),
+}
+WHY_EFFECTS = {
+    "width": (ILL, "segment widths scaled by the recipient's expected aid (assumed)"),
+    "people_per_million": (ILL, "people lifted per million yuan by instrument and recipient (assumed)"),
+}
+WHY_CAPACITY = {"max_aid": (ILL, "absorptive limit of 2011 grown 5% a year (assumed)")}
+WHY_QUOTA = {"base_quota": (ILL, "40% of the donor's budget in the first plan year (assumed); 0 for special aid pairs")}
 
 
 def main() -> None:
-    donors = [(d, name, "province") for d, (name, _, _) in PROVINCES.items()]
-    donors += [(c, name, "city") for c, (name, _, _) in CITIES.items()]
-    write("donors", ["donor", "name", "kind"], donors)
+    donors = [(d, name, "province") for d, (name, _) in PROVINCES.items()]
+    donors += [(c, name, "city") for c, (name, _) in CITIES.items()]
+    out = Tables(HERE)
+    out.write("donors", ["donor", "name", "kind"], donors)
 
-    rev = revenue_2010()
-    write("revenue", ["donor", "level", "year", "revenue"],
-          [[d, lvl, t, r1(revenue_in(t, rev[d][lvl]))] for d, _, _ in donors for lvl in PROPORTION for t in YEARS])
+    series = revenue_series([d for d, _, _ in donors], YEARS)
+    rev = values(series)
+    out.write("revenue", ["donor", "level", "year", "revenue"],
+              [[d, lvl, t, rev[d][lvl][t]] for d, _, _ in donors for lvl in LEVELS for t in YEARS],
+              {"revenue": lambda r: series[r["donor"]][r["level"]][r["year"]][1:]})
     budget = budgets(rev)
 
     rows = []
     for w, (name, prov, poor, special, weight, gdp, *_rest, unlock) in RECIPIENTS.items():
         rows.append([w, name, prov, poor, special, weight, r1(DEMAND_FLOOR + DEMAND_PER_GDP * gdp), unlock,
                      admin_capacity(gdp)])
-    write("recipients", ["recipient", "name", "province", "poor_population", "special_aid", "weight",
-                         "investment_demand", "infra_unlock", "admin_capacity"], rows)
+    out.write("recipients", ["recipient", "name", "province", "poor_population", "special_aid", "weight",
+                             "investment_demand", "infra_unlock", "admin_capacity"], rows, WHY_RECIPIENTS)
 
     pairs = [[d, w, r1(QUOTA_SHARE * budget[d][YEARS[0]])] for d, w in MAIN_PAIRS]
     pairs += [[d, w, 0.0] for w in SPECIAL for d, _, _ in donors]
-    write("pairs", ["donor", "recipient", "base_quota"], pairs)
+    out.write("pairs", ["donor", "recipient", "base_quota"], pairs, WHY_QUOTA)
 
-    write("instruments",
-          ["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost", "lag_years"],
-          [[k, c, lev, women, m, f, LAG_YEARS.get(k, 0)] for k, c, lev, women, m, f, _, _ in INSTRUMENTS])
+    out.write("instruments",
+              ["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost", "lag_years"],
+              [[k, c, lev, women, m, f, LAG_YEARS.get(k, 0)] for k, c, lev, women, m, f, _, _ in INSTRUMENTS],
+              WHY_INSTRUMENTS)
 
     plan_budget = {d: sum(b.values()) for d, b in budget.items()}
     total_plan = sum(plan_budget.values())
@@ -264,7 +528,7 @@ def main() -> None:
                 curves.setdefault((w, k), []).append((r1(width * scale), r1(base * factor * rate)))
                 if PROJECTS.get(w, (None,))[0] != k:  # projects replace the effect rows of their (w,k)
                     rows.append([w, k, j, r1(width * scale), r1(base * factor * rate)])
-    write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows)
+    out.write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows, WHY_EFFECTS)
 
     rows = []
     for w, (k, listed) in PROJECTS.items():
@@ -272,25 +536,37 @@ def main() -> None:
         rate = people_of(curves[w, k], total) / total  # people per million of all the projects together
         rows += [[f"{w}_{kind}_{j}", w, k, cost, float(round(PROJECT_PEOPLE_FACTOR[kind] * rate * cost, -1)), year]
                  for j, (kind, cost, year) in enumerate(listed, 1)]
-    write("projects", ["project", "recipient", "instrument", "cost", "people", "earliest_year"], rows)
+    out.write("projects", ["project", "recipient", "instrument", "cost", "people", "earliest_year"], rows,
+              {"cost": (ILL, "candidate project cost (assumed)"),
+               "people": (ILL, "cost times the people per million of the recipient's effect curve, times a factor by "
+                               "kind (assumed)"),
+               "earliest_year": (ILL, "first year the project may be paid (assumed)")})
 
-    kinds = {d: kind for d, _, kind in donors}
-    write("cadres", ["donor", "recipient", "min_per_year", "max_per_year", "cost_per_cadre", "capacity_per_cadre"],
-          [[d, w, *CADRES_MAIN[kinds[d]]] for d, w in MAIN_PAIRS]
-          + [[d, w, *CADRES_SPECIAL[w]] for w in SPECIAL for d, _, _ in donors])
+    bounds = cadre_bounds(budget)
+    out.write("cadres", ["donor", "recipient", "min_per_year", "max_per_year", "cost_per_cadre", "capacity_per_cadre"],
+              [[d, w, *bounds[d], CADRE_COST, CADRE_CAPACITY] for d, w in MAIN_PAIRS]
+              + [[d, w, *CADRES_SPECIAL[w]] for w in SPECIAL for d, _, _ in donors],
+              {"min_per_year": lambda r: (ILL, CADRE_MIN_WHY if r["recipient"] not in SPECIAL else CADRE_SPECIAL_WHY),
+               "max_per_year": lambda r: (ILL, CADRE_MAX_WHY if r["recipient"] not in SPECIAL else CADRE_SPECIAL_WHY),
+               "cost_per_cadre": (ILL, "salary, allowances and housing for a year away (assumed)"),
+               "capacity_per_cadre": (ILL, "ten cadre-years let a recipient run one more fund (assumed)")})
 
-    write("capacity", ["recipient", "instrument", "year", "max_aid"],
-          [[w, k, t, r1(cap * (1 + CAPACITY_GROWTH) ** (t - YEARS[0]))] for (w, k), cap in CAPACITY_2011.items() for t in YEARS])
+    out.write("capacity", ["recipient", "instrument", "year", "max_aid"],
+              [[w, k, t, r1(cap * (1 + CAPACITY_GROWTH) ** (t - YEARS[0]))] for (w, k), cap in CAPACITY_2011.items()
+               for t in YEARS], WHY_CAPACITY)
+    out.close()
 
     # The arithmetic SOURCES.md quotes.
-    print(f"{'donor':<10}" + "".join(f"{t:>9}" for t in YEARS) + f"{'plan':>10}{'quota':>8}")
+    print(f"{'donor':<10}" + "".join(f"{t:>9}" for t in YEARS) + f"{'plan':>10}{'quota':>8}{'cadres':>9}")
     for d, _, _ in donors:
         quota = next((q for dd, _, q in pairs if dd == d and q > 0), 0.0)
-        print(f"{d:<10}" + "".join(f"{budget[d][t]:9.1f}" for t in YEARS) + f"{plan_budget[d]:10.1f}{quota:8.1f}")
-    print(f"{'total':<10}" + "".join(f"{sum(budget[d][t] for d in budget):9.1f}" for t in YEARS) + f"{total_plan:10.1f}")
-    for lvl in PROPORTION:
-        print(lvl, "revenue 2010", round(sum(rev[d][lvl] for d in rev)),
-              "budget 2010 basis", round(PROPORTION[lvl] * sum(rev[d][lvl] for d in rev), 1))
+        print(f"{d:<10}" + "".join(f"{budget[d][t]:9.1f}" for t in YEARS) + f"{plan_budget[d]:10.1f}{quota:8.1f}"
+              f"{bounds[d][0]:>5}-{bounds[d][1]}")
+    print(f"{'total':<10}" + "".join(f"{sum(budget[d][t] for d in budget):9.1f}" for t in YEARS) + f"{total_plan:10.1f}"
+          f"{'':8}{sum(b[0] for b in bounds.values()):>5}-{sum(b[1] for b in bounds.values())}")
+    for lvl in LEVELS:
+        print(lvl, "revenue 2011", round(sum(rev[d][lvl][2011] for d in rev)),
+              "budget 2011", round(PROPORTION[lvl] * sum(rev[d][lvl][2011] for d in rev), 1))
     print("expected plan aid by recipient:", {w: round(v) for w, v in expected.items()})
 
 

@@ -351,14 +351,37 @@ def check_context_totals(tables: Tables, scenario: Scenario) -> list[Problem]:
             problems.append(Problem("context.csv", f"warning: {item} {_figure(value[item])} exceeds its parent "
                                                    f"{parent} {_figure(value[parent])}, of which it is a part",
                                     row=_row(index)))
+    below: dict[str, list[str]] = {}  # every item directly under a parent, parts and "of which" items
+    for item, parent in zip(context["item"], context["parent"]):
+        if parent and parent != item and parent in value and unit[item] == unit[parent]:
+            below.setdefault(parent, []).append(item)
     for parent, children in sorted(parts.items(), key=lambda kv: row[kv[0]]):
         total = math.fsum(value[c] for c in children)
         if abs(value[parent] - total) > CONTEXT_TOLERANCE * max(abs(value[parent]), abs(total)):
             listed = " + ".join(f"{c} {_figure(value[c])}" for c in children)
-            problems.append(Problem("context.csv", f"warning: {parent} {_figure(value[parent])} != {listed} = "
-                                                   f"{_figure(total)} (gap {_figure(value[parent] - total)})",
-                                    row=row[parent]))
+            message = (f"warning: {parent} {_figure(value[parent])} != {listed} = {_figure(total)} "
+                       f"(gap {_figure(value[parent] - total)})")
+            everything = _descendants(parent, below)
+            extra = [c for c in everything if c not in children]
+            whole = math.fsum(value[c] for c in everything)
+            if extra and abs(value[parent] - whole) <= CONTEXT_TOLERANCE * abs(value[parent]):
+                message += (f"; it equals the sum of every item below it ({_figure(whole)}), so it counts "
+                            f"{', '.join(extra)} twice: once in their parent and once more on their own")
+            problems.append(Problem("context.csv", message, row=row[parent]))
     return problems
+
+
+def _descendants(item: str, below: dict[str, list[str]]) -> list[str]:
+    """The items under `item` at any depth, in the order of context.csv (each once, no cycles)."""
+    found: list[str] = []
+    stack = list(reversed(below.get(item, [])))
+    while stack:
+        child = stack.pop()
+        if child in found or child == item:
+            continue
+        found.append(child)
+        stack.extend(reversed(below.get(child, [])))
+    return found
 
 
 CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (

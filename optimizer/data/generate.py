@@ -89,7 +89,7 @@ from optimizer.data.schema import CATEGORIES, LEVELS
 # ------------------------------------------------------------------------------- constants
 
 BASE_YEAR = 2010  # the revenue figures below are for 2010
-PROPORTION = {"provincial": 0.0012, "prefectural": 0.0006, "county": 0.0004}  # as ewppt-2010
+PROPORTION = {"provincial": 0.0012, "prefectural": 0.0006, "county": 0.0004}  # ewppt-2010 before issue 16
 GROWTH = (0.03, 0.08)  # yearly revenue growth of a donor, drawn in this range
 
 # The 2010 pairing's donors: 2010 revenue by level (provincial, prefectural, county), million

@@ -43,6 +43,7 @@ from optimizer.data import numbers  # noqa: E402
 from optimizer.data.errors import InvalidInstance, Problem  # noqa: E402
 from optimizer.data.io import atomic_write, atomic_write_text  # noqa: E402
 from optimizer.data.output import png_bytes, result_folder  # noqa: E402
+from optimizer.data.provenance import counts_line  # noqa: E402
 from optimizer.solving.results import EMPTY_COLUMNS, read_results  # noqa: E402
 from optimizer.data.schema import CATEGORIES  # noqa: E402
 
@@ -566,7 +567,8 @@ def provenance_rows(run: dict) -> list[tuple[str, str]]:
             ("objective function", str(head.get("objective", "-"))),
             ("model", str(solver.get("model") or head.get("model") or "-")),
             ("years", ", ".join(map(str, head.get("years", [])))),
-            ("instance sha256", str(run.get("instance_sha256", "-")))]
+            ("instance sha256", str(run.get("instance_sha256", "-"))),
+            ("instance figures", counts_line(run.get("figures")))]
     for section in ("proportion", "priorities", "solver"):
         values = scenario.get(section) or {}
         text = ", ".join(f"{k} {numbers.plain(v, 6) if isinstance(v, float) else v}"

@@ -107,6 +107,7 @@ class Result:
     solver: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     ranging: pd.DataFrame | None = None  # only when the solve was asked for it
+    figures: dict[str, int] | None = None  # the instance's figures by status (provenance.csv), if it has one
 
     @property
     def ok(self) -> bool:
@@ -128,6 +129,7 @@ class Result:
             "summary": self.summary,
             "scenario": self.scenario,
             "instance_sha256": self.instance_digest,
+            "figures": self.figures,
             "solver": self.solver,
             "packages": package_versions(),
             "warnings": self.warnings,

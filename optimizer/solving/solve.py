@@ -19,6 +19,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
 from optimizer.data.io import Instance
+from optimizer.data.provenance import instance_figures
 from optimizer.data.scaling import rescaled, scale_of
 from optimizer.data.schema import Scenario
 from optimizer.solving import interrupt, progress
@@ -103,7 +104,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     with its whole decisions fixed (what one more million is worth, given those decisions).
     """
     base = dict(scenario=scenario.model_dump(mode="json"), instance_digest=instance.digest,
-                warnings=[str(w) for w in instance.warnings])
+                warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path))
     opt = opt or new_solver()
     if opt is None:
         return Result(status="solver_missing", objective=None, message="HiGHS (highspy) is not installed or cannot be loaded; "
