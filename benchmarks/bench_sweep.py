@@ -125,8 +125,10 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
     base = None
     changes = []
     replay = ScenarioRunner(instance, parameters)
+    methods = []  # how the sweep solved each scenario; bare highspy is given the same choice
     for sid, point in points:
         replay.run(sid, point)
+        methods.append(next(iter(replay._models.values())).last_method)
         lp = snapshot(next(iter(replay._models.values())).opt._solver_model)
         if base is None:
             base = lp
@@ -142,16 +144,26 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
     raw = highspy.Highs()
     raw.setOptionValue("output_flag", False)
     raw.passModel(base_lp)
+    raw.setOptionValue("threads", instance.scenario.solver.threads or 1)
     started = time.perf_counter()
     objectives = []
-    for rows, lower, upper, entry_rows, entry_cols, values, costs, cost_values in changes:
+    method = instance.scenario.solver.method
+    for (rows, lower, upper, entry_rows, entry_cols, values, costs, cost_values), how in zip(changes, methods):
         if len(rows):
             raw.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
         for r, c, v in zip(entry_rows, entry_cols, values):
             raw.changeCoeff(int(r), int(c), float(v))
         if len(costs):
             raw.changeColsCost(len(costs), costs.astype(np.int32), cost_values)
-        raw.run()
+        if how.startswith("warm simplex"):
+            raw.setOptionValue("solver", "simplex")
+            raw.setOptionValue("simplex_iteration_limit", max(1000, raw.getNumRow()))
+            raw.run()
+        if how != "warm simplex":  # the first solve, moved budgets, or a warm start abandoned
+            raw.clearSolver()
+            raw.setOptionValue("solver", method)
+            raw.setOptionValue("simplex_iteration_limit", 2147483647)
+            raw.run()
         np.asarray(raw.getSolution().col_value)
         objectives.append(raw.getInfo().objective_function_value)
     highspy_s = time.perf_counter() - started

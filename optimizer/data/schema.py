@@ -306,7 +306,8 @@ class SolverOptions(Section):
     method: Literal["choose", "simplex", "ipm"] = Field(
         "ipm", description="HiGHS LP method of a first solve: ipm (interior point with crossover to a vertex; "
         "10x faster than simplex on large plans, whose year split is nearly free), simplex, or choose (HiGHS "
-        "decides). Re-solves in a study always warm-start the simplex method")
+        "decides). A study re-solves by the simplex method from the last basis, except after a change of the "
+        "budgets, which it solves afresh by this method")
 
 
 class Scenario(Section):
