@@ -64,6 +64,7 @@ def sweep_scenario(instance: Instance, parameters: list[ResolvedParameter]) -> S
     return instance.scenario.override(**changes) if changes else instance.scenario
 
 
+FRESH_AFTER_BUDGETS_ROWS = 8000  # measured: even at 7,168 rows (100 counties), interior point 4x faster at 13,956
 ITERATION_LIMIT_OFF = 2147483647  # HiGHS's default simplex_iteration_limit (HiGHS keeps options between solves)
 
 
@@ -246,15 +247,18 @@ class _BuiltModel:
 
     def _resolve(self):
         """One LP solve of the current scenario, by the method measured fastest
-        (benchmarks/README.md, bench_sweep.py): the first solve and a scenario that moved the
-        budgets by the scenario's method from scratch (at 200 counties a proportion step took
-        the warm dual simplex 16,710 iterations and 5.9 s against 2.2 s by interior point; at
-        800 counties more than 14 minutes against 23 s); any other change by the simplex method
-        from the last basis (1 to 300 iterations, 0.03 to 0.6 s at 100 to 800 counties). A warm
+        (benchmarks/README.md, bench_sweep.py): the first solve, and on an LP of more than
+        FRESH_AFTER_BUDGETS_ROWS rows a scenario that moved the budgets, by the scenario's method
+        from scratch (at 200 counties a proportion step took the warm dual simplex 16,710
+        iterations and 5.9 s against 1.3 s by interior point; at 800 counties more than 14
+        minutes against 23 s; at 100 counties the two were even, and on ewppt-2010 warm is
+        faster); any other change by the simplex method from the last basis (1 to 300
+        iterations, 0.03 to 0.6 s at 100 to 800 counties). A warm
         start that needs more iterations than the LP has rows is abandoned for a fresh solve: a
         count, not a clock, so a study's results never depend on the machine's speed."""
         m = self.model
-        if self.solved and not self.budgets_moved:
+        large = self.solved and self.opt._solver_model.getNumRow() > FRESH_AFTER_BUDGETS_ROWS
+        if self.solved and not (self.budgets_moved and large):
             limit = max(1000, self.opt._solver_model.getNumRow())
             status, raw = _run(self.opt, m, self.scenario, warm=True, simplex_iteration_limit=limit)
             if status == "optimal":
