@@ -141,7 +141,6 @@ def _warn(problems) -> None:
         err.print(_plain(str(problem)), style="yellow", highlight=False, soft_wrap=True)
 
 
-RELAXATIONS_SHOWN = 20  # rows of the least relaxation printed; the values to change are always all printed
 
 
 def _load(instance: str, overrides: dict | None = None):
@@ -186,13 +185,13 @@ def explain(
     instance: InstanceArg,
     set_values: SetOption = None,
     weight: Annotated[Optional[list[str]], typer.Option(
-        help="Price of a unit of slack in a family, FAMILY=WEIGHT (default 1 each); repeatable")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write conflict, relaxation and changes (CSV)")
+        help="Price of a relative change to a kind of value, KIND=WEIGHT (default 1 each); repeatable")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write conflict and changes (CSV)")
                        ] = None,
 ) -> None:
     """Why a scenario is infeasible: the conflicting rules (HiGHS's irreducible infeasible
-    subset) and the least relaxation of priorities, quotas, capacities and locks that makes it
-    feasible. Exit 1 when infeasible (explained), 0 when feasible."""
+    subset) and the fewest, smallest changes to the values in the files (priority shares, base
+    quotas, capacities, investment demands, locks, the coverage floor) that make it feasible. Exit 1 when infeasible (explained), 0 when feasible."""
     from optimizer.analysis.explain import RELAXABLE
     from optimizer.analysis.explain import explain as explain_instance
 
@@ -219,24 +218,19 @@ def explain(
             say(f"  - {member.text}")
         for bound in why.bounds:
             say(f"  - and: {bound}")
-    if why.relaxations:
-        say(f"least relaxation (weighted penalty {why.penalty:,.6g}):")
-        for relaxation in why.relaxations[:RELAXATIONS_SHOWN]:
-            say(f"  - {relaxation.text}")
-        if len(why.relaxations) > RELAXATIONS_SHOWN:
-            say(f"  ... and {len(why.relaxations) - RELAXATIONS_SHOWN} more rows"
-                + ("" if out_dir else " (--out DIR writes every one to relaxation.csv)"))
-    if why.changes:
-        say("values that make the scenario feasible:")
-        for change in why.changes:
-            say(f"  - {change}")
+    if len(why.changes):
+        proven = "" if why.count_proven else " (the fewest found in the time allowed)"
+        say(f"values to change ({len(why.changes)} of the {why.values_considered} values explain may change"
+            f"{proven}; old -> new):")
+        for text in why.changes["text"]:
+            say(f"  - {text}")
+        say("applying them makes the scenario feasible (checked by solving it); nothing else changes"
+            if why.checked else "warning: the scenario with these values was solved again and is still not feasible",
+            style=None if why.checked else "yellow")
     if why.note:
         say(why.note)
     if out_dir is not None:
-        tables = {**why.tables(), "changes": pd.DataFrame(
-            [{"file": c.file, "key": ", ".join(f"{k}={v}" for k, v in c.key.items()), "column": c.column,
-              "current": c.current, "value": c.value} for c in why.changes],
-            columns=["file", "key", "column", "current", "value"])}
+        tables = why.tables()
         _write_csv_folder(out_dir, tables)
         say(f"wrote {', '.join(tables)} (CSV) to {out_dir}")
     raise typer.Exit(EXIT_FAILED)
