@@ -320,7 +320,8 @@ def solve(
 def _print_budget_ranging(ranging: pd.DataFrame) -> None:
     budgets = ranging[ranging["family"] == "budget"]
     table = Table(title="Budgets: the plan's basis stays optimal between lower and upper (million yuan); "
-                        "slope = objective gained per extra million")
+                        "slope = objective gained per extra million of budget, its priority shares following "
+                        "(duals.csv budget_worth)")
     for column in ("donor", "year", "value", "lower", "upper", "slope"):
         table.add_column(column, justify="left" if column == "donor" else "right")
     for row in budgets.itertuples(index=False):
