@@ -512,7 +512,10 @@ def compare(
 ) -> None:
     """Two plans side by side: aid by donor, recipient and category, KPI deltas, rows that
     became binding or slack."""
-    from optimizer.analysis.compare import compare_results, is_same_plan
+    from optimizer.analysis.compare import (TOLERANCE, compare_results, is_same_plan, largest_binding_changes,
+                                            objective_warning)
+    from optimizer.data.numbers import money, people
+    from optimizer.data.scaling import PEOPLE_FAMILIES
 
     for folder in (a, b):
         if not (folder / "run.json").is_file():
@@ -520,25 +523,64 @@ def compare(
     if out_dir is not None:
         check_out_dir(out_dir)
     tables = compare_results(a, b)
-    for name, title in (("kpis", "summary"), ("by_donor", "aid by donor"), ("by_category", "aid by category")):
-        table = Table(title=f"{title} (B - A)")
+    say = lambda text, **kw: out.print(_plain(text), highlight=False, **kw)  # noqa: E731
+    for run in tables["runs"].itertuples(index=False):
+        say(f"{run.side} = {run.folder} ({run.objective_name or 'no objective'})")
+    warning = objective_warning(tables)
+    if warning:
+        err.print(_plain(f"warning: {warning}"), style="yellow", highlight=False, soft_wrap=True)
+    names = tables["runs"].set_index("side")["objective_name"]
+    for name, title in (("kpis", "summary"), ("by_donor", "aid by donor, million yuan"),
+                        ("by_category", "aid by category, million yuan")):
+        table = Table(title=f"{title} (delta = B - A; differences below {TOLERANCE:g} relative shown as 0)")
         for column in tables[name].columns:
             table.add_column(column, justify="left" if column in ("kpi", "donor", "category") else "right")
         for row in tables[name].itertuples(index=False):
-            table.add_row(*(_plain("-" if v is None or (isinstance(v, float) and pd.isna(v)) else
-                                   f"{v:,.6g}" if isinstance(v, float) else v) for v in row))
+            if name == "kpis":
+                fmt = _kpi_format(row.kpi, names)
+                cells = [row.kpi, *(_kpi_format(row.kpi, names[[side]])(v) for side, v in (("A", row.a), ("B", row.b))),
+                         fmt(row.delta)]
+            else:
+                cells = [v if isinstance(v, str) else money(v) for v in row]
+            table.add_row(*map(_plain, cells))
         out.print(table)
     moved = tables["by_recipient"].reindex(tables["by_recipient"]["delta"].abs().sort_values(ascending=False).index)
-    most = ", ".join(f"{r.recipient} {r.delta:+,.2f}" for r in moved.head(5).itertuples() if abs(r.delta) > 1e-9)
-    out.print(_plain(f"recipients whose aid moved most: {most or 'none'}"), highlight=False)
-    for r in tables["binding"].itertuples(index=False):
-        where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
-        out.print(_plain(f"{r.family} {where}: {r.change}"), highlight=False)
+    most = ", ".join(f"{r.recipient} {'+' if r.delta > 0 else ''}{money(r.delta)}" for r in moved.head(5).itertuples()
+                     if r.delta != 0)
+    say(f"recipients whose aid moved most (million yuan): {most or 'none'}")
+    if len(tables["binding"]):
+        counts = ", ".join(f"{r.family}{'' if r.rule == '-' else ' ' + r.rule} +{r.became_binding}/-{r.became_slack}"
+                           for r in tables["binding_summary"].itertuples(index=False))
+        n = len(tables["binding"])
+        say(f"{n} row{'' if n == 1 else 's'} changed binding state (per rule: became binding / became slack): {counts}")
+        say(f"the {min(10, len(tables['binding']))} whose slack moved most (slack A -> B; million yuan, people for "
+            "coverage and poor-population rows):")
+        for r in largest_binding_changes(tables["binding"]).itertuples(index=False):
+            where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
+            unit = people if r.family in PEOPLE_FAMILIES else money
+            say(f"  - {r.family} {where}: {r.change} ({unit(r.slack_a)} -> {unit(r.slack_b)})")
+        if out_dir is None:
+            say("(--out DIR writes every row to binding.csv)")
     if is_same_plan(tables):
         out.print(_plain("no change: the two plans are the same"))
     if out_dir is not None:
         _write_csv_folder(out_dir, tables)
         out.print(_plain(f"wrote {', '.join(tables)} (CSV) to {out_dir}"), highlight=False)
+
+
+def _kpi_format(kpi: str, objective_names: pd.Series):
+    """The number style of a summary figure: people, million yuan, a percentage or a count."""
+    from optimizer.data.numbers import money, people, share
+
+    if kpi in ("objective", "best_bound"):
+        names = set(objective_names)
+        kind = names.pop() if len(names) == 1 else None
+        return {"equity": share, "leveraged_investment": money}.get(kind, people if kind else (lambda v: "-" if v is None or v != v else f"{v:,.6g}"))
+    if kpi.endswith("_million"):
+        return money
+    if kpi in ("min_coverage", "aid_off_profile", "lines_with_an_empty_year", "mip_gap") or "coverage" in kpi:
+        return lambda v: share(v, 2)
+    return people  # people lifted and counts: whole numbers with separators
 
 
 @app.command()
