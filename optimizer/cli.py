@@ -460,6 +460,7 @@ def frontier(
     poor population of the worst-covered recipient), from the most people lifted to the equity
     optimum by epsilon-constraint; each point a full plan."""
     from optimizer.analysis.frontier import frontier as find_frontier
+    from optimizer.data.numbers import people, share
 
     if points < 2:
         _bad_input([Problem("--points", "expected at least 2 plans (the two end points: the most people lifted "
@@ -475,7 +476,10 @@ def frontier(
                                "given up)"))
     shown = {"point": "point", "role": "role", "coverage_floor": "coverage floor", "min_coverage": "least coverage",
              "people_lifted": "people lifted", "cost_of_equity": "cost of equity", "cost_of_equity_share": "cost %",
-             "people_per_coverage_point": "people per coverage point", "status": "status", "dominated": "dominated"}
+             "people_per_coverage_point": "people per coverage point", "mip_gap": "MIP gap", "status": "status",
+             "dominated": "dominated", "plan_of": "plan of"}
+    if found.model_kind != "mip":
+        shown = {k: v for k, v in shown.items() if k not in ("mip_gap", "plan_of")}
     for column, title in shown.items():
         table.add_column(title, justify="left" if column in ("role", "status") else "right")
     for row in found.table.to_dict("records"):
@@ -484,10 +488,10 @@ def frontier(
             value = row[column]
             if isinstance(value, float) and pd.isna(value):
                 cells.append("-")
-            elif column in ("coverage_floor", "min_coverage", "cost_of_equity_share"):
-                cells.append(f"{value:.4%}")
-            elif isinstance(value, float):
-                cells.append(f"{value:,.6g}")
+            elif column in ("coverage_floor", "min_coverage", "cost_of_equity_share", "mip_gap"):
+                cells.append(share(value, 4))
+            elif column in ("people_lifted", "cost_of_equity", "people_per_coverage_point"):
+                cells.append(people(value))
             else:
                 cells.append("yes" if value is True else "" if value is False else str(value))
         table.add_row(*map(_plain, cells))
