@@ -410,6 +410,7 @@ def alternatives(
 ) -> None:
     """Near-optimal alternatives: plans within --slack of the optimum, as different from it and
     from each other as possible (L1 distance of recipient or category totals)."""
+    from optimizer.data.numbers import money, people, share
     from optimizer.analysis.alternatives import alternatives as find_alternatives
 
     problems = []
@@ -430,13 +431,21 @@ def alternatives(
         out.print(_plain(f"wrote optimum to {target}"), highlight=False)
         err.print(_plain(f"{found.optimum.status}: {found.optimum.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(found.optimum))
-    table = Table(title=_plain(f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
-                               f"(distances: L1 of recipient totals, million yuan; of category shares)"))
-    for column in found.table.columns:
-        table.add_column(column.replace("_", " "), justify="left" if column in ("alternative", "status") else "right")
-    for row in found.table.itertuples(index=False):
-        table.add_row(*(_plain("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float)
-                               else v) for v in row))
+    table = Table(title=_plain(f"{loaded.scenario.name}: alternatives within {share(slack, 2)} of the optimum "
+                               f"(distances: sum of the differences in recipient totals, million yuan; in category "
+                               f"shares, percentage points)"))
+    objective_style = {"equity": lambda v: share(v, 4), "leveraged_investment": money}.get(loaded.scenario.objective,
+                                                                                          people)
+    styles = {"objective": objective_style, "objective_vs_optimum": lambda v: share(v, 2), "people_lifted": people,
+              "total_aid": money, "distance_to_optimum": money, "share_distance_to_optimum": share,
+              "min_distance_to_others": money, "min_share_distance_to_others": share}
+    shown = [c for c in found.table.columns if c in styles or c in ("alternative", "status")]
+    titles = {"objective_vs_optimum": "objective vs optimum", "total_aid": "total aid (million yuan)"}
+    for column in shown:
+        table.add_column(titles.get(column, column.replace("_", " ")),
+                         justify="left" if column in ("alternative", "status") else "right")
+    for row in found.table[shown].itertuples(index=False):
+        table.add_row(*(_plain(styles[c](v) if c in styles else str(v)) for c, v in zip(shown, row)))
     out.print(table)
     out.print(_plain(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}"),
               highlight=False)
