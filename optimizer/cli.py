@@ -188,24 +188,29 @@ def explain(
         help="Price of a relative change to a kind of value, KIND=WEIGHT (default 1 each); repeatable")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write conflict and changes (CSV)")
                        ] = None,
+    change_proportion: Annotated[bool, typer.Option(
+        "--change-proportion", help="Let the change move the scenario's [proportion] too (the budgets follow; "
+                                    "the priority shares are then held)")] = False,
 ) -> None:
     """Why a scenario is infeasible: the conflicting rules (HiGHS's irreducible infeasible
     subset) and the fewest, smallest changes to the values in the files (priority shares, base
     quotas, capacities, investment demands, locks, the coverage floor) that make it feasible. Exit 1 when infeasible (explained), 0 when feasible."""
-    from optimizer.analysis.explain import RELAXABLE
+    from optimizer.analysis.explain import PROPORTION, RELAXABLE
     from optimizer.analysis.explain import explain as explain_instance
 
     if out_dir is not None:
         check_out_dir(out_dir)  # a bad --out fails now, not after the explanation
 
     weights = _key_values("--weight", weight or [])
-    bad = [Problem("--weight", f"expected one of {', '.join(RELAXABLE)} with a number > 0", key=k, value=v)
-           for k, v in weights.items() if k not in RELAXABLE or not isinstance(v, (int, float)) or v <= 0]
+    kinds = (*RELAXABLE, PROPORTION) if change_proportion else RELAXABLE
+    bad = [Problem("--weight", f"expected one of {', '.join(kinds)} with a number > 0"
+                   + (" (proportion with --change-proportion)" if k == PROPORTION else ""), key=k, value=v)
+           for k, v in weights.items() if k not in kinds or not isinstance(v, (int, float)) or v <= 0]
     if bad:
         _bad_input(bad)
     loaded = _load(instance, _key_values("--set", set_values or []))
     with _working(), progress.stage(f"explaining {loaded.scenario.name}"):
-        why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
+        why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()}, proportion=change_proportion)
     say = lambda text, **kw: out.print(_plain(text), highlight=False, **kw)  # noqa: E731
     say(why.message)
     if why.status != "infeasible":

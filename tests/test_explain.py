@@ -43,7 +43,7 @@ def apply_changes(folder: Path, explanation) -> dict:
     overrides = {}
     for change in explanation.changes.itertuples():
         if change.file == "scenario.toml":
-            overrides[f"priorities.{change.column}"] = change.value
+            overrides[f"{change.section}.{change.column}"] = change.value
             continue
         table = pd.read_csv(folder / change.file)
         match = pd.Series(True, index=table.index)
@@ -106,6 +106,38 @@ def test_quotas_over_the_budget(tmp_path):
     assert (change.file, change.recipient, change.current, change.value) == ("pairs.csv", "upland", 6, 5)
     apply_changes(folder, e)
     assert solve(load_instance(folder)).status == "optimal"
+
+
+def test_the_proportion_when_the_planner_allows_it(tmp_path):
+    """The quotas of test_quotas_over_the_budget (6 + 5 of coastal's 10 a year), with the
+    proportions allowed to move: coastal's budget is 0.01 x its provincial revenue of 1,000, so
+    provincial 0.01 -> 0.011 gives 11 (one value, relative 0.1), less than lowering upland's
+    quota (1/6). harbour (prefectural) is untouched. Without the option the quota moves."""
+    folder = copy_of_tiny(tmp_path, "quotas")
+    pairs = pd.read_csv(folder / "pairs.csv")
+    pairs.loc[pairs["recipient"].isin(["upland", "plateau"]) & (pairs["donor"] == "coastal"), "base_quota"] = [6, 5]
+    pairs.to_csv(folder / "pairs.csv", index=False)
+    e = explain(load_instance(folder), proportion=True)
+    (change,) = e.changes.itertuples()
+    assert (change.file, change.section, change.column, change.current, change.value) == (
+        "scenario.toml", "proportion", "provincial", 0.01, pytest.approx(0.011))
+    assert e.penalty == pytest.approx(0.1, abs=1e-7) and e.checked
+    assert solve(load_instance(folder, **apply_changes(folder, e))).status == "optimal"
+    done = run_cli("explain", str(folder), "--change-proportion")
+    assert done.returncode == 1 and "scenario.toml [proportion] provincial: 0.01 -> 0.011 (+10.0%)" in done.stdout
+    bad = run_cli("explain", str(folder), "--weight", "proportion=2")
+    assert bad.returncode == 2 and "with --change-proportion" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_quota_growth_is_searched_alone():
+    """quota_growth_min 0.5 on tiny's flat budgets: coastal spends exactly 10 a year on upland
+    and plateau, so both growing by (1 + g) needs 10 >= (1 + g) 10: only g = 0 holds. No share,
+    quota or capacity can help (the growth rows multiply aid by 1 + g, out of the linear
+    search), so quota_growth_min is searched alone: 0.5 -> 0."""
+    e = explain(load_instance(TINY, **{"priorities.quota_growth_min": 0.5}))
+    (change,) = e.changes.itertuples()
+    assert (change.column, change.current, change.value) == ("quota_growth_min", 0.5, 0)
+    assert e.checked and "searched alone" in e.note
 
 
 def test_capacity_under_the_budget(tmp_path):

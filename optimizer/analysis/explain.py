@@ -21,9 +21,13 @@ values the planner wrote.
               among changes of that many values.
 
    A value is one number in one file: enterprise_finance_min is one share for every donor and
-   year, so it moves once, not once per donor-year row. Budgets, the effect, quota growth,
-   women's share, admin capacity, cadres and the whole-decision data are never changed (the
-   growth and women's rules multiply a value by aid, which a linear model cannot move). The
+   year, so it moves once, not once per donor-year row. With `proportion=True` (the planner
+   allows it) the three proportions move too and every budget follows them; the priority
+   shares are then held (a share times a moving budget is not linear). Quota growth and
+   women's share multiply a value by aid, which a linear model cannot move: when no change to
+   the other values makes the scenario feasible, each is searched alone by bisection on the
+   feasibility of the whole model, and the one with the least relative change is proposed.
+   Budgets, the effect, admin capacity, cadres and the whole-decision data are never changed. The
    changes are rounded away from the conflict (shares to 0.001, coverage to 0.0001, money to
    0.01 million) and applied to the instance, which is solved again to confirm it is feasible.
 """
@@ -50,6 +54,7 @@ from optimizer.data.schema import Scenario
 # change by default): priority shares, base quotas, capacity rows, locks, investment demands,
 # the coverage floor.
 RELAXABLE = ("priority_share", "quota", "capacity", "lock", "investment", "coverage_floor")
+PROPORTION = "proportion"  # the scenario's [proportion], changed only when the planner allows it
 # HiGHS's iis_strategy is a bit mask: FromLp (2) takes an infeasible subsystem from the LP's
 # solve, Irreducible (4) deletes rows from a subsystem one at a time until it is irreducible.
 FROM_LP, IRREDUCIBLE = 2, 4
@@ -96,11 +101,13 @@ class Explanation:
 
 
 def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[str, float] | None = None,
-            **overrides: Any) -> Explanation:
+            proportion: bool = False, **overrides: Any) -> Explanation:
     """Explain why a scenario (the instance's own by default, with dotted-key overrides) is
     infeasible: the IIS of its LP and the least change to the values the planner wrote
     (`.changes`, a DataFrame). `weights` sets the price of a unit of relative change per kind
-    of value (default 1 for every kind in RELAXABLE)."""
+    of value (default 1 for every kind in RELAXABLE). `proportion=True` lets the least change
+    move the scenario's proportions too (the budgets follow them); the priority shares are then
+    held, since a share times a budget that moves is not linear."""
     from models.assemble import build_model, model_kind  # see optimizer/solving/solve.py on this import
     from optimizer.solving.solve import new_solver
 
@@ -110,11 +117,14 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
     # feasibility does not depend on how a plan is spread over the years: no steady stage rows
     scenario = scenario.override(**{"scenario.year_profile": "free"})
     instance = instance.with_scenario(scenario)
-    unknown = set(weights or {}) - set(RELAXABLE)
+    kinds = (*RELAXABLE, PROPORTION) if proportion else RELAXABLE
+    unknown = set(weights or {}) - set(kinds)
     if unknown:
         raise ValueError(f"cannot weight {sorted(unknown)}: the kinds of values explain may change are "
-                         f"{', '.join(RELAXABLE)}")
-    weights = {**dict.fromkeys(RELAXABLE, 1.0), **(weights or {})}
+                         f"{', '.join(kinds)}")
+    weights = {**dict.fromkeys(kinds, 1.0), **(weights or {})}
+    if proportion:
+        weights["priority_share"] = 0.0  # held: see above
     opt = new_solver()
     if opt is None:
         return Explanation("unknown", "HiGHS (highspy) is not installed or cannot be loaded")
@@ -474,6 +484,7 @@ class _Value:
     limit_down: float
     limit_up: float
     grid: float  # rounding step of the value written (away from the conflict)
+    scale: float = 0.0  # what a relative change is relative to (|current|, or a stand-in when it is 0)
 
 
 def _plan_budget(model: pyo.ConcreteModel) -> float:
@@ -502,6 +513,13 @@ def _values(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, ki
         return len(values) - 1
 
     priorities = {"section": "priorities"}
+    if PROPORTION in kinds:
+        given = scenario.proportion.model_dump()
+        stand_in = max(given.values()) or 1.0
+        for level in model.index_sets.levels:
+            p0 = float(given[level])
+            add(None, _Value(PROPORTION, "scenario.toml", {"section": "proportion"}, level, p0, "both", p0,
+                             1.0 - p0, 1e-6, p0 or stand_in))
     rows = model.component("priority_share")
     if "priority_share" in kinds and rows is not None:
         rules = {index[0] for index in rows}
@@ -579,8 +597,10 @@ def _least_relaxation(instance: Instance, scenario: Scenario, explanation: Expla
     from optimizer.solving.solve import _run, new_solver
 
     kinds = {k for k, w in explanation.weights.items() if w > 0}
-    model = build_model(instance, scenario, mutable={"share_bound", "base_quota", "max_aid", "coverage_min",
-                                                     "investment_demand"})
+    mutable = {"share_bound", "base_quota", "max_aid", "coverage_min", "investment_demand"}
+    if PROPORTION in kinds:
+        mutable.add("proportion")  # makes the budgets and the funds' big-M mutable Params too
+    model = build_model(instance, scenario, mutable=mutable)
     values, params, locks = _values(model, instance, scenario, kinds)
     if not values:
         explanation.note = "the scenario sets none of the values explain may change"
@@ -591,8 +611,25 @@ def _least_relaxation(instance: Instance, scenario: Scenario, explanation: Expla
     model.value_changed = pyo.Var(n, domain=pyo.Binary)
     new_value = {i: values[i].current + model.value_up[i] - model.value_down[i] for i in n}
     substitution = {param_id: new_value[i] for param_id, i in params.items()}
+    families = _PARAM_FAMILIES
+    if PROPORTION in kinds:  # B[d,t] = sum_l p[l] R[d,l,t] with the proportions the new values
+        families = ("budget", *_PARAM_FAMILIES)
+        level_value = {values[i].column: new_value[i] for i in n if values[i].kind == PROPORTION}
+        sets = model.index_sets
+        for d in sets.donors:
+            for t in sets.years:
+                substitution[id(model.budget_amount[d, t])] = sum(
+                    level_value[lvl] * pyo.value(model.revenue[d, lvl, t]) for lvl in sets.levels)
+        # the funds' big-M at the largest proportions (1 each): never below the capital a plan can hold
+        if model.component("fund_capital_max") is not None and len(model.fund_capital_max):
+            from models.parameters import fund_capital_limits
+
+            largest = {(d, t): sum(pyo.value(model.revenue[d, lvl, t]) for lvl in sets.levels)
+                       for d in sets.donors for t in sets.years}
+            for key, limit in fund_capital_limits(model, sets, largest).items():
+                model.fund_capital_max[key].set_value(max(limit, pyo.value(model.fund_capital_max[key])))
     rows = []
-    for family in _PARAM_FAMILIES:
+    for family in families:
         block = model.component(family)
         if block is None:
             continue
@@ -618,16 +655,24 @@ def _least_relaxation(instance: Instance, scenario: Scenario, explanation: Expla
         if model.component(objective) is not None:
             model.component(objective).deactivate()
     model.integer = True
-    weight = [explanation.weights[v.kind] / (abs(v.current) if abs(v.current) > 1e-9 else 1.0) for v in values]
+    weight = [explanation.weights[v.kind] / (v.scale or (abs(v.current) if abs(v.current) > 1e-9 else 1.0))
+              for v in values]
     model.fewest = pyo.Objective(expr=sum(model.value_changed[i] for i in n), sense=pyo.minimize)
     opt = new_solver()
     with progress.stage("explain: the fewest values to change"):
         status, raw = _run(opt, model, scenario, time_limit=COUNT_TIME_LIMIT)
     if status not in ("optimal", "time_limit") or raw.incumbent_objective is None:
+        if status == "infeasible" and _one_multiplied_value(instance, scenario, explanation, len(values)):
+            return
+        names = {"priority_share": "priority shares", "quota": "base quotas", "capacity": "capacities",
+                 "lock": "locks", "investment": "investment demands", "coverage_floor": "the coverage floor",
+                 PROPORTION: "proportions"}
+        changed = ", ".join(names[k] for k in (*RELAXABLE, PROPORTION) if k in kinds)
+        held = "; the priority shares are held when the proportions may change" if PROPORTION in kinds else ""
         explanation.note = (
-            "no change to the priority shares, quotas, capacities, investment demands, locks and coverage floor "
-            "makes this scenario feasible: the conflict lies in what explain does not change (budgets, quota "
-            "growth, women's share, admin capacity, cadres, funds and projects)"
+            f"no change to the {changed} (each alone or together), nor to quota_growth_min or women_min alone, makes "
+            f"this scenario feasible{held}: the conflict lies in what explain does not change (budgets, admin "
+            "capacity, cadres, funds and projects) or needs several of those"
             if status == "infeasible" else f"the search for the least change stopped: {status}")
         return
     count = round(float(raw.incumbent_objective))
@@ -658,6 +703,60 @@ def _least_relaxation(instance: Instance, scenario: Scenario, explanation: Expla
     explanation.values_considered = len(values)
 
 
+# values a rule multiplies by aid (quota growth: a[t] >= (1 + g) a[t-1]; women's share of
+# household aid), so that the linear search cannot move them: each is searched alone by bisection
+MULTIPLIED = ("quota_growth_min", "women_min")
+BISECTION_STEP = 1e-3  # the value found is a multiple of this (rounded away from the conflict)
+
+
+def _one_multiplied_value(instance: Instance, scenario: Scenario, explanation: Explanation, considered: int) -> bool:
+    """When no change to the linear values makes the scenario feasible: the least change to one
+    of MULTIPLIED alone (the others as written), by bisection over [0, current] on the
+    feasibility of the whole model; the value with the least relative change is proposed.
+    Returns whether one was found."""
+    best = None
+    for key in MULTIPLIED:
+        current = getattr(scenario.priorities, key)
+        if not current or explanation.weights.get("priority_share", 1.0) <= 0 and key == "women_min":
+            continue
+        with progress.stage(f"explain: the least change to {key} alone"):
+            if not _feasible_at(instance, scenario, key, 0.0):
+                continue
+            low, high = 0.0, float(current)  # feasible at low, infeasible at high
+            while high - low > BISECTION_STEP:
+                middle = math.floor((low + high) / 2 / BISECTION_STEP) * BISECTION_STEP
+                if middle <= low:
+                    break
+                if _feasible_at(instance, scenario, key, middle):
+                    low = middle
+                else:
+                    high = middle
+        relative = (current - low) / current
+        if best is None or relative < best[2]:
+            best = (key, low, relative, current)
+    if best is None:
+        return False
+    key, value, _, current = best
+    grid = BISECTION_STEP
+    changes = _change_table([(_Value("priority_share", "scenario.toml", {"section": "priorities"}, key, current,
+                                     "down", current, 0.0, grid), value)])
+    explanation.changes = changes
+    explanation.penalty = (current - value) / current
+    explanation.checked = True  # the bisection's last feasible solve was at this value
+    explanation.count_proven = True
+    explanation.values_considered = considered + len(MULTIPLIED)
+    explanation.note = (f"{key} multiplies aid in its rule, so it is searched alone (bisection to {grid:g}), after no "
+                        "change to the other values made the scenario feasible")
+    return True
+
+
+def _feasible_at(instance: Instance, scenario: Scenario, key: str, value: float) -> bool:
+    from optimizer.solving.solve import solve
+
+    at = scenario.override(**{f"priorities.{key}": value})
+    return solve(instance.with_scenario(at), at).has_plan
+
+
 def _rounded(value: _Value, exact: float, fine: float) -> float:
     step = value.grid * fine
     if value.direction == "down" or (value.direction == "both" and exact < value.current):
@@ -665,8 +764,8 @@ def _rounded(value: _Value, exact: float, fine: float) -> float:
     return math.ceil(exact / step - 1e-6) * step
 
 
-CHANGE_COLUMNS = ["file", "donor", "recipient", "instrument", "year", "column", "current", "value", "change",
-                  "relative_change", "text"]
+CHANGE_COLUMNS = ["file", "section", "donor", "recipient", "instrument", "year", "column", "current", "value",
+                  "change", "relative_change", "text"]
 
 
 def _change_table(pairs: list[tuple[_Value, float]]) -> pd.DataFrame:
@@ -681,20 +780,22 @@ def _change_table(pairs: list[tuple[_Value, float]]) -> pd.DataFrame:
             text = f"{v.file} {where} {v.column}: {money(v.current)} -> {money(new)} million"
         relative = (new - v.current) / abs(v.current) if v.current else math.nan
         text += f" ({'+' if new > v.current else ''}{share(relative) if v.current else money(new - v.current)})"
-        rows.append({"file": v.file, **{c: key.get(c) for c in ("donor", "recipient", "instrument", "year")},
+        rows.append({"file": v.file, "section": key.get("section"),
+                     **{c: key.get(c) for c in ("donor", "recipient", "instrument", "year")},
                      "column": v.column, "current": v.current, "value": new, "change": new - v.current,
                      "relative_change": relative, "text": text})
     table = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     order = {"scenario.toml": 0, "pairs.csv": 1, "capacity.csv": 2, "recipients.csv": 3, "locks.csv": 4}
     if len(table):
-        table = table.sort_values(["file", "donor", "recipient", "instrument", "year", "column"],
+        table = table.sort_values(["file", "section", "donor", "recipient", "instrument", "year", "column"],
                                   key=lambda s: s.map(order) if s.name == "file" else s, na_position="first")
     return table.reset_index(drop=True)
 
 
 def scenario_overrides(changes: pd.DataFrame) -> dict[str, float]:
     """The changes to scenario.toml as dotted keys (what --set and load_instance take)."""
-    return {f"priorities.{row.column}": float(row.value) for row in changes.itertuples() if row.file == "scenario.toml"}
+    return {f"{row.section}.{row.column}": float(row.value) for row in changes.itertuples()
+            if row.file == "scenario.toml"}
 
 
 def apply_changes(instance: Instance, changes: pd.DataFrame) -> Instance:
