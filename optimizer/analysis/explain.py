@@ -300,7 +300,13 @@ def _family_and_index(con) -> tuple[str, dict[str, Any]]:
     family = con.parent_component().local_name
     raw = con.index()
     raw = raw if isinstance(raw, tuple) else (raw,)
-    return family, dict(zip(FAMILY_INDEX.get(family, ()), raw))
+    names = FAMILY_INDEX.get(family) or _OTHER_INDEX.get(family) or tuple(f"index_{i}" for i in range(len(raw)))
+    return family, dict(zip(names, raw))
+
+
+# rows that are not in the result tables (FAMILY_INDEX) but may be in a conflict
+_OTHER_INDEX = {"fund_effect": ("recipient", "instrument", "segment"),
+                "year_fund_effect": ("recipient", "instrument", "segment", "year")}
 
 
 def _side(bound: int) -> str:
@@ -374,9 +380,27 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
     if family == "fund_max":
         return (f"fund capital {g('recipient')} {g('instrument')}: only an established fund holds capital, at most "
                 f"what its donors' budgets (and capacities) allow over the plan")
+    if family == "people":
+        return f"people lifted in {g('recipient')}: what its aid's segments lift (effects.csv), plus its projects"
+    if family == "effect_use":
+        return (f"effect of {g('instrument')} in {g('recipient')}: lifts people only with the aid it receives over the "
+                f"plan (effects.csv segments)")
+    if family == "effect_lag":
+        return (f"effect of {g('instrument')} in {g('recipient')}: only aid in effect by the last plan year lifts "
+                f"people (instruments.csv lag_years)")
+    if family in ("fund_effect", "year_fund_effect"):
+        return f"a {g('instrument')} fund in {g('recipient')} lifts people only once established"
+    if family == "project_spend":
+        return (f"projects of {g('instrument')} in {g('recipient')}: the aid equals the cost of the projects built "
+                f"(projects.csv)")
+    if family == "project_timing":
+        return (f"projects of {g('instrument')} in {g('recipient')} from {g('year')}: paid for by aid from their "
+                f"earliest year (projects.csv earliest_year)")
+    if family == "equity_ratio":
+        return f"least coverage: {g('recipient')} lifts at least that share of its poor population"
     where = " ".join(str(v) for v in index.values())
-    sense = {"lower": ">=", "upper": "<=", "both": "="}[side]
-    return f"{family} {where}: {sense} {_money(value)}"
+    sense = {"lower": "at least", "upper": "at most", "both": "exactly"}[side]
+    return f"{family.replace('_', ' ')} {where}: {sense} {_money(value)}"
 
 
 def _fund_floor(instance: Instance, instrument: str) -> float:
@@ -414,6 +438,10 @@ def _bound_text(var, bound: int) -> str:
         return f"cadres sent by {d} to {w} in {t}: {what}"
     if name == "z":
         return f"people lifted in {index} are never negative"
+    if name == "zero":
+        return "a rule with no aid to count (its data leave it empty) reads 0"
+    if name == "theta":
+        return "the least coverage is a share of the poor population"
     return f"a bound of {name} {index}"
 
 
