@@ -4,6 +4,7 @@ Tables (all money in million yuan):
     allocation  donor, recipient, instrument, category, year, aid        (non-zero flows)
     kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment, people_years
     duals       family, rule, donor, recipient, instrument, year, dual   (d objective / d right-hand side)
+                (and family budget_worth: one more million of budget with its shares following)
     binding     family, rule, donor, recipient, instrument, year, slack, binding
     decisions   kind, donor, recipient, instrument, project, year, count, money
                 (funds established with their capital, projects built with their cost,
