@@ -140,6 +140,19 @@ def test_quota_growth_is_searched_alone():
     assert e.checked and "searched alone" in e.note
 
 
+def test_without_a_count_in_time_the_l1_form_answers(monkeypatch):
+    """When the fewest-values stage finds no count within its time, the least weighted relative
+    change alone answers (the L1 form): on the shares of test_shares_over_one it is the same
+    change, household 0.6 -> 0.5, and says how it was found."""
+    import optimizer.analysis.explain as module
+
+    monkeypatch.setattr(module, "COUNT_TIME_LIMIT", 0.0)
+    e = explain(load_instance(TINY, **{"priorities.household_finance_min": 0.6, "priorities.public_goods_min": 0.5}))
+    (change,) = e.changes.itertuples()
+    assert (change.column, change.value) == ("household_finance_min", pytest.approx(0.5)) and e.checked
+    assert "whatever the count" in e.note
+
+
 def test_capacity_under_the_budget(tmp_path):
     """harbour must spend 10 million in 2011 on valley and plateau, whose capacities for all
     three instruments in 2011 add up to 2+2+2+1+1+1 = 9 (investment demand is raised so that

@@ -689,6 +689,19 @@ def _least_relaxation(instance: Instance, scenario: Scenario, explanation: Expla
     opt = new_solver()
     with progress.stage("explain: the fewest values to change"):
         status, raw = _run(opt, model, scenario, time_limit=COUNT_TIME_LIMIT)
+    if status == "time_limit" and raw.incumbent_objective is None:
+        # no count found in time: the L1 form alone (least weighted relative change, any count)
+        model.fewest.deactivate()
+        model.value_switch.deactivate()
+        model.least = pyo.Objective(expr=sum(weight[i] * (model.value_up[i] + model.value_down[i]) for i in n),
+                                    sense=pyo.minimize)
+        with progress.stage("explain: the least change to the values (no count)"):
+            status, raw = _run(opt, model, scenario)
+        if status == "optimal" and raw.incumbent_objective is not None:
+            explanation.note = (f"the fewest values to change were not found within {COUNT_TIME_LIMIT:g} s: the change "
+                                "below is the least weighted relative change, whatever the count")
+            _read_change(model, raw, values, instance, scenario, explanation)
+            return
     if status not in ("optimal", "time_limit") or raw.incumbent_objective is None:
         if status == "infeasible" and _one_multiplied_value(instance, scenario, explanation, len(values)):
             return
@@ -714,6 +727,13 @@ def _least_relaxation(instance: Instance, scenario: Scenario, explanation: Expla
     if status not in ("optimal", "time_limit") or raw.incumbent_objective is None:
         explanation.note = f"the search for the least change stopped: {status}"
         return
+    _read_change(model, raw, values, instance, scenario, explanation)
+
+
+def _read_change(model: pyo.ConcreteModel, raw, values: list[_Value], instance: Instance, scenario: Scenario,
+                 explanation: Explanation) -> None:
+    """The solved change, rounded, applied and checked by solving the changed scenario."""
+    n = range(len(values))
     raw.solution_loader.load_vars()
     explanation.penalty = float(raw.incumbent_objective)
     exact = {}
