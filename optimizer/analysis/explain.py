@@ -874,9 +874,13 @@ def apply_changes(instance: Instance, changes: pd.DataFrame) -> Instance:
 
 
 def _feasible_with(instance: Instance, scenario: Scenario, changes: pd.DataFrame) -> bool:
+    from optimizer.data.errors import InvalidInstance
     from optimizer.solving.solve import solve
 
-    changed = apply_changes(instance.with_scenario(scenario), changes)
+    try:
+        changed = apply_changes(instance.with_scenario(scenario), changes)
+    except InvalidInstance:  # a value the checks refuse: not a change to propose
+        return False
     return solve(changed, changed.scenario).has_plan
 
 
