@@ -105,7 +105,7 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
     """Explain why a scenario (the instance's own by default, with dotted-key overrides) is
     infeasible: the IIS of its LP and the least change to the values the planner wrote
     (`.changes`, a DataFrame). `weights` sets the price of a unit of relative change per kind
-    of value (default 1 for every kind in RELAXABLE). `proportion=True` lets the least change
+    of value (default 1 for every kind in RELAXABLE; 0 holds a kind). `proportion=True` lets the least change
     move the scenario's proportions too (the budgets follow them); the priority shares are then
     held, since a share times a budget that moves is not linear."""
     from models.assemble import build_model, model_kind  # see optimizer/solving/solve.py on this import
