@@ -370,7 +370,7 @@ def _summarise(found: Frontier) -> Frontier:
     efficient = sorted(found.efficient, key=lambda p: p.min_coverage if p.min_coverage is not None else -1)
     for before, after in zip(efficient, efficient[1:]):
         gained = (after.min_coverage - before.min_coverage) * 100
-        if gained > 0:
+        if gained > 100 * DOMINANCE_TOLERANCE:  # two plans at one coverage (within noise) trade nothing
             trade[after.name] = round_figure((before.people_lifted - after.people_lifted) / gained)
     rows = []
     for n, p in enumerate(found.points, start=1):
