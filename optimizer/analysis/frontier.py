@@ -271,7 +271,7 @@ def _tighten(found: Frontier, model, instance: Instance, scenario: Scenario, opt
             model.coverage_min.set_value(p.coverage_floor)
             at = scenario.override(**{"priorities.coverage_min": p.coverage_floor, "solver.mip_rel_gap": gap})
             result = solve_model(model, dataclasses.replace(instance, scenario=at), at, opt)
-            if result.has_plan and float(result.kpis["people_lifted"].sum()) >= p.people_lifted:
+            if result.has_plan and _as_good(result, p):
                 _replace_plan(found, p, result, recipients)
                 p.resolved = True
     # the gap of each plan should be smaller than the step between neighbouring points: one
@@ -289,7 +289,7 @@ def _tighten(found: Frontier, model, instance: Instance, scenario: Scenario, opt
                 model.coverage_min.set_value(p.coverage_floor)
                 at = scenario.override(**{"priorities.coverage_min": p.coverage_floor, "solver.mip_rel_gap": needed})
                 result = solve_model(model, dataclasses.replace(instance, scenario=at), at, opt)
-                if result.has_plan and float(result.kpis["people_lifted"].sum()) >= p.people_lifted:
+                if result.has_plan and _as_good(result, p):
                     _replace_plan(found, p, result, recipients)
                     p.resolved = True
             gap = needed
@@ -308,6 +308,13 @@ def _tighten(found: Frontier, model, instance: Instance, scenario: Scenario, opt
             _replace_plan(found, p, result, recipients)
             p.improved_from = better.name
     _flag_dominated(found)
+
+
+def _as_good(result: Result, point: FrontierPoint) -> bool:
+    """A re-solved plan replaces the point's when it lifts as many people, within solver noise
+    (its own gap is then the smaller one)."""
+    people = float(result.kpis["people_lifted"].sum())
+    return people >= point.people_lifted - DOMINANCE_TOLERANCE * (1 + abs(point.people_lifted))
 
 
 def _replace_plan(found: Frontier, point: FrontierPoint, result: Result, recipients: list[str]) -> None:
