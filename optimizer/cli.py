@@ -572,10 +572,10 @@ def compare(
         n = len(tables["binding"])
         say(f"{n} row{'' if n == 1 else 's'} changed binding state (per rule: became binding / became slack): {counts}")
         say(f"the {min(10, len(tables['binding']))} whose slack moved most (slack A -> B; million yuan, people for "
-            "coverage and poor-population rows):")
+            "coverage and poor-population rows, funds for admin capacity):")
         for r in largest_binding_changes(tables["binding"]).itertuples(index=False):
             where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
-            unit = people if r.family in PEOPLE_FAMILIES else money
+            unit = people if r.family in PEOPLE_FAMILIES or r.family == "admin_capacity_limit" else money
             say(f"  - {r.family} {where}: {r.change} ({unit(r.slack_a)} -> {unit(r.slack_b)})")
         if out_dir is None:
             say("(--out DIR writes every row to binding.csv)")
