@@ -55,7 +55,7 @@ def measure(name: str, instance, repeat: int) -> None:
                          f"explain {why.status} (expected optimal, optimal, infeasible)")
     print(f"| {name} | {len(result.allocation):,} flows | {plain:.2f} | {ranged:.2f} ({ranged / plain:.1f}x) "
           f"| {len(with_ranging.ranging):,} | {explained:.2f} ({explained / plain:.1f}x) | {len(why.conflict)} rows, "
-          f"{len(why.relaxations)} slacks |", flush=True)
+          f"{len(why.changes)} values changed |", flush=True)
 
 
 def main() -> None:

@@ -143,7 +143,6 @@ def _warn(problems) -> None:
         err.print(_plain(str(problem)), style="yellow", highlight=False, soft_wrap=True)
 
 
-RELAXATIONS_SHOWN = 20  # rows of the least relaxation printed; the values to change are always all printed
 
 
 def _load(instance: str, overrides: dict | None = None):
@@ -188,27 +187,32 @@ def explain(
     instance: InstanceArg,
     set_values: SetOption = None,
     weight: Annotated[Optional[list[str]], typer.Option(
-        help="Price of a unit of slack in a family, FAMILY=WEIGHT (default 1 each); repeatable")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write conflict, relaxation and changes (CSV)")
+        help="Price of a relative change to a kind of value, KIND=WEIGHT (default 1 each); repeatable")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write conflict and changes (CSV)")
                        ] = None,
+    change_proportion: Annotated[bool, typer.Option(
+        "--change-proportion", help="Let the change move the scenario's [proportion] too (the budgets follow; "
+                                    "the priority shares are then held)")] = False,
 ) -> None:
     """Why a scenario is infeasible: the conflicting rules (HiGHS's irreducible infeasible
-    subset) and the least relaxation of priorities, quotas, capacities and locks that makes it
-    feasible. Exit 1 when infeasible (explained), 0 when feasible."""
-    from optimizer.analysis.explain import RELAXABLE
+    subset) and the fewest, smallest changes to the values in the files (priority shares, base
+    quotas, capacities, investment demands, locks, the coverage floor) that make it feasible. Exit 1 when infeasible (explained), 0 when feasible."""
+    from optimizer.analysis.explain import PROPORTION, RELAXABLE
     from optimizer.analysis.explain import explain as explain_instance
 
     if out_dir is not None:
         check_out_dir(out_dir)  # a bad --out fails now, not after the explanation
 
     weights = _key_values("--weight", weight or [])
-    bad = [Problem("--weight", f"expected one of {', '.join(RELAXABLE)} with a number > 0", key=k, value=v)
-           for k, v in weights.items() if k not in RELAXABLE or not isinstance(v, (int, float)) or v <= 0]
+    kinds = (*RELAXABLE, PROPORTION) if change_proportion else RELAXABLE
+    bad = [Problem("--weight", f"expected one of {', '.join(kinds)} with a number > 0"
+                   + (" (proportion with --change-proportion)" if k == PROPORTION else ""), key=k, value=v)
+           for k, v in weights.items() if k not in kinds or not isinstance(v, (int, float)) or v <= 0]
     if bad:
         _bad_input(bad)
     loaded = _load(instance, _key_values("--set", set_values or []))
     with _working(), progress.stage(f"explaining {loaded.scenario.name}"):
-        why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()})
+        why = explain_instance(loaded, weights={k: float(v) for k, v in weights.items()}, proportion=change_proportion)
     say = lambda text, **kw: out.print(_plain(text), highlight=False, **kw)  # noqa: E731
     say(why.message)
     if why.status != "infeasible":
@@ -221,24 +225,19 @@ def explain(
             say(f"  - {member.text}")
         for bound in why.bounds:
             say(f"  - and: {bound}")
-    if why.relaxations:
-        say(f"least relaxation (weighted penalty {why.penalty:,.6g}):")
-        for relaxation in why.relaxations[:RELAXATIONS_SHOWN]:
-            say(f"  - {relaxation.text}")
-        if len(why.relaxations) > RELAXATIONS_SHOWN:
-            say(f"  ... and {len(why.relaxations) - RELAXATIONS_SHOWN} more rows"
-                + ("" if out_dir else " (--out DIR writes every one to relaxation.csv)"))
-    if why.changes:
-        say("values that make the scenario feasible:")
-        for change in why.changes:
-            say(f"  - {change}")
+    if len(why.changes):
+        proven = "" if why.count_proven else " (the fewest found in the time allowed)"
+        say(f"values to change ({len(why.changes)} of the {why.values_considered} values explain may change"
+            f"{proven}; old -> new):")
+        for text in why.changes["text"]:
+            say(f"  - {text}")
+        say("applying them makes the scenario feasible (checked by solving it); nothing else changes"
+            if why.checked else "warning: the scenario with these values was solved again and is still not feasible",
+            style=None if why.checked else "yellow")
     if why.note:
         say(why.note)
     if out_dir is not None:
-        tables = {**why.tables(), "changes": pd.DataFrame(
-            [{"file": c.file, "key": ", ".join(f"{k}={v}" for k, v in c.key.items()), "column": c.column,
-              "current": c.current, "value": c.value} for c in why.changes],
-            columns=["file", "key", "column", "current", "value"])}
+        tables = why.tables()
         _write_csv_folder(out_dir, tables)
         say(f"wrote {', '.join(tables)} (CSV) to {out_dir}")
     raise typer.Exit(EXIT_FAILED)
@@ -333,7 +332,8 @@ def solve(
 def _print_budget_ranging(ranging: pd.DataFrame) -> None:
     budgets = ranging[ranging["family"] == "budget"]
     table = Table(title="Budgets: the plan's basis stays optimal between lower and upper (million yuan); "
-                        "slope = objective gained per extra million")
+                        "slope = objective gained per extra million of budget, its priority shares following "
+                        "(duals.csv budget_worth)")
     for column in ("donor", "year", "value", "lower", "upper", "slope"):
         table.add_column(column, justify="left" if column == "donor" else "right")
     for row in budgets.itertuples(index=False):
@@ -423,6 +423,7 @@ def alternatives(
 ) -> None:
     """Near-optimal alternatives: plans within --slack of the optimum, as different from it and
     from each other as possible (L1 distance of recipient or category totals)."""
+    from optimizer.data.numbers import money, people, share
     from optimizer.analysis.alternatives import alternatives as find_alternatives
 
     problems = []
@@ -443,13 +444,21 @@ def alternatives(
         out.print(_plain(f"wrote optimum to {target}"), highlight=False)
         err.print(_plain(f"{found.optimum.status}: {found.optimum.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(found.optimum))
-    table = Table(title=_plain(f"{loaded.scenario.name}: alternatives within {slack:.2%} of the optimum "
-                               f"(distances: L1 of recipient totals, million yuan; of category shares)"))
-    for column in found.table.columns:
-        table.add_column(column.replace("_", " "), justify="left" if column in ("alternative", "status") else "right")
-    for row in found.table.itertuples(index=False):
-        table.add_row(*(_plain("-" if isinstance(v, float) and pd.isna(v) else f"{v:,.6g}" if isinstance(v, float)
-                               else v) for v in row))
+    table = Table(title=_plain(f"{loaded.scenario.name}: alternatives within {share(slack, 2)} of the optimum "
+                               f"(distances: sum of the differences in recipient totals, million yuan; in category "
+                               f"shares, percentage points)"))
+    objective_style = {"equity": lambda v: share(v, 4), "leveraged_investment": money}.get(loaded.scenario.objective,
+                                                                                          people)
+    styles = {"objective": objective_style, "objective_vs_optimum": lambda v: share(v, 2), "people_lifted": people,
+              "total_aid": money, "distance_to_optimum": money, "share_distance_to_optimum": share,
+              "min_distance_to_others": money, "min_share_distance_to_others": share}
+    shown = [c for c in found.table.columns if c in styles or c in ("alternative", "status")]
+    titles = {"objective_vs_optimum": "objective vs optimum", "total_aid": "total aid (million yuan)"}
+    for column in shown:
+        table.add_column(titles.get(column, column.replace("_", " ")),
+                         justify="left" if column in ("alternative", "status") else "right")
+    for row in found.table[shown].itertuples(index=False):
+        table.add_row(*(_plain(styles[c](v) if c in styles else str(v)) for c, v in zip(shown, row)))
     out.print(table)
     out.print(_plain(f"{found.message}; wrote {', '.join(found.plans)} and alternatives.csv to {target}"),
               highlight=False)
@@ -473,6 +482,7 @@ def frontier(
     poor population of the worst-covered recipient), from the most people lifted to the equity
     optimum by epsilon-constraint; each point a full plan."""
     from optimizer.analysis.frontier import frontier as find_frontier
+    from optimizer.data.numbers import people, share
 
     if points < 2:
         _bad_input([Problem("--points", "expected at least 2 plans (the two end points: the most people lifted "
@@ -488,7 +498,10 @@ def frontier(
                                "given up)"))
     shown = {"point": "point", "role": "role", "coverage_floor": "coverage floor", "min_coverage": "least coverage",
              "people_lifted": "people lifted", "cost_of_equity": "cost of equity", "cost_of_equity_share": "cost %",
-             "people_per_coverage_point": "people per coverage point", "status": "status", "dominated": "dominated"}
+             "people_per_coverage_point": "people per coverage point", "mip_gap": "MIP gap", "status": "status",
+             "dominated": "dominated", "plan_of": "plan of"}
+    if found.model_kind != "mip":
+        shown = {k: v for k, v in shown.items() if k not in ("mip_gap", "plan_of")}
     for column, title in shown.items():
         table.add_column(title, justify="left" if column in ("role", "status") else "right")
     for row in found.table.to_dict("records"):
@@ -497,10 +510,10 @@ def frontier(
             value = row[column]
             if isinstance(value, float) and pd.isna(value):
                 cells.append("-")
-            elif column in ("coverage_floor", "min_coverage", "cost_of_equity_share"):
-                cells.append(f"{value:.4%}")
-            elif isinstance(value, float):
-                cells.append(f"{value:,.6g}")
+            elif column in ("coverage_floor", "min_coverage", "cost_of_equity_share", "mip_gap"):
+                cells.append(share(value, 4))
+            elif column in ("people_lifted", "cost_of_equity", "people_per_coverage_point"):
+                cells.append(people(value))
             else:
                 cells.append("yes" if value is True else "" if value is False else str(value))
         table.add_row(*map(_plain, cells))
@@ -525,7 +538,10 @@ def compare(
 ) -> None:
     """Two plans side by side: aid by donor, recipient and category, KPI deltas, rows that
     became binding or slack."""
-    from optimizer.analysis.compare import compare_results, is_same_plan
+    from optimizer.analysis.compare import (TOLERANCE, compare_results, is_same_plan, largest_binding_changes,
+                                            objective_warning)
+    from optimizer.data.numbers import money, people
+    from optimizer.data.scaling import PEOPLE_FAMILIES
 
     for folder in (a, b):
         if not (folder / "run.json").is_file():
@@ -533,25 +549,64 @@ def compare(
     if out_dir is not None:
         check_out_dir(out_dir)
     tables = compare_results(a, b)
-    for name, title in (("kpis", "summary"), ("by_donor", "aid by donor"), ("by_category", "aid by category")):
-        table = Table(title=f"{title} (B - A)")
+    say = lambda text, **kw: out.print(_plain(text), highlight=False, **kw)  # noqa: E731
+    for run in tables["runs"].itertuples(index=False):
+        say(f"{run.side} = {run.folder} ({run.objective_name or 'no objective'})")
+    warning = objective_warning(tables)
+    if warning:
+        err.print(_plain(f"warning: {warning}"), style="yellow", highlight=False, soft_wrap=True)
+    names = tables["runs"].set_index("side")["objective_name"]
+    for name, title in (("kpis", "summary"), ("by_donor", "aid by donor, million yuan"),
+                        ("by_category", "aid by category, million yuan")):
+        table = Table(title=f"{title} (delta = B - A; differences below {TOLERANCE:g} relative shown as 0)")
         for column in tables[name].columns:
             table.add_column(column, justify="left" if column in ("kpi", "donor", "category") else "right")
         for row in tables[name].itertuples(index=False):
-            table.add_row(*(_plain("-" if v is None or (isinstance(v, float) and pd.isna(v)) else
-                                   f"{v:,.6g}" if isinstance(v, float) else v) for v in row))
+            if name == "kpis":
+                fmt = _kpi_format(row.kpi, names)
+                cells = [row.kpi, *(_kpi_format(row.kpi, names[[side]])(v) for side, v in (("A", row.a), ("B", row.b))),
+                         fmt(row.delta)]
+            else:
+                cells = [v if isinstance(v, str) else money(v) for v in row]
+            table.add_row(*map(_plain, cells))
         out.print(table)
     moved = tables["by_recipient"].reindex(tables["by_recipient"]["delta"].abs().sort_values(ascending=False).index)
-    most = ", ".join(f"{r.recipient} {r.delta:+,.2f}" for r in moved.head(5).itertuples() if abs(r.delta) > 1e-9)
-    out.print(_plain(f"recipients whose aid moved most: {most or 'none'}"), highlight=False)
-    for r in tables["binding"].itertuples(index=False):
-        where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
-        out.print(_plain(f"{r.family} {where}: {r.change}"), highlight=False)
+    most = ", ".join(f"{r.recipient} {'+' if r.delta > 0 else ''}{money(r.delta)}" for r in moved.head(5).itertuples()
+                     if r.delta != 0)
+    say(f"recipients whose aid moved most (million yuan): {most or 'none'}")
+    if len(tables["binding"]):
+        counts = ", ".join(f"{r.family}{'' if r.rule == '-' else ' ' + r.rule} +{r.became_binding}/-{r.became_slack}"
+                           for r in tables["binding_summary"].itertuples(index=False))
+        n = len(tables["binding"])
+        say(f"{n} row{'' if n == 1 else 's'} changed binding state (per rule: became binding / became slack): {counts}")
+        say(f"the {min(10, len(tables['binding']))} whose slack moved most (slack A -> B; million yuan, people for "
+            "coverage and poor-population rows, funds for admin capacity):")
+        for r in largest_binding_changes(tables["binding"]).itertuples(index=False):
+            where = " ".join(str(v) for v in (r.rule, r.donor, r.recipient, r.instrument, r.year) if v not in ("", None))
+            unit = people if r.family in PEOPLE_FAMILIES or r.family == "admin_capacity_limit" else money
+            say(f"  - {r.family} {where}: {r.change} ({unit(r.slack_a)} -> {unit(r.slack_b)})")
+        if out_dir is None:
+            say("(--out DIR writes every row to binding.csv)")
     if is_same_plan(tables):
         out.print(_plain("no change: the two plans are the same"))
     if out_dir is not None:
         _write_csv_folder(out_dir, tables)
         out.print(_plain(f"wrote {', '.join(tables)} (CSV) to {out_dir}"), highlight=False)
+
+
+def _kpi_format(kpi: str, objective_names: pd.Series):
+    """The number style of a summary figure: people, million yuan, a percentage or a count."""
+    from optimizer.data.numbers import money, people, share
+
+    if kpi in ("objective", "best_bound"):
+        names = set(objective_names)
+        kind = names.pop() if len(names) == 1 else None
+        return {"equity": share, "leveraged_investment": money}.get(kind, people if kind else (lambda v: "-" if v is None or v != v else f"{v:,.6g}"))
+    if kpi.endswith("_million"):
+        return money
+    if kpi in ("min_coverage", "aid_off_profile", "lines_with_an_empty_year", "mip_gap") or "coverage" in kpi:
+        return lambda v: share(v, 2)
+    return people  # people lifted and counts: whole numbers with separators
 
 
 @app.command()

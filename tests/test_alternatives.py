@@ -166,6 +166,11 @@ def test_cli_writes_a_folder_per_plan_and_the_summary(tmp_path):
     assert people >= FLOOR - 1e-6
     totals_written = pd.read_csv(out / "recipient_totals.csv").set_index("recipient")
     assert totals_written["alt-1"].sum() == pytest.approx(40, abs=1e-6)
+    # issue 15: the objective's distance from the optimum is a percentage, as the title's 2.00%
+    # (main printed -0.0199999), and no unexplained "certified distance" column is shown
+    assert "within 2.00% of the optimum" in done.stdout
+    assert "-2.00%" in done.stdout and "0.0199999" not in done.stdout
+    assert "certified" not in done.stdout
 
 
 def test_cli_bad_options_and_infeasible(tmp_path):

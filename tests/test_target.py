@@ -143,8 +143,28 @@ def test_a_coverage_beyond_reach_points_to_explain(tiny):
     """Upland lifts at most 1,300 of its 2,000 (0.65) whatever the budgets."""
     found = target(tiny, coverage=0.9)
     assert found.status == "infeasible"
-    assert "0.65" in found.message
+    assert "the best least coverage any proportion reaches is 65.00%" in found.message
     assert "--set priorities.coverage_min=0.9" in found.explain_args
+
+
+def test_an_unreachable_coverage_says_the_best_reachable(tmp_path):
+    """ewppt-2010 at coverage 5%: at the largest proportions (factor 833) the budgets cannot be
+    spent under the capacities, and main said only that the scenario is infeasible there. The
+    best least coverage over every factor is said instead, as --people says the most people; by
+    brute force it is the limit: just below it a factor is found, just above it none."""
+    import re
+
+    from optimizer import load_instance
+
+    instance = load_instance("ewppt-2010", **{"scenario.year_profile": "free"})
+    found = target(instance, coverage=0.05)
+    assert found.status == "infeasible"
+    best = re.search(r"the best least coverage any proportion reaches is ([\d.]+)%", found.message)
+    assert best, found.message
+    best = float(best.group(1)) / 100
+    assert 0 < best < 0.05
+    assert target(instance, coverage=best * 0.99).factor is not None
+    assert target(instance, coverage=best * 1.01).status == "infeasible"
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"people": 5, "coverage": 0.5}, {"people": -1}, {"coverage": 0},

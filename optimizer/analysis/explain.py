@@ -1,4 +1,5 @@
-"""Why is a scenario infeasible: an irreducible infeasible subset, and the least relaxation.
+"""Why is a scenario infeasible: an irreducible infeasible subset, and the least change to the
+values the planner wrote.
 
 `explain(instance)` answers in two parts, both in the instance's own terms:
 
@@ -8,17 +9,27 @@
    quota, capacity or lock it came from, with the figures behind it. A MIP is explained
    through its LP relaxation; when the relaxation is feasible the conflict lies in the whole
    decisions (fund minimums, projects, cadres) and only part 2 applies.
-2. **Least relaxation** (elastic solve): every row of a relaxable family gets a slack on each
-   side it has,
+2. **Least change** to the values in the files. Each value a planner wrote and explain may
+   change (a priority share of scenario.toml, a pair's base quota, a capacity row, a
+   recipient's investment demand, a lock, the coverage floor) becomes a variable
+   v = v0 + up - down, moving only the way that loosens its rule (a minimum down, a maximum
+   up, a lock's exact aid either way), and every row that reads it reads the variable. Two
+   solves of the whole model (the MIP when the scenario is one) then choose, lexicographically,
 
-       lower[r] - s_lo[r] <= body[r] <= upper[r] + s_up[r],     s_lo, s_up >= 0,
+       first  the fewest values changed       (one binary per value: up + down <= M changed),
+       then   the least weighted relative change  sum_i weight[kind_i] (up_i + down_i) / |v0_i|
+              among changes of that many values.
 
-   and the model minimises sum_r weight[family(r)] * (s_lo[r] + s_up[r]) (million yuan, or the
-   row's own unit) over the same rules otherwise. Budgets, the effect and the whole-decision
-   definitions are never relaxed: a donor spends its budget and aid lifts the people it lifts.
-   The non-zero slacks are the smallest change to the planner's priorities, quotas,
-   capacities and locks that makes the scenario feasible, and each is also given as the
-   scenario or table value that would do it.
+   A value is one number in one file: enterprise_finance_min is one share for every donor and
+   year, so it moves once, not once per donor-year row. With `proportion=True` (the planner
+   allows it) the three proportions move too and every budget follows them; the priority
+   shares are then held (a share times a moving budget is not linear). Quota growth and
+   women's share multiply a value by aid, which a linear model cannot move: when no change to
+   the other values makes the scenario feasible, each is searched alone by bisection on the
+   feasibility of the whole model, and the one with the least relative change is proposed.
+   Budgets, the effect, admin capacity, cadres and the whole-decision data are never changed. The
+   changes are rounded away from the conflict (shares to 0.001, coverage to 0.0001, money to
+   0.01 million) and applied to the instance, which is solved again to confirm it is feasible.
 """
 
 from __future__ import annotations
@@ -35,12 +46,15 @@ from pyomo.common.tee import capture_output
 
 from optimizer.solving import interrupt, progress
 from optimizer.data.io import Instance
+from optimizer.data.numbers import money, share
 from optimizer.solving.results import FAMILY_INDEX
 from optimizer.data.schema import Scenario
 
-# Families a planner sets, and so may relax (weight 1 per unit of slack by default).
-RELAXABLE = ("priority_share", "quota", "quota_growth", "capacity", "lock", "investment", "admin_capacity_limit",
-             "coverage_floor", "equity_ratio")
+# Kinds of values a planner writes that explain may change (weight 1 per unit of relative
+# change by default): priority shares, base quotas, capacity rows, locks, investment demands,
+# the coverage floor.
+RELAXABLE = ("priority_share", "quota", "capacity", "lock", "investment", "coverage_floor")
+PROPORTION = "proportion"  # the scenario's [proportion], changed only when the planner allows it
 # HiGHS's iis_strategy is a bit mask: FromLp (2) takes an infeasible subsystem from the LP's
 # solve, Irreducible (4) deletes rows from a subsystem one at a time until it is irreducible.
 FROM_LP, IRREDUCIBLE = 2, 4
@@ -61,28 +75,19 @@ class Member:
 
 
 @dataclass
-class Relaxation:
-    """One non-zero slack of the elastic solve, and the value that would remove the need."""
-
-    family: str
-    index: dict[str, Any]
-    side: str
-    amount: float
-    current: float
-    relaxed: float
-    text: str
-
-
-@dataclass
 class Explanation:
     status: str  # feasible | infeasible | unknown
     message: str
     conflict: list[Member] = field(default_factory=list)
     bounds: list[str] = field(default_factory=list)  # variable bounds in the IIS, in words
     headline: str = ""
-    relaxations: list[Relaxation] = field(default_factory=list)
-    penalty: float | None = None
-    changes: list[Change] = field(default_factory=list)  # the least relaxation as values in the files
+    penalty: float | None = None  # the least weighted relative change (sum over the values changed)
+    # the values to change, one row each: file, donor, recipient, instrument, year, column,
+    # current, value, change, relative_change, text
+    changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
+    checked: bool = False  # the changed instance was solved and is feasible
+    count_proven: bool = False  # the count of values changed is proven the least
+    values_considered: int = 0  # how many values explain could change
     note: str = ""
     weights: dict[str, float] = field(default_factory=dict)
 
@@ -92,19 +97,17 @@ class Explanation:
             [{"family": c.family, **{k: c.index.get(k) for k in index_columns}, "side": c.side, "bound": c.bound,
               "text": c.text} for c in self.conflict],
             columns=["family", *index_columns, "side", "bound", "text"])
-        relaxation = pd.DataFrame(
-            [{"family": r.family, **{k: r.index.get(k) for k in index_columns}, "side": r.side, "amount": r.amount,
-              "current": r.current, "relaxed": r.relaxed, "text": r.text} for r in self.relaxations],
-            columns=["family", *index_columns, "side", "amount", "current", "relaxed", "text"])
-        return {"conflict": conflict, "relaxation": relaxation}
+        return {"conflict": conflict, "changes": self.changes}
 
 
 def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[str, float] | None = None,
-            **overrides: Any) -> Explanation:
+            proportion: bool = False, **overrides: Any) -> Explanation:
     """Explain why a scenario (the instance's own by default, with dotted-key overrides) is
-    infeasible: the IIS of its LP and the least weighted relaxation. `weights` sets the price
-    of a unit of slack per family (default 1 for every family in RELAXABLE; a family left
-    out of RELAXABLE is never relaxed)."""
+    infeasible: the IIS of its LP and the least change to the values the planner wrote
+    (`.changes`, a DataFrame). `weights` sets the price of a unit of relative change per kind
+    of value (default 1 for every kind in RELAXABLE; 0 holds a kind). `proportion=True` lets the least change
+    move the scenario's proportions too (the budgets follow them); the priority shares are then
+    held, since a share times a budget that moves is not linear."""
     from models.assemble import build_model, model_kind  # see optimizer/solving/solve.py on this import
     from optimizer.solving.solve import new_solver
 
@@ -114,10 +117,14 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
     # feasibility does not depend on how a plan is spread over the years: no steady stage rows
     scenario = scenario.override(**{"scenario.year_profile": "free"})
     instance = instance.with_scenario(scenario)
-    unknown = set(weights or {}) - set(RELAXABLE)
+    kinds = (*RELAXABLE, PROPORTION) if proportion else RELAXABLE
+    unknown = set(weights or {}) - set(kinds)
     if unknown:
-        raise ValueError(f"cannot weight {sorted(unknown)}: the relaxable families are {', '.join(RELAXABLE)}")
-    weights = {**dict.fromkeys(RELAXABLE, 1.0), **(weights or {})}
+        raise ValueError(f"cannot weight {sorted(unknown)}: the kinds of values explain may change are "
+                         f"{', '.join(kinds)}")
+    weights = {**dict.fromkeys(kinds, 1.0), **(weights or {})}
+    if proportion:
+        weights["priority_share"] = 0.0  # held: see above
     opt = new_solver()
     if opt is None:
         return Explanation("unknown", "HiGHS (highspy) is not installed or cannot be loaded")
@@ -146,8 +153,7 @@ def explain(instance: Instance, scenario: Scenario | None = None, weights: dict[
             return Explanation("unknown", f"the MIP stopped without a verdict ({whole.status}): {whole.message}")
         explanation.headline = ("the LP relaxation is feasible: the conflict lies in the whole decisions "
                                 "(fund minimums and set-up costs, all-or-nothing projects, whole cadres)")
-    with progress.stage("explain: the least relaxation"):
-        _least_relaxation(build_model(instance, scenario), instance, scenario, explanation)
+    _least_relaxation(instance, scenario, explanation)
     explanation.message = _message(explanation)
     return explanation
 
@@ -175,9 +181,9 @@ def _conflict(opt, model: pyo.ConcreteModel, instance: Instance, explanation: Ex
     for index, bound in zip(iis.rows, iis.row_bounds):
         explanation.conflict.append(_member(rows[index], int(bound), instance))
     explanation.conflict.sort(key=lambda c: (_FAMILY_ORDER.get(c.family, 99), str(c.index)))
-    explanation.bounds = sorted({_bound_text(variables[columns[index]], int(bound))
-                                 for index, bound in zip(iis.columns, iis.column_bounds)})
-    explanation.headline = _headline(explanation.conflict)
+    iis_vars = [variables[columns[index]] for index in iis.columns]
+    explanation.bounds = sorted({_bound_text(var, int(bound)) for var, bound in zip(iis_vars, iis.column_bounds)})
+    explanation.headline = _headline(explanation.conflict, _cadre_floors(model, iis_vars, iis.column_bounds))
 
 
 @dataclass
@@ -294,7 +300,13 @@ def _family_and_index(con) -> tuple[str, dict[str, Any]]:
     family = con.parent_component().local_name
     raw = con.index()
     raw = raw if isinstance(raw, tuple) else (raw,)
-    return family, dict(zip(FAMILY_INDEX.get(family, ()), raw))
+    names = FAMILY_INDEX.get(family) or _OTHER_INDEX.get(family) or tuple(f"index_{i}" for i in range(len(raw)))
+    return family, dict(zip(names, raw))
+
+
+# rows that are not in the result tables (FAMILY_INDEX) but may be in a conflict
+_OTHER_INDEX = {"fund_effect": ("recipient", "instrument", "segment"),
+                "year_fund_effect": ("recipient", "instrument", "segment", "year")}
 
 
 def _side(bound: int) -> str:
@@ -368,9 +380,27 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
     if family == "fund_max":
         return (f"fund capital {g('recipient')} {g('instrument')}: only an established fund holds capital, at most "
                 f"what its donors' budgets (and capacities) allow over the plan")
+    if family == "people":
+        return f"people lifted in {g('recipient')}: what its aid's segments lift (effects.csv), plus its projects"
+    if family == "effect_use":
+        return (f"effect of {g('instrument')} in {g('recipient')}: lifts people only with the aid it receives over the "
+                f"plan (effects.csv segments)")
+    if family == "effect_lag":
+        return (f"effect of {g('instrument')} in {g('recipient')}: only aid in effect by the last plan year lifts "
+                f"people (instruments.csv lag_years)")
+    if family in ("fund_effect", "year_fund_effect"):
+        return f"a {g('instrument')} fund in {g('recipient')} lifts people only once established"
+    if family == "project_spend":
+        return (f"projects of {g('instrument')} in {g('recipient')}: the aid equals the cost of the projects built "
+                f"(projects.csv)")
+    if family == "project_timing":
+        return (f"projects of {g('instrument')} in {g('recipient')} from {g('year')}: paid for by aid from their "
+                f"earliest year (projects.csv earliest_year)")
+    if family == "equity_ratio":
+        return f"least coverage: {g('recipient')} lifts at least that share of its poor population"
     where = " ".join(str(v) for v in index.values())
-    sense = {"lower": ">=", "upper": "<=", "both": "="}[side]
-    return f"{family} {where}: {sense} {_money(value)}"
+    sense = {"lower": "at least", "upper": "at most", "both": "exactly"}[side]
+    return f"{family.replace('_', ' ')} {where}: {sense} {_money(value)}"
 
 
 def _fund_floor(instance: Instance, instrument: str) -> float:
@@ -385,36 +415,73 @@ def _revenue(instance: Instance, donor: str, year: int) -> list[tuple[str, float
 
 
 def _bound_text(var, bound: int) -> str:
+    """A variable bound of the IIS in the instance's words (never a Pyomo name)."""
     name = var.parent_component().local_name
+    index = var.index()
     if name == "x":
         return "aid is never negative"
     if name == "s":
-        w, k, j = var.index()
+        w, k, j = index
         return f"segment {j} of {w} {k} holds at most its width (effects.csv)"
-    if name in ("y", "v"):
-        return f"{var.name} is between 0 and 1"
+    if name == "y":
+        w, k = index
+        return f"a {k} fund in {w} is established or not (0 or 1)"
+    if name == "v":
+        return f"project {index} is built or not (0 or 1)"
     if name == "c":
-        return f"cadres {var.name} within cadres.csv min and max"
-    return f"bound of {var.name}"
+        d, w, t = index
+        if bound == LOWER and not var.lb:
+            return f"cadres sent by {d} to {w} in {t} are never negative"
+        what = {LOWER: f"at least {var.lb:g} (cadres.csv min_per_year)",
+                UPPER: f"at most {var.ub:g} (cadres.csv max_per_year)"}.get(
+            bound, f"between {var.lb:g} and {var.ub:g} (cadres.csv min_per_year, max_per_year)")
+        return f"cadres sent by {d} to {w} in {t}: {what}"
+    if name == "z":
+        return f"people lifted in {index} are never negative"
+    if name == "zero":
+        return "a rule with no aid to count (its data leave it empty) reads 0"
+    if name == "theta":
+        return "the least coverage is a share of the poor population"
+    return f"a bound of {name} {index}"
 
 
-def _headline(conflict: list[Member]) -> str:
-    """A one-line summary when the conflict is one budget against rules of one kind."""
+def _cadre_floors(model: pyo.ConcreteModel, variables: list, bounds: list[int]) -> dict[tuple[str, int], list]:
+    """(donor, year) -> [(recipient, least cadres, cost per cadre)] for the cadre bounds at
+    their minimum in the IIS: what the budget pays for cadres before any aid."""
+    floors: dict[tuple[str, int], list] = {}
+    for var, bound in zip(variables, bounds):
+        if var.parent_component().local_name == "c" and bound in (LOWER, BOXED) and var.lb:
+            d, w, t = var.index()
+            floors.setdefault((d, t), []).append((w, float(var.lb), float(pyo.value(model.cadre_cost[d, w]))))
+    return floors
+
+
+def _headline(conflict: list[Member], cadres: dict[tuple[str, int], list] | None = None) -> str:
+    """A one-line summary when the conflict is one budget against rules of one kind. What the
+    rules ask adds up to the printed total: the cadres the budget must pay (their minimum in
+    the IIS) are part of the sum."""
     budgets = [c for c in conflict if c.family == "budget"]
     others = [c for c in conflict if c.family != "budget"]
     if len(budgets) != 1 or not others:
         return f"these {len(conflict)} rules cannot all hold"
     budget = budgets[0]
-    who = f"{budget.index['donor']} {budget.index['year']}"
+    donor, year = budget.index["donor"], budget.index["year"]
+    who = f"{donor} {year}"
     if all(c.side in ("lower", "both") for c in others) and all(c.bound is not None for c in others):
-        asked = sum(c.bound for c in others)
-        names = " + ".join(f"{_short(c)} {_money(c.bound)}" for c in others)
-        return f"{who}: {names} = {_money(asked)} million exceed the whole budget of {_money(budget.bound)} million"
+        parts = [(_short(c), c.bound) for c in others]
+        parts += [(f"cadres to {w} ({n:g} x {money(cost)})", n * cost) for w, n, cost in (cadres or {}).get((donor, year), ())]
+        asked = sum(value for _, value in parts)
+        digits = 2
+        while digits < 6 and f"{asked:.{digits}f}" == f"{budget.bound:.{digits}f}":
+            digits += 1  # enough decimals that the sum is seen to exceed the budget
+        fmt = lambda v: f"{v:,.{digits}f}"  # noqa: E731
+        names = " + ".join(f"{name} {fmt(value)}" for name, value in parts)
+        return f"{who}: {names} = {fmt(asked)} million exceed the whole budget of {fmt(budget.bound)} million"
     if all(c.side == "upper" for c in others):
         allowed = sum(c.bound for c in others)
-        return (f"{who}: the budget of {_money(budget.bound)} million must be spent, but {len(others)} limits let "
-                f"it spend at most {_money(allowed)} million")
-    return f"{who}: the budget of {_money(budget.bound)} million cannot meet these {len(others)} rules together"
+        return (f"{who}: the budget of {money(budget.bound)} million must be spent, but {len(others)} limits let "
+                f"it spend at most {money(allowed)} million")
+    return f"{who}: the budget of {money(budget.bound)} million cannot meet these {len(others)} rules together"
 
 
 def _short(member: Member) -> str:
@@ -430,163 +497,399 @@ def _short(member: Member) -> str:
 
 # ------------------------------------------------------------------------------ least relaxation
 
-
-def _least_relaxation(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
-                      explanation: Explanation) -> None:
-    """Solve the elastic model (see the module docstring) and record its non-zero slacks."""
-    from optimizer.solving.solve import _run, new_solver
-
-    rows = []
-    for family, weight in explanation.weights.items():
-        block = model.component(family)
-        if block is None or not isinstance(block, pyo.Constraint):
-            continue
-        for con in block.values():
-            rows.append((family, weight, con))
-    keys = range(len(rows))
-    model.slack_lower = pyo.Var(keys, domain=pyo.NonNegativeReals)
-    model.slack_upper = pyo.Var(keys, domain=pyo.NonNegativeReals)
-    for i, (_, _, con) in enumerate(rows):
-        if not con.has_lb():
-            model.slack_lower[i].fix(0)
-        if not con.has_ub():
-            model.slack_upper[i].fix(0)
-    model.elastic = pyo.Constraint(keys, rule=lambda m, i: (
-        None if not rows[i][2].has_lb() else rows[i][2].lower,
-        rows[i][2].body + m.slack_lower[i] - m.slack_upper[i],
-        None if not rows[i][2].has_ub() else rows[i][2].upper))
-    for _, _, con in rows:
-        con.deactivate()
-    model.objective.deactivate()
-    if model.component("secondary_objective") is not None:
-        model.secondary_objective.deactivate()
-    model.elastic_penalty = pyo.Objective(
-        expr=sum(w * (model.slack_lower[i] + model.slack_upper[i]) for i, (_, w, _) in enumerate(rows)),
-        sense=pyo.minimize)
-    opt = new_solver()
-    status, raw = _run(opt, model, scenario)
-    if status not in ("optimal", "time_limit") or raw.incumbent_objective is None:
-        explanation.note = (
-            "no relaxation of the priorities, quotas, capacities and locks makes this scenario feasible: the budgets "
-            "cannot be spent on the pairs and instruments given (check pairs.csv, effects and the whole decisions)"
-            if status == "infeasible" else f"the elastic solve stopped: {status}")
-        return
-    raw.solution_loader.load_vars()
-    explanation.penalty = float(raw.incumbent_objective)
-    for i, (family, _, con) in enumerate(rows):
-        for side, slack in (("lower", model.slack_lower[i].value or 0.0), ("upper", model.slack_upper[i].value or 0.0)):
-            bound = con.lower if side == "lower" else con.upper
-            if bound is not None and slack > SLACK_TOLERANCE * (1 + abs(pyo.value(bound))):
-                explanation.relaxations.append(_relaxation(family, con, side, slack, model, instance))
-    explanation.relaxations.sort(key=lambda r: (_FAMILY_ORDER.get(r.family, 99), str(r.index)))
-    explanation.changes = _changes(explanation.relaxations, instance)
-
-
-def _relaxation(family: str, con, side: str, slack: float, model: pyo.ConcreteModel, instance: Instance) -> Relaxation:
-    _, index = _family_and_index(con)
-    current = pyo.value(con.lower if side == "lower" else con.upper)
-    relaxed = current - slack if side == "lower" else current + slack
-    g = index.get
-    if family == "priority_share" and g("rule") != "women_min":
-        share = getattr(instance.scenario.priorities, g("rule"))
-        budget = current / share if share else math.nan
-        current, relaxed = share, relaxed / budget if budget else math.nan
-        who = "all donors" if g("donor") == "*" else g("donor")
-        text = (f"{g('rule')} for {who} {g('year')}: {current:g} -> {relaxed:.6g} "
-                f"({_money(slack)} million of its {_money(budget)} million budget)")
-    elif family == "priority_share":
-        text = f"women_min for {g('donor')} {g('year')}: {_money(slack)} million less women-targeting aid"
-    else:
-        label = describe(family, index, side, current, instance).split(":")[0]
-        unit = {"admin_capacity_limit": "funds", "coverage_floor": "people"}.get(family, "million")
-        verb = "lower" if side == "lower" else "raise"
-        text = f"{label}: {verb} {_money(current)} -> {_money(relaxed)} ({_money(slack)} {unit})"
-    return Relaxation(family, index, side, slack, current, relaxed, text)
-
-
 @dataclass
-class Change:
-    """A value in the instance's files that, changed so, removes the need for a relaxation."""
+class _Value:
+    """One value a planner wrote that the least change may move: where it is written, its
+    current value, which way it may move ("down" for a minimum, "up" for a maximum, "both" for
+    a lock's exact aid) and how far at most."""
 
+    kind: str  # the weight's key (RELAXABLE)
     file: str
     key: dict[str, Any]
     column: str
     current: float
-    value: float
-
-    def __str__(self) -> str:
-        where = ", ".join(f"{k} {v}" for k, v in self.key.items())
-        return f"{self.file} [{where}] {self.column}: {self.current:g} -> {self.value:g}"
-
-
-def _floor(value: float) -> float:
-    return math.floor(value * 1e6 + 1e-9) / 1e6
+    direction: str
+    limit_down: float
+    limit_up: float
+    grid: float  # rounding step of the value written (away from the conflict)
+    scale: float = 0.0  # what a relative change is relative to (|current|, or a stand-in when it is 0)
 
 
-def _ceil(value: float) -> float:
-    return math.ceil(value * 1e6 - 1e-9) / 1e6
+def _plan_budget(model: pyo.ConcreteModel) -> float:
+    """All donors' budgets over the plan: no value need move further than this (million)."""
+    sets = model.index_sets
+    return float(sum(pyo.value(model.budget_amount[d, t]) for d in sets.donors for t in sets.years))
 
 
-def _changes(relaxations: list[Relaxation], instance: Instance) -> list[Change]:
-    """The least relaxation as values in the instance's files. A share is one value for every
-    donor and year, a quota one value for every year and an investment demand one value for
-    every year, so each moves as far as its most demanding row needs (rounded to 1e-6, away
-    from the conflict, so that the value written is enough)."""
-    changes: dict[tuple, Change] = {}
+def _values(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, kinds: set[str]
+            ) -> tuple[list[_Value], dict[int, int], list[tuple[Any, int | None, int | None]]]:
+    """The values of the built model a planner wrote, in the kinds given: the _Value records,
+    a map from id(ParamData) to the value's position (for the rows that read a Param), and the
+    lock rows as (x variable, position of its lower value, position of its upper value)."""
+    from models.priorities import CATEGORY_RULES
 
-    def keep(key: tuple, change: Change, loosest) -> None:
-        if key in changes:
-            change.value = loosest(changes[key].value, change.value)
-        changes[key] = change
+    values: list[_Value] = []
+    params: dict[int, int] = {}
+    locks: list[tuple[Any, int | None, int | None]] = []
+    total = _plan_budget(model)
+    SHARE, MONEY = 1e-3, 1e-2
 
-    for r in relaxations:
-        g = r.index.get
-        if r.family == "priority_share" and g("rule") != "women_min":
-            rule = g("rule")
+    def add(param, value: _Value) -> int:
+        values.append(value)
+        if param is not None:
+            params[id(param)] = len(values) - 1
+        return len(values) - 1
+
+    priorities = {"section": "priorities"}
+    if PROPORTION in kinds:
+        given = scenario.proportion.model_dump()
+        stand_in = max(given.values()) or 1.0
+        for level in model.index_sets.levels:
+            p0 = float(given[level])
+            add(None, _Value(PROPORTION, "scenario.toml", {"section": "proportion"}, level, p0, "both", p0,
+                             1.0 - p0, 1e-6, p0 or stand_in))
+    rows = model.component("priority_share")
+    if "priority_share" in kinds and rows is not None:
+        rules = {index[0] for index in rows}
+        for rule in (*CATEGORY_RULES, "special_aid_min"):
+            share = getattr(scenario.priorities, rule)
+            if rule not in rules or share is None:
+                continue
             up = rule.endswith("_max")
-            keep(("share", rule), Change("scenario.toml", {"section": "priorities"}, rule, r.current,
-                                         _ceil(r.relaxed) if up else max(_floor(r.relaxed), 0.0)), max if up else min)
-        elif r.family == "quota":
-            key = {"donor": g("donor"), "recipient": g("recipient")}
-            keep(("quota", *key.values()), Change("pairs.csv", key, "base_quota", r.current,
-                                                 max(_floor(r.relaxed), 0.0)), min)
-        elif r.family == "capacity":
-            key = {"recipient": g("recipient"), "instrument": g("instrument"), "year": g("year")}
-            keep(("capacity", *key.values()), Change("capacity.csv", key, "max_aid", r.current, _ceil(r.relaxed)), max)
-        elif r.family == "lock":
-            key = {"donor": g("donor"), "recipient": g("recipient"), "instrument": g("instrument"), "year": g("year")}
-            column = _lock_column(instance, key, r.side)
-            keep(("lock", *key.values(), column), Change("locks.csv", key, column, r.current,
-                                                        _floor(r.relaxed) if r.side == "lower" else _ceil(r.relaxed)),
-                 min if r.side == "lower" else max)
-        elif r.family == "investment":
-            key = {"recipient": g("recipient")}
-            keep(("investment", g("recipient")), Change("recipients.csv", key, "investment_demand", r.current,
-                                                        _ceil(r.relaxed)), max)
-        elif r.family == "coverage_floor":
-            poor = float(instance.recipients.set_index("recipient").at[g("recipient"), "poor_population"])
-            keep(("coverage",), Change("scenario.toml", {"section": "priorities"}, "coverage_min",
-                                       instance.scenario.priorities.coverage_min,
-                                       max(_floor(r.relaxed / poor), 0.0)), min)
-        elif r.family == "admin_capacity_limit":
-            key = {"recipient": g("recipient")}
-            keep(("admin", g("recipient")), Change("recipients.csv", key, "admin_capacity", r.current,
-                                                  math.ceil(r.relaxed - 1e-9)), max)
-    return list(changes.values())
+            add(model.share_bound[rule], _Value("priority_share", "scenario.toml", priorities, rule, float(share),
+                                                "up" if up else "down", 0.0 if up else float(share),
+                                                1.0 - float(share) if up else 0.0, SHARE))
+    rows = model.component("quota")
+    if "quota" in kinds and rows is not None:
+        for d, w in sorted({(d, w) for d, w, _ in rows}):
+            q = float(pyo.value(model.base_quota[d, w]))
+            add(model.base_quota[d, w], _Value("quota", "pairs.csv", {"donor": d, "recipient": w}, "base_quota", q,
+                                               "down", q, 0.0, MONEY))
+    rows = model.component("capacity")
+    if "capacity" in kinds and rows is not None:
+        for w, k, t in rows:
+            c = float(pyo.value(model.max_aid[w, k, t]))
+            add(model.max_aid[w, k, t], _Value("capacity", "capacity.csv", {"recipient": w, "instrument": k, "year": t},
+                                               "max_aid", c, "up", 0.0, total, MONEY))
+    rows = model.component("investment")
+    if "investment" in kinds and rows is not None:
+        reach = total * max(1.0, float(instance.instruments["leverage"].max()))
+        for w in sorted({index[0] if isinstance(index, tuple) else index for index in rows}):
+            g = float(pyo.value(model.investment_demand[w]))
+            add(model.investment_demand[w], _Value("investment", "recipients.csv", {"recipient": w},
+                                                   "investment_demand", g, "up", 0.0, reach, MONEY))
+    if "coverage_floor" in kinds and model.component("coverage_floor") is not None:
+        floor = float(scenario.priorities.coverage_min)
+        add(model.coverage_min, _Value("coverage_floor", "scenario.toml", priorities, "coverage_min", floor, "down",
+                                       floor, 0.0, SHARE / 10))
+    rows = model.component("lock")
+    if "lock" in kinds and rows is not None:
+        from models.locks import lock_bounds
+
+        for (d, w, k, t), (lo, hi) in lock_bounds(instance).items():
+            key = {"donor": d, "recipient": w, "instrument": k, "year": t}
+            if lo is not None and lo == hi:
+                i = add(None, _Value("lock", "locks.csv", key, "aid", lo, "both", lo, total, MONEY))
+                locks.append((model.x[d, w, k, t], i, i))
+                continue
+            low = None if lo is None else add(None, _Value("lock", "locks.csv", key, "min_aid", lo, "down", lo, 0.0,
+                                                            MONEY))
+            high = None if hi is None else add(None, _Value("lock", "locks.csv", key, "max_aid", hi, "up", 0.0, total,
+                                                             MONEY))
+            locks.append((model.x[d, w, k, t], low, high))
+    return values, params, locks
 
 
-def _lock_column(instance: Instance, key: dict[str, Any], side: str) -> str:
-    locks = instance.locks
-    row = locks[(locks["donor"] == key["donor"]) & (locks["recipient"] == key["recipient"])
-                & (locks["instrument"] == key["instrument"]) & (locks["year"] == key["year"])]
-    if len(row) and not pd.isna(row["aid"].iloc[0]):
-        return "aid"
-    return "min_aid" if side == "lower" else "max_aid"
+# the rows whose bounds read a value above (families with Param bounds; locks are rebuilt)
+_PARAM_FAMILIES = ("priority_share", "quota", "capacity", "investment", "coverage_floor")
+COUNT_TIME_LIMIT = 60.0  # seconds for the fewest-values stage; past it the best count found is used
+
+
+def _least_relaxation(instance: Instance, scenario: Scenario, explanation: Explanation) -> None:
+    """The least change to the values the planner wrote (see the module docstring): each value
+    v with its current value v0 becomes v0 + up - down (only down for a minimum, only up for a
+    maximum), every rule reads it, and two solves of the model choose the change:
+
+    1. fewest values changed: min sum_i changed_i with up_i + down_i <= M_i changed_i
+       (changed_i binary, M_i the most value i may move);
+    2. least weighted relative change with no more values changed:
+       min sum_i weight[kind_i] (up_i + down_i) / max(|v0_i|, 1e-9-guarded scale)
+       subject to sum_i changed_i <= the count of stage 1.
+
+    The values are then rounded away from the conflict (shares to 0.001, coverage to 0.0001,
+    money to 0.01 million), applied to the files' own values, and the scenario solved again to
+    confirm that it is feasible."""
+    from pyomo.core.expr.visitor import replace_expressions
+
+    from models.assemble import build_model
+    from optimizer.solving.solve import _run, new_solver
+
+    kinds = {k for k, w in explanation.weights.items() if w > 0}
+    mutable = {"share_bound", "base_quota", "max_aid", "coverage_min", "investment_demand"}
+    if PROPORTION in kinds:
+        mutable.add("proportion")  # makes the budgets and the funds' big-M mutable Params too
+    model = build_model(instance, scenario, mutable=mutable)
+    values, params, locks = _values(model, instance, scenario, kinds)
+    if not values:
+        explanation.note = "the scenario sets none of the values explain may change"
+        return
+    n = range(len(values))
+    model.value_up = pyo.Var(n, domain=pyo.NonNegativeReals, bounds=lambda m, i: (0, values[i].limit_up))
+    model.value_down = pyo.Var(n, domain=pyo.NonNegativeReals, bounds=lambda m, i: (0, values[i].limit_down))
+    model.value_changed = pyo.Var(n, domain=pyo.Binary)
+    new_value = {i: values[i].current + model.value_up[i] - model.value_down[i] for i in n}
+    substitution = {param_id: new_value[i] for param_id, i in params.items()}
+    families = _PARAM_FAMILIES
+    if PROPORTION in kinds:  # B[d,t] = sum_l p[l] R[d,l,t] with the proportions the new values
+        families = ("budget", *_PARAM_FAMILIES)
+        level_value = {values[i].column: new_value[i] for i in n if values[i].kind == PROPORTION}
+        sets = model.index_sets
+        for d in sets.donors:
+            for t in sets.years:
+                substitution[id(model.budget_amount[d, t])] = sum(
+                    level_value[lvl] * pyo.value(model.revenue[d, lvl, t]) for lvl in sets.levels)
+        # the funds' big-M at the largest proportions (1 each): never below the capital a plan can hold
+        if model.component("fund_capital_max") is not None and len(model.fund_capital_max):
+            from models.parameters import fund_capital_limits
+
+            largest = {(d, t): sum(pyo.value(model.revenue[d, lvl, t]) for lvl in sets.levels)
+                       for d in sets.donors for t in sets.years}
+            for key, limit in fund_capital_limits(model, sets, largest).items():
+                model.fund_capital_max[key].set_value(max(limit, pyo.value(model.fund_capital_max[key])))
+    rows = []
+    for family in families:
+        block = model.component(family)
+        if block is None:
+            continue
+        for con in block.values():
+            if con.has_lb():
+                rows.append(con.body - replace_expressions(con.lower, substitution) >= 0)
+            if con.has_ub():
+                rows.append(con.body - replace_expressions(con.upper, substitution) <= 0)
+            con.deactivate()
+    if model.component("lock") is not None and "lock" in kinds:
+        for x, low, high in locks:
+            if low is not None:
+                rows.append(x - new_value[low] >= 0)
+            if high is not None:
+                rows.append(x - new_value[high] <= 0)
+        model.lock.deactivate()
+    model.value_rows = pyo.ConstraintList()
+    for expr in rows:
+        model.value_rows.add(expr)
+    model.value_switch = pyo.Constraint(n, rule=lambda m, i: m.value_up[i] + m.value_down[i]
+                                        <= (values[i].limit_up + values[i].limit_down) * m.value_changed[i])
+    for objective in ("objective", "secondary_objective"):
+        if model.component(objective) is not None:
+            model.component(objective).deactivate()
+    model.integer = True
+    weight = [explanation.weights[v.kind] / (v.scale or (abs(v.current) if abs(v.current) > 1e-9 else 1.0))
+              for v in values]
+    model.fewest = pyo.Objective(expr=sum(model.value_changed[i] for i in n), sense=pyo.minimize)
+    opt = new_solver()
+    with progress.stage("explain: the fewest values to change"):
+        status, raw = _run(opt, model, scenario, time_limit=COUNT_TIME_LIMIT)
+    if status == "time_limit" and raw.incumbent_objective is None:
+        # no count found in time: the L1 form alone (least weighted relative change, any count)
+        model.fewest.deactivate()
+        model.value_switch.deactivate()
+        model.least = pyo.Objective(expr=sum(weight[i] * (model.value_up[i] + model.value_down[i]) for i in n),
+                                    sense=pyo.minimize)
+        with progress.stage("explain: the least change to the values (no count)"):
+            status, raw = _run(opt, model, scenario)
+        if status == "optimal" and raw.incumbent_objective is not None:
+            explanation.note = (f"the fewest values to change were not found within {COUNT_TIME_LIMIT:g} s: the change "
+                                "below is the least weighted relative change, whatever the count")
+            _read_change(model, raw, values, instance, scenario, explanation)
+            return
+    if status not in ("optimal", "time_limit") or raw.incumbent_objective is None:
+        if status == "infeasible" and _one_multiplied_value(instance, scenario, explanation, len(values)):
+            return
+        names = {"priority_share": "priority shares", "quota": "base quotas", "capacity": "capacities",
+                 "lock": "locks", "investment": "investment demands", "coverage_floor": "the coverage floor",
+                 PROPORTION: "proportions"}
+        changed = ", ".join(names[k] for k in (*RELAXABLE, PROPORTION) if k in kinds)
+        held = "; the priority shares are held when the proportions may change" if PROPORTION in kinds else ""
+        explanation.note = (
+            f"no change to the {changed} (each alone or together), nor to quota_growth_min or women_min alone, makes "
+            f"this scenario feasible{held}: the conflict lies in what explain does not change (budgets, admin "
+            "capacity, cadres, funds and projects) or needs several of those"
+            if status == "infeasible" else f"the search for the least change stopped: {status}")
+        return
+    count = round(float(raw.incumbent_objective))
+    explanation.count_proven = status == "optimal"
+    model.fewest.deactivate()
+    model.count_limit = pyo.Constraint(expr=sum(model.value_changed[i] for i in n) <= count)
+    model.least = pyo.Objective(expr=sum(weight[i] * (model.value_up[i] + model.value_down[i]) for i in n),
+                                sense=pyo.minimize)
+    with progress.stage("explain: the least change to those values"):
+        status, raw = _run(opt, model, scenario, time_limit=COUNT_TIME_LIMIT)
+    if status not in ("optimal", "time_limit") or raw.incumbent_objective is None:
+        explanation.note = f"the search for the least change stopped: {status}"
+        return
+    _read_change(model, raw, values, instance, scenario, explanation)
+
+
+def _read_change(model: pyo.ConcreteModel, raw, values: list[_Value], instance: Instance, scenario: Scenario,
+                 explanation: Explanation) -> None:
+    """The solved change, rounded, applied and checked by solving the changed scenario."""
+    n = range(len(values))
+    raw.solution_loader.load_vars()
+    explanation.penalty = float(raw.incumbent_objective)
+    exact = {}
+    for i in n:
+        moved = (model.value_up[i].value or 0.0) - (model.value_down[i].value or 0.0)
+        if abs(moved) > SLACK_TOLERANCE * (1 + abs(values[i].current)):
+            exact[i] = values[i].current + moved
+    with progress.stage("explain: checking the changed values"):
+        for fine in (1.0, 1e-3):  # rounded for a planner; if that fails, nearly exact
+            changes = _change_table([(values[i], _rounded(values[i], v, fine)) for i, v in exact.items()])
+            explanation.changes = changes
+            explanation.checked = _feasible_with(instance, scenario, changes)
+            if explanation.checked:
+                break
+    explanation.values_considered = len(values)
+
+
+# values a rule multiplies by aid (quota growth: a[t] >= (1 + g) a[t-1]; women's share of
+# household aid), so that the linear search cannot move them: each is searched alone by bisection
+MULTIPLIED = ("quota_growth_min", "women_min")
+BISECTION_STEP = 1e-3  # the value found is a multiple of this (rounded away from the conflict)
+
+
+def _one_multiplied_value(instance: Instance, scenario: Scenario, explanation: Explanation, considered: int) -> bool:
+    """When no change to the linear values makes the scenario feasible: the least change to one
+    of MULTIPLIED alone (the others as written), by bisection over [0, current] on the
+    feasibility of the whole model; the value with the least relative change is proposed.
+    Returns whether one was found."""
+    best = None
+    for key in MULTIPLIED:
+        current = getattr(scenario.priorities, key)
+        if not current or explanation.weights.get("priority_share", 1.0) <= 0 and key == "women_min":
+            continue
+        with progress.stage(f"explain: the least change to {key} alone"):
+            if not _feasible_at(instance, scenario, key, 0.0):
+                continue
+            low, high = 0.0, float(current)  # feasible at low, infeasible at high
+            while high - low > BISECTION_STEP:
+                middle = math.floor((low + high) / 2 / BISECTION_STEP) * BISECTION_STEP
+                if middle <= low:
+                    break
+                if _feasible_at(instance, scenario, key, middle):
+                    low = middle
+                else:
+                    high = middle
+        relative = (current - low) / current
+        if best is None or relative < best[2]:
+            best = (key, low, relative, current)
+    if best is None:
+        return False
+    key, value, _, current = best
+    grid = BISECTION_STEP
+    changes = _change_table([(_Value("priority_share", "scenario.toml", {"section": "priorities"}, key, current,
+                                     "down", current, 0.0, grid), value)])
+    explanation.changes = changes
+    explanation.penalty = (current - value) / current
+    explanation.checked = True  # the bisection's last feasible solve was at this value
+    explanation.count_proven = True
+    explanation.values_considered = considered + len(MULTIPLIED)
+    explanation.note = (f"{key} multiplies aid in its rule, so it is searched alone (bisection to {grid:g}), after no "
+                        "change to the other values made the scenario feasible")
+    return True
+
+
+def _feasible_at(instance: Instance, scenario: Scenario, key: str, value: float) -> bool:
+    from optimizer.solving.solve import solve
+
+    at = scenario.override(**{f"priorities.{key}": value})
+    return solve(instance.with_scenario(at), at).has_plan
+
+
+def _rounded(value: _Value, exact: float, fine: float) -> float:
+    step = value.grid * fine
+    if value.direction == "down" or (value.direction == "both" and exact < value.current):
+        return max(math.floor(exact / step + 1e-6) * step, 0.0)
+    return math.ceil(exact / step - 1e-6) * step
+
+
+CHANGE_COLUMNS = ["file", "section", "donor", "recipient", "instrument", "year", "column", "current", "value",
+                  "change", "relative_change", "text"]
+
+
+def _change_table(pairs: list[tuple[_Value, float]]) -> pd.DataFrame:
+    rows = []
+    for v, new in pairs:
+        new = round(new, 10)
+        key = v.key
+        where = " ".join(str(key[c]) for c in ("donor", "recipient", "instrument", "year") if c in key)
+        if v.file == "scenario.toml":
+            text = f"scenario.toml [{key['section']}] {v.column}: {v.current:g} -> {new:g}"
+        else:
+            text = f"{v.file} {where} {v.column}: {money(v.current)} -> {money(new)} million"
+        relative = (new - v.current) / abs(v.current) if v.current else math.nan
+        text += f" ({'+' if new > v.current else ''}{share(relative) if v.current else money(new - v.current)})"
+        rows.append({"file": v.file, "section": key.get("section"),
+                     **{c: key.get(c) for c in ("donor", "recipient", "instrument", "year")},
+                     "column": v.column, "current": v.current, "value": new, "change": new - v.current,
+                     "relative_change": relative, "text": text})
+    table = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    order = {"scenario.toml": 0, "pairs.csv": 1, "capacity.csv": 2, "recipients.csv": 3, "locks.csv": 4}
+    if len(table):
+        table = table.sort_values(["file", "section", "donor", "recipient", "instrument", "year", "column"],
+                                  key=lambda s: s.map(order) if s.name == "file" else s, na_position="first")
+    return table.reset_index(drop=True)
+
+
+def scenario_overrides(changes: pd.DataFrame) -> dict[str, float]:
+    """The changes to scenario.toml as dotted keys (what --set and load_instance take)."""
+    return {f"{row.section}.{row.column}": float(row.value) for row in changes.itertuples()
+            if row.file == "scenario.toml"}
+
+
+def apply_changes(instance: Instance, changes: pd.DataFrame) -> Instance:
+    """The instance with explain's changes written into its tables and scenario (what editing
+    the files as the changes say would load)."""
+    from optimizer.data.checks import run_checks
+    from optimizer.data.errors import InvalidInstance
+    from optimizer.data.schema import TABLES
+
+    tables = {name: instance.table(name).copy() for name in TABLES}
+    table_of = {"pairs.csv": "pairs", "capacity.csv": "capacity", "recipients.csv": "recipients", "locks.csv": "locks"}
+    for row in changes.itertuples():
+        if row.file == "scenario.toml":
+            continue
+        frame = tables[table_of[row.file]]
+        match = pd.Series(True, index=frame.index)
+        for column in ("donor", "recipient", "instrument", "year"):
+            value = getattr(row, column)
+            if column in frame.columns and value is not None and not (isinstance(value, float) and math.isnan(value)):
+                match &= frame[column] == value
+        frame.loc[match, row.column] = float(row.value)
+    overrides = scenario_overrides(changes)
+    scenario = instance.scenario.override(**overrides) if overrides else instance.scenario
+    errors, warnings = run_checks(tables, scenario)
+    if errors:
+        raise InvalidInstance(errors)
+    return Instance(path=instance.path, scenario=scenario, warnings=tuple(warnings), **tables)
+
+
+def _feasible_with(instance: Instance, scenario: Scenario, changes: pd.DataFrame) -> bool:
+    from optimizer.data.errors import InvalidInstance
+    from optimizer.solving.solve import solve
+
+    try:
+        changed = apply_changes(instance.with_scenario(scenario), changes)
+    except InvalidInstance:  # a value the checks refuse: not a change to propose
+        return False
+    return solve(changed, changed.scenario).has_plan
+
 
 
 def _message(explanation: Explanation) -> str:
     if explanation.status != "infeasible":
         return explanation.message
     n = len(explanation.conflict)
+    changed = len(explanation.changes)
     return (f"the scenario is infeasible: {n} rules conflict" if n else "the scenario is infeasible") + (
-        f"; the least relaxation moves {len(explanation.relaxations)} of them" if explanation.relaxations else "")
+        f"; changing {changed} of the {explanation.values_considered} values explain may change makes it feasible"
+        if changed else "")

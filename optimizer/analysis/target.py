@@ -26,9 +26,12 @@ factor, and a few warm re-solves close the gap between bounds (models/target.py)
 
 phi_max is the factor at which the largest proportion reaches 1 (a proportion is a fraction
 of revenue); it keeps the model bounded. A target that no factor up to phi_max reaches is
-infeasible; the message then says what the largest proportions do reach (the most people, or
-the best least coverage), or that the scenario itself is infeasible there (quotas, locks or
-priorities that no budget satisfies), with the `ewppt explain` options that show why.
+infeasible; the message then says what any factor does reach (the most people, or the best
+least coverage, over every factor in [0, phi_max]: one more solve with the factor a variable
+and the people-lifted or equity objective, since at the largest proportions the budgets may
+be too large to spend under the capacities) and at which factor, or that the scenario is
+infeasible at every factor (quotas, locks or priorities that no budget satisfies), with the
+`ewppt explain` options that show why.
 
 The plan (second, lexicographic stage): among the plans at the least factor there are
 usually many (any plan lifting N or more). The plan reported is an ordinary `solve` at
@@ -52,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.data.io import Instance
+from optimizer.data.numbers import people as people_text, share
 from optimizer.solving.results import Format, Result
 from optimizer.data.scaling import require_plain
 from optimizer.data.schema import Scenario
@@ -300,30 +304,60 @@ def _reaches(found: Target, plan: Result) -> tuple[bool, str]:
 
 
 def _why_out_of_reach(instance: Instance, scenario: Scenario, found: Target) -> tuple[str, list[str]]:
-    """What the largest proportions (phi_max p) do reach, for the message of an infeasible
-    target, and the `ewppt explain` options that show the conflict when there is one to show."""
-    from optimizer.solving.solve import solve
-
+    """What the scenario can reach at all, for the message of an infeasible target: the most
+    people, or the best least coverage, over every factor from 0 to phi_max (one solve with
+    the factor a variable, as the target model; at the largest proportions the budgets may be
+    too large to spend under the capacities, so the best may lie at a smaller factor), and the
+    `ewppt explain` options that show the conflict when there is one to show."""
     largest = _scaled(scenario.proportion.model_dump(), found.max_factor)
-    shown = ", ".join(f"{level} {value:.6g}" for level, value in largest.items())
     at_largest = [f"--set proportion.{level}={_round_up(value, PASTE_DIGITS):.{PASTE_DIGITS}g}"
                   for level, value in largest.items()]
+    best, factor = _best_reach(instance, scenario, found)
+    if best is not None:
+        at = _scaled(scenario.proportion.model_dump(), factor)
+        shown = ", ".join(f"{level} {value:.6g}" for level, value in at.items())
+        where = f"(at factor {factor:.6g} of the scenario's proportions: {shown})"
+        if found.kind == "people":
+            return (f"no proportion reaches {people_text(found.goal)} people: the most any proportion lifts is "
+                    f"{people_text(best)} {where}", [])
+        at_best = [f"--set proportion.{level}={_round_up(value, PASTE_DIGITS):.{PASTE_DIGITS}g}"
+                   for level, value in at.items()]
+        return (f"no proportion reaches a coverage of {share(found.goal, 2)} in every recipient: the best least "
+                f"coverage any proportion reaches is {share(best, 2)} {where}",
+                [*at_best, f"--set priorities.coverage_min={found.goal:g}"])
+    shown = ", ".join(f"{level} {value:.6g}" for level, value in largest.items())
     where = f"at the largest proportions ({shown}; factor {found.max_factor:.6g}, where the largest reaches 1)"
-    if found.kind == "people":
-        reach = solve(instance, _at_factor(scenario, largest, True))
-        if reach.has_plan:
-            return (f"no proportion reaches {found.goal:,.6g} people: {where} the plan lifts at most "
-                    f"{reach.summary['people_lifted']:,.6g}", [])
-    else:
-        reach = solve(instance, _at_factor(scenario, largest, False).override(
-            **{"priorities.coverage_min": None, "objective": "equity"}))
-        if reach.has_plan:
-            return (f"no proportion reaches a coverage of {found.goal:.6g} in every recipient: {where} no plan "
-                    f"covers more than {reach.objective:.6g} in every recipient",
-                    [*at_largest, f"--set priorities.coverage_min={found.goal:g}"])
     return (f"no factor up to {found.max_factor:.6g} (where the largest proportion reaches 1) reaches the target, and "
-            f"{where} the scenario itself is infeasible: its quotas, priorities, capacities or locks conflict",
-            at_largest)
+            f"the scenario is infeasible at every factor ({where} too): its quotas, priorities, capacities or locks "
+            "conflict", at_largest)
+
+
+def _best_reach(instance: Instance, scenario: Scenario, found: Target) -> tuple[float | None, float | None]:
+    """(the most people, or the best least coverage, over every factor in [0, phi_max]; the
+    factor that reaches it), or (None, None) when no factor gives a plan. The scenario's own
+    rules hold (its coverage floor is dropped for a coverage target: that is the target)."""
+    from models.assemble import build_model
+    from models.target import add_budget_factor
+    from optimizer.solving.mip import release, solve_mip
+    from optimizer.solving.solve import _run, _solve_lp, new_solver
+
+    objective = "people_lifted" if found.kind == "people" else "equity"
+    overrides = {"objective": objective, "scenario.year_profile": "free"}
+    if found.kind == "coverage":
+        overrides["priorities.coverage_min"] = None
+    reach = scenario.override(**overrides)
+    opt = new_solver()
+    model = build_model(instance.with_scenario(reach), reach)
+    add_budget_factor(model, found.max_factor)
+    pinned = []
+    try:
+        outcome, pinned = solve_mip(opt, model, reach, _run) if model.integer else (_solve_lp(opt, model, reach), [])
+        factor = model.budget_factor.value
+    finally:
+        release(pinned)
+    if outcome.status not in ("optimal", "time_limit") or not outcome.has_plan or outcome.objective is None:
+        return None, None
+    return float(outcome.objective), _within(float(factor or 0.0), found.max_factor)
 
 
 def _round_up(value: float, digits: int) -> float:

@@ -44,7 +44,7 @@ RATE_COLUMNS = _columns(lambda unit: unit == "people per million yuan")
 SCALED_COLUMNS = {t: MONEY_COLUMNS.get(t, []) + PEOPLE_COLUMNS.get(t, []) + RATE_COLUMNS.get(t, [])
                   for t in MONEY_COLUMNS.keys() | PEOPLE_COLUMNS.keys() | RATE_COLUMNS.keys()}
 # the unit of each family's right-hand side (and slack); admin capacity counts funds
-MONEY_FAMILIES = frozenset({"budget", "quota", "quota_growth", "priority_share", "capacity", "effect_use", "investment",
+MONEY_FAMILIES = frozenset({"budget", "budget_worth", "quota", "quota_growth", "priority_share", "capacity", "effect_use", "investment",
                             "effect_lag", "year_effect_lag", "year_effect_use", "fund_min", "fund_max", "project_spend", "project_timing", "lock"})
 PEOPLE_FAMILIES = frozenset({"people", "poor_population_cap", "coverage_floor", "equity_ratio", "year_people",
                              "year_poor_population_cap"})

@@ -410,8 +410,11 @@ def people_figure(kpis: pd.DataFrame) -> plt.Figure:
 
 
 def budget_duals(duals: pd.DataFrame) -> pd.DataFrame:
-    """The budget rows' duals as a donor x year table."""
-    budget = duals[duals["family"] == "budget"].astype({"year": int})
+    """What one more million of each donor's budget is worth, as a donor x year table: the
+    figure a planner means, with the budget's priority shares following it (`budget_worth`,
+    ranging's slope); a result written before it had one shows the budget rows' own duals."""
+    family = "budget_worth" if (duals["family"] == "budget_worth").any() else "budget"
+    budget = duals[duals["family"] == family].astype({"year": int})
     return budget.pivot_table(index="donor", columns="year", values="dual", aggfunc="sum")
 
 
@@ -447,7 +450,7 @@ def duals_figure(duals: pd.DataFrame, objective_name: str, donors: list[str] | N
                   "(dots: each year, top to bottom; bar: their mean)")
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=8, ncol=min(len(years) + 1, 8),
                frameon=False)
-    ax.set_title("What one more million is worth, by donor (duals of the budget rows)", fontsize=11)
+    ax.set_title("What one more million of budget is worth, by donor (its priority shares following)", fontsize=11)
     fig.tight_layout(rect=(0, 0.35 / height_in, 1, 1))
     return fig
 
@@ -592,9 +595,11 @@ CAPTIONS = {
     "people": "Grey: the recipient's poor population; blue: people the plan lifts out of poverty. With many "
               "recipients, those with the most poor people and the least covered (red) are named and the others "
               "summed in one hatched row, drawn to its own scale, with their lowest to highest coverage.",
-    "duals": "The dual of each donor's budget row: the objective gained by one more million yuan in that "
-             "donor's budget in that year, other things equal (for a MIP, with its whole decisions fixed). "
-             "One dot per year, the earliest on top, so that equal years show side by side.",
+    "duals": "The objective gained by one more million yuan in each donor's budget in that year, with the "
+             "priority shares that are shares of that budget following it (a 30% minimum asks 0.3 million more), "
+             "as ranging's slope for the budget; for a MIP, with its whole decisions fixed. One dot per year, the "
+             "earliest on top, so that equal years show side by side. (duals.csv also has the budget row's own "
+             "dual, family budget, which holds those shares fixed in million yuan: a different question.)",
     "years": "Each donor's aid in each plan year, stacked by category (million yuan). With steady year profiles "
              "(the default) every funding line follows its donor's yearly budget unless a rule holds it elsewhere; "
              "the share of aid off those profiles is in the summary.",

@@ -4,6 +4,7 @@ Tables (all money in million yuan):
     allocation  donor, recipient, instrument, category, year, aid        (non-zero flows)
     kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment, people_years
     duals       family, rule, donor, recipient, instrument, year, dual   (d objective / d right-hand side)
+                (and family budget_worth: one more million of budget with its shares following)
     binding     family, rule, donor, recipient, instrument, year, slack, binding
     decisions   kind, donor, recipient, instrument, project, year, count, money
                 (funds established with their capital, projects built with their cost,
@@ -320,7 +321,61 @@ def dual_table(model: pyo.ConcreteModel, duals: dict) -> pd.DataFrame:
         for index, con in block.items():
             if con in duals:
                 rows.append({"family": family, **_index_row(family, index), "dual": round_figure(duals[con])})
+    rows += [{"family": BUDGET_WORTH, **_index_row("budget", key), "dual": round_figure(value)}
+             for key, value in budget_worth(model, duals).items()]
     return _typed(pd.DataFrame(rows, columns=empty_table("duals").columns)) if rows else empty_table("duals")
+
+
+# The "worth of a million" a planner means: one more million of donor d's budget in year t,
+# with every priority share that is a share of that budget following it (a 30% minimum asks
+# 0.3 million more) and the funds' capital limits that follow the budgets (as the model builds
+# them). It is ranging's slope for the budget. The `budget` row's own dual holds the share
+# rows fixed in million yuan instead: the other figure, kept in the duals table under its name.
+BUDGET_WORTH = "budget_worth"
+
+
+def budget_worth(model: pyo.ConcreteModel, duals: dict) -> dict[tuple[str, int], float]:
+    """(donor, year) -> d objective / d B[d,t] with the shares following the budget:
+
+        dual(budget[d,t]) + sum_{rules r of share x budget, g in {d, all donors}} share[r] dual(priority_share[r,g,t])
+                          + sum_{funds (w,k) whose capital limit is d's budgets} dual(fund_max[w,k]) y[w,k]
+    """
+    from optimizer.solving.ranging import BUDGET_SHARE_RULES
+
+    budget = model.component("budget")
+    if budget is None:
+        return {}
+    sets = model.index_sets
+    priority = model.component("priority_share")
+    fund_max = model.component("fund_max")
+    by_year: dict[int, list] = {}
+    if priority is not None:
+        for (rule, g, t), con in priority.items():
+            if rule in BUDGET_SHARE_RULES and con in duals:
+                by_year.setdefault(t, []).append((g, pyo.value(model.share_bound[rule]) * duals[con]))
+    funds_of: dict[str, float] = {}  # donor -> sum over funds limited by its budgets of dual * y
+    if fund_max is not None and sets.fund_keys:
+        donors_of: dict[str, list[str]] = {}
+        for d, w in sets.pairs:
+            donors_of.setdefault(w, []).append(d)
+        capacity = set(sets.capacity_keys)
+        for w, k in sets.fund_keys:
+            con = fund_max[w, k]
+            if con not in duals or not duals[con]:
+                continue
+            budgets = sum(pyo.value(model.budget_amount[d, t]) for d in donors_of.get(w, ()) for t in sets.years)
+            capped = all((w, k, t) in capacity for t in sets.years)
+            if capped and sum(pyo.value(model.max_aid[w, k, t]) for t in sets.years) < budgets:
+                continue
+            for d in donors_of.get(w, ()):
+                funds_of[d] = funds_of.get(d, 0.0) + duals[con] * float(model.y[w, k].value or 0.0)
+    worth = {}
+    for (d, t), con in budget.items():
+        if con not in duals:
+            continue
+        worth[d, t] = (duals[con] + sum(v for g, v in by_year.get(t, ()) if g in (d, "*"))
+                       + funds_of.get(d, 0.0))
+    return worth
 
 
 def binding_table(model: pyo.ConcreteModel) -> pd.DataFrame:
