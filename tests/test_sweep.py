@@ -229,15 +229,16 @@ def test_a_swept_plan_written_is_the_steady_plan_solve_gives(tmp_path):
     from optimizer.studies.study import apply_to_instance, resolve_parameters
 
     relaxed = load_instance("ewppt-2010", **{"scenario.model": "lp"})
+    base = relaxed.scenario.proportion.provincial
     study = Study.model_validate({"study": {"design": "grid", "save_allocation": True}, "parameter": [
-        {"path": "proportion.provincial", "values": [0.0011, 0.0013]}]})
+        {"path": "proportion.provincial", "values": [round(0.9 * base, 9), round(1.1 * base, 9)]}]})
     results = sweep(relaxed, study, out=tmp_path / "study", workers=1)
     assert (results["status"] == "optimal").all() and (results["message"] == "").all()
     parameters = resolve_parameters(study, relaxed)
     written = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "study" / "allocations").glob("*.parquet")))
     for row in results.itertuples(index=False):
         reference = solve(apply_to_instance(relaxed, parameters, {"proportion.provincial": row._1}))
-        assert reference.summary["aid_off_profile"] < 0.06
+        assert reference.summary["aid_off_profile"] < 0.1  # steady (a free plan has about 55%)
         keys = ["donor", "recipient", "instrument", "year"]
         mine = written[written["scenario_id"] == row.scenario_id].set_index(keys)["aid"]
         theirs = reference.allocation.set_index(keys)["aid"]
