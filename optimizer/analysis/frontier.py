@@ -258,7 +258,6 @@ def _tighten(found: Frontier, model, instance: Instance, scenario: Scenario, opt
     planner reads is not the solver's slack (ewppt-2010: point 5 rose from 917,071 to 917,135
     people at a gap of 3e-6). The gap used is reported."""
     from optimizer.solving.mip import HIGHS_DEFAULT_GAP
-    from optimizer.solving.solve import solve_model
 
     gap = scenario.solver.mip_rel_gap if scenario.solver.mip_rel_gap is not None else HIGHS_DEFAULT_GAP
     for _ in range(TIGHTEN_ROUNDS):
@@ -268,12 +267,7 @@ def _tighten(found: Frontier, model, instance: Instance, scenario: Scenario, opt
             break
         gap = max(gap / 10, MIN_GAP)
         for p in dominated:
-            model.coverage_min.set_value(p.coverage_floor)
-            at = scenario.override(**{"priorities.coverage_min": p.coverage_floor, "solver.mip_rel_gap": gap})
-            result = solve_model(model, dataclasses.replace(instance, scenario=at), at, opt)
-            if result.has_plan and _as_good(result, p):
-                _replace_plan(found, p, result, recipients)
-                p.resolved = True
+            _resolve_point(found, p, gap, model, instance, scenario, opt, recipients)
     # the gap of each plan should be smaller than the step between neighbouring points: one
     # more solve, at half the smallest step (relative to the most people), of each plan above it
     lifted = [p.people_lifted for p in found.points if p.result.has_plan and p.people_lifted is not None]
@@ -286,12 +280,7 @@ def _tighten(found: Frontier, model, instance: Instance, scenario: Scenario, opt
                 achieved = p.result.solver.get("mip_gap") if p.result.has_plan else None
                 if achieved is None or achieved <= needed:
                     continue
-                model.coverage_min.set_value(p.coverage_floor)
-                at = scenario.override(**{"priorities.coverage_min": p.coverage_floor, "solver.mip_rel_gap": needed})
-                result = solve_model(model, dataclasses.replace(instance, scenario=at), at, opt)
-                if result.has_plan and _as_good(result, p):
-                    _replace_plan(found, p, result, recipients)
-                    p.resolved = True
+                _resolve_point(found, p, needed, model, instance, scenario, opt, recipients)
             gap = needed
     found.mip_rel_gap = gap
     _flag_dominated(found)
@@ -315,6 +304,18 @@ def _as_good(result: Result, point: FrontierPoint) -> bool:
     (its own gap is then the smaller one)."""
     people = float(result.kpis["people_lifted"].sum())
     return people >= point.people_lifted - DOMINANCE_TOLERANCE * (1 + abs(point.people_lifted))
+
+
+def _resolve_point(found, p, gap: float, model, instance, scenario, opt, recipients) -> None:
+    """Solve point p again at MIP gap `gap`; keep the new plan if it is at least as good."""
+    from optimizer.solving.solve import solve_model
+
+    model.coverage_min.set_value(p.coverage_floor)
+    at = scenario.override(**{"priorities.coverage_min": p.coverage_floor, "solver.mip_rel_gap": gap})
+    result = solve_model(model, dataclasses.replace(instance, scenario=at), at, opt)
+    if result.has_plan and _as_good(result, p):
+        _replace_plan(found, p, result, recipients)
+        p.resolved = True
 
 
 def _replace_plan(found: Frontier, point: FrontierPoint, result: Result, recipients: list[str]) -> None:
