@@ -191,7 +191,7 @@ def explain(
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Also write conflict and changes (CSV)")
                        ] = None,
     change_proportion: Annotated[bool, typer.Option(
-        "--change-proportion", help="Let the change move the scenario's [proportion] too (the budgets follow; "
+        "--change-proportion", help="Let the change move the scenario's proportions too (the budgets follow; "
                                     "the priority shares are then held)")] = False,
 ) -> None:
     """Why a scenario is infeasible: the conflicting rules (HiGHS's irreducible infeasible
