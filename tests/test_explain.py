@@ -190,7 +190,7 @@ def test_a_lock_over_the_budget_is_named(tmp_path):
     assert named(e) == {("budget", None, "coastal", None, None, 2011),
                         ("lock", None, "coastal", "upland", "roads", 2011)}
     lock = next(c for c in e.conflict if c.family == "lock")
-    assert lock.text == "lock coastal->upland roads 2011: exactly 12 million (locks.csv)"
+    assert lock.text == "lock coastal->upland roads 2011: exactly 12.00 million (locks.csv)"
     assert e.headline == ("coastal 2011: lock coastal->upland roads 12.00 = 12.00 million exceed the whole budget of "
                           "10.00 million")
     assert e.penalty == pytest.approx(2 / 12, abs=1e-7)
@@ -213,7 +213,7 @@ def test_a_fund_larger_than_any_budget(tmp_path):
     e = explain(load_instance(folder))
     assert named(e) == {("lock", None, "coastal", "upland", "cdf", 2011), ("fund_min", None, None, "upland", "cdf", None),
                         ("fund_max", None, None, "upland", "cdf", None)}
-    assert any("at least 100 million over the plan" in c.text for c in e.conflict)
+    assert any("at least 100.00 million over the plan" in c.text for c in e.conflict)
     (change,) = e.changes.itertuples()
     assert (change.file, change.column, change.current, change.value) == ("locks.csv", "min_aid", 1, 0)
 

@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from optimizer.data import numbers
 from optimizer.data.io import Instance, atomic_write
 from optimizer.data.output import result_folder
 from optimizer.solving.mip import discrete_vars, free_bounds, pin, release
@@ -172,13 +173,13 @@ def alternatives(instance: Instance, slack: float = 0.02, count: int = 3, scenar
             best = search.best_direction(rng, starts, threshold)
             if best is None:
                 found.message = (f"found {j - 1} of {count}: no further plan within the slack is at least "
-                                 f"{threshold:.6g} million yuan (L1, {SPACE_NAME[space]} totals) from every plan found, in "
+                                 f"{numbers.money(threshold)} million yuan (L1, {SPACE_NAME[space]} totals) from every plan found, in "
                                  f"{MAX_TRIES} tries")
                 break
             signs, certificate = best
             kept = certificate - KEEP * (1 + abs(certificate))  # what the second stage keeps, and reports
             result = search.second_stage(signs, kept, solve_model)
-            result.message = (f"alternative {j}: within {slack * 100:g}% of the optimum, at least {kept:.6g} million "
+            result.message = (f"alternative {j}: within {slack * 100:g}% of the optimum, at least {numbers.money(kept)} million "
                               f"yuan (L1, {SPACE_NAME[space]} totals) from every earlier plan; {result.message}")
             result.summary.update(alternative=j, slack=slack, objective_floor=search.floor,
                                   certified_distance=round_figure(kept), distance_space=space)

@@ -46,6 +46,7 @@ from pyomo.common.tee import capture_output
 
 from optimizer.solving import interrupt, progress
 from optimizer.data.io import Instance
+from optimizer.data import numbers
 from optimizer.data.numbers import money, share
 from optimizer.solving.results import FAMILY_INDEX
 from optimizer.data.schema import Scenario
@@ -325,7 +326,7 @@ def _member(con, bound: int, instance: Instance) -> Member:
 
 
 def _money(value: float) -> str:
-    return f"{value:,.6g}"
+    return numbers.money(value)
 
 
 def describe(family: str, index: dict[str, Any], side: str, value: float, instance: Instance) -> str:
@@ -334,7 +335,7 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
     at_least = side == "lower"
     scenario = instance.scenario
     if family == "budget":
-        parts = [f"{scenario.proportion.model_dump()[lvl]:g} x {lvl} revenue {_money(r)}"
+        parts = [f"{scenario.proportion.model_dump()[lvl]:g} x {lvl} revenue {numbers.money(r)}"
                  for lvl, r in _revenue(instance, g("donor"), g("year")) if scenario.proportion.model_dump()[lvl] > 0]
         return (f"budget {g('donor')} {g('year')}: spends exactly {_money(value)} million"
                 + (f" ({' + '.join(parts)})" if parts else ""))
@@ -366,12 +367,12 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
                 f"{_money(value)} million + infra_unlock x public goods built (recipients.csv investment_demand)")
     if family == "coverage_floor":
         floor = scenario.priorities.coverage_min
-        return (f"coverage floor {g('recipient')}: at least {_money(value)} people lifted ({floor:g} of its poor "
+        return (f"coverage floor {g('recipient')}: at least {numbers.people(value)} people lifted ({floor:g} of its poor "
                 f"population, scenario.toml coverage_min)")
     if family == "poor_population_cap":
-        return f"poor population {g('recipient')}: at most {_money(value)} people can be lifted (recipients.csv)"
+        return f"poor population {g('recipient')}: at most {numbers.people(value)} people can be lifted (recipients.csv)"
     if family == "admin_capacity_limit":
-        return (f"admin capacity {g('recipient')}: at most {_money(value)} funds (recipients.csv admin_capacity), "
+        return (f"admin capacity {g('recipient')}: at most {numbers.plain(value)} funds (recipients.csv admin_capacity), "
                 f"plus what cadres add")
     if family == "fund_min":
         return (f"fund minimum {g('recipient')} {g('instrument')}: an established fund holds at least "
@@ -400,7 +401,7 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
         return f"least coverage: {g('recipient')} lifts at least that share of its poor population"
     where = " ".join(str(v) for v in index.values())
     sense = {"lower": "at least", "upper": "at most", "both": "exactly"}[side]
-    return f"{family.replace('_', ' ')} {where}: {sense} {_money(value)}"
+    return f"{family.replace('_', ' ')} {where}: {sense} {numbers.plain(value)}"
 
 
 def _fund_floor(instance: Instance, instrument: str) -> float:

@@ -93,6 +93,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimizer.data import numbers
 from optimizer.data.io import Instance, atomic_write
 from optimizer.data.numbers import share
 from optimizer.data.output import result_folder
@@ -210,7 +211,7 @@ def frontier(instance: Instance, points: int = 5, scenario: Scenario | None = No
     found.max_min_coverage = theta
     floor_b = max(0.0, theta * (1 - EQUITY_TOLERANCE) - 1e-12)  # as the equity objective's second stage
     if floor_b <= best.min_coverage + DOMINANCE_TOLERANCE:
-        found.message = (f"the people-lifted optimum already has the highest least coverage ({theta:.6g}): "
+        found.message = (f"the people-lifted optimum already has the highest least coverage ({numbers.share(theta, 2)}): "
                          f"the frontier is one plan{note}")
         return _summarise(found)
 

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from optimizer.data import numbers
 from optimizer.data.io import Instance
 from optimizer.data.numbers import people as people_text, share
 from optimizer.solving.results import Format, Result
@@ -168,7 +169,7 @@ def target(instance: Instance, people: float | None = None, coverage: float | No
     plan, reached, shortfall = _plan(instance, plan_scenario, found)
     found.timings["plan"] = time.perf_counter() - planned
     found.result = plan
-    what = f"{goal:,.6g} people" if kind == "people" else f"a coverage of {goal:.6g} in every recipient"
+    what = f"{numbers.people(goal)} people" if kind == "people" else f"a coverage of {numbers.share(goal, 2)} in every recipient"
     if not plan.has_plan:
         found.status = plan.status
         found.message = f"the plan at factor {factor:.9g} did not solve: {plan.status}: {plan.message}"
@@ -295,12 +296,12 @@ def _reaches(found: Target, plan: Result) -> tuple[bool, str]:
     if found.kind == "people":
         lifted = float(plan.kpis["people_lifted"].sum())
         need = found.goal * (1 - TOLERANCE) - TOLERANCE
-        return lifted >= need, f"{lifted:,.6g} people lifted, {found.goal:,.6g} asked"
+        return lifted >= need, f"{numbers.people(lifted)} people lifted, {numbers.people(found.goal)} asked"
     floor = plan.binding[plan.binding["family"] == "coverage_floor"]
     # the floor rows are in the plan's model (coverage_min = F); the plan's re-check keeps them
     covered = plan.kpis.set_index("recipient")["coverage"]
     least = min((float(covered[w]) for w in floor["recipient"]), default=math.inf)
-    return least >= found.goal * (1 - TOLERANCE) - TOLERANCE, f"least coverage {least:.6g}, {found.goal:.6g} asked"
+    return least >= found.goal * (1 - TOLERANCE) - TOLERANCE, f"least coverage {numbers.share(least, 2)}, {numbers.share(found.goal, 2)} asked"
 
 
 def _why_out_of_reach(instance: Instance, scenario: Scenario, found: Target) -> tuple[str, list[str]]:
@@ -315,8 +316,8 @@ def _why_out_of_reach(instance: Instance, scenario: Scenario, found: Target) -> 
     best, factor = _best_reach(instance, scenario, found)
     if best is not None:
         at = _scaled(scenario.proportion.model_dump(), factor)
-        shown = ", ".join(f"{level} {value:.6g}" for level, value in at.items())
-        where = f"(at factor {factor:.6g} of the scenario's proportions: {shown})"
+        shown = ", ".join(f"{level} {numbers.plain(value)}" for level, value in at.items())
+        where = f"(at factor {numbers.plain(factor)} of the scenario's proportions: {shown})"
         if found.kind == "people":
             return (f"no proportion reaches {people_text(found.goal)} people: the most any proportion lifts is "
                     f"{people_text(best)} {where}", [])
@@ -325,9 +326,9 @@ def _why_out_of_reach(instance: Instance, scenario: Scenario, found: Target) -> 
         return (f"no proportion reaches a coverage of {share(found.goal, 2)} in every recipient: the best least "
                 f"coverage any proportion reaches is {share(best, 2)} {where}",
                 [*at_best, f"--set priorities.coverage_min={found.goal:g}"])
-    shown = ", ".join(f"{level} {value:.6g}" for level, value in largest.items())
-    where = f"at the largest proportions ({shown}; factor {found.max_factor:.6g}, where the largest reaches 1)"
-    return (f"no factor up to {found.max_factor:.6g} (where the largest proportion reaches 1) reaches the target, and "
+    shown = ", ".join(f"{level} {numbers.plain(value)}" for level, value in largest.items())
+    where = f"at the largest proportions ({shown}; factor {numbers.plain(found.max_factor)}, where the largest reaches 1)"
+    return (f"no factor up to {numbers.plain(found.max_factor)} (where the largest proportion reaches 1) reaches the target, and "
             f"the scenario is infeasible at every factor ({where} too): its quotas, priorities, capacities or locks "
             "conflict", at_largest)
 
