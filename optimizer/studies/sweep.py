@@ -186,19 +186,22 @@ class _BuiltModel:
             for index in parameter.indices:
                 key = (parameter.param, index)
                 values[key] = values[key] * number if parameter.mode == "factor" else number
+        moved = set()  # the Params whose values this point changes
         for key, value in values.items():
             if value != self.current[key]:
                 data = _param(self.model, *key)
                 data.set_value(value)
                 self.changed.add(id(data))
+                moved.add(key[0])
         self.current = values
-        if self.moving & {"proportion", "revenue", "max_aid"}:
+        # the budgets follow their inputs; recomputing them costs 1.4 ms on ewppt-2010, so only when one moved
+        if moved & {"proportion", "revenue", "max_aid"}:
             for data, value in budget_values(self.model):
                 if data.value != value:
                     data.set_value(value)
                     self.changed.add(id(data))
                     self.budgets_moved = True
-        for name in self.arrays.keys() & self.moving:
+        for name in self.arrays.keys() & moved:
             self.arrays[name] = self._read(name)
 
     def solve(self, save_allocation: bool) -> dict[str, Any]:
