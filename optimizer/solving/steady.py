@@ -50,7 +50,7 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
     h = opt._solver_model
     cols = opt._pyomo_var_to_solver_var_map
     lp = h.getLp()
-    n_cols, n_rows = lp.num_col_, lp.num_row_
+    n_cols = lp.num_col_
     better = 1.0 if lp.sense_ == highspy.ObjSense.kMaximize else -1.0  # the direction the objective improves
     costs = np.array(lp.col_cost_, dtype=float)  # a copy: _copy replaces the LP's arrays
     col_lower, col_upper = np.asarray(lp.col_lower_, dtype=float).copy(), np.asarray(lp.col_upper_, dtype=float).copy()
@@ -58,7 +58,7 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
     solution = h.getSolution()
     solved = h.getModelStatus() == highspy.HighsModelStatus.kOptimal and solution.value_valid
     if model.integer:  # the plan is in the model's variables (optimizer.solving.mip); HiGHS may hold another solve
-        plan = np.array([_value(v, cols) for v in _vars_by_column(model, cols, n_cols)])
+        plan = np.array([_value(v) for v in _vars_by_column(model, cols, n_cols)])
         from optimizer.solving.mip import discrete_vars
 
         for v in discrete_vars(model):  # the LP with its whole decisions held at the plan
@@ -88,14 +88,13 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
         rows_at = np.asarray(solution.row_value, dtype=float)
         cols_at = np.asarray(solution.col_value, dtype=float)
         scale = max(1.0, float(np.abs(costs).max(initial=0.0)))
-        for j in np.flatnonzero(np.abs(reduced) > ZERO_DUAL * scale):
-            at = col_lower[j] if abs(cols_at[j] - col_lower[j]) <= abs(cols_at[j] - col_upper[j]) else col_upper[j]
-            col_lower[j] = col_upper[j] = at
-            outcome.columns_fixed += 1
-        for i in np.flatnonzero(np.abs(duals) > ZERO_DUAL * scale):
-            at = row_lower[i] if abs(rows_at[i] - row_lower[i]) <= abs(rows_at[i] - row_upper[i]) else row_upper[i]
-            row_lower[i] = row_upper[i] = at
-            outcome.rows_fixed += 1
+        held = np.abs(reduced) > ZERO_DUAL * scale  # columns at the bound they sit at
+        at = np.where(np.abs(cols_at - col_lower) <= np.abs(cols_at - col_upper), col_lower, col_upper)
+        col_lower[held] = col_upper[held] = at[held]
+        tight = np.abs(duals) > ZERO_DUAL * scale  # rows at their active bound
+        at = np.where(np.abs(rows_at - row_lower) <= np.abs(rows_at - row_upper), row_lower, row_upper)
+        row_lower[tight] = row_upper[tight] = at[tight]
+        outcome.columns_fixed, outcome.rows_fixed = int(held.sum()), int(tight.sum())
     else:  # the objective no worse than at the plan, in one dense row: better * c x >= better * c x0
         value = float(costs @ plan)
         floor = better * value - OBJECTIVE_TOLERANCE * max(1.0, abs(value)) / 10
@@ -138,7 +137,7 @@ def _vars_by_column(model: pyo.ConcreteModel, cols: dict, n_cols: int) -> list:
     return found
 
 
-def _value(v, cols) -> float:
+def _value(v) -> float:
     return 0.0 if v is None or v.value is None else float(v.value)
 
 
