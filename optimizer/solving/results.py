@@ -109,6 +109,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     ranging: pd.DataFrame | None = None  # only when the solve was asked for it
     figures: dict[str, int] | None = None  # the instance's figures by status (provenance.csv), if it has one
+    scenarios: pd.DataFrame | None = None  # a robust plan's people lifted per scenario (optimizer/studies/robust.py)
+    robust: dict[str, Any] | None = None  # a robust plan's risk measures, VSS and EVPI
 
     @property
     def ok(self) -> bool:
@@ -118,11 +120,13 @@ class Result:
         tables = {name: getattr(self, name) for name in TABLE_NAMES}
         if self.ranging is not None:
             tables["ranging"] = self.ranging
+        if self.scenarios is not None:
+            tables["scenarios"] = self.scenarios
         return tables
 
     def run_record(self) -> dict[str, Any]:
-        """The provenance written to run.json."""
-        return {
+        """The provenance written to run.json (with a robust plan's record when there is one)."""
+        return {**({"robust": self.robust} if self.robust is not None else {}),
             "status": self.status,
             "has_plan": self.has_plan,
             "objective": self.objective,
@@ -185,8 +189,8 @@ def read_results(out_dir: str | Path) -> dict[str, pd.DataFrame]:
     out = Path(out_dir)
 
     def names(written) -> list[str]:
-        """Every table, and the ranging table when the solve wrote one."""
-        return [*TABLE_NAMES, *(["ranging"] if written("ranging") else [])]
+        """Every table, and the ranging and scenarios tables when the run wrote them."""
+        return [*TABLE_NAMES, *[name for name in ("ranging", "scenarios") if written(name)]]
 
     fmt = _recorded_format(out)
     if fmt == "xlsx":

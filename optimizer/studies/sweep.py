@@ -632,3 +632,29 @@ def sweep(
         return store.read()
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "allocation"} for r in records])
     return frame.sort_values("scenario_id", ignore_index=True) if len(frame) else frame
+
+
+def sweep_points(instance: Instance, parameters: list[ResolvedParameter], design: pd.DataFrame,
+                 workers: int | None = 1, on_result: Callable[[dict], None] | None = None) -> pd.DataFrame:
+    """The sweep engine over given points (`design`: scenario_id, then one column per path), in
+    memory on local processes: what `sweep` does for a study's design, for a caller that has its
+    own points (a robust plan's scenarios, optimizer/studies/robust.py)."""
+    require_plain(instance, "sweep")
+    records: list[dict] = []
+
+    def finished(record: dict) -> None:
+        records.append(record)
+        if on_result is not None:
+            on_result(record)
+
+    columns = ["scenario_id", *(p.path for p in parameters)]
+    items = list(_points(design[columns], set()))
+    workers = max(1, min(workers or os.cpu_count() or 1, len(items)))
+    if workers == 1:
+        runner = ScenarioRunner(instance, parameters)
+        for scenario_id, point in items:
+            finished(runner.run(scenario_id, point))
+    else:
+        _run_local_pool(instance, parameters, False, items, workers, finished)
+    frame = pd.DataFrame(records)
+    return frame.sort_values("scenario_id", ignore_index=True) if len(frame) else frame
