@@ -40,6 +40,8 @@ _PUBLIC = {
     "sweep": "optimizer.studies.sweep",
     "read_sweep": "optimizer.studies.sweep",
     "write_sweep_report": "optimizer.studies.sweep_report",
+    "robust": "optimizer.studies.robust",
+    "load_uncertainty": "optimizer.studies.uncertainty",
     # reports
     "write_report": "optimizer.reports.report",
 }

@@ -401,6 +401,73 @@ def sweep(
                          f"per level ({int(results['built_model'].sum())} builds in all) and re-solved it for the rest"))
 
 
+@app.command()
+def robust(
+    instance: InstanceArg,
+    uncertainty_file: Annotated[Path, typer.Argument(metavar="UNCERTAINTY.toml",
+                                                     help="The uncertain estimates: explicit scenarios or sampled ranges")],
+    risk: Annotated[str, typer.Option(help="What the plan maximises over the scenarios' people lifted: expected, "
+                                           "cvar:ALPHA (the mean of the worst ALPHA share) or worst")] = "expected",
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder",
+                                                    show_default="results/<instance>-robust")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
+    worth: Annotated[bool, typer.Option(help="Also solve the point-estimate plan and every scenario's own optimum "
+                                             "(VSS, EVPI)")] = True,
+    workers: Annotated[int, typer.Option(help="Processes for the scenarios' own optima")] = 1,
+    set_values: SetOption = None,
+    show: Annotated[int, typer.Option(help="Scenarios to list (0 = none)")] = 15,
+    quiet: Annotated[bool, typer.Option(help="No live status line while solving")] = False,
+) -> None:
+    """One plan for every scenario of UNCERTAINTY.toml: writes solve's tables, scenarios (people
+    lifted in each scenario by the robust plan, the point-estimate plan and the scenario's own
+    optimum) and run.json with the value of the stochastic solution and of perfect information."""
+    from optimizer.studies.robust import robust as robust_plan
+    from optimizer.studies.uncertainty import load_uncertainty, parse_risk
+
+    try:
+        parse_risk(risk)
+    except ValueError as exc:
+        _bad_input([Problem("--risk", str(exc), value=risk)])
+    loaded = _load(instance, _key_values("--set", set_values or []))
+    try:
+        uncertainty = load_uncertainty(uncertainty_file)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-robust"
+    check_out_dir(target)
+    try:
+        with _working(quiet):
+            result = robust_plan(loaded, uncertainty, risk=risk, worth=worth, workers=workers,
+                                 where=uncertainty_file.name)
+            with progress.stage("writing the plan"):
+                written = result.write(target, fmt.value)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    _print_summary(result, 0)
+    if result.scenarios is not None and show > 0:
+        _print_scenarios(result.scenarios, show)
+    known = {str(w) for w in loaded.warnings}
+    _warn([w for w in result.warnings if w not in known])
+    out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
+    if not result.ok:
+        err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)
+        raise typer.Exit(exit_code(result))
+
+
+def _print_scenarios(scenarios: pd.DataFrame, show: int) -> None:
+    columns = [(c, label) for c, label in (("robust_plan", "robust plan"), ("point_estimate_plan", "point-estimate plan"),
+                                          ("own_optimum", "own optimum")) if c in scenarios]
+    table = Table(title=f"people lifted in each scenario (the first {min(show, len(scenarios))} of {len(scenarios)})")
+    table.add_column("scenario", justify="right")
+    table.add_column("probability", justify="right")
+    for _, label in columns:
+        table.add_column(label, justify="right")
+    for row in scenarios.head(show).to_dict("records"):
+        table.add_row(str(row["scenario_id"]), numbers.share(row["probability"]),
+                      *(numbers.people(row[c]) for c, _ in columns))
+    out.print(table)
+
+
 class Space(str, Enum):
     recipients = "recipients"
     categories = "categories"
@@ -767,7 +834,8 @@ def _print_summary(result: Result, show: int) -> None:
     summary = Table(title=Text.assemble(printable(result.scenario["scenario"]["name"]) + ": ", (result.status, colour)),
                     show_header=False)
     objective_name = result.scenario["scenario"]["objective"]
-    summary.add_row("objective", f"{objective_name} = " + numbers.objective(objective_name, result.objective))
+    risk = f"{result.robust['risk']} of " if result.robust else ""  # a robust plan's risk measure
+    summary.add_row("objective", f"{risk}{objective_name} = " + numbers.objective(objective_name, result.objective))
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue

@@ -97,6 +97,10 @@ SUMMARY_STYLE = {
     "min_coverage": share, "coverage_floor": share, "aid_off_profile": share, "lines_with_an_empty_year": share,
     "mip_gap": lambda v: share(v, 2), "integrality_gap": lambda v: share(v, 2), "slack": lambda v: share(v, 2),
     "binding_priorities": count, "binding_limits": count,
+    # a robust plan's figures (optimizer/studies/robust.py): people lifted, or weighted people lifted
+    **{f"{plan}_{measure}": people for plan in ("robust_plan", "point_estimate_plan")
+       for measure in ("expected", "worst", "risk")},
+    "vss": people, "evpi": people, "wait_and_see": people, "scenarios": count,
 }
 OBJECTIVE_KEYS = {"objective", "best_bound", "mip_objective", "objective_floor"}  # in the objective's own style
 

@@ -45,7 +45,7 @@ NOISE = 1e-7  # relative: a VSS or EVPI within this of 0 is solver noise, report
 
 
 def robust(instance: Instance, uncertainty: Uncertainty | str | Path, risk: str | Risk = "expected",
-           worth: bool = True, workers: int | None = 1) -> Result:
+           worth: bool = True, workers: int | None = 1, where: str | None = None) -> Result:
     """The plan that maximises `risk` (expected | cvar:ALPHA | worst) of people lifted over the
     scenarios of `uncertainty` (an Uncertainty or the path of an UNCERTAINTY.toml).
 
@@ -55,14 +55,14 @@ def robust(instance: Instance, uncertainty: Uncertainty | str | Path, risk: str 
     `result.robust` (risk measures, VSS, EVPI). `worth=False` skips the point-estimate plan and
     the own optima (the plan alone); `workers` solves the own optima in that many processes.
     """
-    where = "UNCERTAINTY.toml"
     if not isinstance(uncertainty, Uncertainty):
-        where = Path(uncertainty).name
+        where = where or Path(uncertainty).name
         uncertainty = load_uncertainty(uncertainty)
     try:
         risk = parse_risk(risk)
     except ValueError as exc:
         raise InvalidInstance([Problem("--risk", str(exc), value=str(risk))]) from None
+    where = where or "UNCERTAINTY.toml"
     require_plain(instance, "robust")
     scenario = instance.scenario
     from models.robust import RISK_OBJECTIVES

@@ -111,8 +111,6 @@ class Uncertainty(BaseModel):
                 raise ValueError(f"every parameter needs one value per scenario; the parameters give "
                                  f"{', '.join(str(n) for n in sorted(counts))} values")
             count = counts.pop()
-            if any(isinstance(v, str) for p in self.parameter for v in p.values):
-                raise ValueError("scenario values must be numbers")
             if section.probabilities is not None:
                 probabilities = section.probabilities
                 if len(probabilities) != count:
@@ -227,10 +225,18 @@ def scenario_set(uncertainty: Uncertainty, instance: Instance, where: str = "UNC
         elif parameter.param not in OUTCOME_PARAMS and parameter.param not in WORST:
             problems.append(Problem(where, "cannot be uncertain in a robust plan", key=f"parameter[{number}].path",
                                     value=parameter.path))
+        else:
+            text = [v for v in (parameter.spec.values or ()) if isinstance(v, str)]
+            if text:
+                problems.append(Problem(where, "expected a number for each scenario", key=f"parameter[{number}].values",
+                                        value=text[0]))
     if problems:
         raise InvalidInstance(problems)
     design = _design(uncertainty, parameters, where)
-    _check_domain(design, parameters)
+    try:
+        _check_domain(design, parameters)
+    except InvalidInstance as exc:  # the study's check names study.toml
+        raise InvalidInstance([dataclasses.replace(p, file=where) for p in exc.problems]) from None
     plan = _plan_instance(instance, parameters, design)
     return ScenarioSet(uncertainty, parameters, design, plan, where)
 
@@ -334,4 +340,4 @@ def parse_risk(text: str | Risk) -> Risk:
             alpha = math.nan
         if 0 < alpha <= 1:
             return Risk("cvar", alpha)
-    raise ValueError(f"unknown risk measure '{text}'; expected expected, worst or cvar:ALPHA with 0 < ALPHA <= 1")
+    raise ValueError(f"unknown risk measure '{text}'; give expected, worst or cvar:ALPHA with 0 < ALPHA <= 1")
