@@ -273,3 +273,17 @@ def test_text_values_exit_2(tmp_path):
     bad = write(tmp_path, f'[[parameter]]\npath = "{UPLAND_CDF}"\nvalues = [1.0, "high"]\n')
     done = run("robust", str(INSTANCES / "tiny"), str(bad), "--out", str(tmp_path / "o"))
     assert done.exit_code == 2 and "key 'parameter[1].values', value 'high': expected a number" in done.output
+
+
+def test_report_has_a_robust_section(tmp_path):
+    good = write(tmp_path, f'[[parameter]]\npath = "{UPLAND_CDF}"\nvalues = [1.0, 0.5, 0.2]\n')
+    out = tmp_path / "out"
+    assert run("robust", str(INSTANCES / "tiny"), str(good), "--risk", "worst", "--out", str(out)).exit_code == 0
+    from optimizer import write_report
+
+    page = write_report(out)[0].read_text(encoding="utf-8")
+    assert '<section id="robust">' in page and 'id="fig-robust"' in page
+    assert "196" in page  # the VSS of the worst-case plan, by hand above
+    plain = tmp_path / "plain"
+    assert run("solve", str(INSTANCES / "tiny"), "--out", str(plain)).exit_code == 0
+    assert '<section id="robust">' not in write_report(plain)[0].read_text(encoding="utf-8")

@@ -69,6 +69,7 @@ FIGURES = {
     "people": "People lifted against poor population by recipient",
     "duals": "What one more million yuan of budget is worth, by donor and year",
     "years": "Each donor's aid by year and category",
+    "robust": "People lifted in every scenario by the robust plan and the point-estimate plan (their distribution)",
 }
 NOT_A_RESULT = "not a result folder: expected run.json and the tables `ewppt solve` writes"
 
@@ -496,6 +497,92 @@ def years_figure(allocation: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+ROBUST_COLOURS = {"robust_plan": "#2171b5", "point_estimate_plan": "#d95f02", "own_optimum": "#999999"}
+ROBUST_LABELS = {"robust_plan": "robust plan", "point_estimate_plan": "point-estimate plan",
+                 "own_optimum": "each scenario's own optimum"}
+
+
+def robust_figure(scenarios: pd.DataFrame, record: dict) -> plt.Figure:
+    """A robust plan's people lifted over the scenarios (optimizer/studies/robust.py): for each plan,
+    the share of the probability in which it lifts at most that many people (a step line, so the
+    worst scenarios are on the left), with each plan's expectation and its risk measure marked."""
+    fig, ax = plt.subplots(figsize=(10, 4.6))
+    p = scenarios["probability"].to_numpy(dtype=float)
+    for column in ("own_optimum", "point_estimate_plan", "robust_plan"):
+        if column not in scenarios:
+            continue
+        values = scenarios[column].to_numpy(dtype=float)
+        order = np.argsort(values, kind="stable")
+        x = np.r_[values[order][0], values[order]]
+        y = np.r_[0.0, np.cumsum(p[order])]
+        style = dict(color=ROBUST_COLOURS[column], linewidth=2.2 if column == "robust_plan" else 1.5,
+                     linestyle=":" if column == "own_optimum" else "-")
+        mean = float(p @ values)
+        ax.step(x, y, where="post", label=f"{ROBUST_LABELS[column]} (mean {numbers.people(mean)})", **style)
+        if column != "own_optimum":
+            ax.axvline(mean, color=ROBUST_COLOURS[column], linewidth=0.8, linestyle="--")
+    ax.set_ylim(0, 1.1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: numbers.people(v)))
+    ax.set_xlabel("people lifted in the scenario" + (" (weighted)" if "weighted" in str(record.get("objective", ""))
+                                                     else ""))
+    ax.set_ylabel("share of the probability\nlifting at most this many")
+    ax.grid(color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    title = f"People lifted over {len(scenarios)} scenarios: the plan for {record.get('risk', 'expected')}"
+    if record.get("vss") is not None:
+        title += f" gains {numbers.people(record['vss'])} on that measure over the point-estimate plan"
+    ax.set_title(title, fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def robust_rows(run: dict, scenarios: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(measure, robust plan, point-estimate plan) rows, then VSS and EVPI."""
+    record = run.get("robust") or {}
+    rows = []
+    for measure, text in (("expected", "expected people lifted"), ("worst", "worst scenario"),
+                          ("risk", f"risk measure ({record.get('risk', 'expected')})")):
+        rows.append((text, numbers.people(record.get(f"robust_plan_{measure}")),
+                     numbers.people(record.get(f"point_estimate_plan_{measure}"))))
+    return rows
+
+
+def _robust_section(run: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
+    scenarios = tables.get("scenarios")
+    if scenarios is None or not len(scenarios):
+        return []
+    e = html.escape
+    record = run.get("robust") or {}
+    capacities = record.get("worst_capacities") or []
+    parts = ['<section id="robust">', "<h2>Robust plan: people lifted across the scenarios</h2>",
+             f"<p>{len(scenarios)} scenarios of <code>{e(str((record.get('uncertainty') or {}).get('uncertainty', {}).get('name', '')))}</code>; "
+             f"the plan maximises the {e(str(record.get('risk', 'expected')))} of people lifted. "
+             + (f"Capacities taken at their worst: {e(', '.join(capacities))}. " if capacities else "")
+             + "The point-estimate plan is the plan <code>solve</code> gives for the instance as it is "
+               "(with the same capacities).</p>",
+             _table(robust_rows(run, scenarios), ("", "robust plan", "point-estimate plan"), numeric=(1, 2)),
+             _table([("value of the stochastic solution (VSS: robust minus point-estimate plan on the risk measure)",
+                      numbers.people(record.get("vss"))),
+                     ("mean of each scenario's own optimum (wait and see)", numbers.people(record.get("wait_and_see"))),
+                     ("expected value of perfect information (EVPI: that mean minus the robust plan's expectation)",
+                      numbers.people(record.get("evpi")))], numeric=(1,), row_headers=True)]
+    shown = scenarios.sort_values("robust_plan").head(SCENARIOS_SHOWN)
+    columns = [c for c in ("robust_plan", "point_estimate_plan", "own_optimum") if c in scenarios]
+    rows = [(str(r["scenario_id"]), numbers.share(r["probability"]), *(numbers.people(r[c]) for c in columns))
+            for r in shown.to_dict("records")]
+    parts += [f"<p>The {len(shown)} scenarios in which the robust plan lifts the fewest people"
+              + (f" (of {len(scenarios)}; all are in scenarios.csv)" if len(scenarios) > len(shown) else "") + ":</p>",
+              _table(rows, ("scenario", "probability", *(ROBUST_LABELS[c] for c in columns)),
+                     numeric=tuple(range(1, 2 + len(columns)))), "</section>"]
+    return parts
+
+
+SCENARIOS_SHOWN = 15
+
+
 def make_figures(run: dict, tables: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:
     """The report's figures for a result with a plan (none without one)."""
     if not has_plan(run, tables):
@@ -509,7 +596,14 @@ def make_figures(run: dict, tables: dict[str, pd.DataFrame]) -> dict[str, plt.Fi
         objective_name = run.get("summary", {}).get("objective_name") or \
             run.get("scenario", {}).get("scenario", {}).get("objective", "objective")
         figures["duals"] = duals_figure(tables["duals"], objective_name, _donor_order(allocation))
+    if tables.get("scenarios") is not None and len(tables["scenarios"]) and "robust_plan" in tables["scenarios"]:
+        figures["robust"] = robust_figure(tables["scenarios"], {**(run.get("robust") or {}),
+                                                                "objective": objective_name_of(run)})
     return figures
+
+
+def objective_name_of(run: dict) -> str:
+    return str((run.get("scenario", {}) or {}).get("scenario", {}).get("objective", ""))
 
 
 # ------------------------------------------------------------------------------------------- page
@@ -600,6 +694,10 @@ CAPTIONS = {
              "as ranging's slope for the budget; for a MIP, with its whole decisions fixed. One dot per year, the "
              "earliest on top, so that equal years show side by side. (duals.csv also has the budget row's own "
              "dual, family budget, which holds those shares fixed in million yuan: a different question.)",
+    "robust": "For each plan, the share of the scenarios' probability in which it lifts at most the people on the "
+              "horizontal axis: the further right and the steeper, the better; the left end is the worst scenario. "
+              "Dashed lines: each plan's expectation. Dotted grey: each scenario's own optimum, what a planner who "
+              "knew the scenario would reach (its gap to the robust plan's expectation is the EVPI).",
     "years": "Each donor's aid in each plan year, stacked by category (million yuan). With steady year profiles "
              "(the default) every funding line follows its donor's yearly budget unless a rule holds it elsewhere; "
              "the share of aid off those profiles is in the summary.",
@@ -679,7 +777,7 @@ def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, byt
         parts.append('<section id="figures">')
         titles = {"flows": "Aid flows", "shares": "Category shares against the priority bounds",
                   "people": "People lifted by recipient", "duals": "What one more million is worth",
-                  "years": "Aid by year and category"}
+                  "years": "Aid by year and category", "robust": "People lifted across the scenarios"}
         for key, png in images.items():
             data = base64.b64encode(png).decode("ascii")
             parts += [f'<h2>{e(titles.get(key, key))}</h2>', f'<figure id="fig-{e(key)}">',
@@ -688,6 +786,7 @@ def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, byt
         if "duals" not in images:
             parts.append("<p>This result has no budget duals to show.</p>")
         parts.append("</section>")
+    parts += _robust_section(run, tables) if plan else []
     priority = priority_rows(run, tables)
     if priority:
         parts += ['<section id="priorities">', "<h2>Priority rules</h2>",
