@@ -69,8 +69,12 @@ FIGURES = {
     "people": "People lifted against poor population by recipient",
     "duals": "What one more million yuan of budget is worth, by donor and year",
     "years": "Each donor's aid by year and category",
+}
+# a robust plan's result (`ewppt robust`) has these as well
+ROBUST_FIGURES = {
     "robust": "People lifted in every scenario by the robust plan and the point-estimate plan (their distribution)",
 }
+ALL_FIGURES = {**FIGURES, **ROBUST_FIGURES}
 NOT_A_RESULT = "not a result folder: expected run.json and the tables `ewppt solve` writes"
 
 
@@ -781,7 +785,7 @@ def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, byt
         for key, png in images.items():
             data = base64.b64encode(png).decode("ascii")
             parts += [f'<h2>{e(titles.get(key, key))}</h2>', f'<figure id="fig-{e(key)}">',
-                      f'<img id="img-{e(key)}" alt="{e(FIGURES.get(key, key))}" src="data:image/png;base64,{data}">',
+                      f'<img id="img-{e(key)}" alt="{e(ALL_FIGURES.get(key, key))}" src="data:image/png;base64,{data}">',
                       f"<figcaption>{e(CAPTIONS.get(key, ''))}</figcaption>", "</figure>"]
         if "duals" not in images:
             parts.append("<p>This result has no budget duals to show.</p>")
@@ -819,7 +823,7 @@ def write_report(result_dir: str | Path, out: str | Path | None = None) -> list[
     html_path = Path(out)
     png_dir = figures_folder(html_path)
     # the figures folder holds the PNGs and nothing else, so a folder of our PNGs is ours to replace
-    earlier = png_dir.is_dir() and all(path.name in {f"{key}.png" for key in FIGURES} for path in png_dir.iterdir())
+    earlier = png_dir.is_dir() and all(path.name in {f"{key}.png" for key in ALL_FIGURES} for path in png_dir.iterdir())
     with result_folder(png_dir, force=earlier, mark=False) as folder:
         written = _write_report(result_dir, html_path, folder)
     return [html_path, *(png_dir / path.name for path in written[1:])]
@@ -832,7 +836,7 @@ def _write_report(result_dir: Path, html_path: Path, png_dir: Path) -> list[Path
         images[key] = png_bytes(fig, DPI)
         plt.close(fig)
     written = []
-    for key in FIGURES:
+    for key in ALL_FIGURES:
         path = png_dir / f"{key}.png"
         if key in images:
             atomic_write(path, lambda tmp, data=images[key]: tmp.write_bytes(data))
