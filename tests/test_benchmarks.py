@@ -19,6 +19,7 @@ HEADERS = {
     "bench_frontier.py": "frontier of 3 plans: persistent",
     "bench_interrupt.py": "stage interrupted",
     "bench_mip.py": "engine          optimal",
+    "bench_robust.py": "scenarios    columns       rows  build s",
     "bench_solve.py": "extract s",
     "bench_sweep.py": "1. persistent sweep",
     "bench_target.py": "target model",
