@@ -3,6 +3,8 @@
     python benchmarks/bench_robust.py                       # ewppt-2010 and 200 counties, 10/50/200 scenarios
     python benchmarks/bench_robust.py --scenarios 10 50 --recipients 200 800
     python benchmarks/bench_robust.py --smoke               # tiny and 20 counties, 2 and 4 scenarios: seconds
+    python benchmarks/bench_robust.py --hedging             # progressive hedging (2 MPI ranks) against the
+                                                            # extensive form, expected risk, as LPs
 
 The scenarios are a seeded Latin hypercube over every effect (`effects.*.*.people_per_million`,
 factor 0.7 to 1.3) and every poor population (0.9 to 1.1), the plan for `--risk` (default
@@ -12,6 +14,12 @@ and building the Pyomo extensive form, `solve s` HiGHS's solves through `solve_m
 rounding and branch and bound, the steady stage, the re-check). A configuration past
 `--time-limit` (default 900 s of HiGHS) reports what HiGHS had; one whose process runs past
 twice that is killed and printed as `killed`.
+
+`--hedging` solves the `expected` plan of each case as an LP (`scenario.model = "lp"`) both by
+the extensive form (a fresh process) and by progressive hedging on two MPI ranks on 127.0.0.1
+(optimizer/studies/hedging.py), and prints both times, the consensus plan's expected people
+lifted against the extensive form's optimum, and PH's iterations (`--smoke` runs it on tiny
+with 3 scenarios; without MPI it says so and skips).
 """
 
 from __future__ import annotations
@@ -58,6 +66,81 @@ def run_one(folder: str, scenarios: int, risk: str, time_limit: float) -> dict:
                 peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
+def lp_copy(folder: str, scratch: Path) -> Path:
+    """The instance folder with `model = "lp"` in its [scenario] section."""
+    import re
+    import shutil
+
+    target = scratch / f"{Path(folder).name}-lp"
+    if not target.exists():
+        shutil.copytree(folder, target)
+        text = (target / "scenario.toml").read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^model\s*=.*$\n?", "", text)
+        (target / "scenario.toml").write_text(re.sub(r"(?m)^\[scenario\]$", '[scenario]\nmodel = "lp"', text, count=1),
+                                              encoding="utf-8")
+    return target
+
+
+def write_uncertainty(scenarios: int, scratch: Path) -> Path:
+    path = scratch / f"uncertainty-{scenarios}.toml"
+    path.write_text(f"""[uncertainty]
+design = "lhs"
+samples = {scenarios}
+seed = 1
+
+[[parameter]]
+path = "effects.*.*.people_per_million"
+bounds = [0.7, 1.3]
+
+[[parameter]]
+path = "recipients.*.poor_population"
+bounds = [0.9, 1.1]
+""", encoding="utf-8")
+    return path
+
+
+def hedging(cases: list[tuple[str, str]], counts: list[int], time_limit: float, scratch: Path) -> bool:
+    """Progressive hedging against the extensive form; False when a run failed."""
+    import importlib.util
+    import shutil
+
+    print(f"{'instance':<14} {'scenarios':>9} {'EF s':>8} {'PH s':>8} {'PH iterations':>13} "
+          f"{'EF expected':>14} {'PH expected':>14} {'relative gap':>12}  PH status")
+    if shutil.which("mpiexec") is None or not all(importlib.util.find_spec(m) for m in ("mpi4py", "mpisppy")):
+        print("skipped: no MPI (Debian's openmpi-bin) or mpi4py/mpi-sppy")
+        return True
+    from optimizer import load_instance
+    from optimizer.solving.evaluate import people_lifted
+    from optimizer.studies.hedging import hedge
+    from optimizer.studies.uncertainty import load_uncertainty, scenario_set
+
+    ok = True
+    for name, folder in cases:
+        lp = lp_copy(folder, scratch)
+        for count in counts:
+            path = write_uncertainty(count, scratch)
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, __file__, "--one", f"{lp}:{count}", "--risk", "expected",
+                                   "--time-limit", str(time_limit)], capture_output=True, text=True)
+            ef_s = time.perf_counter() - started
+            ef = json.loads(done.stdout.strip().splitlines()[-1])["objective"] if done.returncode == 0 else None
+            started = time.perf_counter()
+            ph = hedge(lp, path, ranks=2)
+            ph_s = time.perf_counter() - started
+            expected = None
+            if ph.status in ("converged", "iteration_limit"):
+                instance = load_instance(lp)
+                drawn = scenario_set(load_uncertainty(path), instance)
+                expected = sum(p * people_lifted(drawn.instance(s), ph.allocation).sum()
+                               for s, p in enumerate(drawn.probabilities))
+            gap = "-" if ef is None or expected is None else f"{(ef - expected) / max(1.0, abs(ef)):12.2e}"
+            ok &= ef is not None and ph.status != "failed"
+            print(f"{name:<14} {count:>9} {ef_s:>8.2f} {ph_s:>8.2f} {ph.iterations:>13} "
+                  f"{'-' if ef is None else f'{ef:,.1f}':>14} {'-' if expected is None else f'{expected:,.1f}':>14} "
+                  f"{gap:>12}  {ph.status} {ph.message}", flush=True)
+    return ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("instances", nargs="*", default=["ewppt-2010"])
@@ -66,6 +149,7 @@ def main() -> None:
     parser.add_argument("--risk", default="cvar:0.2")
     parser.add_argument("--time-limit", type=float, default=900.0)
     parser.add_argument("--smoke", action="store_true", help="tiny and 20 counties, 2 and 4 scenarios: seconds")
+    parser.add_argument("--hedging", action="store_true", help="progressive hedging against the extensive form")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: FOLDER:SCENARIOS, run in this process
     args = parser.parse_args()
     if args.one:
@@ -75,6 +159,15 @@ def main() -> None:
     names, sizes, counts = (["tiny"], [20], [2, 4]) if args.smoke else (args.instances, args.recipients, args.scenarios)
     from optimizer import generate_instance
     from optimizer.data.io import resolve_instance_path
+
+    if args.hedging:
+        with tempfile.TemporaryDirectory() as scratch:
+            cases = [(name, str(resolve_instance_path(name))) for name in names]
+            if not args.smoke:
+                cases += [(f"{n} counties", str(generate_instance(Path(scratch) / f"g{n}", recipients=n, seed=1)))
+                          for n in sizes]
+            ok = hedging(cases, [3] if args.smoke else counts, args.time_limit, Path(scratch))
+        sys.exit(0 if ok else 1)
 
     print(f"{'instance':<14} {'model':<5} {'scenarios':>9} {'columns':>10} {'rows':>10} {'build s':>8} {'solve s':>8} "
           f"{'peak MB':>8}  status (steady stage)  objective ({args.risk})")
@@ -101,6 +194,9 @@ def main() -> None:
                 print(f"{name:<14} {r['model']:<5} {count:>9} {r['columns']:>10,} {r['rows']:>10,} {r['build_s']:>8.2f} "
                       f"{r['solve_s']:>8.2f} {r['peak_mb']:>8,}  {r['status']} ({r['steady']})  {objective}", flush=True)
                 failed |= r["status"] not in ("optimal", "time_limit")
+        if args.smoke:  # the hedging table too, on tiny
+            print()
+            failed |= not hedging(cases[:1], [3], args.time_limit, Path(scratch))
     if failed:
         sys.exit(1)
 

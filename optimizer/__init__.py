@@ -42,6 +42,7 @@ _PUBLIC = {
     "write_sweep_report": "optimizer.studies.sweep_report",
     "robust": "optimizer.studies.robust",
     "load_uncertainty": "optimizer.studies.uncertainty",
+    "hedge": "optimizer.studies.hedging",
     # reports
     "write_report": "optimizer.reports.report",
 }

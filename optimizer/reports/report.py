@@ -623,7 +623,8 @@ def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, 
         return rows
     kpis = tables["kpis"]
     rows += [("total-aid", "total aid (million yuan)", numbers.money(tables["allocation"]["aid"].sum())),
-             ("people-lifted", "people lifted", numbers.people(kpis["people_lifted"].sum())),
+             ("people-lifted", "people lifted" + (" (at the point estimates)" if run.get("robust") else ""),
+              numbers.people(kpis["people_lifted"].sum())),
              ("poor-population", "poor population", numbers.people(kpis["poor_population"].sum())),
              ("min-coverage", "lowest coverage of a recipient", numbers.share(kpis["coverage"].min()))]
     for key, text in (("leveraged_investment_million", "leveraged investment (million yuan)"),

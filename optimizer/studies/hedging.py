@@ -143,11 +143,11 @@ def hedge(instance_path: str | Path, uncertainty_path: str | Path, ranks: int = 
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         raise InvalidInstance([Problem("mpiexec", "no MPI found: install Debian's openmpi-bin (or mpich)")])
-    try:
-        import mpi4py  # noqa: F401
-        import mpisppy  # noqa: F401
-    except ImportError as exc:
-        raise InvalidInstance([Problem("mpi-sppy", f"not installed ({exc}): pip install mpi4py mpi-sppy")]) from None
+    import importlib.util
+
+    missing = [m for m in ("mpi4py", "mpisppy") if importlib.util.find_spec(m) is None]
+    if missing:  # (not imported here: mpi-sppy prints a banner on import)
+        raise InvalidInstance([Problem("mpi-sppy", f"not installed ({', '.join(missing)}): pip install mpi4py mpi-sppy")])
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "consensus.json"
         env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
