@@ -104,7 +104,8 @@ bounds = [0.9, 1.1]
     return path
 
 
-def hedging(cases: list[tuple[str, str]], counts: list[int], time_limit: float, scratch: Path) -> bool:
+def hedging(cases: list[tuple[str, str]], counts: list[int], time_limit: float, scratch: Path,
+            iterations: int | None = None) -> bool:
     """Progressive hedging against the extensive form; False when a run failed."""
     import importlib.util
     import shutil
@@ -130,7 +131,7 @@ def hedging(cases: list[tuple[str, str]], counts: list[int], time_limit: float, 
             ef_s = time.perf_counter() - started
             ef = json.loads(done.stdout.strip().splitlines()[-1])["objective"] if done.returncode == 0 else None
             started = time.perf_counter()
-            ph = hedge(lp, path, ranks=2)
+            ph = hedge(lp, path, ranks=2, **({"iterations": iterations} if iterations else {}))
             ph_s = time.perf_counter() - started
             expected = None
             if ph.status in ("converged", "iteration_limit"):
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=900.0)
     parser.add_argument("--smoke", action="store_true", help="tiny and 20 counties, 2 and 4 scenarios: seconds")
     parser.add_argument("--hedging", action="store_true", help="progressive hedging against the extensive form")
+    parser.add_argument("--ph-iterations", type=int, help="progressive hedging's iteration limit (default 500)")
     parser.add_argument("--build-only", action="store_true", help="build the extensive form, do not solve it")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: FOLDER:SCENARIOS, run in this process
     args = parser.parse_args()
@@ -172,7 +174,7 @@ def main() -> None:
             if not args.smoke:
                 cases += [(f"{n} counties", str(generate_instance(Path(scratch) / f"g{n}", recipients=n, seed=1)))
                           for n in sizes]
-            ok = hedging(cases, [3] if args.smoke else counts, args.time_limit, Path(scratch))
+            ok = hedging(cases, [3] if args.smoke else counts, args.time_limit, Path(scratch), args.ph_iterations)
         sys.exit(0 if ok else 1)
 
     print(f"{'instance':<14} {'model':<5} {'scenarios':>9} {'columns':>10} {'rows':>10} {'build s':>8} {'solve s':>8} "
