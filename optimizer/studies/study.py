@@ -101,16 +101,24 @@ class Study(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
 
+def read_toml(path: Path, kind: str) -> dict:
+    """The table of a TOML file a study or an uncertainty description is read from; a missing
+    file, a folder or bad TOML is a Problem naming the file (`kind`: "study", "uncertainty")."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInstance([Problem(str(path), f"no such {kind} file")]) from None
+    except IsADirectoryError:
+        raise InvalidInstance([Problem(str(path), f"is a folder; expected the {kind} TOML file")]) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInstance([Problem(path.name, f"not valid UTF-8 TOML: {exc}")]) from None
+
+
 def load_study(path: str | Path) -> Study:
     """Read and validate a study.toml; problems name the key and the nearest valid one."""
     path = Path(path)
     where = path.name
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInstance([Problem(str(path), "no such study file")]) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInstance([Problem(where, f"not valid UTF-8 TOML: {exc}")]) from None
+    raw = read_toml(path, "study")
     try:
         return Study.model_validate(raw)
     except ValidationError as exc:

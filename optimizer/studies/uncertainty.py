@@ -50,7 +50,6 @@ import dataclasses
 import difflib
 import hashlib
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -61,7 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.data.io import Instance
-from optimizer.studies.study import ParameterSpec, ResolvedParameter, Study, StudySection, apply_to_instance, \
+from optimizer.studies.study import ParameterSpec, read_toml, ResolvedParameter, Study, StudySection, apply_to_instance, \
     resolve_parameters, salib_problem, _check_domain
 
 # Params whose values may differ between scenarios: the outcome of a plan.
@@ -140,14 +139,7 @@ def load_uncertainty(path: str | Path) -> Uncertainty:
     """Read and validate an UNCERTAINTY.toml; problems name the file, the key and the value."""
     path = Path(path)
     where = path.name
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInstance([Problem(str(path), "no such uncertainty file")]) from None
-    except IsADirectoryError:
-        raise InvalidInstance([Problem(str(path), "is a folder; expected an UNCERTAINTY.toml file")]) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInstance([Problem(where, f"not valid UTF-8 TOML: {exc}")]) from None
+    raw = read_toml(path, "uncertainty")
     try:
         return Uncertainty.model_validate(raw)
     except ValidationError as exc:
