@@ -4,24 +4,42 @@ When the extensive form (optimizer/studies/robust.py) outgrows one machine, the 
 found by decomposition: each MPI rank builds only its own scenarios' models (the ordinary model
 of that scenario's instance, capacities at their worst, optimizer/studies/uncertainty.py), and
 mpi-sppy's progressive hedging (Rockafellar and Wets) solves them one by one with HiGHS, pulling
-their allocations x (and a MIP's relaxed whole decisions) together with a proximal term and
-prices w until they agree:
+their allocations x (and a relaxed MIP's whole decisions: funds, projects, cadres) together with
+a proximal term and prices w:
 
     scenario s, iteration k:  min  -P_s(x_s) + w_s . x_s + rho/2 |x_s - xbar|^2   over scenario s's model
     xbar = sum_s p_s x_s,     w_s += rho (x_s - xbar)
 
-until sum_s p_s |x_s - xbar| (mpi-sppy's convergence metric) is below `convthresh`. Only the
-`expected` risk measure decomposes so (CVaR and the worst case couple the scenarios through
-their shared eta); an LP only (the consensus of relaxed whole decisions is not a plan).
+The proximal term is linearized (mpi-sppy's `linearize_proximal_terms`: tangent cuts to the
+square, so every subproblem stays an LP that HiGHS's simplex solves; with the quadratic term
+HiGHS's QP solver took minutes a subproblem on ewppt-2010).
 
-The consensus xbar keeps every plan row: the rows are the same in every scenario (the
-capacities are at their worst in all of them), so an average of plans that keep them keeps them.
+When to stop is decided by bounds, not by the plans agreeing flow by flow (an LP has whole faces
+of optimal plans, so the scenarios' x_s can keep differing on flows that do not matter while
+the plan is already optimal). mpi-sppy's hub-and-spoke layout runs two cylinders on the ranks:
+
+- the hub runs progressive hedging; after every iteration `ConsensusPlan` (below) takes the
+  consensus xbar as a plan and evaluates it in every scenario from the plan alone
+  (optimizer.studies.robust.evaluate_plan). xbar is a plan that keeps every rule: the rules on
+  the plan are the same in every scenario (capacities at their worst in all of them), so an
+  average of plans that keep them keeps them. Its expected people lifted is an inner bound,
+  and the best such plan is the answer;
+- the spoke (mpi-sppy's LagrangianOuterBound) solves every scenario with the hub's latest
+  prices w and no proximal term: sum_s p_s min(-P_s + w_s . x_s) is an outer bound (the prices
+  sum to zero over the scenarios), so no plan lifts more people in expectation than it says.
+
+The run stops when the relative gap (outer - inner) / outer is below `gap` (the tolerance: the
+plan returned lifts, in expectation, at least (1 - gap) times the optimum), or at the iteration
+limit. Only the `expected` risk measure decomposes so (CVaR and the worst case couple the
+scenarios through their shared eta); an LP only (the consensus of relaxed whole decisions is
+not a plan).
 
     mpiexec -n 2 python -m optimizer.studies.hedging INSTANCE UNCERTAINTY.toml OUT.json
 
-runs it (rank 0 writes OUT.json: the consensus plan, iterations, convergence); `hedge(...)` starts
-that command and reads the plan back. Each rank draws the scenarios from the files itself: they
-are a pure function of the uncertainty file and its seed, so every rank has the same set.
+runs it on an even number of ranks (half the hub's, half the spoke's; rank 0 writes OUT.json:
+the plan, both bounds, iterations); `hedge(...)` starts that command and reads the plan back.
+Each rank draws the scenarios from the files itself: they are a pure function of the
+uncertainty file and its seed, so every rank has the same set.
 """
 
 from __future__ import annotations
@@ -32,32 +50,41 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from optimizer.data.errors import InvalidInstance, Problem
 
-DEFAULT_RHO = 1.0  # per million yuan: the proximal weight, in people per million squared
-DEFAULT_ITERATIONS = 500
-DEFAULT_CONVTHRESH = 1e-6
+DEFAULT_RHO = 1.0  # people per million yuan squared: the proximal weight (measured in benchmarks/README.md)
+DEFAULT_ITERATIONS = 200
+DEFAULT_GAP = 2e-3  # relative: the plan lifts at least 99.8% of the optimum in expectation (the effects move by 30%)
+PROXIMAL_TOLERANCE = 0.1  # million yuan: how close the tangent cuts of the linearized proximal term lie
 
 
 @dataclass
 class HedgingResult:
-    status: str  # converged | iteration_limit | failed
-    allocation: pd.DataFrame  # donor, recipient, instrument, year, aid: the consensus plan xbar
+    status: str  # optimal (within the gap) | iteration_limit | failed | numerical
+    allocation: pd.DataFrame  # donor, recipient, instrument, category, year, aid: the best consensus plan
+    decisions: pd.DataFrame  # its relaxed funds, projects and cadres (optimizer.solving.results.decision_table)
+    expected: float  # the plan's objective in expectation over the scenarios (the inner bound)
+    bound: float  # no plan does better in expectation (the Lagrangian outer bound)
     iterations: int
-    convergence: float
     ranks: int
     message: str = ""
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float:
+        """(bound - expected) / bound: how far the plan may be from the optimum, relative."""
+        return (self.bound - self.expected) / max(abs(self.bound), 1e-12)
 
 
 def scenario_creator(scenario_name: str, instance_path: str = "", uncertainty_path: str = "", objective: str = ""):
     """Scenario `scenario<id>`'s model for mpi-sppy: the ordinary model of its instance with the
-    objective `minimise -P_s` and the allocation (x and any whole decisions) as the root node's
-    non-anticipative variables."""
+    objective `minimise -P_s` and the plan (x and any relaxed whole decisions) as the root
+    node's non-anticipative variables."""
     import pyomo.environ as pyo
     from mpisppy.utils import sputils
 
@@ -71,11 +98,15 @@ def scenario_creator(scenario_name: str, instance_path: str = "", uncertainty_pa
               else sum(model.z[w] for w in model.recipients))
     model.objective.deactivate()
     model.hedging_objective = pyo.Objective(expr=-people, sense=pyo.minimize)
-    nonants = [model.x] + [v for v in (model.component("y"), model.component("v"), model.component("c"))
-                           if v is not None and len(v)]
-    sputils.attach_root_node(model, 0.0, nonants)
+    sputils.attach_root_node(model, 0.0, _plan_variables(model))
     model._mpisppy_probability = float(scenarios.probabilities[s])
     return model
+
+
+def _plan_variables(model) -> list:
+    """The variables every scenario shares: the flows x, and the funds y, projects v, cadres c."""
+    return [model.x] + [v for v in (model.component("y"), model.component("v"), model.component("c"))
+                        if v is not None and len(v)]
 
 
 _CACHE: dict = {}
@@ -92,47 +123,147 @@ def _scenarios(instance_path: str, uncertainty_path: str):
     return _CACHE[key]
 
 
-def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = DEFAULT_RHO,
-              iterations: int = DEFAULT_ITERATIONS, convthresh: float = DEFAULT_CONVTHRESH) -> None:
-    """The MPI program: every rank runs progressive hedging on its share of the scenarios; rank 0
-    writes the consensus plan to `out`."""
+def plan_tables(model, values: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The allocation and decision tables of the plan `values` ({variable name: value}) on
+    `model`, read by the same code as `solve`'s tables (the model's own values are restored)."""
+    from optimizer.solving.results import allocation_table, decision_table
+
+    variables = [v for component in _plan_variables(model) for v in component.values()]
+    kept = [v.value for v in variables]
+    try:
+        for v in variables:
+            v.set_value(values.get(v.name, 0.0), skip_validation=True)
+        return allocation_table(model), decision_table(model)
+    finally:
+        for v, value in zip(variables, kept):
+            v.set_value(value, skip_validation=True)
+
+
+def _hub_classes():
+    """The hub's extension and converger (mpi-sppy is imported only under MPI: it prints a
+    banner on import)."""
+    import numpy as np
     from mpi4py import MPI
-    from mpisppy.opt.ph import PH
+    from mpisppy.convergers.converger import Converger
+    from mpisppy.extensions.extension import Extension
+
+    class ConsensusPlan(Extension):
+        """The hub's inner bound: after every iteration, the consensus xbar as a plan, evaluated
+        in every scenario from the plan alone; the best one is kept."""
+
+        def __init__(self, ph, instance_path: str = "", uncertainty_path: str = "", objective: str = ""):
+            super().__init__(ph)
+            scenarios = _scenarios(instance_path, uncertainty_path)
+            self.local = [int(name.removeprefix("scenario")) for name in ph.local_scenarios]
+            self.instances = [scenarios.instance(s) for s in self.local]
+            self.probabilities = scenarios.probabilities[self.local]
+            self.objective = objective
+            self.best_expected = -np.inf
+            self.best_values: dict | None = None
+
+        def miditer(self):  # xbar has just been computed
+            from optimizer.studies.robust import evaluate_plan
+
+            model = next(iter(self.opt.local_scenarios.values()))
+            xbars = model._mpisppy_model.xbars
+            values = {var.name: float(xbars[key].value) for key, var in model._mpisppy_data.nonant_indices.items()}
+            allocation, decisions = plan_tables(model, values)
+            plan = _Plan(allocation, decisions)
+            values_here = evaluate_plan(plan, self.instances, self.objective)["objective"]
+            expected = self.opt.mpicomm.allreduce(float(np.dot(self.probabilities, values_here)), op=MPI.SUM)
+            if expected > self.best_expected:
+                self.best_expected, self.best_values = expected, values
+            spcomm = self.opt.spcomm
+            if spcomm is not None:
+                spcomm.BestInnerBound = spcomm.InnerBoundUpdate(-expected, char="C")
+
+    class WithinGap(Converger):
+        """Stops progressive hedging once the relative gap between the bounds is at most the
+        tolerance (mpi-sppy's hub stops on a gap only with an inner-bound spoke; here the hub
+        finds its inner bound itself, and this spares a third cylinder)."""
+
+        def __init__(self, ph):
+            self.opt, self.conv = ph, None
+
+        def is_converged(self) -> bool:
+            spcomm = self.opt.spcomm
+            if spcomm is None:
+                return False
+            _, self.conv = spcomm.compute_gaps()
+            return self.opt.allreduce_or(self.conv <= spcomm.options["rel_gap"])
+
+    return ConsensusPlan, WithinGap
+
+
+@dataclass
+class _Plan:
+    allocation: pd.DataFrame
+    decisions: pd.DataFrame
+
+
+def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = DEFAULT_RHO,
+              iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP) -> None:
+    """The MPI program: progressive hedging on half the ranks, Lagrangian bounds on the other
+    half; rank 0 writes the best consensus plan (allocation.csv, decisions.csv) and both bounds
+    (record.json) to the folder `out`."""
+    import time
+
+    from mpi4py import MPI
+    from mpisppy.spin_the_wheel import WheelSpinner
+    from mpisppy.utils import cfg_vanilla as vanilla
+    from mpisppy.utils import config
 
     from optimizer.data.io import load_instance
 
-    instance = load_instance(instance_path)
-    scenarios = _scenarios(instance_path, uncertainty_path)
-    names = [f"scenario{s}" for s in range(len(scenarios.design))]
-    options = {"solver_name": "highs", "PHIterLimit": iterations, "defaultPHrho": rho,
-               "convthresh": convthresh, "verbose": False, "display_progress": False, "display_timing": False,
-               "iter0_solver_options": {}, "iterk_solver_options": {}}
-    ph = PH(options, names, scenario_creator,
-            scenario_creator_kwargs={"instance_path": instance_path, "uncertainty_path": uncertainty_path,
-                                     "objective": instance.scenario.objective})
-    conv, _, _ = ph.ph_main()
-    values = ph.gather_var_values_to_rank0()
-    if MPI.COMM_WORLD.rank != 0:
+    started = time.perf_counter()
+    objective = load_instance(instance_path).scenario.objective
+    names = [f"scenario{s}" for s in range(len(_scenarios(instance_path, uncertainty_path).design))]
+    cfg = config.Config()
+    cfg.popular_args()
+    cfg.ph_args()
+    cfg.two_sided_args()
+    cfg.lagrangian_args()
+    cfg.solver_name = "highs"
+    cfg.default_rho = rho
+    cfg.max_iterations = iterations
+    cfg.rel_gap = gap
+    cfg.max_stalled_iters = iterations  # stop on the gap or the limit, not on a pause of the bounds
+    cfg.intra_hub_conv_thresh = -1.0  # never on the plans agreeing flow by flow (see the module's text)
+    cfg.linearize_proximal_terms = True
+    cfg.proximal_linearization_tolerance = PROXIMAL_TOLERANCE
+    cfg.lagrangian = True
+    kwargs = {"instance_path": instance_path, "uncertainty_path": uncertainty_path, "objective": objective}
+    consensus_plan, within_gap = _hub_classes()
+    hub = vanilla.ph_hub(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs,
+                         ph_extensions=consensus_plan, extension_kwargs=kwargs, ph_converger=within_gap)
+    spoke = vanilla.lagrangian_spoke(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs)
+    wheel = WheelSpinner(hub, [spoke])
+    wheel.spin()
+    if not wheel.on_hub() or wheel.cylinder_rank != 0:
         return
-    probability = dict(zip(names, scenarios.probabilities))
-    model = next(iter(ph.local_scenarios.values()))  # Pyomo's names of the flows, back to their indices
-    flow_of = {model.x[f].name: f for f in model.x}
-    consensus: dict[tuple, float] = {}
-    for (name, variable), value in values.items():
-        if variable in flow_of:
-            flow = flow_of[variable]
-            consensus[flow] = consensus.get(flow, 0.0) + probability[name] * float(value or 0.0)
-    record = {"iterations": int(ph._PHIter), "convergence": float(conv) if conv is not None else None,
-              "ranks": MPI.COMM_WORLD.size, "converged": bool(conv is not None and conv < convthresh),
-              "x": [[*flow, value] for flow, value in consensus.items()]}
-    Path(out).write_text(json.dumps(record), encoding="utf-8")
+    opt = wheel.spcomm.opt
+    extension = opt.extobject
+    if hasattr(extension, "extdict"):  # mpi-sppy wraps several extensions in one
+        extension = next(e for e in extension.extdict.values() if hasattr(e, "best_values"))
+    folder = Path(out)
+    if extension.best_values is not None:
+        allocation, decisions = plan_tables(next(iter(opt.local_scenarios.values())), extension.best_values)
+        allocation.to_csv(folder / "allocation.csv", index=False)
+        decisions.to_csv(folder / "decisions.csv", index=False)
+    record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
+              "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
+              "seconds": time.perf_counter() - started}
+    (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def hedge(instance_path: str | Path, uncertainty_path: str | Path, ranks: int = 2, rho: float = DEFAULT_RHO,
-          iterations: int = DEFAULT_ITERATIONS, convthresh: float = DEFAULT_CONVTHRESH,
+          iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP,
           hosts: str = "127.0.0.1", timeout: float = 3600) -> HedgingResult:
-    """The expected-value robust plan by progressive hedging on `ranks` MPI processes (Open MPI's
-    or MPICH's `mpiexec`, on `hosts`). Raises InvalidInstance when MPI or mpi-sppy is missing."""
+    """The expected-value robust plan by progressive hedging on `ranks` MPI processes (an even
+    number: half run progressive hedging, half the Lagrangian bound; Open MPI's or MPICH's
+    `mpiexec`, on `hosts`). The plan lifts, in expectation, at least (1 - gap) of the optimum
+    when the status is `optimal`. Raises InvalidInstance when MPI or mpi-sppy is missing, the
+    instance is a MIP, or `ranks` is odd."""
     from optimizer.data.io import load_instance
 
     instance = load_instance(instance_path)
@@ -140,6 +271,9 @@ def hedge(instance_path: str | Path, uncertainty_path: str | Path, ranks: int = 
         raise InvalidInstance([Problem(str(instance_path), "progressive hedging here solves LPs only (the consensus "
                                        "of relaxed whole decisions is not a plan); solve with --set "
                                        "scenario.model=lp or use the extensive form (ewppt robust)")])
+    if ranks < 2 or ranks % 2:
+        raise InvalidInstance([Problem("ranks", f"{ranks} ranks: progressive hedging runs on an even number of ranks "
+                                       "(half hedge, half compute the Lagrangian bound), at least 2")])
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         raise InvalidInstance([Problem("mpiexec", "no MPI found: install Debian's openmpi-bin (or mpich)")])
@@ -149,31 +283,40 @@ def hedge(instance_path: str | Path, uncertainty_path: str | Path, ranks: int = 
     if missing:  # (not imported here: mpi-sppy prints a banner on import)
         raise InvalidInstance([Problem("mpi-sppy", f"not installed ({', '.join(missing)}): pip install mpi4py mpi-sppy")])
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "consensus.json"
+        out = Path(scratch)
         env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_btl": "self,vader,tcp",
                "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo"}
         command = [mpiexec, "-n", str(ranks), "--host", f"{hosts}:{ranks}", sys.executable, "-m",
                    "optimizer.studies.hedging", str(instance_path), str(uncertainty_path), str(out),
-                   "--rho", str(rho), "--iterations", str(iterations), "--convthresh", str(convthresh)]
+                   "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap)]
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
                               cwd=Path(__file__).resolve().parents[2])
-        if done.returncode != 0 or not out.exists():
+        if done.returncode != 0 or not (out / "allocation.csv").exists():
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            return HedgingResult("failed", pd.DataFrame(), 0, float("nan"), ranks, " | ".join(tail))
-        record = json.loads(out.read_text(encoding="utf-8"))
-    allocation = _allocation(record["x"], instance)
-    # the consensus must keep every plan row (capacities at their worst), as any plan the engine reports
+            return HedgingResult("failed", pd.DataFrame(), pd.DataFrame(), float("nan"), float("nan"), 0, ranks,
+                                 " | ".join(tail))
+        record = json.loads((out / "record.json").read_text(encoding="utf-8"))
+        allocation = pd.read_csv(out / "allocation.csv", dtype={"donor": str, "recipient": str, "instrument": str,
+                                                                "category": str})
+        decisions = pd.read_csv(out / "decisions.csv", keep_default_na=False, dtype=str)
+        decisions = decisions.assign(year=pd.to_numeric(decisions["year"]).astype("Int64"),
+                                     count=decisions["count"].astype(float), money=decisions["money"].astype(float))
+    result = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
+                           record["expected"], record["bound"], record["iterations"], record["ranks"],
+                           timings={"hedging": record["seconds"]})
+    # the plan must keep every rule (capacities at their worst), as any plan the engine reports
     from optimizer.solving.recheck import recheck
-    from optimizer.solving.results import empty_table
-    from optimizer.studies.uncertainty import load_uncertainty, scenario_set
 
-    plan_instance = scenario_set(load_uncertainty(uncertainty_path), instance, Path(uncertainty_path).name).plan_instance
-    violations = recheck(plan_instance, allocation, empty_table("decisions"), whole=False)
-    status = "converged" if record["converged"] else "iteration_limit"
-    message = f"the consensus breaks {len(violations)} rule(s), e.g. {violations[0]}" if violations else ""
-    return HedgingResult("numerical" if violations else status, allocation, record["iterations"],
-                         record["convergence"], record["ranks"], message)
+    plan_instance = _scenarios(str(instance_path), str(uncertainty_path)).plan_instance
+    violations = recheck(plan_instance, allocation, decisions, whole=False)
+    if violations:
+        result.status, result.message = "numerical", f"the plan breaks {len(violations)} rule(s), e.g. {violations[0]}"
+    return result
+
+
+def _gap(record: dict) -> float:
+    return (record["bound"] - record["expected"]) / max(abs(record["bound"]), 1e-12)
 
 
 def _is_mip(instance) -> bool:
@@ -183,29 +326,18 @@ def _is_mip(instance) -> bool:
     return model_kind(instance.scenario, derive_sets(instance)) == "mip"
 
 
-def _allocation(x: list, instance) -> pd.DataFrame:
-    """[d, w, k, t, aid] rows as the allocation table (aid > 1e-9 only)."""
-    category = dict(zip(instance.instruments["instrument"], instance.instruments["category"]))
-    rows = []
-    for d, w, k, t, value in x:
-        if value > 1e-9:
-            rows.append((d, w, k, category[k], int(t), round(value, 9)))
-    table = pd.DataFrame(rows, columns=["donor", "recipient", "instrument", "category", "year", "aid"])
-    return table.sort_values(["donor", "recipient", "instrument", "year"], ignore_index=True)
-
-
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description="progressive hedging on MPI ranks (run under mpiexec)")
     parser.add_argument("instance")
     parser.add_argument("uncertainty")
-    parser.add_argument("out")
+    parser.add_argument("out", help="a folder: allocation.csv, decisions.csv, record.json")
     parser.add_argument("--rho", type=float, default=DEFAULT_RHO)
     parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
-    parser.add_argument("--convthresh", type=float, default=DEFAULT_CONVTHRESH)
+    parser.add_argument("--gap", type=float, default=DEFAULT_GAP)
     args = parser.parse_args(argv)
-    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.convthresh)
+    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.gap)
 
 
 if __name__ == "__main__":
