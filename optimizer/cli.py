@@ -454,6 +454,59 @@ def robust(
         raise typer.Exit(exit_code(result))
 
 
+@app.command()
+def hedge(
+    instance: InstanceArg,
+    uncertainty_file: Annotated[Path, typer.Argument(metavar="UNCERTAINTY.toml",
+                                                     help="The uncertain estimates: explicit scenarios or sampled ranges")],
+    ranks: Annotated[int, typer.Option(help="MPI processes (even: half hedge, half compute the bound)")] = 2,
+    gap: Annotated[float, typer.Option(help="Stop when the plan is certified within this relative gap of the "
+                                            "best expected people lifted")] = 0.002,
+    iterations: Annotated[int, typer.Option(help="Progressive hedging's iteration limit")] = 200,
+    rho: Annotated[float, typer.Option(help="Proximal weight, people per million yuan squared")] = 1.0,
+    hosts: Annotated[str, typer.Option(help="MPI host to run the ranks on")] = "127.0.0.1",
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder",
+                                                    show_default="results/<instance>-hedge")] = None,
+    set_values: SetOption = None,
+) -> None:
+    """The expected-value plan for every scenario of UNCERTAINTY.toml by progressive hedging
+    (mpi-sppy over MPI), for scenario sets too large for `robust`'s extensive form; LPs only
+    (--set scenario.model=lp). Writes allocation, decisions and run.json (both bounds, the gap)."""
+    from optimizer.studies.hedging import hedge as hedge_plan
+    from optimizer.studies.uncertainty import load_uncertainty
+
+    loaded = _load(instance, _key_values("--set", set_values or []))
+    try:
+        load_uncertainty(uncertainty_file)  # its problems are reported here, not by every rank
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-hedge"
+    check_out_dir(target)
+    try:
+        with _working(False), progress.stage(f"progressive hedging on {ranks} MPI ranks"):
+            result = hedge_plan(loaded, uncertainty_file, ranks=ranks, rho=rho, iterations=iterations, gap=gap,
+                                hosts=hosts)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    if result.status == "failed":
+        err.print(_plain(f"failed: {result.message}"), style="bold red", highlight=False)
+        raise typer.Exit(EXIT_INTERNAL)
+    written = result.write(target)
+    table = Table(title=Text.assemble(printable(loaded.scenario.scenario.name) + ": ",
+                                      (result.status, "green" if result.status == "optimal" else "yellow")),
+                  show_header=False)
+    table.add_row("expected people lifted by the plan", numbers.people(result.expected))
+    table.add_row("no plan lifts more than", numbers.people(result.bound))
+    table.add_row("gap (at most this far from the best)", numbers.share(result.gap, 2))
+    table.add_row("iterations", numbers.count(result.iterations))
+    table.add_row("seconds", numbers.plain(result.timings.get("hedging", float("nan"))))
+    out.print(table)
+    out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
+    if result.status != "optimal":
+        err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)
+        raise typer.Exit(4 if result.status == "iteration_limit" else 6)
+
+
 def _print_scenarios(scenarios: pd.DataFrame, show: int) -> None:
     columns = [(c, label) for c, label in (("robust_plan", "robust plan"), ("point_estimate_plan", "point-estimate plan"),
                                           ("own_optimum", "own optimum")) if c in scenarios]

@@ -19,6 +19,7 @@ import os
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from optimizer import load_instance, robust
@@ -93,3 +94,54 @@ def test_hedging_refuses_a_mip():
 
     with pytest.raises(InvalidInstance, match="LPs only"):
         hedge(INSTANCES / "ewppt-2010", INSTANCES.parent / "studies" / "uncertainty-effects.toml")
+
+
+def test_hedge_command_writes_the_certified_plan(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    path = tmp_path / "UNCERTAINTY.toml"
+    path.write_text(UNCERTAINTY, encoding="utf-8")
+    out = tmp_path / "hedged"
+    done = CliRunner().invoke(app, ["hedge", str(INSTANCES / "tiny"), str(path), "--out", str(out), "--gap", "0.001"])
+    assert done.exit_code == 0, done.output
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["status"] == "optimal" and record["gap"] <= 0.001
+    assert record["expected"] <= record["bound"]
+    allocation = pd.read_csv(out / "allocation.csv")
+    assert allocation["aid"].sum() > 0
+    assert "no plan lifts more than" in done.output
+
+
+@pytest.mark.parametrize("arguments, named", [
+    (["--ranks", "3"], "--ranks"),
+    (["--gap", "0"], "--gap"),
+])
+def test_hedge_command_refuses_bad_options(tmp_path, arguments, named):
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    path = tmp_path / "UNCERTAINTY.toml"
+    path.write_text(UNCERTAINTY, encoding="utf-8")
+    done = CliRunner().invoke(app, ["hedge", str(INSTANCES / "tiny"), str(path), "--out", str(tmp_path / "o"), *arguments])
+    assert done.exit_code == 2, done.output
+    assert named in done.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_hedge_command_names_a_mip_and_an_unknown_recipient(tmp_path):
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    path = tmp_path / "UNCERTAINTY.toml"
+    path.write_text(UNCERTAINTY, encoding="utf-8")
+    done = CliRunner().invoke(app, ["hedge", "ewppt-2010", str(path), "--out", str(tmp_path / "o")])
+    assert done.exit_code == 2 and "scenario.model" in done.output
+    done = CliRunner().invoke(app, ["hedge", "ewppt-2010", str(path), "--set", "scenario.model=lp",
+                                    "--out", str(tmp_path / "o")])
+    assert done.exit_code == 2 and "unknown recipient 'upland'" in done.output

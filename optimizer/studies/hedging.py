@@ -80,6 +80,23 @@ class HedgingResult:
         """(bound - expected) / bound: how far the plan may be from the optimum, relative."""
         return (self.bound - self.expected) / max(abs(self.bound), 1e-12)
 
+    def record(self) -> dict:
+        return {"method": "progressive hedging (mpi-sppy)", "status": self.status, "message": self.message,
+                "expected": self.expected, "bound": self.bound, "gap": self.gap, "iterations": self.iterations,
+                "ranks": self.ranks, "timings": self.timings}
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """allocation.csv, decisions.csv and run.json into `out_dir`, replacing it as a whole."""
+        from optimizer.data.io import atomic_write, atomic_write_text
+        from optimizer.data.output import result_folder
+
+        with result_folder(out_dir) as folder:
+            for name, table in (("allocation", self.allocation), ("decisions", self.decisions)):
+                atomic_write(folder / f"{name}.csv",
+                             lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+            atomic_write_text(folder / "run.json", json.dumps(self.record(), indent=2, default=str) + "\n")
+        return [Path(out_dir) / name for name in ("allocation.csv", "decisions.csv", "run.json")]
+
 
 def scenario_creator(scenario_name: str, instance_path: str = "", uncertainty_path: str = "", objective: str = ""):
     """Scenario `scenario<id>`'s model for mpi-sppy: the ordinary model of its instance with the
@@ -256,24 +273,32 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
-def hedge(instance_path: str | Path, uncertainty_path: str | Path, ranks: int = 2, rho: float = DEFAULT_RHO,
+def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = DEFAULT_RHO,
           iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP,
           hosts: str = "127.0.0.1", timeout: float = 3600) -> HedgingResult:
     """The expected-value robust plan by progressive hedging on `ranks` MPI processes (an even
     number: half run progressive hedging, half the Lagrangian bound; Open MPI's or MPICH's
-    `mpiexec`, on `hosts`). The plan lifts, in expectation, at least (1 - gap) of the optimum
-    when the status is `optimal`. Raises InvalidInstance when MPI or mpi-sppy is missing, the
-    instance is a MIP, or `ranks` is odd."""
-    from optimizer.data.io import load_instance
+    `mpiexec`, on `hosts`). `instance` is a path or a loaded Instance (written to a workbook for
+    the ranks, with any overrides). The plan lifts, in expectation, at least (1 - gap) of the
+    optimum when the status is `optimal`. Raises InvalidInstance when MPI or mpi-sppy is missing,
+    the instance is a MIP, or `ranks` is odd."""
+    from optimizer.data.io import Instance, load_instance, write_instance_xlsx
 
-    instance = load_instance(instance_path)
-    if instance.scenario.scenario.model == "mip" or _is_mip(instance):
-        raise InvalidInstance([Problem(str(instance_path), "progressive hedging here solves LPs only (the consensus "
-                                       "of relaxed whole decisions is not a plan); solve with --set "
-                                       "scenario.model=lp or use the extensive form (ewppt robust)")])
+    loaded = instance if isinstance(instance, Instance) else load_instance(instance)
+    where = str(loaded.path)
+    if _is_mip(loaded):
+        raise InvalidInstance([Problem(where, "progressive hedging here solves LPs only (the consensus of relaxed "
+                                       "whole decisions is not a plan); give --set scenario.model=lp, or use the "
+                                       "extensive form for a MIP (ewppt robust)", key="scenario.model")])
     if ranks < 2 or ranks % 2:
-        raise InvalidInstance([Problem("ranks", f"{ranks} ranks: progressive hedging runs on an even number of ranks "
-                                       "(half hedge, half compute the Lagrangian bound), at least 2")])
+        raise InvalidInstance([Problem("--ranks", "progressive hedging runs on an even number of ranks, at least 2 "
+                                       "(half hedge, half compute the Lagrangian bound)", value=ranks)])
+    if not 0 < gap < 1:
+        raise InvalidInstance([Problem("--gap", "expected a relative gap between 0 and 1, e.g. 0.002", value=gap)])
+    from optimizer.studies.uncertainty import load_uncertainty, scenario_set
+
+    # the uncertainty's problems with this instance are reported here, once, not by every rank
+    plan_instance = scenario_set(load_uncertainty(uncertainty_path), loaded, Path(uncertainty_path).name).plan_instance
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         raise InvalidInstance([Problem("mpiexec", "no MPI found: install Debian's openmpi-bin (or mpich)")])
@@ -281,19 +306,23 @@ def hedge(instance_path: str | Path, uncertainty_path: str | Path, ranks: int = 
 
     missing = [m for m in ("mpi4py", "mpisppy") if importlib.util.find_spec(m) is None]
     if missing:  # (not imported here: mpi-sppy prints a banner on import)
-        raise InvalidInstance([Problem("mpi-sppy", f"not installed ({', '.join(missing)}): pip install mpi4py mpi-sppy")])
+        raise InvalidInstance([Problem("mpi-sppy", f"not installed ({', '.join(missing)}): pip install -e \".[hedging]\"")])
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
+        path = Path(instance) if not isinstance(instance, Instance) else out / "instance.xlsx"
+        if isinstance(instance, Instance):
+            write_instance_xlsx(instance, path)
         env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_btl": "self,vader,tcp",
                "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo"}
         command = [mpiexec, "-n", str(ranks), "--host", f"{hosts}:{ranks}", sys.executable, "-m",
-                   "optimizer.studies.hedging", str(instance_path), str(uncertainty_path), str(out),
+                   "optimizer.studies.hedging", str(path.resolve()), str(Path(uncertainty_path).resolve()), str(out),
                    "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap)]
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
                               cwd=Path(__file__).resolve().parents[2])
         if done.returncode != 0 or not (out / "allocation.csv").exists():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+            lines = (done.stderr + done.stdout).strip().splitlines()
+            tail = [line for line in lines if "Error" in line][-2:] or lines[-5:]
             return HedgingResult("failed", pd.DataFrame(), pd.DataFrame(), float("nan"), float("nan"), 0, ranks,
                                  " | ".join(tail))
         record = json.loads((out / "record.json").read_text(encoding="utf-8"))
@@ -308,10 +337,12 @@ def hedge(instance_path: str | Path, uncertainty_path: str | Path, ranks: int = 
     # the plan must keep every rule (capacities at their worst), as any plan the engine reports
     from optimizer.solving.recheck import recheck
 
-    plan_instance = _scenarios(str(instance_path), str(uncertainty_path)).plan_instance
     violations = recheck(plan_instance, allocation, decisions, whole=False)
     if violations:
         result.status, result.message = "numerical", f"the plan breaks {len(violations)} rule(s), e.g. {violations[0]}"
+    elif result.status == "iteration_limit":
+        result.message = (f"{iterations} iterations reached with the plan within {result.gap:.2%} of the bound, "
+                          f"not {gap:.2%}: give more --iterations or a wider --gap")
     return result
 
 
