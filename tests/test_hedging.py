@@ -145,3 +145,6 @@ def test_hedge_command_names_a_mip_and_an_unknown_recipient(tmp_path):
     done = CliRunner().invoke(app, ["hedge", "ewppt-2010", str(path), "--set", "scenario.model=lp",
                                     "--out", str(tmp_path / "o")])
     assert done.exit_code == 2 and "unknown recipient 'upland'" in done.output
+    done = CliRunner().invoke(app, ["hedge", "tiny", str(path), "--set", "scenario.objective=equity",
+                                    "--out", str(tmp_path / "o")])
+    assert done.exit_code == 2 and "scenario.objective" in done.output

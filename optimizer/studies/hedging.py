@@ -286,6 +286,14 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
 
     loaded = instance if isinstance(instance, Instance) else load_instance(instance)
     where = str(loaded.path)
+    from models.robust import RISK_OBJECTIVES
+    from optimizer.data.scaling import require_plain
+
+    require_plain(loaded, "hedge")
+    if loaded.scenario.objective not in RISK_OBJECTIVES:
+        raise InvalidInstance([Problem(where, "progressive hedging maximises expected people lifted; expected "
+                                       f"{' or '.join(RISK_OBJECTIVES)}", key="scenario.objective",
+                                       value=loaded.scenario.objective)])
     if _is_mip(loaded):
         raise InvalidInstance([Problem(where, "progressive hedging here solves LPs only (the consensus of relaxed "
                                        "whole decisions is not a plan); give --set scenario.model=lp, or use the "
