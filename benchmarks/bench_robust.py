@@ -4,6 +4,7 @@
     python benchmarks/bench_robust.py --scenarios 10 50 --recipients 200 800
     python benchmarks/bench_robust.py --smoke               # tiny and 20 counties, 2 and 4 scenarios: seconds
     python benchmarks/bench_robust.py --build-only          # the extensive form's size, build time and memory alone
+    python benchmarks/bench_robust.py --lp --risk expected  # the LP that progressive hedging decomposes
     python benchmarks/bench_robust.py --hedging             # progressive hedging (2 MPI ranks) against the
                                                             # extensive form, expected risk, as LPs
 
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument("--ph-iterations", type=int, help="progressive hedging's iteration limit (default 200)")
     parser.add_argument("--ph-gap", type=float, help="progressive hedging's relative gap (default 1e-3)")
     parser.add_argument("--build-only", action="store_true", help="build the extensive form, do not solve it")
+    parser.add_argument("--lp", action="store_true", help="every case as an LP (scenario.model = lp), as hedging solves it")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: FOLDER:SCENARIOS, run in this process
     args = parser.parse_args()
     if args.one:
@@ -183,6 +185,7 @@ def main() -> None:
         cases += [(f"{n} counties", str(generate_instance(Path(scratch) / f"g{n}", recipients=n, seed=1)))
                   for n in sizes]
         for name, folder in cases:
+            folder = str(lp_copy(folder, Path(scratch))) if args.lp else folder
             for count in counts:
                 command = [sys.executable, __file__, "--one", f"{folder}:{count}", "--risk", args.risk,
                            "--time-limit", str(args.time_limit), *(["--build-only"] if args.build_only else [])]

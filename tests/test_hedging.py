@@ -114,6 +114,8 @@ def test_hedge_command_writes_the_certified_plan(tmp_path):
     allocation = pd.read_csv(out / "allocation.csv")
     assert allocation["aid"].sum() > 0
     assert "no plan lifts more than" in done.output
+    report = CliRunner().invoke(app, ["report", str(out)])  # a clear refusal, naming the folder given
+    assert report.exit_code == 2 and f"{out}: a plan by progressive hedging" in report.output
 
 
 @pytest.mark.parametrize("arguments, named", [

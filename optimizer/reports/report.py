@@ -96,6 +96,9 @@ def load_result(result_dir: str | Path) -> tuple[dict, dict[str, pd.DataFrame]]:
         raise InvalidInstance([Problem(str(run_file), f"not readable as JSON: {exc}")]) from None
     if not isinstance(run, dict) or "status" not in run:
         raise InvalidInstance([Problem(str(run_file), "not the run.json `ewppt solve` writes (no status)")])
+    if str(run.get("method", "")).startswith("progressive hedging"):
+        raise InvalidInstance([Problem(str(folder), "a plan by progressive hedging (`ewppt hedge`) has no report yet: "
+                                       "its plan is allocation.csv and decisions.csv, its bounds run.json")])
     try:
         tables = read_results(folder)
     except (OSError, ValueError, KeyError) as exc:
@@ -816,8 +819,7 @@ def write_report(result_dir: str | Path, out: str | Path | None = None) -> list[
     a later solve replaces the folder, report included. A report elsewhere (--out) is its HTML
     file and its figures folder, replaced as a whole."""
     if out is None:
-        if not (Path(result_dir) / "run.json").is_file():
-            raise InvalidInstance([Problem(str(result_dir), NOT_A_RESULT)])
+        load_result(result_dir)  # its problems named by the folder given, not the copy written into
         with result_folder(result_dir, update=True) as folder:
             written = _write_report(folder, folder / "report.html", figures_folder(folder / "report.html"))
         return [Path(result_dir) / path.relative_to(folder) for path in written]
