@@ -471,7 +471,8 @@ def hedge(
 ) -> None:
     """The expected-value plan for every scenario of UNCERTAINTY.toml by progressive hedging
     (mpi-sppy over MPI), for scenario sets too large for `robust`'s extensive form; LPs only
-    (--set scenario.model=lp). Writes allocation, decisions and run.json (both bounds, the gap)."""
+    (--set scenario.model=lp). Writes allocation, decisions, scenarios (the plan's people lifted in each)
+    and run.json (both bounds, the gap)."""
     from optimizer.studies.hedging import hedge as hedge_plan
     from optimizer.studies.uncertainty import load_uncertainty
 
@@ -497,9 +498,11 @@ def hedge(
                   show_header=False)
     table.add_row("expected people lifted by the plan", numbers.people(result.expected))
     table.add_row("no plan lifts more than", numbers.people(result.bound))
+    if len(result.scenarios):
+        table.add_row("the plan in the worst scenario", numbers.people(result.scenarios["plan"].min()))
     table.add_row("gap (at most this far from the best)", numbers.share(result.gap, 2))
     table.add_row("iterations", numbers.count(result.iterations))
-    table.add_row("seconds", numbers.plain(result.timings.get("hedging", float("nan"))))
+    table.add_row("seconds", numbers.plain(result.timings.get("hedging", float("nan")), 3))
     out.print(table)
     out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
     if result.status != "optimal":

@@ -113,6 +113,9 @@ def test_hedge_command_writes_the_certified_plan(tmp_path):
     assert record["expected"] <= record["bound"]
     allocation = pd.read_csv(out / "allocation.csv")
     assert allocation["aid"].sum() > 0
+    scenarios = pd.read_csv(out / "scenarios.csv")  # the plan in each scenario; their mean is the plan's expectation
+    assert len(scenarios) == 3
+    assert float(scenarios["plan"] @ scenarios["probability"]) == pytest.approx(record["expected"], rel=1e-9)
     assert "no plan lifts more than" in done.output
     report = CliRunner().invoke(app, ["report", str(out)])  # a clear refusal, naming the folder given
     assert report.exit_code == 2 and f"{out}: a plan by progressive hedging" in report.output

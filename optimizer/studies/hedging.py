@@ -74,6 +74,7 @@ class HedgingResult:
     ranks: int
     message: str = ""
     timings: dict = field(default_factory=dict)
+    scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  # the design, and the plan's people lifted in each
 
     @property
     def gap(self) -> float:
@@ -86,16 +87,18 @@ class HedgingResult:
                 "ranks": self.ranks, "timings": self.timings}
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """allocation.csv, decisions.csv and run.json into `out_dir`, replacing it as a whole."""
+        """allocation.csv, decisions.csv, scenarios.csv (the plan's objective and people lifted in
+        every scenario) and run.json into `out_dir`, replacing it as a whole."""
         from optimizer.data.io import atomic_write, atomic_write_text
         from optimizer.data.output import result_folder
 
         with result_folder(out_dir) as folder:
-            for name, table in (("allocation", self.allocation), ("decisions", self.decisions)):
+            for name, table in (("allocation", self.allocation), ("decisions", self.decisions),
+                                ("scenarios", self.scenarios)):
                 atomic_write(folder / f"{name}.csv",
                              lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
             atomic_write_text(folder / "run.json", json.dumps(self.record(), indent=2, default=str) + "\n")
-        return [Path(out_dir) / name for name in ("allocation.csv", "decisions.csv", "run.json")]
+        return [Path(out_dir) / name for name in ("allocation.csv", "decisions.csv", "scenarios.csv", "run.json")]
 
 
 def scenario_creator(scenario_name: str, instance_path: str = "", uncertainty_path: str = "", objective: str = ""):
@@ -306,7 +309,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     from optimizer.studies.uncertainty import load_uncertainty, scenario_set
 
     # the uncertainty's problems with this instance are reported here, once, not by every rank
-    plan_instance = scenario_set(load_uncertainty(uncertainty_path), loaded, Path(uncertainty_path).name).plan_instance
+    drawn = scenario_set(load_uncertainty(uncertainty_path), loaded, Path(uncertainty_path).name)
+    plan_instance = drawn.plan_instance
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         raise InvalidInstance([Problem("mpiexec", "no MPI found: install Debian's openmpi-bin (or mpich)")])
@@ -345,6 +349,10 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     # the plan must keep every rule (capacities at their worst), as any plan the engine reports
     from optimizer.solving.recheck import recheck
 
+    from optimizer.studies.robust import evaluate_plan
+
+    values = evaluate_plan(result, [drawn.instance(s) for s in range(len(drawn.design))], loaded.scenario.objective)
+    result.scenarios = drawn.design.assign(plan=values["objective"], plan_people_lifted=values["people_lifted"])
     violations = recheck(plan_instance, allocation, decisions, whole=False)
     if violations:
         result.status, result.message = "numerical", f"the plan breaks {len(violations)} rule(s), e.g. {violations[0]}"
