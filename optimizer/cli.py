@@ -635,6 +635,8 @@ def frontier(
                 cells.append("-")
             elif column in ("coverage_floor", "min_coverage", "cost_of_equity_share", "mip_gap"):
                 cells.append(share(value, 4))
+            elif column == "cost_of_equity" and 0 < abs(value) < 1:
+                cells.append(numbers.plain(value, 2))  # not "0" beside a non-zero cost %
             elif column in ("people_lifted", "cost_of_equity", "people_per_coverage_point"):
                 cells.append(people(value))
             else:
