@@ -464,7 +464,7 @@ def hedge(
                                             "best expected people lifted")] = 0.002,
     iterations: Annotated[int, typer.Option(help="Progressive hedging's iteration limit")] = 200,
     rho: Annotated[float, typer.Option(help="Proximal weight, people per million yuan squared")] = 1.0,
-    hosts: Annotated[str, typer.Option(help="MPI host to run the ranks on")] = "127.0.0.1",
+    hosts: Annotated[str, typer.Option(help="MPI hosts for the ranks, comma-separated (HOST or HOST:SLOTS)")] = "127.0.0.1",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder",
                                                     show_default="results/<instance>-hedge")] = None,
     set_values: SetOption = None,

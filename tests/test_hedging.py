@@ -153,3 +153,12 @@ def test_hedge_command_names_a_mip_and_an_unknown_recipient(tmp_path):
     done = CliRunner().invoke(app, ["hedge", "tiny", str(path), "--set", "scenario.objective=equity",
                                     "--out", str(tmp_path / "o")])
     assert done.exit_code == 2 and "scenario.objective" in done.output
+
+
+def test_hosts_share_the_ranks_out():
+    from optimizer.studies.hedging import _host_slots
+
+    assert _host_slots("127.0.0.1", 2) == "127.0.0.1:2"
+    assert _host_slots("a, b", 4) == "a:2,b:2"
+    assert _host_slots("a,b,c", 4) == "a:2,b:2,c:2"  # slots enough for every rank
+    assert _host_slots("a:3,b:1", 4) == "a:3,b:1"

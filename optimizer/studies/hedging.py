@@ -327,7 +327,7 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_btl": "self,vader,tcp",
                "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo"}
-        command = [mpiexec, "-n", str(ranks), "--host", f"{hosts}:{ranks}", sys.executable, "-m",
+        command = [mpiexec, "-n", str(ranks), "--host", _host_slots(hosts, ranks), sys.executable, "-m",
                    "optimizer.studies.hedging", str(path.resolve()), str(Path(uncertainty_path).resolve()), str(out),
                    "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap)]
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
@@ -360,6 +360,14 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         result.message = (f"{iterations} iterations reached with the plan within {result.gap:.2%} of the bound, "
                           f"not {gap:.2%}: give more --iterations or a wider --gap")
     return result
+
+
+def _host_slots(hosts: str, ranks: int) -> str:
+    """mpiexec's --host: "a,b" shares the ranks out evenly ("a:2,b:2" for 4); given slots stay."""
+    names = [h.strip() for h in hosts.split(",") if h.strip()]
+    if any(":" in h for h in names):
+        return ",".join(names)
+    return ",".join(f"{h}:{-(-ranks // len(names))}" for h in names)
 
 
 def _gap(record: dict) -> float:
