@@ -467,12 +467,14 @@ def hedge(
     hosts: Annotated[str, typer.Option(help="MPI hosts for the ranks, comma-separated (HOST or HOST:SLOTS)")] = "127.0.0.1",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder",
                                                     show_default="results/<instance>-hedge")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Table format")] = Format.csv,
     set_values: SetOption = None,
+    show: Annotated[int, typer.Option(help="Scenarios to list (0 = none)")] = 15,
 ) -> None:
     """The expected-value plan for every scenario of UNCERTAINTY.toml by progressive hedging
     (mpi-sppy over MPI), for scenario sets too large for `robust`'s extensive form; LPs only
-    (--set scenario.model=lp). Writes allocation, decisions, scenarios (the plan's people lifted in each)
-    and run.json (both bounds, the gap)."""
+    (--set scenario.model=lp). Writes robust's tables (no duals or binding rows) and run.json with
+    both bounds and the gap."""
     from optimizer.studies.hedging import hedge as hedge_plan
     from optimizer.studies.uncertainty import load_uncertainty
 
@@ -492,22 +494,22 @@ def hedge(
     if result.status == "failed":
         err.print(_plain(f"failed: {result.message}"), style="bold red", highlight=False)
         raise typer.Exit(EXIT_INTERNAL)
-    written = result.write(target)
-    table = Table(title=Text.assemble(printable(loaded.scenario.scenario.name) + ": ",
-                                      (result.status, "green" if result.status == "optimal" else "yellow")),
-                  show_header=False)
+    with progress.stage("writing the plan"):
+        written = result.result.write(target, fmt.value)
+    _print_summary(result.result, 0)
+    table = Table(title="progressive hedging", show_header=False)
     table.add_row("expected people lifted by the plan", numbers.people(result.expected))
     table.add_row("no plan lifts more than", numbers.people(result.bound))
-    if len(result.scenarios):
-        table.add_row("the plan in the worst scenario", numbers.people(result.scenarios["plan"].min()))
     table.add_row("gap (at most this far from the best)", numbers.share(result.gap, 2))
     table.add_row("iterations", numbers.count(result.iterations))
     table.add_row("seconds", numbers.plain(result.timings.get("hedging", float("nan")), 3))
     out.print(table)
+    if show > 0:
+        _print_scenarios(result.result.scenarios, show)
     out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
-    if result.status != "optimal":
+    if not result.result.ok:
         err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)
-        raise typer.Exit(4 if result.status == "iteration_limit" else 6)
+        raise typer.Exit(exit_code(result.result))
 
 
 def _print_scenarios(scenarios: pd.DataFrame, show: int) -> None:

@@ -96,7 +96,7 @@ def test_hedging_refuses_a_mip():
         hedge(INSTANCES / "ewppt-2010", INSTANCES.parent / "studies" / "uncertainty-effects.toml")
 
 
-def test_hedge_command_writes_the_certified_plan(tmp_path):
+def test_hedge_command_writes_the_certified_plan_and_its_report(tmp_path):
     import json
 
     from typer.testing import CliRunner
@@ -108,17 +108,21 @@ def test_hedge_command_writes_the_certified_plan(tmp_path):
     out = tmp_path / "hedged"
     done = CliRunner().invoke(app, ["hedge", str(INSTANCES / "tiny"), str(path), "--out", str(out), "--gap", "0.001"])
     assert done.exit_code == 0, done.output
-    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert record["status"] == "optimal" and record["gap"] <= 0.001
-    assert record["expected"] <= record["bound"]
-    allocation = pd.read_csv(out / "allocation.csv")
-    assert allocation["aid"].sum() > 0
+    assert "no plan lifts more than" in done.output
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    record = run["robust"]
+    assert run["status"] == "optimal" and record["method"] == "progressive hedging" and record["gap"] <= 0.001
+    assert run["objective"] <= record["bound"]
+    assert pd.read_csv(out / "allocation.csv")["aid"].sum() == pytest.approx(40.0)  # tiny's two budgets, spent
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert set(kpis["recipient"]) == {"upland", "plateau", "valley"}
     scenarios = pd.read_csv(out / "scenarios.csv")  # the plan in each scenario; their mean is the plan's expectation
     assert len(scenarios) == 3
-    assert float(scenarios["plan"] @ scenarios["probability"]) == pytest.approx(record["expected"], rel=1e-9)
-    assert "no plan lifts more than" in done.output
-    report = CliRunner().invoke(app, ["report", str(out)])  # a clear refusal, naming the folder given
-    assert report.exit_code == 2 and f"{out}: a plan by progressive hedging" in report.output
+    assert float(scenarios["robust_plan"] @ scenarios["probability"]) == pytest.approx(run["objective"], rel=1e-6)
+    report = CliRunner().invoke(app, ["report", str(out)])  # robust's report, with the bound in place of VSS
+    assert report.exit_code == 0, report.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Found by progressive hedging" in page and "value of the stochastic solution" not in page
 
 
 @pytest.mark.parametrize("arguments, named", [

@@ -96,9 +96,6 @@ def load_result(result_dir: str | Path) -> tuple[dict, dict[str, pd.DataFrame]]:
         raise InvalidInstance([Problem(str(run_file), f"not readable as JSON: {exc}")]) from None
     if not isinstance(run, dict) or "status" not in run:
         raise InvalidInstance([Problem(str(run_file), "not the run.json `ewppt solve` writes (no status)")])
-    if str(run.get("method", "")).startswith("progressive hedging"):
-        raise InvalidInstance([Problem(str(folder), "a plan by progressive hedging (`ewppt hedge`) has no report yet: "
-                                       "its plan is allocation.csv and decisions.csv, its bounds run.json")])
     try:
         tables = read_results(folder)
     except (OSError, ValueError, KeyError) as exc:
@@ -570,12 +567,18 @@ def _robust_section(run: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
              + (f"Capacities taken at their worst: {e(', '.join(capacities))}. " if capacities else "")
              + "The point-estimate plan is the plan <code>solve</code> gives for the instance as it is "
                "(with the same capacities).</p>",
-             _table(robust_rows(run, scenarios), ("", "robust plan", "point-estimate plan"), numeric=(1, 2)),
-             _table([("value of the stochastic solution (VSS: robust minus point-estimate plan on the risk measure)",
-                      numbers.people(record.get("vss"))),
-                     ("mean of each scenario's own optimum (wait and see)", numbers.people(record.get("wait_and_see"))),
-                     ("expected value of perfect information (EVPI: that mean minus the robust plan's expectation)",
-                      numbers.people(record.get("evpi")))], numeric=(1,), row_headers=True)]
+             _table(robust_rows(run, scenarios), ("", "robust plan", "point-estimate plan"), numeric=(1, 2))]
+    if record.get("method") == "progressive hedging":  # ewppt hedge: a bound instead of VSS and EVPI
+        parts.append(f"<p>Found by progressive hedging (mpi-sppy, {record.get('iterations')} iterations): no plan "
+                     f"lifts more than {numbers.people(record.get('bound'))} people in expectation, and this plan is "
+                     f"within {numbers.share(record.get('gap'), 2)} of that. The point-estimate plan and the "
+                     "scenarios' own optima are not solved here (<code>ewppt robust</code> solves them).</p>")
+    else:
+        parts.append(_table([("value of the stochastic solution (VSS: robust minus point-estimate plan on the risk measure)",
+                              numbers.people(record.get("vss"))),
+                             ("mean of each scenario's own optimum (wait and see)", numbers.people(record.get("wait_and_see"))),
+                             ("expected value of perfect information (EVPI: that mean minus the robust plan's "
+                              "expectation)", numbers.people(record.get("evpi")))], numeric=(1,), row_headers=True))
     shown = scenarios.sort_values("robust_plan").head(SCENARIOS_SHOWN)
     columns = [c for c in ("robust_plan", "point_estimate_plan", "own_optimum") if c in scenarios]
     rows = [(str(r["scenario_id"]), numbers.share(r["probability"]), *(numbers.people(r[c]) for c in columns))

@@ -75,30 +75,18 @@ class HedgingResult:
     message: str = ""
     timings: dict = field(default_factory=dict)
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  # the design, and the plan's people lifted in each
+    result: object = None  # the same plan as a Result (optimizer.solving.results), as `robust` gives
 
     @property
     def gap(self) -> float:
         """(bound - expected) / bound: how far the plan may be from the optimum, relative."""
         return (self.bound - self.expected) / max(abs(self.bound), 1e-12)
 
-    def record(self) -> dict:
-        return {"method": "progressive hedging (mpi-sppy)", "status": self.status, "message": self.message,
-                "expected": self.expected, "bound": self.bound, "gap": self.gap, "iterations": self.iterations,
-                "ranks": self.ranks, "timings": self.timings}
-
     def write(self, out_dir: str | Path) -> list[Path]:
-        """allocation.csv, decisions.csv, scenarios.csv (the plan's objective and people lifted in
-        every scenario) and run.json into `out_dir`, replacing it as a whole."""
-        from optimizer.data.io import atomic_write, atomic_write_text
-        from optimizer.data.output import result_folder
-
-        with result_folder(out_dir) as folder:
-            for name, table in (("allocation", self.allocation), ("decisions", self.decisions),
-                                ("scenarios", self.scenarios)):
-                atomic_write(folder / f"{name}.csv",
-                             lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
-            atomic_write_text(folder / "run.json", json.dumps(self.record(), indent=2, default=str) + "\n")
-        return [Path(out_dir) / name for name in ("allocation.csv", "decisions.csv", "scenarios.csv", "run.json")]
+        """`robust`'s result folder: allocation, kpis, decisions, scenarios (the plan's objective
+        and people lifted in every scenario), empty duals and binding, and run.json (with the
+        bound and the gap), replacing the folder as a whole; `ewppt report` reads it."""
+        return self.result.write(out_dir)
 
 
 def scenario_creator(scenario_name: str, instance_path: str = "", uncertainty_path: str = "", objective: str = ""):
@@ -143,17 +131,21 @@ def _scenarios(instance_path: str, uncertainty_path: str):
     return _CACHE[key]
 
 
-def plan_tables(model, values: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def plan_tables(model, values: dict, kpi_instance=None) -> tuple[pd.DataFrame, ...]:
     """The allocation and decision tables of the plan `values` ({variable name: value}) on
-    `model`, read by the same code as `solve`'s tables (the model's own values are restored)."""
-    from optimizer.solving.results import allocation_table, decision_table
+    `model`, read by the same code as `solve`'s tables (the model's own values are restored);
+    with `kpi_instance`, also the kpis table evaluated on that instance."""
+    from optimizer.solving.results import allocation_table, decision_table, kpi_table
 
     variables = [v for component in _plan_variables(model) for v in component.values()]
     kept = [v.value for v in variables]
     try:
         for v in variables:
             v.set_value(values.get(v.name, 0.0), skip_validation=True)
-        return allocation_table(model), decision_table(model)
+        allocation, decisions = allocation_table(model), decision_table(model)
+        if kpi_instance is None:
+            return allocation, decisions
+        return allocation, decisions, kpi_table(model, kpi_instance, allocation)
     finally:
         for v, value in zip(variables, kept):
             v.set_value(value, skip_validation=True)
@@ -267,9 +259,10 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
         extension = next(e for e in extension.extdict.values() if hasattr(e, "best_values"))
     folder = Path(out)
     if extension.best_values is not None:
-        allocation, decisions = plan_tables(next(iter(opt.local_scenarios.values())), extension.best_values)
-        allocation.to_csv(folder / "allocation.csv", index=False)
-        decisions.to_csv(folder / "decisions.csv", index=False)
+        plan_instance = _scenarios(instance_path, uncertainty_path).plan_instance
+        tables = plan_tables(next(iter(opt.local_scenarios.values())), extension.best_values, plan_instance)
+        for name, table in zip(("allocation", "decisions", "kpis"), tables):
+            table.to_csv(folder / f"{name}.csv", index=False)
     record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
               "seconds": time.perf_counter() - started}
@@ -343,22 +336,55 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         decisions = pd.read_csv(out / "decisions.csv", keep_default_na=False, dtype=str)
         decisions = decisions.assign(year=pd.to_numeric(decisions["year"]).astype("Int64"),
                                      count=decisions["count"].astype(float), money=decisions["money"].astype(float))
-    result = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
+        kpis = pd.read_csv(out / "kpis.csv", dtype={"recipient": str})
+    hedged = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
                            record["expected"], record["bound"], record["iterations"], record["ranks"],
                            timings={"hedging": record["seconds"]})
-    # the plan must keep every rule (capacities at their worst), as any plan the engine reports
     from optimizer.solving.recheck import recheck
-
     from optimizer.studies.robust import evaluate_plan
 
-    values = evaluate_plan(result, [drawn.instance(s) for s in range(len(drawn.design))], loaded.scenario.objective)
-    result.scenarios = drawn.design.assign(plan=values["objective"], plan_people_lifted=values["people_lifted"])
+    values = evaluate_plan(hedged, [drawn.instance(s) for s in range(len(drawn.design))], loaded.scenario.objective)
+    hedged.scenarios = drawn.design.assign(robust_plan=values["objective"],
+                                           robust_plan_people_lifted=values["people_lifted"])
+    # the plan must keep every rule (capacities at their worst), as any plan the engine reports
     violations = recheck(plan_instance, allocation, decisions, whole=False)
     if violations:
-        result.status, result.message = "numerical", f"the plan breaks {len(violations)} rule(s), e.g. {violations[0]}"
-    elif result.status == "iteration_limit":
-        result.message = (f"{iterations} iterations reached with the plan within {result.gap:.2%} of the bound, "
+        hedged.status, hedged.message = "numerical", f"the plan breaks {len(violations)} rule(s), e.g. {violations[0]}"
+    elif hedged.status == "iteration_limit":
+        hedged.message = (f"{iterations} iterations reached with the plan within {hedged.gap:.2%} of the bound, "
                           f"not {gap:.2%}: give more --iterations or a wider --gap")
+    else:
+        hedged.message = f"plan within {hedged.gap:.2%} of the bound (no plan lifts more than {hedged.bound:,.0f})"
+    hedged.result = _as_result(hedged, loaded, drawn, kpis)
+    return hedged
+
+
+def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame):
+    """The plan as `robust`'s Result (the same tables, run.json and report; no duals or binding
+    rows: progressive hedging has no one LP to read them from)."""
+    from optimizer.data.provenance import instance_figures
+    from optimizer.solving.results import Result, round_figure, summarise
+    from optimizer.studies.robust import _measures, _record
+    from optimizer.studies.uncertainty import Risk
+
+    status = {"optimal": "optimal", "iteration_limit": "time_limit"}.get(hedged.status, hedged.status)
+    result = Result(status=status, objective=hedged.expected, message=hedged.message,
+                    scenario=instance.scenario.model_dump(mode="json"), instance_digest=instance.digest,
+                    allocation=hedged.allocation, kpis=kpis, decisions=hedged.decisions, has_plan=True,
+                    solver={"model": "lp", "method": "progressive hedging (mpi-sppy)", "ranks": hedged.ranks,
+                            "iterations": hedged.iterations, "bound": hedged.bound, "gap": hedged.gap},
+                    warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path),
+                    timings=dict(hedged.timings))
+    result.summary = summarise(result, instance.scenario, drawn.plan_instance)
+    expected = Risk("expected")
+    figures = _measures("robust_plan", hedged.scenarios["robust_plan"].to_numpy(float), drawn.probabilities, expected)
+    result.summary.update({key: round_figure(value) for key, value in figures.items()})
+    result.summary.update(objective_name=f"expected of {instance.scenario.objective}", risk="expected",
+                          scenarios=len(drawn.design),
+                          year_profile="free (progressive hedging has no steady stage)")
+    result.scenarios = hedged.scenarios.map(lambda v: round_figure(v) if isinstance(v, float) else v)
+    result.robust = {**_record(drawn.uncertainty, drawn, expected, figures), "method": "progressive hedging",
+                     "bound": round_figure(hedged.bound), "gap": hedged.gap, "iterations": hedged.iterations}
     return result
 
 
