@@ -323,8 +323,10 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         command = [mpiexec, "-n", str(ranks), "--host", _host_slots(hosts, ranks), sys.executable, "-m",
                    "optimizer.studies.hedging", str(path.resolve()), str(Path(uncertainty_path).resolve()), str(out),
                    "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap)]
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
-                              cwd=Path(__file__).resolve().parents[2])
+        # run in the scratch folder: mpi-sppy writes hub.log into the working directory
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=scratch)
         if done.returncode != 0 or not (out / "allocation.csv").exists():
             lines = (done.stderr + done.stdout).strip().splitlines()
             tail = [line for line in lines if "Error" in line][-2:] or lines[-5:]
