@@ -96,7 +96,7 @@ def test_hedging_refuses_a_mip():
         hedge(INSTANCES / "ewppt-2010", INSTANCES.parent / "studies" / "uncertainty-effects.toml")
 
 
-def test_hedge_command_writes_the_certified_plan_and_its_report(tmp_path):
+def test_hedge_command_writes_the_certified_plan_and_its_report(tmp_path, monkeypatch):
     import json
 
     from typer.testing import CliRunner
@@ -106,8 +106,10 @@ def test_hedge_command_writes_the_certified_plan_and_its_report(tmp_path):
     path = tmp_path / "UNCERTAINTY.toml"
     path.write_text(UNCERTAINTY, encoding="utf-8")
     out = tmp_path / "hedged"
+    monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(app, ["hedge", str(INSTANCES / "tiny"), str(path), "--out", str(out), "--gap", "0.001"])
     assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["UNCERTAINTY.toml", "hedged"]  # no hub.log left behind
     assert "no plan lifts more than" in done.output
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     record = run["robust"]
