@@ -109,7 +109,7 @@ def test_hedge_command_writes_the_certified_plan_and_its_report(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(app, ["hedge", str(INSTANCES / "tiny"), str(path), "--out", str(out), "--gap", "0.001"])
     assert done.exit_code == 0, done.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["UNCERTAINTY.toml", "hedged"]  # no hub.log left behind
+    assert not (tmp_path / "hub.log").exists()  # mpi-sppy's log stays in the ranks' scratch folder
     assert "no plan lifts more than" in done.output
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     record = run["robust"]
