@@ -73,6 +73,11 @@ def test_progressive_hedging_on_two_ranks_matches_the_extensive_form(tmp_path):
     # every line's plan total is the extensive form's: within the gap's 0.24 people, at most
     # 0.24 / 8.8 = 0.03 million can sit in the next best use (loans at 30 people per million
     # against upland's second cdf segment at 40 x E[f] = 21.2)
+    # the steady re-split, as `solve`'s: tiny's budgets are 10 a year, so every line half and half
+    assert hedged.result.summary["year_profile"] == "steady"
+    years = hedged.allocation.pivot_table(index=["donor", "recipient", "instrument"], columns="year", values="aid",
+                                          aggfunc="sum", fill_value=0.0)
+    assert np.allclose(years[2011], years[2012], rtol=0, atol=1e-6)
     ef, ph = plan_totals(extensive.allocation), plan_totals(hedged.allocation)
     assert set(ef) == {k for k, v in ph.items() if v > 0.05}
     assert np.allclose([ph.get(k, 0.0) for k in ef], list(ef.values()), rtol=0, atol=0.05)

@@ -485,7 +485,7 @@ def years_figure(allocation: pd.DataFrame) -> plt.Figure:
             bottom += values
         ax.set_title(label(name), fontsize=9)
         ax.tick_params(labelsize=7)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: numbers.plain(v, 3)))  # 0.5 steps read 0.5, not 1
         if len(years) > 6:  # side by side, more than six years' labels run into one another
             ax.tick_params(axis="x", labelrotation=90)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)

@@ -30,7 +30,8 @@ the plan is already optimal). mpi-sppy's hub-and-spoke layout runs two cylinders
 
 The run stops when the relative gap (outer - inner) / outer is below `gap` (the tolerance: the
 plan returned lifts, in expectation, at least (1 - gap) times the optimum), or at the iteration
-limit. Only the `expected` risk measure decomposes so (CVaR and the worst case couple the
+limit. The best plan is then re-split over the years by `solve`'s steady stage, holding what
+it lifts in every scenario (`_steady`). Only the `expected` risk measure decomposes so (CVaR and the worst case couple the
 scenarios through their shared eta); an LP only (the consensus of relaxed whole decisions is
 not a plan).
 
@@ -53,6 +54,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from optimizer.data.errors import InvalidInstance, Problem
@@ -358,7 +360,65 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     else:
         hedged.message = f"plan within {hedged.gap:.2%} of the bound (no plan lifts more than {hedged.bound:,.0f})"
     hedged.result = _as_result(hedged, loaded, drawn, kpis)
+    if hedged.status != "numerical" and loaded.scenario.scenario.year_profile == "steady":
+        _steady(hedged, loaded, drawn)
     return hedged
+
+
+def _steady(hedged: HedgingResult, instance, drawn) -> None:
+    """Re-split the plan over the years as `solve` does (its steady stage), without changing what
+    it lifts in any scenario: every recipient-instrument keeps its total aid and its aid in
+    effect by the last year (all the effects see, models/effects.py), and every fund, project
+    and cadre decision is fixed; only the split of aid over years and donors moves, under every
+    rule of the plan. Kept only if the plan's objective in every scenario is unchanged."""
+    import pyomo.environ as pyo
+
+    from models.assemble import build_model
+    from optimizer.solving.results import summarise
+    from optimizer.solving.solve import solve_model
+    from optimizer.studies.robust import evaluate_plan
+
+    plan_instance = drawn.plan_instance
+    model = build_model(plan_instance, plan_instance.scenario)
+    sets = model.index_sets
+    last = sets.years[-1]
+    aid = {tuple(key): value for key, value in
+           hedged.allocation.groupby(["donor", "recipient", "instrument", "year"])["aid"].sum().items()}
+    total = lambda flows: sum(aid.get(f, 0.0) for f in flows)  # noqa: E731
+    keys = list(sets.flows_by_recipient_instrument)
+    model.hedged_total = pyo.Constraint(keys, rule=lambda m, w, k: sum(
+        m.x[f] for f in sets.flows_by_recipient_instrument[(w, k)]) == total(sets.flows_by_recipient_instrument[(w, k)]))
+    lagged = [(w, k) for w, k in keys if sets.lag[k] > 0]
+    model.hedged_in_effect = pyo.Constraint(lagged, rule=lambda m, w, k: sum(
+        m.x[f] for f in sets.flows_in_effect(w, k, last)) == total(sets.flows_in_effect(w, k, last)))
+    decisions = hedged.decisions
+    counts = {("fund", r.recipient, r.instrument): r.count for r in decisions[decisions["kind"] == "fund"].itertuples()}
+    counts.update({("project", r.project): r.count for r in decisions[decisions["kind"] == "project"].itertuples()})
+    counts.update({("cadres", r.donor, r.recipient, int(r.year)): r.count
+                   for r in decisions[decisions["kind"] == "cadres"].itertuples()})
+    for name, kind in (("y", "fund"), ("v", "project"), ("c", "cadres")):
+        component = model.component(name)
+        for index in (component if component is not None else ()):
+            key = (kind, *index) if isinstance(index, tuple) else (kind, index)
+            component[index].fix(float(counts.get(key, 0.0)))
+    steady = solve_model(model, plan_instance, plan_instance.scenario)
+    if steady.status != "optimal":
+        hedged.result.warnings.append(f"the plan was not re-split steadily ({steady.status}): its years are as "
+                                      "progressive hedging left them")
+        return
+    values = evaluate_plan(steady, [drawn.instance(s) for s in range(len(drawn.design))], instance.scenario.objective)
+    before = hedged.scenarios["robust_plan"].to_numpy(float)
+    if not np.allclose(values["objective"], before, rtol=1e-7, atol=1e-6):
+        hedged.result.warnings.append("the plan was not re-split steadily (the steady split lifted other numbers of "
+                                      "people): its years are as progressive hedging left them")
+        return
+    hedged.allocation = steady.allocation
+    result = hedged.result
+    result.allocation, result.kpis = steady.allocation, steady.kpis
+    result.solver["steady_stage"] = steady.solver.get("steady_stage")
+    keep = {key: result.summary[key] for key in result.summary if key.startswith("robust_plan") or key in (
+        "objective_name", "risk", "scenarios")}
+    result.summary = {**summarise(result, instance.scenario, plan_instance), **keep}
 
 
 def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame):
@@ -383,7 +443,7 @@ def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame):
     result.summary.update({key: round_figure(value) for key, value in figures.items()})
     result.summary.update(objective_name=f"expected of {instance.scenario.objective}", risk="expected",
                           scenarios=len(drawn.design),
-                          year_profile="free (progressive hedging has no steady stage)")
+                          year_profile="free (not re-split steadily)")
     result.scenarios = hedged.scenarios.map(lambda v: round_figure(v) if isinstance(v, float) else v)
     result.robust = {**_record(drawn.uncertainty, drawn, expected, figures), "method": "progressive hedging",
                      "bound": round_figure(hedged.bound), "gap": hedged.gap, "iterations": hedged.iterations}
