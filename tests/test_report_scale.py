@@ -153,3 +153,18 @@ def test_people_rows_name_the_largest_and_least_covered_and_sum_the_rest():
     assert summed["coverage_low"] >= rows["coverage"].iloc[15:19].max() - 1e-12
     small, none = people_rows(synthetic_result(15)[1]["kpis"])
     assert none is None and len(small) == 15
+
+
+def test_years_figure_labels_half_million_steps_as_they_are():
+    """A donor with a budget of a few million gets ticks every 0.5: they read 0.5, 1, 1.5, not
+    "0 1 1 2 2" (the labels used to be rounded to whole numbers)."""
+    from optimizer.reports.report import years_figure
+
+    allocation = pd.DataFrame({"donor": "zhuhai", "recipient": "w", "instrument": "cdf", "category": "household_finance",
+                               "year": [2011, 2012, 2013], "aid": [2.5, 3.0, 3.8]})
+    fig = years_figure(allocation)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
+    assert "0.5" in labels and "1.5" in labels
+    assert len(labels) == len(set(labels)), labels  # no two ticks read the same
+    plt.close(fig)
