@@ -156,7 +156,6 @@ def plan_tables(model, values: dict, kpi_instance=None) -> tuple[pd.DataFrame, .
 def _hub_classes():
     """The hub's extension and converger (mpi-sppy is imported only under MPI: it prints a
     banner on import)."""
-    import numpy as np
     from mpi4py import MPI
     from mpisppy.convergers.converger import Converger
     from mpisppy.extensions.extension import Extension
