@@ -476,13 +476,8 @@ def hedge(
     (--set scenario.model=lp). Writes robust's tables (no duals or binding rows) and run.json with
     both bounds and the gap."""
     from optimizer.studies.hedging import hedge as hedge_plan
-    from optimizer.studies.uncertainty import load_uncertainty
 
     loaded = _load(instance, _key_values("--set", set_values or []))
-    try:
-        load_uncertainty(uncertainty_file)  # its problems are reported here, not by every rank
-    except InvalidInstance as exc:
-        _bad_input(exc.problems)
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-hedge"
     check_out_dir(target)
     try:
