@@ -114,15 +114,19 @@ def read_toml(path: Path, kind: str) -> dict:
         raise InvalidInstance([Problem(path.name, f"not valid UTF-8 TOML: {exc}")]) from None
 
 
+def read_validated(path: str | Path, kind: str, model: type[BaseModel], problem) -> BaseModel:
+    """The TOML file at `path` read (read_toml) and validated as `model`; every validation error
+    becomes `problem(file name, error)`, all of them in one InvalidInstance."""
+    path = Path(path)
+    try:
+        return model.model_validate(read_toml(path, kind))
+    except ValidationError as exc:
+        raise InvalidInstance([problem(path.name, err) for err in exc.errors()]) from None
+
+
 def load_study(path: str | Path) -> Study:
     """Read and validate a study.toml; problems name the key and the nearest valid one."""
-    path = Path(path)
-    where = path.name
-    raw = read_toml(path, "study")
-    try:
-        return Study.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidInstance([_study_problem(where, err) for err in exc.errors()]) from None
+    return read_validated(path, "study", Study, _study_problem)
 
 
 def _study_problem(where: str, err: dict) -> Problem:

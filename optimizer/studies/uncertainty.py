@@ -56,11 +56,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.data.io import Instance
-from optimizer.studies.study import ParameterSpec, read_toml, ResolvedParameter, Study, StudySection, apply_to_instance, \
+from optimizer.studies.study import ParameterSpec, read_validated, ResolvedParameter, Study, StudySection, apply_to_instance, \
     resolve_parameters, salib_problem, _check_domain
 
 # Params whose values may differ between scenarios: the outcome of a plan.
@@ -137,13 +137,7 @@ class Uncertainty(BaseModel):
 
 def load_uncertainty(path: str | Path) -> Uncertainty:
     """Read and validate an UNCERTAINTY.toml; problems name the file, the key and the value."""
-    path = Path(path)
-    where = path.name
-    raw = read_toml(path, "uncertainty")
-    try:
-        return Uncertainty.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidInstance([_problem(where, err) for err in exc.errors()]) from None
+    return read_validated(path, "uncertainty", Uncertainty, _problem)
 
 
 def _problem(where: str, err: dict) -> Problem:
