@@ -346,7 +346,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     from optimizer.solving.recheck import recheck
     from optimizer.studies.robust import evaluate_plan
 
-    values = evaluate_plan(hedged, [drawn.instance(s) for s in range(len(drawn.design))], loaded.scenario.objective)
+    instances = [drawn.instance(s) for s in range(len(drawn.design))]
+    values = evaluate_plan(hedged, instances, loaded.scenario.objective)
     hedged.scenarios = drawn.design.assign(robust_plan=values["objective"],
                                            robust_plan_people_lifted=values["people_lifted"])
     # the plan must keep every rule (capacities at their worst), as any plan the engine reports
@@ -358,26 +359,32 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
                           f"not {gap:.2%}: give more --iterations or a wider --gap")
     else:
         hedged.message = f"plan within {hedged.gap:.2%} of the bound (no plan lifts more than {hedged.bound:,.0f})"
-    hedged.result = _as_result(hedged, loaded, drawn, kpis)
+    steady_stage, warnings = None, []
     if hedged.status != "numerical" and loaded.scenario.scenario.year_profile == "steady":
-        _steady(hedged, loaded, drawn)
+        steady, why_not = _steady(hedged, drawn.plan_instance, instances, loaded.scenario.objective)
+        if steady is None:
+            warnings.append(f"the plan was not re-split steadily ({why_not}): its years are as progressive hedging "
+                            "left them")
+        else:
+            hedged.allocation, kpis, steady_stage = steady.allocation, steady.kpis, steady.solver.get("steady_stage")
+    hedged.result = _as_result(hedged, loaded, drawn, kpis, steady_stage)
+    hedged.result.warnings += warnings
     return hedged
 
 
-def _steady(hedged: HedgingResult, instance, drawn) -> None:
+def _steady(hedged: HedgingResult, plan_instance, instances: list, objective: str):
     """Re-split the plan over the years as `solve` does (its steady stage), without changing what
     it lifts in any scenario: every recipient-instrument keeps its total aid and its aid in
     effect by the last year (all the effects see, models/effects.py), and every fund, project
     and cadre decision is fixed; only the split of aid over years and donors moves, under every
-    rule of the plan. Kept only if the plan's objective in every scenario is unchanged."""
+    rule of the plan. Returns (the re-split plan's Result, "") if the plan's objective in every
+    scenario (`instances`) is unchanged, else (None, why not)."""
     import pyomo.environ as pyo
 
     from models.assemble import build_model
-    from optimizer.solving.results import summarise
     from optimizer.solving.solve import solve_model
     from optimizer.studies.robust import evaluate_plan
 
-    plan_instance = drawn.plan_instance
     model = build_model(plan_instance, plan_instance.scenario)
     sets = model.index_sets
     last = sets.years[-1]
@@ -402,27 +409,17 @@ def _steady(hedged: HedgingResult, instance, drawn) -> None:
             component[index].fix(float(counts.get(key, 0.0)))
     steady = solve_model(model, plan_instance, plan_instance.scenario)
     if steady.status != "optimal":
-        hedged.result.warnings.append(f"the plan was not re-split steadily ({steady.status}): its years are as "
-                                      "progressive hedging left them")
-        return
-    values = evaluate_plan(steady, [drawn.instance(s) for s in range(len(drawn.design))], instance.scenario.objective)
-    before = hedged.scenarios["robust_plan"].to_numpy(float)
-    if not np.allclose(values["objective"], before, rtol=1e-7, atol=1e-6):
-        hedged.result.warnings.append("the plan was not re-split steadily (the steady split lifted other numbers of "
-                                      "people): its years are as progressive hedging left them")
-        return
-    hedged.allocation = steady.allocation
-    result = hedged.result
-    result.allocation, result.kpis = steady.allocation, steady.kpis
-    result.solver["steady_stage"] = steady.solver.get("steady_stage")
-    keep = {key: result.summary[key] for key in result.summary if key.startswith("robust_plan") or key in (
-        "objective_name", "risk", "scenarios")}
-    result.summary = {**summarise(result, instance.scenario, plan_instance), **keep}
+        return None, steady.status
+    values = evaluate_plan(steady, instances, objective)["objective"]
+    if not np.allclose(values, hedged.scenarios["robust_plan"].to_numpy(float), rtol=1e-7, atol=1e-6):
+        return None, "the steady split lifted other numbers of people"
+    return steady, ""
 
 
-def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame):
+def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame, steady_stage: str | None):
     """The plan as `robust`'s Result (the same tables, run.json and report; no duals or binding
-    rows: progressive hedging has no one LP to read them from)."""
+    rows: progressive hedging has no one LP to read them from). `steady_stage` is the steady
+    re-split's status, None when the plan keeps progressive hedging's years."""
     from optimizer.data.provenance import instance_figures
     from optimizer.solving.results import Result, round_figure, summarise
     from optimizer.studies.robust import _measures, _record
@@ -433,7 +430,8 @@ def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame):
                     scenario=instance.scenario.model_dump(mode="json"), instance_digest=instance.digest,
                     allocation=hedged.allocation, kpis=kpis, decisions=hedged.decisions, has_plan=True,
                     solver={"model": "lp", "method": "progressive hedging (mpi-sppy)", "ranks": hedged.ranks,
-                            "iterations": hedged.iterations, "bound": hedged.bound, "gap": hedged.gap},
+                            "iterations": hedged.iterations, "bound": hedged.bound, "gap": hedged.gap,
+                            "steady_stage": steady_stage},
                     warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path),
                     timings=dict(hedged.timings))
     result.summary = summarise(result, instance.scenario, drawn.plan_instance)
@@ -441,8 +439,9 @@ def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame):
     figures = _measures("robust_plan", hedged.scenarios["robust_plan"].to_numpy(float), drawn.probabilities, expected)
     result.summary.update({key: round_figure(value) for key, value in figures.items()})
     result.summary.update(objective_name=f"expected of {instance.scenario.objective}", risk="expected",
-                          scenarios=len(drawn.design),
-                          year_profile="free (not re-split steadily)")
+                          scenarios=len(drawn.design))
+    if steady_stage is None:
+        result.summary["year_profile"] = "free (not re-split steadily)"
     result.scenarios = hedged.scenarios.map(lambda v: round_figure(v) if isinstance(v, float) else v)
     result.robust = {**_record(drawn.uncertainty, drawn, expected, figures), "method": "progressive hedging",
                      "bound": round_figure(hedged.bound), "gap": hedged.gap, "iterations": hedged.iterations}
