@@ -889,6 +889,9 @@ def workbook(
                 write_workbook(_load(paths[0]), target)
     except InvalidInstance as exc:
         _bad_input(exc.problems)
+    except UnusableOutput as exc:
+        err.print(_plain(f"error: {exc}"), highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     out.print(_plain(f"wrote {target}"), highlight=False)
 
 

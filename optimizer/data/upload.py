@@ -74,7 +74,7 @@ def _members(data: bytes, name: str, limit: int) -> list[zipfile.ZipInfo]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        kind = "an .xlsx workbook" if name.lower().endswith(".xlsx") else "a .zip archive"
+        kind = ".xlsx workbook" if name.lower().endswith(".xlsx") else ".zip archive"
         raise UploadRefused(name, f"not a readable {kind}: {exc}") from None
     with archive:
         members = archive.infolist()
@@ -99,7 +99,7 @@ def _unsafe(member: zipfile.ZipInfo) -> str | None:
     mode = member.external_attr >> 16
     if stat.S_ISLNK(mode):
         return "a symbolic link"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # Python's zipfile writes no type
         return "not a regular file"
     return None
 

@@ -29,7 +29,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import TypeAdapter, ValidationError
 
@@ -324,7 +324,7 @@ def _validation(table: str, doc: ColumnDoc) -> DataValidation | None:
     if reference:
         target, column = reference
         letter = get_column_letter(TABLES[target].columns.index(column) + 1)
-        sheet = quote_sheetname(target)
+        sheet = target  # a table's name: plain letters, no quotes needed
         # the ids from row 2 down to the last one filled: grows as the planner adds ids
         formula = f"OFFSET({sheet}!${letter}$2,0,0,MAX(1,COUNTA({sheet}!${letter}:${letter})-1),1)"
         return DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
