@@ -142,14 +142,18 @@ def test_the_readme_sheet_describes_every_sheet_and_column_from_the_schema(tmp_p
         for doc in column_docs(spec):
             row = described[(name, doc.name)]
             assert row["meaning"] == doc.meaning and (row["unit"] or "") == ("" if doc.unit == "-" else doc.unit)
-    for key, meaning, _ in scenario_docs():
-        assert described[("scenario", key)]["meaning"] == meaning
+    for doc in scenario_docs():
+        assert described[("scenario", doc.name)]["meaning"] == doc.meaning
     assert described[("recipients", "poor_population")]["allowed"] == "a number from 0 to 1e+10"
     assert described[("recipients", "poor_population")]["unit"] == "people"
     assert described[("pairs", "donor")]["allowed"] == "a donor listed in column donor of sheet donors"
     assert described[("instruments", "lag_years")]["allowed"] == "a whole number from 0 to 100"
     assert described[("projects", "cost")]["allowed"] == "a number > 0 and <= 1e+15"
     assert described[("recipients", "special_aid")]["default"] == "False"
+    assert described[("scenario", "proportion.provincial")]["allowed"] == "a number from 0 to 1"
+    assert described[("scenario", "scenario.objective")]["allowed"] == \
+        "one of people_lifted, weighted_people_lifted, equity, leveraged_investment, people_years"
+    assert described[("scenario", "priorities.women_min")]["default"] is None  # no default: the rule is off
 
 
 def _numbered_ids(folder: Path) -> Path:

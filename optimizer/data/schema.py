@@ -429,32 +429,35 @@ class ColumnDoc:
         return f" in {low}, {self.high:g}]"
 
 
+def field_doc(name: str, f: Any) -> ColumnDoc:
+    """A pydantic field (a table's column or a scenario key) as type, range, unit, default and meaning."""
+    annotation, metadata = f.annotation, list(f.metadata)
+    if type(None) in get_args(annotation):  # `Money | None`: the number's type and bounds are inside
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+        for m in getattr(annotation, "__metadata__", ()):
+            metadata += getattr(m, "metadata", [m])
+        annotation = get_args(annotation)[0] if get_args(annotation) and "Literal" not in str(annotation) \
+            else annotation
+    bounds = {k: getattr(m, k) for m in metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
+    choices = tuple(annotation.__args__) if "Literal" in str(annotation) else ()
+    kind = " / ".join(f"`{v}`" for v in choices) if choices else \
+        getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
+    return ColumnDoc(
+        name=name, kind=kind, choices=choices,
+        low=bounds.get("ge", bounds.get("gt")), high=bounds.get("le"), low_open="gt" in bounds,
+        unit=(f.json_schema_extra or {}).get("unit", ""), required=f.is_required(),
+        default="" if f.is_required() else f"{f.default}", meaning=f.description or "")
+
+
 def column_docs(spec: TableSpec) -> list[ColumnDoc]:
     """The columns of a table with type, range, unit, default and meaning, from its row model."""
-    docs = []
-    for name, f in spec.row.model_fields.items():
-        annotation, metadata = f.annotation, list(f.metadata)
-        if type(None) in get_args(annotation):  # `Money | None`: the number's type and bounds are inside
-            annotation = next(a for a in get_args(annotation) if a is not type(None))
-            for m in getattr(annotation, "__metadata__", ()):
-                metadata += getattr(m, "metadata", [m])
-            annotation = get_args(annotation)[0] if get_args(annotation) else annotation
-        bounds = {k: getattr(m, k) for m in metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
-        choices = tuple(annotation.__args__) if "Literal" in str(annotation) else ()
-        kind = " / ".join(f"`{v}`" for v in choices) if choices else \
-            getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
-        docs.append(ColumnDoc(
-            name=name, kind=kind, choices=choices,
-            low=bounds.get("ge", bounds.get("gt")), high=bounds.get("le"), low_open="gt" in bounds,
-            unit=(f.json_schema_extra or {}).get("unit", ""), required=f.is_required(),
-            default="" if f.is_required() else f"{f.default}", meaning=f.description or ""))
-    return docs
+    return [field_doc(name, f) for name, f in spec.row.model_fields.items()]
 
 
-def scenario_docs() -> list[tuple[str, str, str]]:
-    """Every scenario key (`section.key`), its meaning and its default ('required' if none)."""
-    return [(f"{section}.{name}", f.description or "", "required" if f.is_required() else f"default {f.default}")
-            for section, model in SECTIONS.items() for name, f in model.model_fields.items()]
+def scenario_docs() -> list[ColumnDoc]:
+    """Every scenario key (named `section.key`) with type, range, default and meaning."""
+    return [field_doc(f"{section}.{name}", f) for section, model in SECTIONS.items()
+            for name, f in model.model_fields.items()]
 
 
 def format_markdown() -> str:
@@ -469,6 +472,6 @@ def format_markdown() -> str:
                          f"| {c.meaning} |")
         lines.append("")
     lines += ["### `scenario.toml`", "", "| key | meaning |", "| --- | --- |"]
-    for key, meaning, default in scenario_docs():
-        lines.append(f"| `{key}` | {meaning} ({default}) |")
+    for c in scenario_docs():
+        lines.append(f"| `{c.name}` | {c.meaning} ({'required' if c.required else f'default {c.default}'}) |")
     return "\n".join(lines) + "\n"

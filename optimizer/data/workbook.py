@@ -88,7 +88,8 @@ def scenario_rows(scenario: Scenario) -> list[tuple[str, str]]:
     sheet holds it; a key without a value (None) is listed with an empty value."""
     dumped = scenario.model_dump()
     rows = []
-    for key, _, _ in scenario_docs():
+    for doc in scenario_docs():
+        key = doc.name
         section, _, leaf = key.partition(".")
         value = dumped[section][leaf]
         if value is None:
@@ -139,7 +140,7 @@ def blank_tables(donors: Sequence[str], recipients: Sequence[str], years: Sequen
                                          columns=TABLES["instruments"].columns)
     tables["effects"] = pd.DataFrame([{"recipient": r, "instrument": i, "segment": 1}
                                       for r in recipients for i in instruments], columns=TABLES["effects"].columns)
-    scenario = [(key, "") for key, _, _ in scenario_docs()]
+    scenario = [(doc.name, "") for doc in scenario_docs()]
     filled = {"scenario.name": "plan", "scenario.years": "[" + ", ".join(map(str, years)) + "]",
               "scenario.objective": "people_lifted"}
     return tables, [(key, filled.get(key, value)) for key, value in scenario]
@@ -288,6 +289,11 @@ def _note(doc: ColumnDoc) -> str:
     return f"{doc.meaning}{unit}. Allowed: {_allowed(None, doc)}"
 
 
+def _default(doc: ColumnDoc) -> str:
+    """The default as README shows it: empty when there is none (not set: the rule is off)."""
+    return "" if doc.default == "None" else doc.default
+
+
 def _reference(table: str, column: str) -> tuple[str, str] | None:
     if (table, column) in EXTRA_REFERENCES:
         return EXTRA_REFERENCES[(table, column)]
@@ -305,6 +311,8 @@ def _allowed(table: str | None, doc: ColumnDoc) -> str:
         return "one of " + ", ".join(map(str, doc.choices))
     if doc.kind == "bool":
         return "true or false"
+    if doc.kind == "tuple":
+        return "whole numbers in brackets, strictly increasing: [2011, 2012]"
     if doc.kind in ("int", "float"):
         whole = "a whole number" if doc.kind == "int" else "a number"
         if doc.low is not None and doc.high is not None and not doc.low_open:
@@ -351,7 +359,7 @@ def _validation(table: str, doc: ColumnDoc) -> DataValidation | None:
 
 
 def _scenario_sheet(sheet, rows: list[tuple[str, str]]) -> None:
-    meanings = {key: f"{meaning} ({default})" for key, meaning, default in scenario_docs()}
+    meanings = {doc.name: _note(doc) for doc in scenario_docs()}
     _header(sheet, ["key", "value"], {"key": "A scenario key, section.key", "value": "Its value, a TOML literal: "
                                       "0.002, [2011, 2012], equity, true; empty takes the default"})
     _text_column(sheet, 1)
@@ -408,7 +416,11 @@ def _readme_sheet(sheet, blank: bool, provenance: bool) -> None:
         "checked when the workbook is loaded (docs/instance-format.md).",
     ]
     for row, text in enumerate(intro, start=1):
-        sheet.cell(row=row, column=1, value=text).font = Font(bold=row == 1)
+        cell = sheet.cell(row=row, column=1, value=text)
+        cell.font = Font(bold=row == 1)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(columns))
+        sheet.row_dimensions[row].height = 32
     top = len(intro) + 2
     for index, name in enumerate(columns, start=1):
         cell = sheet.cell(row=top, column=index, value=name)
@@ -417,16 +429,16 @@ def _readme_sheet(sheet, blank: bool, provenance: bool) -> None:
     sheet.freeze_panes = sheet.cell(row=top + 1, column=1)
     rows: list[tuple] = [(SCENARIO, "", "The scenario: one row per key (section.key) and its value", "", "",
                           "yes", "", BLANK_GUIDE[SCENARIO])]
-    for key, meaning, default in scenario_docs():
-        rows.append((SCENARIO, key, meaning, "", "", "yes" if default == "required" else "no",
-                     "" if default == "required" else default.removeprefix("default "), ""))
+    for doc in scenario_docs():
+        rows.append((SCENARIO, doc.name, doc.meaning, doc.unit, _allowed(None, doc), "yes" if doc.required else "no",
+                     _default(doc), ""))
     for name, spec in TABLES.items():
         kind = "required" if spec.required else "optional; may be left with its header only"
         rows.append((name, "", f"The {name} table ({kind}); one row per {', '.join(spec.key)}", "", "",
                      "yes" if spec.required else "no", "", BLANK_GUIDE.get(name, "")))
         for doc in column_docs(spec):
             rows.append((name, doc.name, doc.meaning, "" if doc.unit == "-" else doc.unit, _allowed(name, doc),
-                         "yes" if doc.required else "no", doc.default if doc.default != "None" else "", ""))
+                         "yes" if doc.required else "no", _default(doc), ""))
     if provenance:
         rows.append((PROVENANCE, "", "The status of every figure (verified, derived or illustrative) and its "
                      "source; the model does not read it", "", "", "no", "", ""))
@@ -439,9 +451,8 @@ def _readme_sheet(sheet, blank: bool, provenance: bool) -> None:
               "to fill": 80}
     for index, name in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = widths[name]
-        if name in ("meaning", "allowed", "to fill"):
-            for (cell,) in sheet.iter_rows(min_row=top + 1, min_col=index, max_col=index):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for (cell,) in sheet.iter_rows(min_row=top + 1, min_col=index, max_col=index):
+            cell.alignment = Alignment(wrap_text=name in ("meaning", "allowed", "to fill"), vertical="top")
 
 
 # ----------------------------------------------------------------------------- the command's arguments
