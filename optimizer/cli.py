@@ -892,6 +892,9 @@ def workbook(
     except UnusableOutput as exc:
         err.print(_plain(f"error: {exc}"), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as exc:  # a full disk: the temporary file is gone, an earlier OUT.xlsx as it was
+        err.print(_plain(f"error: {target} could not be written ({exc.strerror or exc})"), highlight=False)
+        raise typer.Exit(EXIT_WRITE_FAILED) from None
     out.print(_plain(f"wrote {target}"), highlight=False)
 
 
