@@ -55,6 +55,9 @@ def test_every_bundled_instance_reads_back_from_its_workbook(tmp_path, name):
     assert problems == [] and rows == read_provenance(INSTANCES / name)[0]
     assert ("provenance" in openpyxl.load_workbook(book, read_only=True).sheetnames) == \
         (INSTANCES / name / "provenance.csv").exists()
+    write_workbook(loaded, tmp_path / "again.xlsx")  # a workbook of the workbook: the same again
+    assert_same_instance(load_instance(tmp_path / "again.xlsx"), original)
+    assert read_provenance(tmp_path / "again.xlsx") == (rows, [])
 
 
 def test_solving_the_workbook_gives_the_folders_plan(tmp_path):
