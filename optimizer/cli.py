@@ -870,7 +870,10 @@ def workbook(
 ) -> None:
     """Write an instance as the workbook a planner edits in Excel or LibreOffice: a README sheet
     (every sheet and column: meaning, unit, allowed values), the scenario, one sheet per table
-    and the provenance, with data validation. `ewppt solve OUT.xlsx` solves it."""
+    and the provenance, with data validation. `ewppt solve OUT.xlsx` solves it.
+
+    Examples: `ewppt workbook ewppt-2010 plan.xlsx`; `ewppt workbook --blank --donors a,b
+    --recipients x,y,z --years 2026-2030 new.xlsx`."""
     from optimizer.data.workbook import check_workbook_path, parse_ids, parse_years, write_blank_workbook, write_workbook
 
     if len(paths) != (1 if blank else 2):
