@@ -10,7 +10,9 @@ output pipe (`ewppt validate X | head -1`) does not change the exit code.
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -438,7 +440,7 @@ def robust(
     try:
         with _working(quiet):
             result = robust_plan(loaded, uncertainty, risk=risk, worth=worth, workers=workers,
-                                 where=uncertainty_file.name)
+                                 where=str(uncertainty_file))
             with progress.stage("writing the plan"):
                 written = result.write(target, fmt.value)
     except InvalidInstance as exc:
@@ -947,6 +949,19 @@ class _StdoutThatMayClose:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def prose(doc: str) -> str:
+    """A docstring as help text: each paragraph on one line, so that `--help` wraps it to the
+    terminal as prose; the source's line breaks (at 110 columns, mid-sentence) are not kept."""
+    return "\n\n".join(" ".join(part.split()) for part in re.split(r"\n\s*\n", inspect.cleandoc(doc)))
+
+
+# Every command's help is its docstring as prose (typer would keep the docstring's hard line
+# breaks in `ewppt --help`'s command list: "irreducible infeasible" / "subset").
+for _command in app.registered_commands:
+    if _command.help is None and _command.callback is not None and _command.callback.__doc__:
+        _command.help = prose(_command.callback.__doc__)
 
 
 def main() -> None:
