@@ -893,10 +893,13 @@ def _print_summary(result: Result, show: int) -> None:
     objective_name = result.scenario["scenario"]["objective"]
     risk = f"{result.robust['risk']} of " if result.robust else ""  # a robust plan's risk measure
     summary.add_row("objective", f"{risk}{objective_name} = " + numbers.objective(objective_name, result.objective))
+    line = result.scenario["scenario"].get("poverty_line")
+    at_line = f" (poor at {line})" if line else ""  # beside every coverage figure
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue
-        summary.add_row(summary_label(key), _plain(numbers.summary_value(key, value, objective_name)))
+        summary.add_row(summary_label(key) + (at_line if "coverage" in key else ""),
+                        _plain(numbers.summary_value(key, value, objective_name)))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
     if not result.has_plan:
@@ -913,7 +916,7 @@ def _print_summary(result: Result, show: int) -> None:
     out.print(by_donor)
     if show > 0:
         kpis = result.kpis.sort_values("people_lifted", ascending=False).head(show)
-        table = Table(title="people lifted by recipient")
+        table = Table(title=_plain("people lifted by recipient" + at_line))
         for column in ("recipient", "aid (million yuan)", "people lifted", "poor population", "coverage"):
             table.add_column(column, justify="left" if column == "recipient" else "right")
         for row in kpis.itertuples(index=False):
