@@ -492,15 +492,15 @@ def poor_2300() -> dict[str, tuple[float, str, str]]:
             carried[prov] = (value, "derived", f"{count / 1e6:g} million at end-{year} ({source}) x {WEST_YEARLY:.4f}^"
                              f"({POOR_YEAR} - {year}), the western region's yearly change ({_WEST})")
     west = WEST_POOR[2012] / WEST_YEARLY
-    rest = [w for w, row in RECIPIENTS.items() if w not in carried and w not in PREFECTURE_OF]
+    rest = [w for w in RECIPIENTS if w not in carried and w not in PREFECTURE_OF]
     left = west - sum(v for v, _, _ in carried.values())
     key = sum(RECIPIENTS[w][2] for w in rest)
     out = {}
     for w in rest:
         out[w] = (left * RECIPIENTS[w][2] / key, "illustrative",
                   f"the western region's end-2011 count {west / 1e6:.2f} million (2012's {WEST_POOR[2012] / 1e6:g} million / "
-                  f"{WEST_YEARLY:.4f}; {_WEST}) less the five provinces with a count ({(west - left) / 1e6:.2f} million), "
-                  f"shared over the other seven by their assumed 1,274-line figures ({RECIPIENTS[w][2]:,} of {key:,})")
+                  f"{WEST_YEARLY:.4f}; {_WEST}) less the {len(carried)} provinces with a count ({(west - left) / 1e6:.2f} "
+                  f"million), shared over the other {len(rest)} by their assumed 1,274-line figures ({RECIPIENTS[w][2]:,} of {key:,})")
     for pref, prov in PREFECTURE_OF.items():
         value, kind, source = carried[prov]
         share = RECIPIENTS[pref][2] / (RECIPIENTS[pref][2] + RECIPIENTS[prov][2])
