@@ -615,9 +615,10 @@ def frontier(
     with _working(), progress.stage(f"solving {points} plans of {loaded.scenario.name}'s frontier"):
         found = find_frontier(loaded, points=points)
         written = found.write(target, fmt.value)
+    line = loaded.scenario.scenario.poverty_line
     table = Table(title=_plain(f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted "
-                               "/ poor population of the worst-covered recipient; cost of equity = people lifted "
-                               "given up)"))
+                               "/ poor population of the worst-covered recipient" + (f", poor at {line}" if line else "")
+                               + "; cost of equity = people lifted given up)"))
     shown = {"point": "point", "role": "role", "coverage_floor": "coverage floor", "min_coverage": "least coverage",
              "people_lifted": "people lifted", "cost_of_equity": "cost of equity", "cost_of_equity_share": "cost %",
              "people_per_coverage_point": "people per coverage point", "mip_gap": "MIP gap", "status": "status",
@@ -806,6 +807,8 @@ def target(
     if found.result is not None and found.result.has_plan:
         summary = found.result.summary
         least = "-" if summary["min_coverage"] is None else f"{summary['min_coverage']:.6g}"
+        line = found.result.scenario["scenario"].get("poverty_line")
+        least += f" (poor at {line})" if line and summary["min_coverage"] is not None else ""
         say(f"people lifted  {summary['people_lifted']:,.6g}; least coverage {least}; "
             f"aid {summary['total_aid_million']:,.6g} million yuan")
     if written:

@@ -197,3 +197,15 @@ def test_the_poverty_line_stands_beside_every_coverage_figure_and_the_record_bes
                    str(tmp_path / "cli"))
     assert done.returncode == 0, done.stderr
     assert f"min coverage (poor at {line})" in re.sub(r"[│\s]+", " ", done.stdout)
+
+
+def test_target_and_frontier_name_the_poverty_line_beside_coverage(tmp_path):
+    line = "2,300 yuan per rural person-year (2010 prices)"
+    done = run_cli("target", str(INSTANCES / "tiny"), "--people", "2000", "--set", f"scenario.poverty_line={line}",
+                   "--out", str(tmp_path / "t"))
+    assert done.returncode == 0, done.stderr
+    assert f"least coverage 0.3 (poor at {line})" in done.stdout + done.stderr
+    done = run_cli("frontier", str(INSTANCES / "tiny"), "--points", "2", "--set", f"scenario.poverty_line={line}",
+                   "--out", str(tmp_path / "f"))
+    assert done.returncode == 0, done.stderr
+    assert f"worst-covered recipient, poor at {line};" in re.sub(r"\s+", " ", done.stdout)
