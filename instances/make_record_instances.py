@@ -145,6 +145,8 @@ class Spec:
     context: list[tuple] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
     scale_why: str = ""  # how poor population, demand and effects are scaled from the 2010 figures
+    poor: dict[str, Cell] | None = None  # recipient -> poor population (people, status, source), else the scaled 2010 rows
+    effects_why: dict | None = None  # the provenance of effects.csv, else ewppt-2010's WHY_EFFECTS
 
 
 def donors_of(pairs: list[tuple[str, str]]) -> list[str]:
@@ -227,13 +229,16 @@ def build(spec: Spec, root: Path = HERE) -> dict[str, dict[int, float]]:
         name, prov, _, special, weight, _, depth, remote, econ, hr, unlock = table[parts[0]]
         poor = sum(table[p][2] for p in parts)
         gdp = sum(table[p][5] for p in parts)
-        merged[w] = dict(name=spec.names.get(w, name), province=prov, poor=round(poor * spec.poor_scale, -3),
+        poor = spec.poor[w][0] if spec.poor else round(poor * spec.poor_scale, -3)
+        merged[w] = dict(name=spec.names.get(w, name), province=prov, poor=poor,
                          special=special, weight=weight, gdp=gdp, depth=depth, remote=remote, econ=econ, hr=hr,
                          unlock=unlock)
     why = dict(E10.WHY_RECIPIENTS)
     if spec.scale_why:
         why["poor_population"] = ("illustrative", f"{why['poor_population'][1]}; {spec.scale_why}")
         why["investment_demand"] = ("illustrative", f"{why['investment_demand'][1]}; {spec.scale_why}")
+    if spec.poor:
+        why["poor_population"] = lambda r: spec.poor[r["recipient"]][1:]
     out.write("recipients", ["recipient", "name", "province", "poor_population", "special_aid", "weight",
                              "investment_demand", "infra_unlock"],
               [[w, r["name"], r["province"], float(r["poor"]), r["special"], float(r["weight"]),
@@ -266,7 +271,8 @@ def build(spec: Spec, root: Path = HERE) -> dict[str, dict[int, float]]:
             scale = expected[w] * E10.TYPICAL_SHARE[category]
             for j, (rate, width) in enumerate(zip(E10.SEGMENT_RATE[kind], E10.SEGMENT_WIDTH.get(kind, E10.DEFAULT_WIDTH)), 1):
                 rows.append([w, k, j, E10.r1(width * scale), E10.r1(base * factor * rate)])
-    out.write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows, E10.WHY_EFFECTS)
+    out.write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows,
+              spec.effects_why or E10.WHY_EFFECTS)
 
     if spec.capacity:
         out.write("capacity", ["recipient", "instrument", "year", "max_aid"],
@@ -327,7 +333,8 @@ def specs() -> list[Spec]:
              demand_scale=gdp_ratio[2003], effect_scale=line_ratio[2003], context=table1_context(), scale_why=why[2003]),
         Spec("plan-2011-2015", YEARS_PLAN, PAIRS_2010, {w: [w] for w in E10.RECIPIENTS}, revenue_of(d2010, YEARS_PLAN),
              PROPORTION_PLAN, special=["tibet", "xinjiang"], enterprise_effect=AGRI_GUIDANCE, capacity=True,
-             lags=True, context=PLAN_CONTEXT),
+             lags=True, context=PLAN_CONTEXT, poor=E10.poor_2300(), effect_scale=E10.EFFECT_LINE_SCALE,
+             effects_why=E10.WHY_EFFECTS_PLAN),
     ]
 
 

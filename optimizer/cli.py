@@ -10,7 +10,9 @@ output pipe (`ewppt validate X | head -1`) does not change the exit code.
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -438,7 +440,7 @@ def robust(
     try:
         with _working(quiet):
             result = robust_plan(loaded, uncertainty, risk=risk, worth=worth, workers=workers,
-                                 where=uncertainty_file.name)
+                                 where=str(uncertainty_file))
             with progress.stage("writing the plan"):
                 written = result.write(target, fmt.value)
     except InvalidInstance as exc:
@@ -613,9 +615,10 @@ def frontier(
     with _working(), progress.stage(f"solving {points} plans of {loaded.scenario.name}'s frontier"):
         found = find_frontier(loaded, points=points)
         written = found.write(target, fmt.value)
+    line = loaded.scenario.scenario.poverty_line
     table = Table(title=_plain(f"{loaded.scenario.name}: efficiency-equity frontier (least coverage = people lifted "
-                               "/ poor population of the worst-covered recipient; cost of equity = people lifted "
-                               "given up)"))
+                               "/ poor population of the worst-covered recipient" + (f", poor at {line}" if line else "")
+                               + "; cost of equity = people lifted given up)"))
     shown = {"point": "point", "role": "role", "coverage_floor": "coverage floor", "min_coverage": "least coverage",
              "people_lifted": "people lifted", "cost_of_equity": "cost of equity", "cost_of_equity_share": "cost %",
              "people_per_coverage_point": "people per coverage point", "mip_gap": "MIP gap", "status": "status",
@@ -804,6 +807,8 @@ def target(
     if found.result is not None and found.result.has_plan:
         summary = found.result.summary
         least = "-" if summary["min_coverage"] is None else f"{summary['min_coverage']:.6g}"
+        line = found.result.scenario["scenario"].get("poverty_line")
+        least += f" (poor at {line})" if line and summary["min_coverage"] is not None else ""
         say(f"people lifted  {summary['people_lifted']:,.6g}; least coverage {least}; "
             f"aid {summary['total_aid_million']:,.6g} million yuan")
     if written:
@@ -939,10 +944,13 @@ def _print_summary(result: Result, show: int) -> None:
     objective_name = result.scenario["scenario"]["objective"]
     risk = f"{result.robust['risk']} of " if result.robust else ""  # a robust plan's risk measure
     summary.add_row("objective", f"{risk}{objective_name} = " + numbers.objective(objective_name, result.objective))
+    line = result.scenario["scenario"].get("poverty_line")
+    at_line = f" (poor at {line})" if line else ""  # beside every coverage figure
     for key, value in result.summary.items():
         if key in {"objective", "objective_name"}:
             continue
-        summary.add_row(summary_label(key), _plain(numbers.summary_value(key, value, objective_name)))
+        summary.add_row(summary_label(key) + (at_line if "coverage" in key else ""),
+                        _plain(numbers.summary_value(key, value, objective_name)))
     summary.add_row("time (s)", ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     out.print(summary)
     if not result.has_plan:
@@ -959,7 +967,7 @@ def _print_summary(result: Result, show: int) -> None:
     out.print(by_donor)
     if show > 0:
         kpis = result.kpis.sort_values("people_lifted", ascending=False).head(show)
-        table = Table(title="people lifted by recipient")
+        table = Table(title=_plain("people lifted by recipient" + at_line))
         for column in ("recipient", "aid (million yuan)", "people lifted", "poor population", "coverage"):
             table.add_column(column, justify="left" if column == "recipient" else "right")
         for row in kpis.itertuples(index=False):
@@ -995,6 +1003,19 @@ class _StdoutThatMayClose:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def prose(doc: str) -> str:
+    """A docstring as help text: each paragraph on one line, so that `--help` wraps it to the
+    terminal as prose; the source's line breaks (at 110 columns, mid-sentence) are not kept."""
+    return "\n\n".join(" ".join(part.split()) for part in re.split(r"\n\s*\n", inspect.cleandoc(doc)))
+
+
+# Every command's help is its docstring as prose (typer would keep the docstring's hard line
+# breaks in `ewppt --help`'s command list: "irreducible infeasible" / "subset").
+for _command in app.registered_commands:
+    if _command.help is None and _command.callback is not None and _command.callback.__doc__:
+        _command.help = prose(_command.callback.__doc__)
 
 
 def main() -> None:

@@ -65,9 +65,11 @@ BY_NAME = {case["case"]: case for case in CASES}
 # ----------------------------------------------------------------------------- expectations
 
 
-def location(case: dict) -> str:
-    """The start of the expected error line, as `Problem.__str__` writes it."""
-    where = case["file"]
+def location(case: dict, path: str | None = None) -> str:
+    """The start of the expected error line, as `Problem.__str__` writes it. A problem with the
+    instance itself (the manifest's file is the instance's own name) names it by `path`, the PATH
+    as typed on the command line (`/dev/null`, never `null`)."""
+    where = path if path is not None and case["file"] == Path(path).name else case["file"]
     if case["row"]:
         where += f", row {case['row']}"
     if case["column"]:
@@ -79,29 +81,30 @@ def location(case: dict) -> str:
     return where + ": "
 
 
-def check_output(case: dict, code: int, output: str, shown: str) -> None:
-    """Exit code, no traceback, and one line with exactly the expected location and fragment."""
+def check_output(case: dict, code: int, output: str, shown: str, path: str | None = None) -> None:
+    """Exit code, no traceback, and one line with exactly the expected location and fragment
+    (`path`: the PATH the command was given)."""
     assert "Traceback" not in output, shown
     assert "internal error" not in output, shown
     assert code == int(case["exit_code"]), shown
-    start = ("error: " if code else "") + location(case)
+    start = ("error: " if code else "") + location(case, path)
     lines = [line for line in output.splitlines() if line.startswith(start)]
     assert lines, f"expected a line starting {start!r}{shown}"
     assert any(case["message"] in line[len(start):] for line in lines), (
         f"expected {case['message']!r} after {start!r}{shown}")
 
 
-def judge(case: dict, code: int, output: str, shown: str) -> None:
+def judge(case: dict, code: int, output: str, shown: str, path: str | None = None) -> None:
     """`check_output`, with the manifest's expected failures: an xfail case may miss its expected
     answer (and is reported as xfailed) but never gives a traceback; one that passes is an error
     (strict), so that the mark goes once the engine is fixed."""
     assert "Traceback" not in output, shown
     assert "internal error" not in output, shown
     if not case["xfail"]:
-        check_output(case, code, output, shown)
+        check_output(case, code, output, shown, path)
         return
     try:
-        check_output(case, code, output, shown)
+        check_output(case, code, output, shown, path)
     except AssertionError:
         pytest.xfail(case["xfail"])
     pytest.fail(f"[XPASS(strict)] {case['case']} now gives the expected answer: remove its xfail in "
@@ -180,7 +183,7 @@ def test_validate(case: dict, scratch: Path) -> None:
     else:
         code, output = run_in_process(["validate", path])
         shown = f"\n--- ewppt validate {path} (exit {code}) ---\n{output[:3000]}"
-    judge(case, code, output, shown)
+    judge(case, code, output, shown, path)
 
 
 SOLVABLE = [c for c in CASES if c["category"] != "big-file"]
@@ -192,7 +195,7 @@ def test_solve(case: dict, scratch: Path) -> None:
     out = scratch / "out" / case["case"]
     code, output = run_in_process(["solve", path, "--out", str(out), "--show", "0"])
     shown = f"\n--- ewppt solve {path} --out {out} (exit {code}) ---\n{output[:3000]}"
-    judge(case, code, output, shown)
+    judge(case, code, output, shown, path)
     if code == 2:
         assert not out.exists(), f"nothing may be written for bad input{shown}"
 
@@ -245,7 +248,8 @@ def test_every_category_through_main_in_a_subprocess() -> None:
     failures = []
     for case, (code, output) in zip(ONE_PER_CATEGORY, results):
         try:
-            check_output(case, code, output, f"\n--- main(validate {case['path']}) (exit {code}) ---\n{output[:2000]}")
+            check_output(case, code, output, f"\n--- main(validate {case['path']}) (exit {code}) ---\n{output[:2000]}",
+                         case_path(case, CORPUS))
         except AssertionError as exc:
             failures.append(f"{case['case']}: {exc}")
     assert not failures, "\n".join(failures)
@@ -261,7 +265,7 @@ def test_sample_in_real_subprocesses() -> None:
     for case, (code, output, _) in zip(sample, results):
         shown = f"\n--- python -m optimizer.cli validate {case_path(case, CORPUS)} (exit {code}) ---\n{output[:2000]}"
         try:
-            check_output(case, code, output, shown)
+            check_output(case, code, output, shown, case_path(case, CORPUS))
         except AssertionError as exc:
             failures.append(f"{case['case']}: {exc}")
     assert not failures, "\n".join(failures)

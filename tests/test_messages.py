@@ -111,3 +111,39 @@ def test_a_set_key_given_twice_is_refused() -> None:
     assert result.exit_code == 2, result.output
     assert ("error: --set, key 'proportion.provincial': given twice ('proportion.provincial=0.01' and "
             "'proportion.provincial=0.02'); give it once") in result.output
+
+
+# ---------------------------------------------------------------- paths as the user typed them
+
+
+def _typed(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    """Command lines whose PATH is not usable, and the start of the line that must name it."""
+    (tmp_path / "sub").mkdir(exist_ok=True)
+    (tmp_path / "sub" / "broken.xlsx").write_bytes(b"this is not a zip archive")
+    (tmp_path / "sub" / "bad.toml").write_text("[study\n", encoding="utf-8")
+    out = str(tmp_path / "out")
+    return {
+        "validate a device": (["validate", "/dev/null"], "error: /dev/null: a device"),
+        "solve a device": (["solve", "/dev/null", "--out", out], "error: /dev/null: a device"),
+        "a broken workbook in a subfolder": (["validate", "sub/broken.xlsx"], "error: sub/broken.xlsx: not a readable"),
+        "a study that is a device": (["sweep", "/dev/null", str(TINY), "--out", out], "error: /dev/null, key"),
+        "a study that is not TOML": (["sweep", "sub/bad.toml", str(TINY), "--out", out],
+                                     "error: sub/bad.toml: not valid UTF-8 TOML"),
+        "an uncertainty file that is a device": (["robust", str(TINY), "/dev/null", "--out", out],
+                                                 "error: /dev/null"),
+    }
+
+
+@pytest.mark.parametrize("case", ["validate a device", "solve a device", "a broken workbook in a subfolder",
+                                  "a study that is a device", "a study that is not TOML",
+                                  "an uncertainty file that is a device"])
+def test_every_path_in_a_message_is_the_path_typed(case: str, tmp_path: Path, monkeypatch) -> None:
+    """Issue 25, point 5: `/dev/null` is named `/dev/null`, not `null`; a file in a subfolder by
+    its path from where the user stands, not by its last name."""
+    monkeypatch.chdir(tmp_path)
+    args, start = _typed(tmp_path)[case]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 2, done.output
+    lines = [line for line in done.output.splitlines() if line.startswith("error:")]
+    assert lines and all(line.startswith(start) for line in lines), done.output
+    assert "Traceback" not in done.output

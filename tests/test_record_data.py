@@ -180,3 +180,65 @@ def test_ewppt_2010_tables_are_what_make_tables_writes(tmp_path, capsys):
     assert written == sorted(p.name for p in (INSTANCES / "ewppt-2010").glob("*.csv"))
     for name in written:
         assert (tmp_path / name).read_bytes() == (INSTANCES / "ewppt-2010" / name).read_bytes(), name
+
+
+# ------------------------------------------------ issue 25: both revenue ends, the plan's line
+
+# 2016 local revenue, million yuan: National Bureau of Statistics, annual data by province.
+REVENUE_2016 = {"tianjin": 272_350.0, "shandong": 586_018.0}
+WEST_YEARLY = (22.51 / 50.86) ** 0.25  # the western region's poor, 2012 to 2016, per year
+
+
+def total_of(instance, donors, year: int) -> float:
+    revenue = instance.revenue
+    return revenue.loc[revenue["donor"].isin(donors) & (revenue["year"] == year), "revenue"].sum()
+
+
+@pytest.mark.parametrize("name", ["ewppt-2010", "plan-2011-2015"])
+@pytest.mark.parametrize("year", [2012, 2013, 2014, 2015])
+def test_revenue_between_two_records_follows_the_recorded_path(name, year, loaded):
+    """Tianjin: 2011 (Tianjin Statistical Yearbook 2012) to 2016 (NBS), geometric; Shandong with
+    Qingdao: the yearbook's 2012, then 2012 to 2016."""
+    tianjin = 145_513.0 * (REVENUE_2016["tianjin"] / 145_513.0) ** ((year - 2011) / 5)
+    assert total_of(loaded[name], ["tianjin"], year) == pytest.approx(tianjin, abs=0.2)
+    shandong = 405_943.01 * (REVENUE_2016["shandong"] / 405_943.01) ** ((year - 2012) / 4)
+    assert total_of(loaded[name], ["shandong", "qingdao"], year) == pytest.approx(shandong, abs=0.5)
+    rows, _ = read_provenance(INSTANCES / name)
+    source = next(r["source"] for r in rows if r["table"] == "revenue" and r["key"] == f"tianjin|provincial|{year}")
+    assert "recorded path 2011-2016" in source and "National Bureau of Statistics" in source
+
+
+def test_tianjin_2014_is_no_longer_carried_by_the_national_index(loaded):
+    assert total_of(loaded["ewppt-2010"], ["tianjin"], 2014) == pytest.approx(211_951.8, abs=0.2)  # was 193,677.8
+
+
+@pytest.mark.parametrize("name", ["ewppt-2010", "plan-2011-2015"])
+def test_the_plan_counts_the_poor_at_the_2300_line(name, loaded):
+    instance = loaded[name]
+    assert "2,300 yuan" in instance.scenario.scenario.poverty_line
+    poor = instance.recipients.set_index("recipient")["poor_population"]
+    rows, _ = read_provenance(INSTANCES / name)
+    status = {r["key"]: r["status"] for r in rows if r["table"] == "recipients" and r["column"] == "poor_population"}
+    assert poor["guizhou"] == 11_490_000 and status["guizhou"] == "verified"  # People's Daily Overseas, 2012
+    assert poor["yunnan"] == 10_140_000 and status["yunnan"] == "derived"  # 574 + 440 (10,000 people)
+    assert poor["guangxi"] == pytest.approx(5.38e6 / WEST_YEARLY ** 3, abs=500) and status["guangxi"] == "derived"
+    assert poor["sichuan"] + poor["liangshan"] == pytest.approx(13.5676e6 * WEST_YEARLY, abs=1000)
+    assert poor["gansu"] + poor["linxia"] == pytest.approx(6.92e6 / WEST_YEARLY, abs=1000)
+    assert poor.sum() == pytest.approx(50.86e6 / WEST_YEARLY, abs=14 * 500)  # the western region, end-2011
+    assert {status[w] for w in ("liangshan", "linxia", "sichuan", "gansu", "tibet")} == {"illustrative"}
+
+
+def test_history_instances_keep_the_line_of_their_years(loaded):
+    for name, line, national in (("ewppt-1996", "640 yuan", 58.0e6), ("ewppt-2002", "637 yuan", 28.2e6),
+                                 ("history-2003-2007", "637 yuan", 28.2e6)):
+        assert line in loaded[name].scenario.scenario.poverty_line
+        assert loaded[name].recipients["poor_population"].sum() < national  # shares of the national count
+
+
+@pytest.mark.parametrize("name", ["ewppt-2010", "plan-2011-2015"])
+def test_effects_are_calibrated_to_the_plans_line(name):
+    rows, _ = read_provenance(INSTANCES / name)
+    sources = {r["source"] for r in rows if r["table"] == "effects" and r["column"] == "people_per_million"}
+    assert sources and all("1,274 / 2,300" in s for s in sources)
+    study = tomllib.loads((INSTANCES.parent / "studies" / "effects-1274-line.toml").read_text(encoding="utf-8"))
+    assert study["parameter"][0]["values"][-1] == pytest.approx(2300 / 1274, abs=1e-4)

@@ -168,3 +168,44 @@ def test_a_folder_that_is_not_a_result_exits_2(tmp_path):
     with pytest.raises(InvalidInstance, match="not a result folder"):
         write_report(broken)
     assert not (broken / "report.html").exists() and not (INSTANCES / "tiny" / "report.html").exists()
+
+
+def test_the_poverty_line_stands_beside_every_coverage_figure_and_the_record_beside_the_effects(tmp_path):
+    """Issue 25, points 2 and 3: with `scenario.poverty_line` set, the summary's poor population and
+    lowest coverage and the people figure's caption name the line; the plan's people per 10,000
+    yuan, overall and by category, stand beside the recorded aggregates."""
+    from optimizer.data.record import RECORDED_EFFECTS
+
+    line = "2,300 yuan per rural person-year (2010 prices)"
+    plan = solve(load_instance(INSTANCES / "tiny"), **{"scenario.poverty_line": line})
+    plan.write(tmp_path / "plan")
+    page = write_report(tmp_path / "plan")[0].read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&#x27;", "'")
+    assert f"lowest coverage of a recipient (poor at {line})" in text
+    assert f"poor population (poor at {line})" in text
+    assert f"Poor population and coverage count the poor at {line}." in text
+    by_category = plan.by_category
+    assert sum(v["people_lifted"] for v in by_category.values()) == pytest.approx(2760, abs=0.5)
+    people, aid = 2760, sum(v["aid_million"] for v in by_category.values())
+    assert f"this plan, all aid {people / aid / 100:.2g}" in text
+    for name, v in by_category.items():
+        if v["aid_million"] > 0:
+            assert f"this plan, {name.replace('_', ' ')} " in text
+    for recorded in RECORDED_EFFECTS:
+        assert f"record, {recorded.period}" in text and recorded.source in text
+    done = run_cli("solve", str(INSTANCES / "tiny"), "--set", f"scenario.poverty_line={line}", "--out",
+                   str(tmp_path / "cli"))
+    assert done.returncode == 0, done.stderr
+    assert f"min coverage (poor at {line})" in re.sub(r"[│\s]+", " ", done.stdout)
+
+
+def test_target_and_frontier_name_the_poverty_line_beside_coverage(tmp_path):
+    line = "2,300 yuan per rural person-year (2010 prices)"
+    done = run_cli("target", str(INSTANCES / "tiny"), "--people", "2000", "--set", f"scenario.poverty_line={line}",
+                   "--out", str(tmp_path / "t"))
+    assert done.returncode == 0, done.stderr
+    assert f"least coverage 0.3 (poor at {line})" in done.stdout + done.stderr
+    done = run_cli("frontier", str(INSTANCES / "tiny"), "--points", "2", "--set", f"scenario.poverty_line={line}",
+                   "--out", str(tmp_path / "f"))
+    assert done.returncode == 0, done.stderr
+    assert f"worst-covered recipient, poor at {line};" in re.sub(r"\s+", " ", done.stdout)

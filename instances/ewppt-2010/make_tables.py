@@ -99,6 +99,24 @@ FOUND = {
     ("zhuhai", 2010): (11_697.4, "derived", "Zhuhai statistical communique 2011: 14,341 / 1.226"),
     ("zhuhai", 2011): (14_341.0, "verified", "Zhuhai statistical communique 2011"),
 }
+# Total local revenue of 2016 (million yuan), National Bureau of Statistics, annual data by
+# province (data.stats.gov.cn, 分省年度数据, 地方财政收入: own-level revenue, debt excluded), as
+# exported to the public GitHub repository Liushenwuzhu-Alpaca/province-economy
+# (data/raw/nbs_exports/分省年度数据地方财政数据.csv). Used as the far anchor of the plan years
+# only where the donor's 2011 is also recorded (REVENUE_LATER_RULE): Tianjin and Shandong. Since
+# 2015 some government-fund items count in the general budget, so the 2016 figure is on a wider
+# basis than 2011's; no per-province size of the moved items was found, so it is not corrected
+# (SOURCES.md says what that does).
+_NBS16 = "National Bureau of Statistics, annual data by province (data.stats.gov.cn), local revenue 2016"
+FOUND_LATER = {(region, 2016): (v * 100, "verified", _NBS16) for region, v in {
+    "beijing": 5081.26, "tianjin": 2723.50, "liaoning": 2200.49, "shanghai": 6406.13, "jiangsu": 8121.23,
+    "zhejiang": 5301.98, "fujian": 2654.83, "shandong": 5860.18, "guangdong": 10390.35}.items()}
+# A year after the last recorded national local revenue (LOCAL_REVENUE_FOUND) lying between two
+# recorded totals of the same donor, the later one at most this year, follows the donor's own
+# recorded path between them (geometric interpolation: derived); the national index is an
+# assumption there (INDEX_GROWTH), the donor's two records are not.
+REVENUE_LATER_RULE = 2016
+
 # Share of a city's revenue collected at the city level itself (市本级), the rest by its districts
 # and counties: year: (share, kind, source).
 CITY_LEVEL_FOUND = {
@@ -162,6 +180,46 @@ RECIPIENTS = {
     "linxia": ("Linxia Hui Autonomous Prefecture", "Gansu", 350_000, False, 1.5, 14, 1.35, 1.10, 0.80, 1.20, 0.8),
     "liangshan": ("Liangshan Yi Autonomous Prefecture", "Sichuan", 400_000, False, 1.5, 85, 1.35, 1.20, 0.85, 1.25, 0.8),
 }
+# The plan's poverty line. The 2011-2015 plan ran under the national line adopted in November 2011:
+# 2,300 yuan of net income per rural person-year at 2010 prices (People's Daily Overseas Edition,
+# 2012-05-31; 2,536 yuan in 2011 prices). POOR_2300 counts each recipient's rural poor at that line
+# at the end of 2011, the plan's first year and the line's first national count (122.38 million:
+# 98.99 million at end-2012 plus the 23.39 million lifted in 2012, China Daily / Xinhua 2013-02-27).
+# RECIPIENTS' `poor` (the 1,274-yuan line of 2010) stays for the history instances' scaling.
+POVERTY_LINE_PLAN = "2,300 yuan per rural person-year at 2010 prices (national line from 2011), end-2011 count"
+POVERTY_LINE_2010 = 1274.0  # yuan, the line of 2010 (white paper 2011)
+POVERTY_LINE_2300 = 2300.0
+# Counts at the line found for other years are carried to end-2011 by the western region's recorded
+# yearly change: 50.86 million poor in 2012 and 22.51 million in 2016 (《中国西部地区农村扶贫成效及问题研究》,
+# NBS figures), a factor (22.51 / 50.86)^(1/4) = 0.8156 a year.
+WEST_POOR = {2012: 50.86e6, 2016: 22.51e6}
+WEST_YEARLY = (WEST_POOR[2016] / WEST_POOR[2012]) ** (1 / 4)
+POOR_YEAR = 2011
+_WEST = "western region 50.86 million (2012) and 22.51 million (2016), 《中国西部地区农村扶贫成效及问题研究》"
+# Provinces with a count at the 2,300 line: (count, year-end of the count, status of the count, source).
+POOR_2300_FOUND = {
+    "guizhou": (11.49e6, 2011, "verified", "People's Daily Overseas Edition, 2012-05-31, http://www.haiwainet.cn/n/2012/0531/"
+                "c232604-17096794-3.html: Guizhou 1,149万 poor at the new 2,300-yuan line (the article's figures run to "
+                "2011; taken as end-2011)"),
+    "yunnan": (10.14e6, 2011, "derived", "China News Service, 2015-08-25 (copy at kunming.baogaosu.com): 574万 poor at "
+               "end-2014 after 440万 lifted since end-2011, so 1,014万 at end-2011 (the article prints 2014万, which its "
+               "own 574 + 440 contradict)"),
+    "sichuan": (13.5676e6, 2010, "verified", "Ganzi prefecture government, 2012-06-25 (copy at https://m.pouringspot.com/"
+                "10462/10464/10465/10595/2012/6/25/10215125.shtml): Sichuan 1,356.76万 rural poor at the 2,300-yuan line "
+                "at end-2010 (20.41%)"),
+    "gansu": (6.92e6, 2012, "verified", "periodical abstract (ppdoc.com): Gansu 692万 poor at end-2012 (33.2%)"),
+    "guangxi": (5.38e6, 2014, "verified", "Guangxi Normal University, 2016, article 1674-0688(2016)07-0165-03 (copy at "
+                "http://www.handmsg.com/page/2016/0530/22121751.shtml): Guangxi 538万 poor in 2014 (12.6%)"),
+}
+# Prefectures: no count at the 2,300 line was found for Linxia or Liangshan. Each is the share of its
+# province's count that the earlier instance assumed (Linxia 0.35 of Gansu's 2.50 million, Liangshan
+# 0.40 of Sichuan's 2.00 million; illustrative), and the province row is the rest. For scale:
+# Ganzi, another minority prefecture of Sichuan, had 41.08% of its rural people poor at end-2010,
+# 2.0 times Sichuan's 20.41% (Ganzi prefecture government, 2012-06-25).
+PREFECTURE_OF = {"linxia": "gansu", "liangshan": "sichuan"}
+# The western provinces without a count share what the western total leaves (end-2011) in proportion
+# to their 1,274-line figures of RECIPIENTS (an assumed key, so illustrative).
+
 DEMAND_FLOOR = 30.0  # million yuan/year every recipient can absorb whatever its size
 DEMAND_PER_GDP = 0.35  # million yuan/year of leveraged lending per billion yuan of GDP
 
@@ -195,6 +253,15 @@ LAG_YEARS = {"infrastructure": 1, "public_services": 1}
 # (of the recipient's expected aid in the instrument).
 # (shared with the synthetic generator, which takes its shapes from this instance)
 from optimizer.data.generate import DEFAULT_WIDTH, SEGMENT_RATE, SEGMENT_WIDTH  # noqa: E402
+# The effects: the generator's people per million (optimizer/data/generate.py, INSTRUMENTS) count
+# people at the 1,274-yuan line of 2010. A person under the 2,300-yuan line is further from it, so
+# the same money lifts fewer: people per million scale with 1,274 / line, as the record instances
+# scale them to the lines of their years (make_record_instances.py). A derived calibration (two
+# printed lines); docs/source.md sets the result beside the recorded aggregates, and
+# studies/effects-1274-line.toml puts the old effects back (factor 2,300 / 1,274).
+EFFECT_LINE_SCALE = POVERTY_LINE_2010 / POVERTY_LINE_2300
+WHY_EFFECT_SCALE = (f"x {EFFECT_LINE_SCALE:.4f} = 1,274 / 2,300 (the 2010 line over the plan's line: a derived "
+                    "calibration of the assumed 1,274-line effects)")
 # Typical share of a recipient's aid per instrument (sets the scale of the widths only).
 TYPICAL_SHARE = {"enterprise_finance": 0.35 / 5, "household_finance": 0.30 / 4, "public_goods": 0.25 / 2,
                  "human_resources": 0.10 / 2}
@@ -309,6 +376,17 @@ def total_revenue(region: str, year: int) -> tuple[float, str, str]:
     ratio when the year lies outside them), times the index of the year: illustrative."""
     if (region, year) in FOUND:
         return FOUND[region, year]
+    recorded = {t: v for (r, t), v in {**FOUND, **FOUND_LATER}.items() if r == region and v[1] != "illustrative"}
+    if year > max(LOCAL_REVENUE_FOUND) and (region, max(LOCAL_REVENUE_FOUND)) in FOUND:
+        before = [t for t in recorded if t < year]
+        after = [t for t in recorded if year < t <= REVENUE_LATER_RULE]
+        if before and after:
+            a, b = max(before), min(after)
+            va, vb = recorded[a][0], recorded[b][0]
+            value = va * (vb / va) ** ((year - a) / (b - a))
+            name = (PROVINCES.get(region) or CITIES[region])[0]
+            return value, "derived", (f"{name}'s recorded path {a}-{b}: {va:,.1f} x ({vb:,.1f} / {va:,.1f})^(({year} - {a}) "
+                                      f"/ {b - a}) ({recorded[a][2]}; {recorded[b][2]})")
     anchors = sorted(t for r, t in FOUND if r == region)
     ratio = {t: FOUND[region, t][0] / local_index(t) for t in anchors}
     before = [t for t in anchors if t < year]
@@ -403,6 +481,38 @@ def values(series: dict) -> dict[str, dict[str, dict[int, float]]]:
             for d, levels in series.items()}
 
 
+def poor_2300() -> dict[str, tuple[float, str, str]]:
+    """Rural poor of every recipient at the 2,300-yuan line, end-2011: (people, status, source)."""
+    carried = {}
+    for prov, (count, year, kind, source) in POOR_2300_FOUND.items():
+        if year == POOR_YEAR:
+            carried[prov] = (count, kind, source)
+        else:
+            value = count * WEST_YEARLY ** (POOR_YEAR - year)
+            carried[prov] = (value, "derived", f"{count / 1e6:g} million at end-{year} ({source}) x {WEST_YEARLY:.4f}^"
+                             f"({POOR_YEAR} - {year}), the western region's yearly change ({_WEST})")
+    west = WEST_POOR[2012] / WEST_YEARLY
+    rest = [w for w in RECIPIENTS if w not in carried and w not in PREFECTURE_OF]
+    left = west - sum(v for v, _, _ in carried.values())
+    key = sum(RECIPIENTS[w][2] for w in rest)
+    out = {}
+    for w in rest:
+        out[w] = (left * RECIPIENTS[w][2] / key, "illustrative",
+                  f"the western region's end-2011 count {west / 1e6:.2f} million (2012's {WEST_POOR[2012] / 1e6:g} million / "
+                  f"{WEST_YEARLY:.4f}; {_WEST}) less the {len(carried)} provinces with a count ({(west - left) / 1e6:.2f} "
+                  f"million), shared over the other {len(rest)} by their assumed 1,274-line figures ({RECIPIENTS[w][2]:,} of {key:,})")
+    for pref, prov in PREFECTURE_OF.items():
+        value, kind, source = carried[prov]
+        share = RECIPIENTS[pref][2] / (RECIPIENTS[pref][2] + RECIPIENTS[prov][2])
+        out[pref] = (value * share, "illustrative", f"{share:.0%} (assumed) of {RECIPIENTS[prov][0]}'s end-2011 count "
+                     f"{value / 1e6:.3f} million ({source})")
+        out[prov] = (value * (1 - share), "illustrative", f"{RECIPIENTS[prov][0]}'s end-2011 count {value / 1e6:.3f} million "
+                     f"({source}) less {RECIPIENTS[pref][0]} ({share:.0%} of it, assumed)")
+    for w, cell in carried.items():
+        out.setdefault(w, cell)
+    return {w: (float(round(out[w][0], -3)), out[w][1], out[w][2]) for w in RECIPIENTS}
+
+
 def admin_capacity(gdp: float) -> int:
     return min(ADMIN_MAX, ADMIN_BASE + round(gdp / ADMIN_PER_GDP))
 
@@ -480,6 +590,8 @@ WHY_EFFECTS = {
     "width": (ILL, "segment widths scaled by the recipient's expected aid (assumed)"),
     "people_per_million": (ILL, "people lifted per million yuan by instrument and recipient (assumed)"),
 }
+WHY_EFFECTS_PLAN = WHY_EFFECTS | {"people_per_million": (ILL, "people lifted per million yuan by instrument and "
+                                                              f"recipient at the 1,274-yuan line (assumed), {WHY_EFFECT_SCALE}")}
 WHY_CAPACITY = {"max_aid": (ILL, "absorptive limit of 2011 grown 5% a year (assumed)")}
 WHY_QUOTA = {"base_quota": (ILL, "40% of the donor's budget in the first plan year (assumed); 0 for special aid pairs")}
 
@@ -498,11 +610,13 @@ def main() -> None:
     budget = budgets(rev)
 
     rows = []
-    for w, (name, prov, poor, special, weight, gdp, *_rest, unlock) in RECIPIENTS.items():
-        rows.append([w, name, prov, poor, special, weight, r1(DEMAND_FLOOR + DEMAND_PER_GDP * gdp), unlock,
+    poor = poor_2300()
+    for w, (name, prov, _, special, weight, gdp, *_rest, unlock) in RECIPIENTS.items():
+        rows.append([w, name, prov, poor[w][0], special, weight, r1(DEMAND_FLOOR + DEMAND_PER_GDP * gdp), unlock,
                      admin_capacity(gdp)])
     out.write("recipients", ["recipient", "name", "province", "poor_population", "special_aid", "weight",
-                             "investment_demand", "infra_unlock", "admin_capacity"], rows, WHY_RECIPIENTS)
+                             "investment_demand", "infra_unlock", "admin_capacity"], rows,
+              WHY_RECIPIENTS | {"poor_population": lambda r: poor[r["recipient"]][1:]})
 
     pairs = [[d, w, r1(QUOTA_SHARE * budget[d][YEARS[0]])] for d, w in MAIN_PAIRS]
     pairs += [[d, w, 0.0] for w in SPECIAL for d, _, _ in donors]
@@ -523,12 +637,13 @@ def main() -> None:
     for w, (_, _, _, _, _, _, depth, remote, econ, hr, _) in RECIPIENTS.items():
         for k, category, _, _, _, _, base, kind in INSTRUMENTS:
             factor = depth * {"enterprise": econ, "infrastructure": remote, "human_resources": hr}.get(kind, 1.0)
+            factor *= EFFECT_LINE_SCALE
             scale = expected[w] * TYPICAL_SHARE[category]
             for j, (rate, width) in enumerate(zip(SEGMENT_RATE[kind], SEGMENT_WIDTH.get(kind, DEFAULT_WIDTH)), 1):
                 curves.setdefault((w, k), []).append((r1(width * scale), r1(base * factor * rate)))
                 if PROJECTS.get(w, (None,))[0] != k:  # projects replace the effect rows of their (w,k)
                     rows.append([w, k, j, r1(width * scale), r1(base * factor * rate)])
-    out.write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows, WHY_EFFECTS)
+    out.write("effects", ["recipient", "instrument", "segment", "width", "people_per_million"], rows, WHY_EFFECTS_PLAN)
 
     rows = []
     for w, (k, listed) in PROJECTS.items():

@@ -324,13 +324,21 @@ def _why_out_of_reach(instance: Instance, scenario: Scenario, found: Target) -> 
         at_best = [f"--set proportion.{level}={_round_up(value, PASTE_DIGITS):.{PASTE_DIGITS}g}"
                    for level, value in at.items()]
         return (f"no proportion reaches a coverage of {share(found.goal, 2)} in every recipient: the best least "
-                f"coverage any proportion reaches is {share(best, 2)} {where}",
+                f"coverage any proportion reaches is {share(best, _digits(best))} {where}",
                 [*at_best, f"--set priorities.coverage_min={found.goal:g}"])
     shown = ", ".join(f"{level} {numbers.plain(value)}" for level, value in largest.items())
     where = f"at the largest proportions ({shown}; factor {numbers.plain(found.max_factor)}, where the largest reaches 1)"
     return (f"no factor up to {numbers.plain(found.max_factor)} (where the largest proportion reaches 1) reaches the target, and "
             f"the scenario is infeasible at every factor ({where} too): its quotas, priorities, capacities or locks "
             "conflict", at_largest)
+
+
+def _digits(coverage: float) -> int:
+    """Decimals of a percentage that keep three significant figures, at least two (65.00%,
+    0.0504%): a best coverage a planner pastes back must not round to a target it misses."""
+    if coverage <= 0:
+        return 2
+    return max(2, 2 - math.floor(math.log10(100 * coverage)))
 
 
 def _best_reach(instance: Instance, scenario: Scenario, found: Target) -> tuple[float | None, float | None]:

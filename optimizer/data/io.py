@@ -245,8 +245,8 @@ def _not_a_file_or_folder(path: Path) -> Problem | None:
             return Problem(str(path), f"cannot read the instance folder: {exc.strerror}")
         return None
     if not path.is_file():
-        return Problem(path.name, f"{_kind_of(path)}, not an instance folder or an .xlsx workbook")
-    return _not_a_readable_file(path, path.name, "an .xlsx workbook")
+        return Problem(str(path), f"{_kind_of(path)}, not an instance folder or an .xlsx workbook")
+    return _not_a_readable_file(path, str(path), "an .xlsx workbook")
 
 
 def _not_a_readable_file(path: Path, name: str, expected: str) -> Problem | None:
@@ -305,7 +305,7 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, li
         # cells read as text, 'N/A', 'nan' and 'null' included (as for CSV): they are values to check
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl", keep_default_na=False)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        raise InvalidInstance([Problem(path.name, f"not a readable .xlsx workbook: {exc}")]) from None
+        raise InvalidInstance([Problem(str(path), f"not a readable .xlsx workbook: {exc}")]) from None
     problems: list[Problem] = []
     named: dict[str, str] = {}
     for title in list(sheets):

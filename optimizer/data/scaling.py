@@ -104,7 +104,7 @@ def require_plain(instance, command: str) -> None:
     rescale (HiGHS's absolute tolerances could call a wrong plan optimal) instead of solving it."""
     scale = scale_of(instance)
     if not scale.plain:
-        raise InvalidInstance([Problem(instance.path.name, f"figures far from million yuan and people (`ewppt solve` "
+        raise InvalidInstance([Problem(str(instance.path), f"figures far from million yuan and people (`ewppt solve` "
                                        f"rescales them to units of {scale.money:g} million yuan and {scale.people:g} "
                                        f"people); `ewppt {command}` does not yet: give money in million yuan")])
 

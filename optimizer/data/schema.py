@@ -253,6 +253,10 @@ class ScenarioInfo(Section):
         None, description="lp: every decision continuous (the relaxation of a MIP); mip: funds, projects and "
         "cadres are whole decisions. Empty: mip whenever the data asks for one (fund sizes or set-up costs, "
         "admin capacities, projects or cadres), else lp")
+    poverty_line: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="The poverty line at which recipients.csv counts the poor population, in words (such as "
+        "\"2,300 yuan per rural person-year at 2010 prices\"); every coverage figure of the summary and the report "
+        "names it. Empty: not stated")
     year_profile: Literal["steady", "free"] = Field(
         "steady", description="steady: among the optimal plans, the one whose funding lines (donor, recipient, "
         "instrument) follow their donor's yearly budget most closely (a second, lexicographic stage that keeps the "

@@ -618,6 +618,38 @@ def objective_name_of(run: dict) -> str:
 
 # ------------------------------------------------------------------------------------------- page
 
+def poverty_line_of(run: dict) -> str | None:
+    """The poverty line the instance counts its poor at (`scenario.poverty_line`), if it names one."""
+    return ((run.get("scenario", {}) or {}).get("scenario", {}) or {}).get("poverty_line")
+
+
+def at_line(run: dict) -> str:
+    """' (poor at LINE)', to follow every coverage figure, or '' when the instance names no line."""
+    line = poverty_line_of(run)
+    return f" (poor at {line})" if line else ""
+
+
+def record_rows(run: dict) -> list[tuple[str, str, str, str]]:
+    """(what, people per 10,000 yuan, people lifted or measure, source) rows: the plan overall and
+    by category (run.json's by_category), then the recorded aggregates (optimizer.data.record)."""
+    from optimizer.data.record import RECORDED_EFFECTS
+
+    by_category = run.get("by_category") or {}
+    rows = []
+    aid = sum(v["aid_million"] for v in by_category.values())
+    people = sum(v["people_lifted"] for v in by_category.values())
+    if aid > 0:
+        rows.append(("this plan, all aid", numbers.plain(people / aid / 100, 2),
+                     f"{numbers.people(people)} people for {numbers.money(aid)} million yuan", "this plan"))
+    for name, v in by_category.items():
+        if v["aid_million"] > 0:
+            rows.append((f"this plan, {label(name)}", numbers.plain(v["people_lifted"] / v["aid_million"] / 100, 2),
+                         f"{numbers.people(v['people_lifted'])} people for {numbers.money(v['aid_million'])} million yuan",
+                         "this plan"))
+    rows += [(f"record, {r.period}", numbers.plain(r.per_10000_yuan, 2), r.measures, r.source) for r in RECORDED_EFFECTS]
+    return rows
+
+
 def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, str, str]]:
     """(id, label, value) rows of the KPI table: aid and people from the tables, the rest from run.json."""
     summary = run.get("summary", {}) or {}
@@ -631,8 +663,8 @@ def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, 
     rows += [("total-aid", "total aid (million yuan)", numbers.money(tables["allocation"]["aid"].sum())),
              ("people-lifted", "people lifted" + (" (at the point estimates)" if run.get("robust") else ""),
               numbers.people(kpis["people_lifted"].sum())),
-             ("poor-population", "poor population", numbers.people(kpis["poor_population"].sum())),
-             ("min-coverage", "lowest coverage of a recipient", numbers.share(kpis["coverage"].min()))]
+             ("poor-population", "poor population" + at_line(run), numbers.people(kpis["poor_population"].sum())),
+             ("min-coverage", "lowest coverage of a recipient" + at_line(run), numbers.share(kpis["coverage"].min()))]
     for key, text in (("leveraged_investment_million", "leveraged investment (million yuan)"),
                       ("funds_established", "funds established"),
                       ("projects_built", "projects built"),
@@ -791,13 +823,29 @@ def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, byt
                   "years": "Aid by year and category", "robust": "People lifted across the scenarios"}
         for key, png in images.items():
             data = base64.b64encode(png).decode("ascii")
+            caption = CAPTIONS.get(key, "")
+            if key == "people" and poverty_line_of(run):
+                caption += f" Poor population and coverage count the poor at {poverty_line_of(run)}."
             parts += [f'<h2>{e(titles.get(key, key))}</h2>', f'<figure id="fig-{e(key)}">',
                       f'<img id="img-{e(key)}" alt="{e(ALL_FIGURES.get(key, key))}" src="data:image/png;base64,{data}">',
-                      f"<figcaption>{e(CAPTIONS.get(key, ''))}</figcaption>", "</figure>"]
+                      f"<figcaption>{e(caption)}</figcaption>", "</figure>"]
         if "duals" not in images:
             parts.append("<p>This result has no budget duals to show.</p>")
         parts.append("</section>")
     parts += _robust_section(run, tables) if plan else []
+    if plan and run.get("by_category"):
+        parts += ['<section id="record-effects">', "<h2>Effects beside the record</h2>",
+                  "<p>People this plan lifts per 10,000 yuan of aid, overall and by category, beside the recorded "
+                  "aggregates. The aggregates divide all the poverty reduction of a period (growth, migration, "
+                  "transfers and every programme together) by one stream of money: each bounds from above what "
+                  "that money lifted on average, and none is the marginal effect of one more yuan, which is what "
+                  "the plan's effect curves give. The roads figure is a marginal return, but of the 1990s, at "
+                  "that decade's line and prices, rounded and second-hand."
+                  + (f" This plan counts the poor at {e(poverty_line_of(run))}." if poverty_line_of(run) else "")
+                  + "</p>",
+                  _table(record_rows(run), ("what", "people per 10,000 yuan", "people and money / what it measures",
+                                            "source"), numeric=(1,)),
+                  "</section>"]
     priority = priority_rows(run, tables)
     if priority:
         parts += ['<section id="priorities">', "<h2>Priority rules</h2>",

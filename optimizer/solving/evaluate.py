@@ -97,6 +97,26 @@ def people_years(instance, allocation: pd.DataFrame, established: Mapping[tuple[
                for t in instance.scenario.years).rename("people_years")
 
 
+def people_by_category(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,
+                       built: Mapping[str, float] | None = None) -> dict[str, dict[str, float]]:
+    """Per instrument category: the plan's aid (million yuan) and the people its aid lifts by the
+    plan's last year (people_lifted on that category's aid, funds and projects alone, each capped
+    by the recipient's poor population, so the categories add up to the plan's total whenever no
+    recipient reaches its cap)."""
+    category = instance.instruments.set_index("instrument")["category"]
+    projects = instance.projects
+    out = {}
+    for name in sorted(category.unique()):
+        mine = set(category.index[category == name])
+        part = allocation[allocation["instrument"].isin(mine)]
+        funds = {key: y for key, y in (established or {}).items() if key[1] in mine} if established is not None else None
+        builds = {q: b for q, b in (built or {}).items()
+                  if projects.loc[projects["project"] == q, "instrument"].isin(mine).any()}
+        people = people_lifted(instance, part, funds, builds).sum()
+        out[name] = {"aid_million": float(part["aid"].sum()), "people_lifted": float(people)}
+    return out
+
+
 def recipients_poor(instance) -> pd.Series:
     return instance.recipients.set_index("recipient")["poor_population"].astype(float)
 

@@ -32,7 +32,7 @@ from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.output import result_folder
 from optimizer.data.scaling import Scale, budgets, plain_figure
 from optimizer.data.schema import Scenario
-from optimizer.solving.evaluate import people_lifted, people_years, year_profile
+from optimizer.solving.evaluate import people_by_category, people_lifted, people_years, year_profile
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
@@ -111,6 +111,7 @@ class Result:
     figures: dict[str, int] | None = None  # the instance's figures by status (provenance.csv), if it has one
     scenarios: pd.DataFrame | None = None  # a robust plan's people lifted per scenario (optimizer/studies/robust.py)
     robust: dict[str, Any] | None = None  # a robust plan's risk measures, VSS and EVPI
+    by_category: dict[str, dict[str, float]] | None = None  # aid and people lifted per category (category_record)
 
     @property
     def ok(self) -> bool:
@@ -139,6 +140,7 @@ class Result:
             "packages": package_versions(),
             "warnings": self.warnings,
             "timings_seconds": self.timings,
+            **({"by_category": self.by_category} if self.by_category is not None else {}),
         }
 
     def write(self, out_dir: str | Path, fmt: Format = "csv") -> list[Path]:
@@ -301,6 +303,15 @@ def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataF
                      round_figure(people / poor) if poor > 0 else math.nan, round_figure(leveraged.get(w, 0.0)),
                      round_figure(yearly[w])))
     return pd.DataFrame(rows, columns=EMPTY_COLUMNS["kpis"])
+
+
+def category_record(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per category: the plan's aid (million yuan) and the people that aid lifts (evaluate.people_by_category)."""
+    sets = model.index_sets
+    established = {key: model.y[key].value or 0.0 for key in sets.fund_keys}
+    built = {q: model.v[q].value or 0.0 for q in sets.projects}
+    return {name: {key: round_figure(value) for key, value in row.items()}
+            for name, row in people_by_category(instance, allocation, established, built).items()}
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:

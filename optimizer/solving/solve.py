@@ -26,8 +26,8 @@ from optimizer.solving import interrupt, progress
 from optimizer.solving.mip import MipOutcome, release, solve_mip
 from optimizer.solving.recheck import recheck
 from optimizer.solving.steady import steady_plan
-from optimizer.solving.results import (Result, allocation_table, binding_table, decision_table, dual_table, kpi_table,
-                                       round_figure, summarise, unscaled)
+from optimizer.solving.results import (Result, allocation_table, binding_table, category_record, decision_table,
+                                       dual_table, kpi_table, round_figure, summarise, unscaled)
 
 EQUITY_TOLERANCE = 1e-7  # the equity level kept in the lexicographic second stage, relative
 
@@ -173,6 +173,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             **base,
         )
         result.ranging = ranged
+        result.by_category = category_record(model, instance, allocation)
         result.warnings += notes
     finally:
         release(fixed)

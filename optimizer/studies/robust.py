@@ -56,7 +56,7 @@ def robust(instance: Instance, uncertainty: Uncertainty | str | Path, risk: str 
     the own optima (the plan alone); `workers` solves the own optima in that many processes.
     """
     if not isinstance(uncertainty, Uncertainty):
-        where = where or Path(uncertainty).name
+        where = where or str(uncertainty)
         uncertainty = load_uncertainty(uncertainty)
     try:
         risk = parse_risk(risk)

@@ -111,7 +111,7 @@ def read_toml(path: Path, kind: str) -> dict:
     except IsADirectoryError:
         raise InvalidInstance([Problem(str(path), f"is a folder; expected the {kind} TOML file")]) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInstance([Problem(path.name, f"not valid UTF-8 TOML: {exc}")]) from None
+        raise InvalidInstance([Problem(str(path), f"not valid UTF-8 TOML: {exc}")]) from None
 
 
 def read_validated(path: str | Path, kind: str, model: type[BaseModel], problem) -> BaseModel:
@@ -121,7 +121,7 @@ def read_validated(path: str | Path, kind: str, model: type[BaseModel], problem)
     try:
         return model.model_validate(read_toml(path, kind))
     except ValidationError as exc:
-        raise InvalidInstance([problem(path.name, err) for err in exc.errors()]) from None
+        raise InvalidInstance([problem(str(path), err) for err in exc.errors()]) from None
 
 
 def load_study(path: str | Path) -> Study:
