@@ -86,7 +86,7 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     by_recipient = pd.Series(lifted, index=segments["recipient"].to_numpy()).groupby(level=0).sum()
     share = projects["project"].map(built or {}).fillna(0.0).astype(float)
     earliest = projects["earliest_year"].to_numpy(dtype=int)
-    # a project starting after the plan is never built (recheck), and weighed 1 as in the model
+    # a project starting after the plan is never built (recheck), and weighted 1 as in the model
     serving = np.where(earliest > years[-1], 1.0,
                        effect_weight(np.maximum(earliest, years[0]),
                                      projects["instrument"].map(lag).fillna(0).to_numpy(dtype=int), last, discount))

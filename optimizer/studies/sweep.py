@@ -359,7 +359,7 @@ class _BuiltModel:
         lifted = segment_people(np.minimum(totals, counted), widths * share[self.segment_effect], rates,
                                 self.segment_effect)
         people = np.bincount(self.segment_recipient, weights=lifted, minlength=len(poor))
-        # a project starting after the plan is never built; weighed 1 as in the model
+        # a project starting after the plan is never built; weighted 1 as in the model
         serving = np.where(self.project_start > self.model.index_sets.years[-1], 1.0,
                            effect_weight(self.project_start, self.project_lag, year, discount))
         people += np.bincount(self.project_recipient, weights=self.project_people * built * serving, minlength=len(poor))
