@@ -45,7 +45,7 @@ FAMILIES = (
 # Every Param a study may move (see models/parameters.py).
 SWEEPABLE = frozenset({"proportion", "revenue", "base_quota", "quota_growth_min", "share_bound", "leverage", "width",
                        "people_per_million", "poor_population", "weight", "investment_demand", "infra_unlock",
-                       "max_aid", "coverage_min"})
+                       "max_aid", "coverage_min", "discount_rate"})
 
 
 def build_model(instance: Instance, scenario: Scenario | None = None,

@@ -6,16 +6,17 @@ import pyomo.environ as pyo
 
 from models.projects import project_people
 from optimizer.data.io import Instance
-from optimizer.data.schema import Scenario
+from optimizer.data.schema import Scenario, effect_weight
 
 
 def add_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
-    """For every recipient-instrument (w,k) with rows in effects.csv, at the end of the plan
-    (T its last year, lag[k] the instrument's lag_years):
+    """For every recipient-instrument (w,k) with rows in effects.csv (T the plan's last year,
+    lag[k] the instrument's lag_years, delta = 1 / (1 + r) with r = `[horizon] discount_rate`):
 
         effect_use[w,k]:   sum_j s[w,k,j] <= sum_{d,t} x[d,w,k,t] - f[k] y[w,k],   0 <= s[w,k,j] <= u[w,k,j]
-        effect_lag[w,k]:   sum_j s[w,k,j] <= sum_{d, t: t + lag[k] <= T} x[d,w,k,t]       (only if lag[k] > 0)
-        people[w]:         z[w] = sum_{k,j} e[w,k,j] * s[w,k,j] + sum_{q in Q[w], e[q] + lag[k_q] <= T} people[q] v[q]
+        effect_lag[w,k]:   sum_j s[w,k,j] <= sum_{d,t} delta^max(0, t + lag[k] - T) x[d,w,k,t]   (only if lag[k] > 0)
+        people[w]:         z[w] = sum_{k,j} e[w,k,j] * s[w,k,j]
+                                  + sum_{q in Q[w]} delta^max(0, e[q] + lag[k_q] - T) people[q] v[q]
         poor_population[w]: z[w] <= N[w]
 
     e (people_per_million) is non-increasing in j, so a maximising plan fills segments in
@@ -23,26 +24,28 @@ def add_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) ->
     without effect rows, lifts nobody. The set-up cost f[k] of an established fund y[w,k]
     (models/funds.py; the term is absent for other instruments) is taken from the capital
     before it has effect. Aid takes effect lag[k] years after it is paid (optimizer.data.schema.
-    takes_effect), so aid paid after T - lag[k] lifts nobody within the plan: the effect is
-    min(capital - f[k] y, aid in effect by T). With every lag 0 effect_lag is absent and the
-    model is the one without lags. A recipient-instrument with projects (models/projects.py)
-    has no effect_use row: its chosen projects' people count instead, from their earliest year
-    plus the lag on.
+    takes_effect); the partnership is a standing programme, so aid whose effect starts after T
+    still lifts people, counted at delta per year of delay beyond T (schema.effect_weight): the
+    effect is that of min(capital - f[k] y, discounted aid). `[horizon] beyond_plan = "ignored"`
+    takes delta = 0: only aid in effect by T counts (the form before issue 23, today's
+    people_lifted_by_plan_end). With every lag 0 effect_lag is absent and the model is the one
+    without lags. A recipient-instrument with projects (models/projects.py) has no effect_use
+    row: its chosen projects' people count instead, from their earliest year plus the lag on,
+    discounted the same way when that is after T.
     """
     sets = m.index_sets
-    last = sets.years[-1]
     m.effect_use = pyo.Constraint(
         m.effect_keys,
         rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)]) <= effect_capital(m, w, k),
     )
     m.effect_lag = pyo.Constraint(
         [key for key in sets.effect_keys if sets.lag[key[1]] > 0],
-        rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)]) <= aid_in_effect(m, w, k, last),
+        rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)]) <= aid_counted(m, w, k),
     )
     by_recipient = segments_by_recipient(sets)
     m.people = pyo.Constraint(
         m.recipients, rule=lambda m, w: m.z[w] == sum(m.people_per_million[seg] * m.s[seg] for seg in by_recipient[w])
-        + project_people(m, w, last)
+        + projects_counted(m, w)
     )
     m.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda m, w: (None, m.z[w], m.poor_population[w]))
 
@@ -56,6 +59,47 @@ def effect_capital(m: pyo.ConcreteModel, w: str, k: str):
 def aid_in_effect(m: pyo.ConcreteModel, w: str, k: str, year: int):
     """sum_{d, t: t + lag[k] <= year} x[d,w,k,t]: (w,k)'s aid that has taken effect by `year`."""
     return sum(m.x[f] for f in m.index_sets.flows_in_effect(w, k, year))
+
+
+def late_weight(m: pyo.ConcreteModel, late: int):
+    """delta^late for an effect that starts `late` >= 1 years after the plan: a number, or an
+    expression of the mutable Param discount_rate when a study moves it; None when effects
+    beyond the plan are ignored (the term is left out, as before issue 23)."""
+    if m.beyond_plan == "ignored":
+        return None
+    if m.discount_rate.mutable:
+        return (1.0 + m.discount_rate) ** (-late)
+    return effect_weight(0, late, 0, 1.0 / (1.0 + pyo.value(m.discount_rate)))
+
+
+def aid_counted(m: pyo.ConcreteModel, w: str, k: str):
+    """sum_{d,t} delta^max(0, t + lag[k] - T) x[d,w,k,t]: (w,k)'s aid as the plan's people lifted
+    counts it (in full when it takes effect by T, discounted per year of delay beyond T)."""
+    sets = m.index_sets
+    last = sets.years[-1]
+    terms = []
+    for f in sets.flows_by_recipient_instrument.get((w, k), ()):
+        late = f[3] + sets.lag[k] - last
+        weight = 1.0 if late <= 0 else late_weight(m, late)
+        if weight is not None:
+            terms.append(m.x[f] if late <= 0 else weight * m.x[f])
+    return sum(terms)
+
+
+def projects_counted(m: pyo.ConcreteModel, w: str):
+    """sum_q delta^max(0, e[q] + lag[k_q] - T) people[q] v[q] over w's projects: their people as
+    the plan's people lifted counts them (a project starting after the plan is never built)."""
+    sets = m.index_sets
+    last = sets.years[-1]
+    terms = []
+    for q in sets.projects_by_recipient.get(w, ()):
+        _, k, earliest = sets.project_of[q]
+        late = earliest + sets.lag[k] - last
+        if late <= 0 or earliest > last:
+            terms.append(m.project_people[q] * m.v[q])
+        elif (weight := late_weight(m, late)) is not None:
+            terms.append(weight * m.project_people[q] * m.v[q])
+    return sum(terms)
 
 
 def segments_by_recipient(sets) -> dict[str, list]:

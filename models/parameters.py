@@ -41,6 +41,9 @@ def add_parameters(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario,
     Param("coverage_min", initialize=0.0 if coverage is None else coverage)
     shares = {k: getattr(scenario.priorities, k) for k in PRIORITY_KEYS}
     Param("share_bound", list(shares), initialize={k: (0.0 if v is None else v) for k, v in shares.items()})
+    # effects that start after the plan's last year: discounted at this rate, or ignored (models/effects.py)
+    Param("discount_rate", initialize=scenario.horizon.discount_rate)
+    m.beyond_plan = scenario.horizon.beyond_plan
 
     inst = instance.instruments
     Param("leverage", m.instruments, initialize=dict(zip(inst["instrument"], inst["leverage"])))

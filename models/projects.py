@@ -22,7 +22,7 @@ def add_projects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -
     when every project can be paid from its own years). The people of the chosen projects,
     sum_q people[q] v[q], replace the piecewise effect of (w,k) in people[w] (models/effects.py),
     each from its earliest year plus the instrument's lag_years on (a project whose lag runs past
-    the plan may be built but lifts nobody within it).
+    the plan counts its people discounted, models/effects.py).
     A project starting after the plan is never built. Under `model = "lp"` v is in [0, 1].
     """
     sets = m.index_sets

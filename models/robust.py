@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from models.effects import aid_in_effect, effect_capital, segments_by_recipient
+from models.effects import aid_counted, effect_capital, projects_counted, segments_by_recipient
 from models.objectives import equity_recipients
-from models.projects import project_people
 
 RISK_OBJECTIVES = ("people_lifted", "weighted_people_lifted")
 
@@ -38,18 +37,19 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
 
         0 <= s_s[w,k,j] <= u_s[w,k,j],   z_s[w] >= 0
         effect_use[w,k]:   sum_j s_s[w,k,j] <= sum_{d,t} x[d,w,k,t] - f[k] y[w,k]
-        effect_lag[w,k]:   sum_j s_s[w,k,j] <= sum_{d, t: t + lag[k] <= T} x[d,w,k,t]      (lag[k] > 0)
+        effect_lag[w,k]:   sum_j s_s[w,k,j] <= sum_{d,t} delta^max(0, t + lag[k] - T) x[d,w,k,t]   (lag[k] > 0)
         fund_effect[w,k,j]: s_s[w,k,j] <= u_s[w,k,j] y[w,k]                               (funds)
-        people[w]:         z_s[w] = sum_{k,j} e_s[w,k,j] s_s[w,k,j] + sum_{q in Q[w]} people[q] v[q]
+        people[w]:         z_s[w] = sum_{k,j} e_s[w,k,j] s_s[w,k,j]
+                                    + sum_{q in Q[w]} delta^max(0, e[q] + lag[k_q] - T) people[q] v[q]
         poor_population_cap[w]:  z_s[w] <= N_s[w]
         coverage_floor[w]: z_s[w] >= c N_s[w]               (when coverage_min is set: in every scenario)
 
     the rows of models/effects.py, models/funds.py and models/coverage.py with scenario s's
-    figures (e_s, u_s, N_s) and the shared x, y, v. Scenario s's people lifted is
+    figures (e_s, u_s, N_s) and the shared x, y, v (effects after the plan's last year T
+    discounted as in models/effects.py, delta = 1 / (1 + [horizon] discount_rate)). Scenario s's people lifted is
     P_s = sum_w z_s[w] (people_lifted) or sum_w weight_s[w] z_s[w] (weighted_people_lifted).
     """
     sets = m.index_sets
-    last = sets.years[-1]
     by_recipient = segments_by_recipient(sets)
     lagged = [key for key in sets.effect_keys if sets.lag[key[1]] > 0]
     fund_segments = [seg for key in sets.fund_keys for seg in sets.segments_by_effect.get(key, ())]
@@ -62,11 +62,11 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
         b.z = pyo.Var(m.recipients, domain=pyo.NonNegativeReals)
         used = lambda w, k: sum(b.s[seg] for seg in sets.segments_by_effect[(w, k)])  # noqa: E731
         b.effect_use = pyo.Constraint(m.effect_keys, rule=lambda b, w, k: used(w, k) <= effect_capital(m, w, k))
-        b.effect_lag = pyo.Constraint(lagged, rule=lambda b, w, k: used(w, k) <= aid_in_effect(m, w, k, last))
+        b.effect_lag = pyo.Constraint(lagged, rule=lambda b, w, k: used(w, k) <= aid_counted(m, w, k))
         b.fund_effect = pyo.Constraint(fund_segments,
                                        rule=lambda b, w, k, j: (None, b.s[w, k, j] - o.width[w, k, j] * m.y[w, k], 0.0))
         b.people = pyo.Constraint(m.recipients, rule=lambda b, w: b.z[w] == sum(
-            o.people_per_million[seg] * b.s[seg] for seg in by_recipient[w]) + project_people(m, w, last))
+            o.people_per_million[seg] * b.s[seg] for seg in by_recipient[w]) + projects_counted(m, w))
         b.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda b, w: (None, b.z[w], o.poor_population[w]))
         b.coverage_floor = pyo.Constraint(
             [w for w in covered if o.poor_population[w] > 0],

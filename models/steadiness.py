@@ -33,9 +33,17 @@ def tie_weight(flow: tuple) -> float:
 
 def profile_years(years: list[int], lag: int) -> list[int]:
     """The years a line's profile spreads it over: those whose aid takes effect within the plan
-    (paid + lag_years <= the last year); all years when none does (its aid lifts nobody anyway)."""
+    (paid + lag_years <= the last year); all years when none does (its aid lifts nobody anyway).
+    With lag 0, every plan year (see profile_lag)."""
     counted = [t for t in years if takes_effect(t, lag, years[-1])]
     return counted or list(years)
+
+
+def profile_lag(m: pyo.ConcreteModel, instrument: str) -> int:
+    """The lag that sets an instrument's profile years: 0, that is every plan year, when aid
+    taking effect after the plan counts (discounted, `[horizon] beyond_plan = "discounted"`, the
+    default); its lag_years when such aid is ignored, whose last years then lift nobody."""
+    return m.index_sets.lag[instrument] if m.beyond_plan == "ignored" else 0
 
 
 def add_year_profile(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
@@ -46,21 +54,23 @@ def add_year_profile(m: pyo.ConcreteModel, instance: Instance, scenario: Scenari
         X[l] = sum_t x[d,w,k,t]                                     (the line's plan total)
         excess[l,t]:    g[l,t] >= x[d,w,k,t] - pi[d,k,t] X[l],            g >= 0
         shortfall[l,t]: s[l,t] >= DEEP pi[d,k,t] X[l] - x[d,w,k,t],       s >= 0
-        pi[d,k,t] = B[d,t] / sum_{tau in T(k)} B[d,tau] for t in T(k), else 0
+        pi[d,k,t] = B[d,t] / sum_{tau in T(k)} B[d,tau] for t in T(k), else 0   (T(k): every plan year)
 
         min  sum_{l,t} g[l,t] + SHORTFALL_WEIGHT sum_{l,t} s[l,t]
              + TIE_BREAK sum_{d,w,k,t} h[d,w,k,t] x[d,w,k,t]
         over the plans optimal for the scenario's objective (for equity: also keeping its
         people lifted).
 
-    pi is the share of donor d's budget in year t among the years T(k) whose aid of instrument k
-    takes effect within the plan (t + lag_years[k] <= the last year; every year without lags):
-    roads paid in the last year serve nobody within the plan, so their line's profile is spread
-    over the years before. sum g is the aid above its line's budget-proportional profile (as
-    much again is below it).
+    pi is the share of donor d's budget in year t among the plan years T(k): every plan year,
+    since aid whose effect starts after the plan counts too (discounted, models/effects.py).
+    Only under `[horizon] beyond_plan = "ignored"` is T(k) the years whose aid of instrument k
+    takes effect within the plan (t + lag_years[k] <= the last year): there roads paid in the
+    last year serve nobody, so their line's profile is spread over the years before
+    (profile_lag). sum g is the aid above its line's budget-proportional profile (as much again
+    is below it).
 
-    Why the shortfall term: where a rule holds aid off profile (on ewppt-2010 the yearly
-    public-goods minimum in 2015, whose works serve only after the plan), sum g is the same
+    Why the shortfall term: where a rule holds aid off profile (on ewppt-2010, before issue 23
+    counted effects beyond the plan, the yearly public-goods minimum in 2015), sum g is the same
     whether the difference is spread over all of a donor's lines or piled on a few, and the
     vertex HiGHS returns piles it: lines with an empty year. A year below DEEP = half its
     profile costs a tenth again, so the difference is spread (ewppt-2010: lines with an empty
@@ -85,7 +95,7 @@ def add_year_profile(m: pyo.ConcreteModel, instance: Instance, scenario: Scenari
 
 def profile_share(budget: dict, donor: str, years: list[int], lag: int, year: int) -> float:
     """pi[d,k,t]: the share of donor d's budget in `year` among the years whose aid of an
-    instrument with `lag` takes effect within the plan (0 outside them); an even split for a
+    instrument with `lag` (profile_lag) takes effect within the plan (0 outside them); an even split for a
     donor without budget (its lines are empty anyway). `budget` maps (donor, year) to million yuan."""
     counted = profile_years(years, lag)
     if year not in counted:

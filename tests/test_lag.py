@@ -1,7 +1,10 @@
 """Timing that counts (issue 14): instruments' lag_years and the people_years objective.
 
 Derived by hand on tiny in instances/tiny/README.md ("Lags and people-years"); the model,
-evaluate (optimizer.solving.evaluate), the re-check and the sweep's KPIs must agree.
+evaluate (optimizer.solving.evaluate), the re-check and the sweep's KPIs must agree. The
+derivations of people lifted here count only the effects within the plan, as before issue 23:
+`[horizon] beyond_plan = "ignored"` (IGNORED); tests/test_horizon.py has the default, effects
+after the plan discounted.
 """
 
 from __future__ import annotations
@@ -16,13 +19,19 @@ from hypothesis import strategies as st
 
 from models.assemble import build_model
 from optimizer import solve
-from optimizer.solving.evaluate import people_lifted, people_years
+from optimizer.solving.evaluate import people_lifted, people_lifted_by_plan_end, people_years
 from optimizer.studies.study import Study
 from optimizer.studies.sweep import sweep
 from tests.helpers import assert_sweep_matches_solves, plan_totals, with_lags
 from tests.test_properties import instances, load_spec
 
 APPROX = dict(rel=1e-9, abs=1e-7)
+IGNORED = {"horizon.beyond_plan": "ignored"}  # only the effects within the plan count (before issue 23)
+
+
+def ignoring_late_effects(instance):
+    """The instance under a scenario that counts only the effects within the plan."""
+    return instance.with_scenario(instance.scenario.override(**IGNORED))
 
 
 def flows(result) -> dict:
@@ -35,11 +44,12 @@ def by_recipient(result, column="people_lifted") -> dict:
 
 
 def test_roads_lag_one_year(tiny):
-    """Roads paid in 2012 serve only after the plan. Harbour's roads at valley are limited to
+    """Roads paid in 2012 serve only after the plan, and (effects after the plan ignored) lift
+    nobody. Harbour's roads at valley are limited to
     its 2011 budget (10, not 12); its 2012 budget beyond valley cdf's 8 goes to plateau cdf (2),
     which spares coastal 2 for upland cdf segment 2 (at 40): 2760 - 2 x 50 + 2 x 40 = 2740.
     Plateau's 2 of roads must be paid in 2011, by coastal (margin 40 < harbour's 50)."""
-    result = solve(with_lags(tiny, roads=1))
+    result = solve(with_lags(tiny, roads=1), **IGNORED)
     assert result.status == "optimal"
     assert result.objective == pytest.approx(2740, **APPROX)
     assert result.summary["people_lifted"] == pytest.approx(2740, **APPROX)
@@ -70,15 +80,21 @@ def test_evaluate_counts_only_aid_in_effect(tiny):
     2, upland cdf 4; 2012 upland cdf 10. Harbour: 2011 valley roads 10; 2012 valley cdf 8 and
     valley roads 2. End of plan (2012): roads paid in 2012 count for nothing, so valley has
     640 + 10 x 50 = 1,140 (not 1,240), upland 920, plateau 480 + 120 = 600: 2,660. In 2011 no
-    road serves yet: upland cdf 4 (400) and plateau cdf 4 (480), 880. People-years 3,540."""
+    road serves yet: upland cdf 4 (400) and plateau cdf 4 (480), 880. People-years 3,540.
+    Counted as the objective counts them (issue 23), valley's 2 of 2012 roads serve from 2013,
+    one year after the plan: 2 / 1.08 x 50 = 92.59 more, 640 + 500 + 2,500 / 27 = 1,232.59."""
     rows = [("coastal", "plateau", "cdf", 2011, 4), ("coastal", "plateau", "roads", 2011, 2),
             ("coastal", "upland", "cdf", 2011, 4), ("coastal", "upland", "cdf", 2012, 10),
             ("harbour", "valley", "roads", 2011, 10), ("harbour", "valley", "cdf", 2012, 8),
             ("harbour", "valley", "roads", 2012, 2)]
     plan = pd.DataFrame(rows, columns=["donor", "recipient", "instrument", "year", "aid"])
     lagged = with_lags(tiny, roads=1)
-    assert people_lifted(lagged, plan).to_dict() == pytest.approx(
+    assert people_lifted(ignoring_late_effects(lagged), plan).to_dict() == pytest.approx(
         {"upland": 920, "valley": 1140, "plateau": 600}, **APPROX)
+    assert people_lifted_by_plan_end(lagged, plan).to_dict() == pytest.approx(
+        {"upland": 920, "valley": 1140, "plateau": 600}, **APPROX)
+    assert people_lifted(lagged, plan).to_dict() == pytest.approx(
+        {"upland": 920, "valley": 640 + 500 + 2500 / 27, "plateau": 600}, **APPROX)
     assert people_lifted(lagged, plan, year=2011).to_dict() == pytest.approx(
         {"upland": 400, "valley": 0, "plateau": 480}, **APPROX)
     assert people_years(lagged, plan).sum() == pytest.approx(3540, **APPROX)
@@ -86,23 +102,25 @@ def test_evaluate_counts_only_aid_in_effect(tiny):
 
 
 def test_coverage_floor_with_a_lag_passes_the_recheck(tiny):
-    """The coverage floor reads the end-of-plan people (aid in effect only), in the model and
-    in the independent re-check (a disagreement would make the solve 'numerical')."""
-    instance = with_lags(tiny, roads=1)
-    result = solve(instance, **{"priorities.coverage_min": 0.5})
-    assert result.status == "optimal", result.message
-    lifted = people_lifted(instance, result.allocation)
-    poor = instance.recipients.set_index("recipient")["poor_population"]
-    assert (lifted >= 0.5 * poor - 1e-6).all()
+    """The coverage floor reads the plan's people lifted (aid in effect by the end, and after
+    it discounted; or, effects after the plan ignored, aid in effect only), in the model and in
+    the independent re-check (a disagreement would make the solve 'numerical')."""
+    for instance in (with_lags(tiny, roads=1), ignoring_late_effects(with_lags(tiny, roads=1))):
+        result = solve(instance, **{"priorities.coverage_min": 0.5})
+        assert result.status == "optimal", result.message
+        lifted = people_lifted(instance, result.allocation)
+        poor = instance.recipients.set_index("recipient")["poor_population"]
+        assert (lifted >= 0.5 * poor - 1e-6).all()
 
 
 @pytest.mark.parametrize("lag", [2, 5])
 def test_lag_past_the_plan_lifts_nobody(tiny, lag):
-    """Roads lifting nobody leave cdf and loan guarantees: coastal fills upland cdf (16: 600 +
+    """Roads lifting nobody (their effects start after the plan, and are ignored) leave cdf and
+    loan guarantees: coastal fills upland cdf (16: 600 +
     400) and lends 4 more (30 each, 120); harbour fills valley cdf (8: 640) and plateau cdf (4:
     480, cheaper for harbour, whose other money is idle, than for coastal). 2,240: tiny's
     optimum without roads' effect rows."""
-    result = solve(with_lags(tiny, roads=lag))
+    result = solve(with_lags(tiny, roads=lag), **IGNORED)
     effects = tiny.effects[tiny.effects["instrument"] != "roads"].reset_index(drop=True)
     without_roads = solve(dataclasses.replace(tiny, effects=effects))
     assert result.objective == pytest.approx(2240, **APPROX)
@@ -238,9 +256,11 @@ def test_people_years_between_one_and_all_years_of_people_lifted(spec, data):
     yearly = solve(instance, objective="people_years")
     assert lifted.status == yearly.status == "optimal"
     tol = 1e-6 * max(1.0, lifted.objective)
-    # the people_lifted plan is worth at least its end-of-plan figure in people-years
-    assert lifted.objective - tol <= lifted.summary["people_years"] <= yearly.objective + tol
+    # the people_lifted plan is worth at least its end-of-plan figure in people-years (issue 23: its
+    # objective also counts, discounted, the effects after the plan, which no plan year sees)
+    assert lifted.summary["people_lifted_by_plan_end"] - tol <= lifted.summary["people_years"] <= yearly.objective + tol
     # and no year lifts more than the end of the plan, nor more than the best end of plan
-    assert yearly.summary["people_lifted"] - tol <= yearly.objective <= years * yearly.summary["people_lifted"] + tol
+    by_end = yearly.summary["people_lifted_by_plan_end"]
+    assert by_end - tol <= yearly.objective <= years * by_end + tol
     assert yearly.objective <= years * lifted.objective + tol
     assert yearly.summary["people_lifted"] <= lifted.objective + tol

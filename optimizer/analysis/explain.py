@@ -387,8 +387,8 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
         return (f"effect of {g('instrument')} in {g('recipient')}: lifts people only with the aid it receives over the "
                 f"plan (effects.csv segments)")
     if family == "effect_lag":
-        return (f"effect of {g('instrument')} in {g('recipient')}: only aid in effect by the last plan year lifts "
-                f"people (instruments.csv lag_years)")
+        return (f"effect of {g('instrument')} in {g('recipient')}: aid taking effect after the last plan year lifts "
+                f"people discounted (instruments.csv lag_years, scenario.toml [horizon])")
     if family in ("fund_effect", "year_fund_effect"):
         return f"a {g('instrument')} fund in {g('recipient')} lifts people only once established"
     if family == "project_spend":

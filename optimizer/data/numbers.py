@@ -93,7 +93,7 @@ def objective(name: str | None, value) -> str:
 SUMMARY_STYLE = {
     "funds_established": count, "projects_built": count, "cadre_years": count,
     "cadre_cost_million": money, "total_aid_million": money, "leveraged_investment_million": money,
-    "people_lifted": people, "people_years": people, "poor_population": people,
+    "people_lifted": people, "people_lifted_by_plan_end": people, "people_years": people, "poor_population": people,
     "min_coverage": share, "coverage_floor": share, "aid_off_profile": share, "lines_with_an_empty_year": share,
     "mip_gap": lambda v: share(v, 2), "integrality_gap": lambda v: share(v, 2), "slack": lambda v: share(v, 2),
     "binding_priorities": count, "binding_limits": count,

@@ -22,7 +22,7 @@ from optimizer.data.errors import InvalidScenario, Problem, expected
 LEVELS = ("provincial", "prefectural", "county")
 CATEGORIES = ("enterprise_finance", "household_finance", "public_goods", "human_resources")
 OBJECTIVES = ("people_lifted", "weighted_people_lifted", "equity", "leveraged_investment", "people_years")
-LAG_MAX = 100  # years: a lag longer than any plan already lifts nobody
+LAG_MAX = 100  # years: at any discount rate above 5% a lag this long leaves less than 1% of the effect
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 # Sane ranges: finite figures beyond them are typing slips or wrong units, and would make the LP
@@ -108,8 +108,8 @@ class InstrumentRow(Row):
         "million yuan", default=0.0)
     lag_years: int = column(
         "Years between paying aid and its first effect (roads and schools are built before they serve): aid paid "
-        "in year t lifts people from year t + lag_years on, and lifts nobody within the plan when that is after "
-        "its last year", "years", default=0, ge=0, le=LAG_MAX)
+        "in year t lifts people from year t + lag_years on; when that is after the plan's last year its people "
+        "count discounted (scenario.toml [horizon])", "years", default=0, ge=0, le=LAG_MAX)
 
 
 def takes_effect(paid, lag, year):
@@ -315,12 +315,47 @@ class SolverOptions(Section):
         "budgets, which it solves afresh by this method")
 
 
+SOCIAL_DISCOUNT_RATE = 0.08  # China's social discount rate (NDRC and Ministry of Construction, 2006), see docs/model.md
+
+
+class Horizon(Section):
+    """What aid that takes effect after the plan's last year counts for (the end of the horizon)."""
+
+    beyond_plan: Literal["discounted", "ignored"] = Field(
+        "discounted", description="Aid whose effect starts after the plan's last year T (paid in t with t + lag_years "
+        "> T): discounted (counts, at (1 + discount_rate)^-(t + lag_years - T), the partnership being a standing "
+        "programme) or ignored (lifts nobody: only effects within the plan count, the form before issue 23)")
+    discount_rate: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        SOCIAL_DISCOUNT_RATE, description="Yearly discount rate of effects that start after the plan's last year "
+        "(China's social discount rate, 8%: NDRC and Ministry of Construction, Methods and Parameters for Economic "
+        "Evaluation of Construction Projects, 3rd edition, 2006); 0 counts them in full")
+
+    @property
+    def discount(self) -> float:
+        """delta: the weight of an effect that starts one year after the plan (0 when ignored)."""
+        return 0.0 if self.beyond_plan == "ignored" else 1.0 / (1.0 + self.discount_rate)
+
+
+def effect_weight(paid, lag, last, discount):
+    """The weight of aid paid in year `paid`, of an instrument with `lag_years` = `lag`, in the
+    plan's people lifted: delta^max(0, paid + lag - last), delta = `discount` (Horizon.discount),
+    so 1 for aid that takes effect within the plan (takes_effect(paid, lag, last)) and 0 after it
+    when effects beyond the plan are ignored. Used by the model (models/effects.py), evaluate and
+    the sweep's KPIs; elementwise on numpy arrays."""
+    import numpy as np
+
+    late = np.maximum(np.asarray(paid) + np.asarray(lag) - last, 0)
+    weight = np.where(late > 0, float(discount) ** late, 1.0)
+    return weight if np.ndim(weight) else float(weight)
+
+
 class Scenario(Section):
-    """A scenario as written in scenario.toml: [scenario], [proportion], [priorities], [solver]."""
+    """A scenario as written in scenario.toml: [scenario], [proportion], [priorities], [horizon], [solver]."""
 
     scenario: ScenarioInfo
     proportion: Proportion = Proportion()
     priorities: Priorities = Priorities()
+    horizon: Horizon = Horizon()
     solver: SolverOptions = SolverOptions()
 
     @property
@@ -367,7 +402,7 @@ class Scenario(Section):
 
 
 SECTIONS: dict[str, type[Section]] = {"scenario": ScenarioInfo, "proportion": Proportion, "priorities": Priorities,
-                                      "solver": SolverOptions}
+                                      "horizon": Horizon, "solver": SolverOptions}
 
 
 def _nearest_key(section: str, key: str) -> str:

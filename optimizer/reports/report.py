@@ -102,10 +102,13 @@ def load_result(result_dir: str | Path) -> tuple[dict, dict[str, pd.DataFrame]]:
         raise InvalidInstance([Problem(str(folder), f"{NOT_A_RESULT} ({exc})")]) from None
     problems = [Problem(str(folder), f"table {name} has no column {column!r}")
                 for name in ("allocation", "kpis", "duals", "decisions")
-                for column in EMPTY_COLUMNS[name] if column not in tables[name].columns]
+                for column in EMPTY_COLUMNS[name] if column not in tables[name].columns and column not in LATER_COLUMNS]
     if problems:
         raise InvalidInstance(problems)
     return run, tables
+
+
+LATER_COLUMNS = {"people_lifted_by_plan_end"}  # results written before issue 23 lack it: the report leaves it out
 
 
 def has_plan(run: dict, tables: dict[str, pd.DataFrame]) -> bool:
@@ -551,6 +554,13 @@ def robust_rows(run: dict, scenarios: pd.DataFrame) -> list[tuple[str, str, str]
                           ("risk", f"risk measure ({record.get('risk', 'expected')})")):
         rows.append((text, numbers.people(record.get(f"robust_plan_{measure}")),
                      numbers.people(record.get(f"point_estimate_plan_{measure}"))))
+    # beside them, what each plan lifts by the plan's last year alone (aid in effect by then)
+    p = scenarios["probability"].to_numpy(dtype=float) if "probability" in scenarios else None
+    by_end = [f"{plan}_people_lifted_by_plan_end" for plan in ("robust_plan", "point_estimate_plan")]
+    if p is not None and by_end[0] in scenarios:
+        rows.append(("expected people lifted by the plan's last year",
+                     *(numbers.people(float(p @ scenarios[c].to_numpy(dtype=float))) if c in scenarios else "-"
+                       for c in by_end)))
     return rows
 
 
@@ -663,6 +673,10 @@ def summary_rows(run: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, 
     rows += [("total-aid", "total aid (million yuan)", numbers.money(tables["allocation"]["aid"].sum())),
              ("people-lifted", "people lifted" + (" (at the point estimates)" if run.get("robust") else ""),
               numbers.people(kpis["people_lifted"].sum())),
+             *([("people-lifted-by-plan-end", "people lifted by the plan's last year (aid in effect by then)"
+                 + (" (at the point estimates)" if run.get("robust") else ""),
+                 numbers.people(kpis["people_lifted_by_plan_end"].sum()))]
+               if "people_lifted_by_plan_end" in kpis else []),
              ("poor-population", "poor population" + at_line(run), numbers.people(kpis["poor_population"].sum())),
              ("min-coverage", "lowest coverage of a recipient" + at_line(run), numbers.share(kpis["coverage"].min()))]
     for key, text in (("leveraged_investment_million", "leveraged investment (million yuan)"),
@@ -709,7 +723,7 @@ def provenance_rows(run: dict) -> list[tuple[str, str]]:
             ("years", ", ".join(map(str, head.get("years", [])))),
             ("instance sha256", str(run.get("instance_sha256", "-"))),
             ("instance figures", counts_line(run.get("figures")))]
-    for section in ("proportion", "priorities", "solver"):
+    for section in ("proportion", "priorities", "horizon", "solver"):
         values = scenario.get(section) or {}
         text = ", ".join(f"{k} {numbers.plain(v, 6) if isinstance(v, float) else v}"
                          for k, v in sorted(values.items()) if v is not None)

@@ -1,13 +1,16 @@
 """What a plan does, computed from the allocation and the instance alone (no solver, no Pyomo).
 
 People lifted by a plan: for each recipient-instrument, the plan total (less the set-up cost
-of a fund that the plan establishes, that is, gives capital), but no more than the aid that has
-taken effect by the plan's last year (paid in t with t + lag_years <= that year,
-optimizer.data.schema.takes_effect), fills the effect segments in
+of a fund that the plan establishes, that is, gives capital), but no more than its aid weighted
+by when it takes effect (in full when paid in t with t + lag_years <= T, the plan's last year;
+delta^(t + lag_years - T) after it, delta = 1 / (1 + [horizon] discount_rate), 0 when effects
+beyond the plan are ignored: optimizer.data.schema.effect_weight), fills the effect segments in
 order (segment j takes at most its width), each segment lifts people_per_million per million
 yuan; a recipient-instrument with projects lifts the people of its built projects instead
-(from their earliest year plus the lag on); and the recipient's total is capped by its poor
-population. People-years sum the same figure, taken at each plan year, over the plan's years. This is the
+(from their earliest year plus the lag on, discounted the same way when that is after T); and
+the recipient's total is capped by its poor population. People lifted by the plan's end
+(`people_lifted_by_plan_end`) counts only the aid in effect by T (the same figure with delta =
+0), and people-years sum that figure, taken at each plan year, over the plan's years. This is the
 effect the model maximises; reporting it from the allocation keeps the KPIs true for every
 objective, including those (leveraged investment) that leave the model's effect variables free.
 """
@@ -19,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from optimizer.data.schema import takes_effect
+from optimizer.data.schema import effect_weight
 
 ESTABLISHED = 1e-6  # million yuan: a fund with more capital than this is established (pays its set-up cost)
 
@@ -39,8 +42,10 @@ def segment_people(totals: np.ndarray, widths: np.ndarray, rates: np.ndarray, se
 
 def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,
                   built: Mapping[str, float] | None = None, year: int | None = None) -> pd.Series:
-    """People lifted per recipient (indexed by recipient, every recipient present) in `year`
-    (by default the plan's last year) by the aid that has taken effect by then.
+    """People lifted per recipient (indexed by recipient, every recipient present): by default
+    as the plan's objective counts them (aid that takes effect after the plan's last year T
+    discounted, or left out, by the scenario's [horizon]); with `year`, in that year by the aid
+    that has taken effect by then (`year` = T: people_lifted_by_plan_end).
 
     `established[w,k]` and `built[q]` are the plan's fund and project decisions (1 or 0; a
     fraction in an LP relaxation, where a fraction y of a fund pays y of its set-up cost and
@@ -48,7 +53,8 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     has capital and no project is built.
     """
     years = list(instance.scenario.years)
-    year = years[-1] if year is None else year
+    # aid in effect by `year` counts in full, later aid not at all; with no year, later aid is discounted
+    last, discount = (years[-1], instance.scenario.horizon.discount) if year is None else (year, 0.0)
     lag = instance.instruments.set_index("instrument")["lag_years"].astype(int)
     projects = instance.projects
     replaced = set(zip(projects["recipient"], projects["instrument"]))
@@ -59,9 +65,9 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     keys = pd.MultiIndex.from_frame(segments[["recipient", "instrument"]])
     effect_keys = keys.unique()
     totals = allocation.groupby(["recipient", "instrument"])["aid"].sum().reindex(effect_keys, fill_value=0.0)
-    in_effect = takes_effect(allocation["year"].to_numpy(dtype=int),
-                             allocation["instrument"].map(lag).fillna(0).to_numpy(dtype=int), year)
-    counted = (allocation[in_effect].groupby(["recipient", "instrument"])["aid"].sum()
+    weight = effect_weight(allocation["year"].to_numpy(dtype=int),
+                           allocation["instrument"].map(lag).fillna(0).to_numpy(dtype=int), last, discount)
+    counted = ((allocation["aid"] * weight).groupby([allocation["recipient"], allocation["instrument"]]).sum()
                .reindex(effect_keys, fill_value=0.0).to_numpy(dtype=float))
     setup = instance.instruments.set_index("instrument")["setup_cost"].astype(float)
     if established is None:
@@ -79,14 +85,26 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
                             segments["people_per_million"].to_numpy(dtype=float), index)
     by_recipient = pd.Series(lifted, index=segments["recipient"].to_numpy()).groupby(level=0).sum()
     share = projects["project"].map(built or {}).fillna(0.0).astype(float)
-    serving = takes_effect(np.maximum(projects["earliest_year"].to_numpy(dtype=int), years[0]),
-                           projects["instrument"].map(lag).fillna(0).to_numpy(dtype=int), year)
-    share = share.where(serving, 0.0)
+    earliest = projects["earliest_year"].to_numpy(dtype=int)
+    # a project starting after the plan is never built (recheck), and weighted 1 as in the model
+    serving = np.where(earliest > years[-1], 1.0,
+                       effect_weight(np.maximum(earliest, years[0]),
+                                     projects["instrument"].map(lag).fillna(0).to_numpy(dtype=int), last, discount))
+    share = share * serving
     project_people = (projects["people"].astype(float) * share).groupby(projects["recipient"]).sum()
     by_recipient = by_recipient.add(project_people, fill_value=0.0)
     poor = recipients_poor(instance)
     people = by_recipient.reindex(poor.index, fill_value=0.0)
     return np.minimum(people, poor).rename("people_lifted")
+
+
+def people_lifted_by_plan_end(instance, allocation: pd.DataFrame,
+                              established: Mapping[tuple[str, str], float] | None = None,
+                              built: Mapping[str, float] | None = None) -> pd.Series:
+    """People lifted per recipient by the plan's last year T, by the aid that has taken effect by
+    then (what the objective counted before issue 23; aid whose effect starts after T left out)."""
+    return people_lifted(instance, allocation, established, built,
+                         year=instance.scenario.years[-1]).rename("people_lifted_by_plan_end")
 
 
 def people_years(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,
@@ -124,36 +142,28 @@ def recipients_poor(instance) -> pd.Series:
 FUNDED = 1e-6  # million yuan: a line with less than this in a year has an empty year
 
 
-def year_profile(allocation: pd.DataFrame, budget: pd.Series, years, lags: Mapping[str, int] | None = None
-                 ) -> dict[str, float]:
-    """How steady a plan's funding lines (donor, recipient, instrument) are over the years.
+def year_profile(allocation: pd.DataFrame, budget: pd.Series, years) -> dict[str, float]:
+    """How steady a plan's funding lines (donor, recipient, instrument) are over the years, as a
+    planner reads the plan: over every plan year.
 
     A line's profile gives it, in year t, the share B[d,t] / sum_tau B[d,tau] of its plan total
-    (its donor's yearly budget, `budget` indexed by donor and year), over the years whose aid
-    takes effect within the plan (models/steadiness.py's profile_years, by the instrument's
-    lag; 0 in the others). `aid_off_profile` is the share of all aid above its line's profile
-    (as much again is below it); `lines_with_an_empty_year` the share of funded lines with a year
-    of its profile that has no aid.
+    (its donor's yearly budget, `budget` indexed by donor and year). `aid_off_profile` is the
+    share of all aid above its line's profile (as much again is below it);
+    `lines_with_an_empty_year` the share of funded lines with a plan year that has no aid.
     """
-    from models.steadiness import profile_years
-
     years = list(years)
     if allocation.empty or len(years) < 2:
         return {"aid_off_profile": 0.0, "lines_with_an_empty_year": 0.0}
     aid = allocation.pivot_table(index=["donor", "recipient", "instrument"], columns="year", values="aid",
                                  aggfunc="sum").reindex(columns=years, fill_value=0.0).fillna(0.0)
     per_year = budget.unstack("year").reindex(columns=years).fillna(0.0)
-    lags = lags or {}
-    instruments = aid.index.get_level_values("instrument")
-    counted = np.array([[t in profile_years(years, lags.get(k, 0)) for t in years] for k in instruments])
-    weights = per_year.reindex(aid.index.get_level_values("donor")).to_numpy() * counted
+    weights = per_year.reindex(aid.index.get_level_values("donor")).fillna(0.0).to_numpy()
     totals = weights.sum(axis=1, keepdims=True)
-    shares = np.divide(weights, totals, out=counted / np.maximum(counted.sum(axis=1, keepdims=True), 1),
-                       where=totals > 0)
+    shares = np.divide(weights, totals, out=np.full(weights.shape, 1.0 / len(years)), where=totals > 0)
     values = aid.to_numpy()
     excess = np.clip(values - shares * values.sum(axis=1, keepdims=True), 0.0, None).sum()
     total = values.sum()
     funded = values.sum(axis=1) > FUNDED
-    empty = ((values < FUNDED) & counted)[funded].any(axis=1)
+    empty = (values < FUNDED)[funded].any(axis=1)
     return {"aid_off_profile": float(excess / total) if total > 0 else 0.0,
             "lines_with_an_empty_year": float(empty.mean()) if funded.any() else 0.0}

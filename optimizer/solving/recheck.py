@@ -155,7 +155,8 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
         if high is not None and high == high:
             check(high - x, high, f"lock {d}->{w} {k} {t}: {x:.6g} above {high:g}")
 
-    # coverage floor: people lifted (evaluated from the plan) against the poor population
+    # coverage floor: people lifted (evaluated from the plan, as the objective counts them: effects that
+    # start after the plan discounted by the scenario's [horizon]) against the poor population
     floor = scenario.priorities.coverage_min
     if floor is not None:
         violations += _coverage(instance, alloc, decisions, floor, scale_of(instance).people)

@@ -2,7 +2,8 @@
 
 Tables (all money in million yuan):
     allocation  donor, recipient, instrument, category, year, aid        (non-zero flows)
-    kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment, people_years
+    kpis        recipient, name, poor_population, aid, people_lifted, coverage, leveraged_investment, people_years,
+                people_lifted_by_plan_end
     duals       family, rule, donor, recipient, instrument, year, dual   (d objective / d right-hand side)
                 (and family budget_worth: one more million of budget with its shares following)
     binding     family, rule, donor, recipient, instrument, year, slack, binding
@@ -32,7 +33,8 @@ from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.output import result_folder
 from optimizer.data.scaling import Scale, budgets, plain_figure
 from optimizer.data.schema import Scenario
-from optimizer.solving.evaluate import people_by_category, people_lifted, people_years, year_profile
+from optimizer.solving.evaluate import (people_by_category, people_lifted, people_lifted_by_plan_end, people_years,
+                                        year_profile)
 
 Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
@@ -73,7 +75,7 @@ BINDING_FAMILIES = ("quota", "quota_growth", "priority_share", "capacity", "inve
 EMPTY_COLUMNS = {
     "allocation": ["donor", "recipient", "instrument", "category", "year", "aid"],
     "kpis": ["recipient", "name", "poor_population", "aid", "people_lifted", "coverage", "leveraged_investment",
-             "people_years"],
+             "people_years", "people_lifted_by_plan_end"],
     "duals": ["family", *INDEX_COLUMNS, "dual"],
     "binding": ["family", *INDEX_COLUMNS, "slack", "binding"],
     "decisions": DECISION_COLUMNS,
@@ -283,12 +285,15 @@ def decision_table(model: pyo.ConcreteModel) -> pd.DataFrame:
 
 def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
     """Per recipient: aid, people lifted (evaluated from the allocation and the whole
-    decisions), coverage, leverage (set-up costs mobilise nothing)."""
+    decisions, as the objective counts them: effects after the plan discounted), coverage,
+    leverage (set-up costs mobilise nothing), people-years, and people lifted by the plan's last
+    year (only the aid in effect by then)."""
     sets = model.index_sets
     established = {key: model.y[key].value or 0.0 for key in sets.fund_keys}
     built = {q: model.v[q].value or 0.0 for q in sets.projects}
     lifted = people_lifted(instance, allocation, established, built)
     yearly = people_years(instance, allocation, established, built)
+    by_end = people_lifted_by_plan_end(instance, allocation, established, built)
     inst = instance.instruments.set_index("instrument")
     leverage = inst["leverage"].astype(float)
     aid = allocation.groupby("recipient")["aid"].sum()
@@ -301,7 +306,7 @@ def kpi_table(model: pyo.ConcreteModel, instance: Instance, allocation: pd.DataF
         people = round_figure(lifted[w])
         rows.append((w, name, float(poor), round_figure(aid.get(w, 0.0)), people,
                      round_figure(people / poor) if poor > 0 else math.nan, round_figure(leveraged.get(w, 0.0)),
-                     round_figure(yearly[w])))
+                     round_figure(yearly[w]), round_figure(by_end[w])))
     return pd.DataFrame(rows, columns=EMPTY_COLUMNS["kpis"])
 
 
@@ -416,8 +421,7 @@ def binding_table(model: pyo.ConcreteModel) -> pd.DataFrame:
 
 def summarise(result: Result, scenario: Scenario, instance: Instance) -> dict[str, Any]:
     kpis = result.kpis
-    lags = dict(zip(instance.instruments["instrument"], instance.instruments["lag_years"].astype(int)))
-    steadiness = year_profile(result.allocation, budgets(instance.revenue, scenario), scenario.years, lags)
+    steadiness = year_profile(result.allocation, budgets(instance.revenue, scenario), scenario.years)
     covered = kpis["coverage"].dropna()
     decisions = result.decisions
     mip = {key: result.solver.get(key) for key in ("best_bound", "mip_gap")} if result.solver.get("model") == "mip" else {}
@@ -432,6 +436,7 @@ def summarise(result: Result, scenario: Scenario, instance: Instance) -> dict[st
         "objective": result.objective,
         "total_aid_million": round_figure(float(result.allocation["aid"].sum())),
         "people_lifted": round_figure(float(kpis["people_lifted"].sum())),
+        "people_lifted_by_plan_end": round_figure(float(kpis["people_lifted_by_plan_end"].sum())),
         "min_coverage": round_figure(float(covered.min())) if len(covered) else None,
         "leveraged_investment_million": round_figure(float(kpis["leveraged_investment"].sum())),
         "people_years": round_figure(float(kpis["people_years"].sum())),
@@ -477,6 +482,7 @@ def unscaled(result, instance, scale: Scale, objective: str):
     _times(result.decisions, "money", scale.money)
     for column, factor in (("aid", scale.money), ("leveraged_investment", scale.money),
                            ("people_lifted", scale.people), ("people_years", scale.people),
+                           ("people_lifted_by_plan_end", scale.people),
                            ("poor_population", scale.people)):
         _times(result.kpis, column, factor)
     if len(result.duals):

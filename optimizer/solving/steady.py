@@ -24,7 +24,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
-from models.steadiness import DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_share, tie_weight
+from models.steadiness import DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_lag, profile_share, tie_weight
 from optimizer.solving import interrupt, progress
 
 ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
@@ -180,7 +180,7 @@ def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, co
         present = [j for j in members if j is not None]
         if all(col_upper[j] == col_lower[j] for j in present):
             continue  # the whole line is held: its profile gap is a constant
-        shares = [profile_share(budget, d, years, sets.lag[k], t) for t in years]
+        shares = [profile_share(budget, d, years, profile_lag(model, k), t) for t in years]
         for position, j in enumerate(members):
             if j is None:
                 continue

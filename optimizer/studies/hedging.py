@@ -349,7 +349,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     instances = [drawn.instance(s) for s in range(len(drawn.design))]
     values = evaluate_plan(hedged, instances, loaded.scenario.objective)
     hedged.scenarios = drawn.design.assign(robust_plan=values["objective"],
-                                           robust_plan_people_lifted=values["people_lifted"])
+                                           robust_plan_people_lifted=values["people_lifted"],
+                                           robust_plan_people_lifted_by_plan_end=values["people_lifted_by_plan_end"])
     # the plan must keep every rule (capacities at their worst), as any plan the engine reports
     violations = recheck(plan_instance, allocation, decisions, whole=False)
     if violations:
@@ -374,14 +375,16 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
 
 def _steady(hedged: HedgingResult, plan_instance, instances: list, objective: str):
     """Re-split the plan over the years as `solve` does (its steady stage), without changing what
-    it lifts in any scenario: every recipient-instrument keeps its total aid and its aid in
-    effect by the last year (all the effects see, models/effects.py), and every fund, project
+    it lifts in any scenario: every recipient-instrument keeps its total aid, its aid in effect
+    by the last year and its aid as the effects count it (discounted after the plan; all the
+    effects see, models/effects.py), and every fund, project
     and cadre decision is fixed; only the split of aid over years and donors moves, under every
     rule of the plan. Returns (the re-split plan's Result, "") if the plan's objective in every
     scenario (`instances`) is unchanged, else (None, why not)."""
     import pyomo.environ as pyo
 
     from models.assemble import build_model
+    from optimizer.data.schema import effect_weight
     from optimizer.solving.solve import solve_model
     from optimizer.studies.robust import evaluate_plan
 
@@ -397,6 +400,12 @@ def _steady(hedged: HedgingResult, plan_instance, instances: list, objective: st
     lagged = [(w, k) for w, k in keys if sets.lag[k] > 0]
     model.hedged_in_effect = pyo.Constraint(lagged, rule=lambda m, w, k: sum(
         m.x[f] for f in sets.flows_in_effect(w, k, last)) == total(sets.flows_in_effect(w, k, last)))
+    if plan_instance.scenario.horizon.beyond_plan != "ignored":  # with a lag of one year implied by the above
+        discount = plan_instance.scenario.horizon.discount
+        late = {f: effect_weight(f[3], sets.lag[f[2]], last, discount) for f in sets.flows}
+        model.hedged_counted = pyo.Constraint([(w, k) for w, k in lagged if sets.lag[k] > 1], rule=lambda m, w, k: sum(
+            late[f] * m.x[f] for f in sets.flows_by_recipient_instrument[(w, k)]) == sum(
+            late[f] * aid.get(f, 0.0) for f in sets.flows_by_recipient_instrument[(w, k)]))
     decisions = hedged.decisions
     counts = {("fund", r.recipient, r.instrument): r.count for r in decisions[decisions["kind"] == "fund"].itertuples()}
     counts.update({("project", r.project): r.count for r in decisions[decisions["kind"] == "project"].itertuples()})

@@ -35,7 +35,7 @@ from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.data.io import Instance
 from optimizer.data.scaling import require_plain
 from optimizer.solving import progress
-from optimizer.solving.evaluate import people_lifted
+from optimizer.solving.evaluate import people_lifted, people_lifted_by_plan_end
 from optimizer.solving.results import Result, kpi_table, round_figure, summarise
 from optimizer.solving.solve import solve, solve_model
 from optimizer.studies.uncertainty import (Risk, ScenarioSet, Uncertainty, load_uncertainty, parse_risk, risk_value,
@@ -93,6 +93,7 @@ def robust(instance: Instance, uncertainty: Uncertainty | str | Path, risk: str 
     robust_values = evaluate_plan(result, instances, scenario.objective)
     table["robust_plan"] = robust_values["objective"]
     table["robust_plan_people_lifted"] = robust_values["people_lifted"]
+    table["robust_plan_people_lifted_by_plan_end"] = robust_values["people_lifted_by_plan_end"]
     probabilities = scenarios.probabilities
     figures.update(_measures("robust_plan", robust_values["objective"], probabilities, risk))
     notes = []
@@ -103,6 +104,7 @@ def robust(instance: Instance, uncertainty: Uncertainty | str | Path, risk: str 
             point_values = evaluate_plan(point, instances, scenario.objective)
             table["point_estimate_plan"] = point_values["objective"]
             table["point_estimate_plan_people_lifted"] = point_values["people_lifted"]
+            table["point_estimate_plan_people_lifted_by_plan_end"] = point_values["people_lifted_by_plan_end"]
             figures.update(_measures("point_estimate_plan", point_values["objective"], probabilities, risk))
             figures["vss"] = _noise(figures["robust_plan_risk"] - figures["point_estimate_plan_risk"],
                                     figures["robust_plan_risk"])
@@ -156,23 +158,26 @@ def outcome_of(model: pyo.ConcreteModel, instance: Instance):
 
 
 def evaluate_plan(result: Result, instances: list[Instance], objective: str) -> dict[str, np.ndarray]:
-    """A plan's people lifted in each scenario, and its objective there (weighted when the
-    objective is), from its allocation and whole decisions alone."""
+    """A plan's people lifted in each scenario (as the objective counts them, and by the plan's
+    last year alone), and its objective there (weighted when the objective is), from its
+    allocation and whole decisions alone."""
     decisions = result.decisions
     funds = decisions[decisions["kind"] == "fund"]
     established = {(w, k): float(c) for w, k, c in funds[["recipient", "instrument", "count"]].itertuples(index=False)}
     projects = decisions[decisions["kind"] == "project"]
     built = {q: float(c) for q, c in projects[["project", "count"]].itertuples(index=False)}
-    people, values = [], []
+    people, values, by_end = [], [], []
     for instance in instances:
         lifted = people_lifted(instance, result.allocation, established, built)
         people.append(float(lifted.sum()))
+        by_end.append(float(people_lifted_by_plan_end(instance, result.allocation, established, built).sum()))
         if objective == "weighted_people_lifted":
             weight = instance.recipients.set_index("recipient")["weight"].astype(float)
             values.append(float((lifted * weight.reindex(lifted.index)).sum()))
         else:
             values.append(float(lifted.sum()))
-    return {"people_lifted": np.array(people), "objective": np.array(values)}
+    return {"people_lifted": np.array(people), "objective": np.array(values),
+            "people_lifted_by_plan_end": np.array(by_end)}
 
 
 def own_optima(instance: Instance, scenarios: ScenarioSet, workers: int | None = 1) -> pd.DataFrame:

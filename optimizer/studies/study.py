@@ -20,6 +20,7 @@ Parameter paths address a scenario value or an instance column; `*` matches ever
 
     proportion.<level>                                   value
     priorities.<share, quota_growth_min or coverage_min> value
+    horizon.discount_rate                                value (or factor of the scenario's)
     instruments.<instrument|*>.leverage                  factor or value
     effects.<recipient|*>.<instrument|*>.<people_per_million|width>   factor
     revenue.<donor|*>.<level|*>.<year|*>                 factor or value
@@ -238,6 +239,8 @@ def _resolve(spec: ParameterSpec, instance: Instance) -> ResolvedParameter:
         if (spec.mode or "value") == "factor" and getattr(scenario.priorities, key) is None:
             raise ValueError(f"priorities.{key} is not set in the scenario; a factor needs a base value")
         return ResolvedParameter(spec.path, spec.mode or "value", "share_bound", (key,), spec)
+    if spec.path == "horizon.discount_rate":
+        return ResolvedParameter(spec.path, spec.mode or "value", "discount_rate", (None,), spec)
     if head == "instruments" and len(parts) == 3 and parts[2] == "leverage":
         return table_param("instruments", [("instrument", parts[1])], "leverage", "leverage", ["instrument"], "factor")
     if head == "effects" and len(parts) == 4 and parts[3] in ("people_per_million", "width"):
@@ -258,7 +261,7 @@ def _resolve(spec: ParameterSpec, instance: Instance) -> ResolvedParameter:
         f"unknown parameter path '{spec.path}'; expected proportion.<level>, priorities.<key>, "
         "instruments.<id|*>.leverage, effects.<recipient|*>.<instrument|*>.<people_per_million|width>, "
         "revenue.<donor|*>.<level|*>.<year|*>, recipients.<id|*>.<column>, pairs.<donor|*>.<recipient|*>.base_quota, "
-        "capacity.<recipient|*>.<instrument|*>.<year|*>, scenario.objective or priorities.scope"
+        "capacity.<recipient|*>.<instrument|*>.<year|*>, horizon.discount_rate, scenario.objective or priorities.scope"
     )
 
 
@@ -275,6 +278,8 @@ def base_level(parameter: ResolvedParameter, instance: Instance) -> float | str:
         return scenario.priorities.scope
     if parameter.param == "proportion":
         return getattr(scenario.proportion, parameter.indices[0])
+    if parameter.param == "discount_rate":
+        return scenario.horizon.discount_rate
     if parameter.param in ("share_bound", "quota_growth_min", "coverage_min"):
         key = parameter.path.split(".")[1]
         value = getattr(scenario.priorities, key)
@@ -355,8 +360,8 @@ def _check_domain(frame: pd.DataFrame, parameters: list[ResolvedParameter]) -> N
         low, high = 0.0, np.inf
         if parameter.mode == "value" and parameter.param in ("proportion", "share_bound", "coverage_min"):
             high = 1.0
-        if parameter.param == "quota_growth_min" and parameter.mode == "value":
-            low, high = -1.0, 10.0
+        if parameter.param in ("quota_growth_min", "discount_rate") and parameter.mode == "value":
+            low, high = (-1.0, 10.0) if parameter.param == "quota_growth_min" else (0.0, 10.0)
         bad = values[(values < low) | (values > high)]
         if len(bad):
             problems.append(Problem("study.toml", f"values must lie in [{low:g}, {high:g}]", key=parameter.path,

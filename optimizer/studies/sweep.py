@@ -38,7 +38,7 @@ from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.solving.evaluate import segment_people
 from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.scaling import require_plain
-from optimizer.data.schema import Scenario, takes_effect
+from optimizer.data.schema import Scenario, effect_weight
 from optimizer.solving.mip import MipOutcome, release, solve_mip
 from optimizer.solving.solve import STEADY_MIN_SECONDS, _equity_second_stage, _run, new_solver
 from optimizer.solving.steady import steady_plan
@@ -51,7 +51,8 @@ from optimizer.studies.study import (
     study_record,
 )
 
-METRICS = ("objective", "people_lifted", "min_coverage", "total_aid", "leveraged_investment", "people_years")
+METRICS = ("objective", "people_lifted", "min_coverage", "total_aid", "leveraged_investment", "people_years",
+           "people_lifted_by_plan_end")
 
 
 def sweep_scenario(instance: Instance, parameters: list[ResolvedParameter]) -> Scenario:
@@ -319,12 +320,16 @@ class _BuiltModel:
 
     def _kpis(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray) -> dict[str, float]:
         """People lifted from the plan under the current effect Params (as optimizer.solving.evaluate):
-        set-up costs of the funds opened come out of their capital, only aid in effect counts,
-        built projects count from their earliest year plus the lag; people_lifted at the plan's
-        last year, people_years summed over its years."""
-        years = self.model.index_sets.years
-        people = {t: self._people(aid, opened, built, t) for t in years}
-        final, poor, leverage = people[years[-1]], self.arrays["poor_population"], self.arrays["leverage"]
+        set-up costs of the funds opened come out of their capital, aid counts by when it takes
+        effect (in full by the plan's last year, discounted by the current discount_rate after
+        it), built projects count from their earliest year plus the lag; people_lifted_by_plan_end
+        and each year's people (summed: people_years) count only the aid in effect by then."""
+        m = self.model
+        years = m.index_sets.years
+        people = {t: self._people(aid, opened, built, t, 0.0) for t in years}
+        discount = 0.0 if m.beyond_plan == "ignored" else 1.0 / (1.0 + pyo.value(m.discount_rate))
+        final, poor, leverage = self._people(aid, opened, built, years[-1], discount), \
+            self.arrays["poor_population"], self.arrays["leverage"]
         covered = self.coverage_mask & (poor > 0)
         charge = self.fund_setup * opened
         return {
@@ -333,16 +338,19 @@ class _BuiltModel:
             "total_aid": float(aid.sum()),
             "leveraged_investment": float(leverage[self.flow_instrument] @ aid - leverage[self.fund_instrument] @ charge),
             "people_years": float(sum(p.sum() for p in people.values())),
+            "people_lifted_by_plan_end": float(people[years[-1]].sum()),
         }
 
-    def _people(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray, year: int) -> np.ndarray:
-        """People lifted per recipient in `year` by the aid that has taken effect by then."""
+    def _people(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray, year: int, discount: float) -> np.ndarray:
+        """People lifted per recipient in `year` by the aid that has taken effect by then, and by
+        the aid taking effect later at `discount` per year of delay (schema.effect_weight; 0: none)."""
         widths, rates = self.arrays["width"], self.arrays["people_per_million"]
         poor = self.arrays["poor_population"]
         count = len(self.model.index_sets.effect_keys)
         totals = np.bincount(self.flow_effect[self.has_effect], weights=aid[self.has_effect], minlength=count)
-        in_effect = self.has_effect & takes_effect(self.flow_year, self.flow_lag, year)
-        counted = np.bincount(self.flow_effect[in_effect], weights=aid[in_effect], minlength=count)
+        weight = effect_weight(self.flow_year, self.flow_lag, year, discount) * self.has_effect
+        counted = np.bincount(self.flow_effect[self.has_effect], weights=(aid * weight)[self.has_effect],
+                              minlength=count)
         charge = self.fund_setup * opened
         totals[self.fund_effect] = np.maximum(totals[self.fund_effect] - charge[self.fund_has_effect], 0.0)
         # a fraction of a fund (a relaxation) has that fraction of each segment, as in the model
@@ -351,7 +359,9 @@ class _BuiltModel:
         lifted = segment_people(np.minimum(totals, counted), widths * share[self.segment_effect], rates,
                                 self.segment_effect)
         people = np.bincount(self.segment_recipient, weights=lifted, minlength=len(poor))
-        serving = takes_effect(self.project_start, self.project_lag, year)
+        # a project starting after the plan is never built; weighted 1 as in the model
+        serving = np.where(self.project_start > self.model.index_sets.years[-1], 1.0,
+                           effect_weight(self.project_start, self.project_lag, year, discount))
         people += np.bincount(self.project_recipient, weights=self.project_people * built * serving, minlength=len(poor))
         return np.minimum(people, poor)
 

@@ -26,7 +26,8 @@ METRIC_WORDS = {"people_lifted": ("people lifted", "people"),
                 "min_coverage": ("least coverage", "share of a recipient's poor population"),
                 "total_aid": ("total aid", "million yuan"),
                 "leveraged_investment": ("leveraged investment", "million yuan"),
-                "people_years": ("people years", "people lifted in each plan year, summed")}
+                "people_years": ("people years", "people lifted in each plan year, summed"),
+                "people_lifted_by_plan_end": ("people lifted by the plan's end", "people, aid in effect by the last year")}
 OBJECTIVE_WORDS = {"people_lifted": ("people lifted", "people"),
                    "weighted_people_lifted": ("weighted people lifted", "weighted people"),
                    "equity": ("equity, the least coverage", "share"),
@@ -34,7 +35,7 @@ OBJECTIVE_WORDS = {"people_lifted": ("people lifted", "people"),
                    "people_years": ("people years", "people")}
 PRIORITY_UNITS = {"women_min": "share of household finance", "special_aid_min": "share of the budget",
                   "coverage_min": "share of each recipient's poor population", "quota_growth_min": "yearly growth"}
-VALUE_MODE = ("proportion.", "priorities.", "scenario.")  # paths whose default mode is value; the rest factor
+VALUE_MODE = ("proportion.", "priorities.", "scenario.", "horizon.")  # paths whose default mode is value; the rest factor
 
 
 def _words(key: str) -> str:
@@ -59,6 +60,8 @@ def parameter_label(path: str, mode: str | None = None) -> str:
         words, unit = f"{_words(keys[0])} extraction proportion", "share of revenue"
     elif head == "priorities":
         words, unit = _words(keys[0]), PRIORITY_UNITS.get(keys[0], "share of the budget")
+    elif path == "horizon.discount_rate":
+        words, unit = "discount rate of effects after the plan", "a year"
     elif head == "instruments":
         words, unit = f"{_words(keys[1])} of {_words(keys[0])}" + (" instrument" if keys[0] == "*" else ""), "factor"
     elif head == "effects":

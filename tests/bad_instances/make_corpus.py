@@ -782,7 +782,7 @@ for wrong, near in (("proportions", "proportion"), ("priority", "priorities"), (
     add(f"scenario-unknown-section-{wrong}", "scenario-unknown-key", f"unknown key; did you mean '{near}'?",
         "scenario.toml", key=wrong, edits=(toml_set(wrong, "x", "1"),))
 add("scenario-unknown-top-level-key", "scenario-unknown-key",
-    "unknown key; valid keys here: scenario, proportion, priorities, solver", "scenario.toml", key="budget",
+    "unknown key; valid keys here: scenario, proportion, priorities, horizon, solver", "scenario.toml", key="budget",
     edits=(text("scenario.toml", "[scenario]", "budget = 40\n\n[scenario]"),))
 add("scenario-unknown-key-far", "scenario-unknown-key", "unknown key; valid keys here: provincial, prefectural, county",
     "scenario.toml", key="proportion.xyz", edits=(toml_set("proportion", "xyz", "0.1"),))
