@@ -2,7 +2,8 @@
 
 Aid of an instrument with lag_years L paid in year t takes effect in t + L; with T the plan's
 last year it now counts at delta^max(0, t + L - T), delta = 1 / (1 + r), r = `[horizon]
-discount_rate` (8% by default), instead of 1 if t + L <= T else 0 (`beyond_plan = "ignored"`,
+discount_rate` (0 by default: a person lifted after the plan counts in full; 8% is
+China's social discount rate), instead of 1 if t + L <= T else 0 (`beyond_plan = "ignored"`,
 still available; tests/test_lag.py derives that form by hand). people_lifted_by_plan_end is the
 in-window figure, reported beside it.
 """
@@ -29,7 +30,7 @@ from tests.helpers import assert_sweep_matches_solves, plan_totals, with_lags
 from tests.test_properties import instances, load_spec
 
 APPROX = dict(rel=1e-9, abs=1e-7)
-DELTA = 1 / 1.08  # = 25/27: the default rate's weight of an effect one year after the plan
+DELTA = 1 / 1.08  # = 25/27: the weight at 8% of an effect one year after the plan
 
 
 def flows(result) -> dict:
@@ -39,7 +40,7 @@ def flows(result) -> dict:
 
 def test_discounted_roads_on_tiny_by_hand(tiny):
     """tiny (instances/tiny/README.md: budgets 10 a year for coastal and for harbour, 2011-2012)
-    with roads' lag 1, at the default 8%: roads paid in 2012 serve from 2013, one year after the
+    with roads' lag 1, at China's social discount rate of 8%: roads paid in 2012 serve from 2013, one year after the
     plan, and count at delta = 1/1.08 = 25/27.
 
     Plateau's 600 poor are lifted most cheaply by its cdf (4 at 120) and 2 of roads paid in 2011
@@ -65,7 +66,7 @@ def test_discounted_roads_on_tiny_by_hand(tiny):
     the slope of sum h x in u being h(upland 2011) - h(upland 2012) - h(plateau 2011) +
     h(plateau 2012): u = 7 when it is negative, 6 when positive.
     """
-    result = solve(with_lags(tiny, roads=1))
+    result = solve(with_lags(tiny, roads=1), **{"horizon.discount_rate": 0.08})
     assert result.status == "optimal", result.message
     assert result.objective == pytest.approx(2760 - 200 / 27, **APPROX)
     assert result.summary["people_lifted"] == pytest.approx(2760 - 200 / 27, **APPROX)
@@ -87,6 +88,23 @@ def test_discounted_roads_on_tiny_by_hand(tiny):
     }, **APPROX)
 
 
+def test_default_counts_roads_after_the_plan_in_full_on_tiny(tiny):
+    """At the default rate 0, effect_lag's right-hand side is every yuan of the line (delta = 1), the
+    same as effect_use's, so tiny with roads' lag 1 has the optimum of tiny without lags, 2,760
+    (instances/tiny/README.md): harbour's 2 million of valley roads paid in 2012 (50 people a
+    million) count in full, and by the plan's end the plan lifts what the aid in effect by 2012
+    lifts (evaluate's in-window figure, at most the 2,760)."""
+    lagged = with_lags(tiny, roads=1)
+    assert lagged.scenario.horizon.discount_rate == 0.0
+    result = solve(lagged)
+    assert result.status == "optimal", result.message
+    assert result.objective == pytest.approx(2760, **APPROX)
+    assert result.summary["people_lifted"] == pytest.approx(2760, **APPROX)
+    by_end = result.summary["people_lifted_by_plan_end"]
+    assert by_end == pytest.approx(people_lifted_by_plan_end(lagged, result.allocation).sum(), **APPROX)
+    assert by_end <= 2760 + 1e-7
+
+
 @pytest.mark.parametrize("rate", [0.0, 0.08, 0.2, 0.25, 0.5, 1.0])
 def test_discount_rate_moves_the_plan_at_one_quarter(tiny, rate):
     """Valley's 2012 roads (50 delta a million) against coastal's upland cdf at 40: while delta
@@ -104,10 +122,10 @@ def test_discount_rate_moves_the_plan_at_one_quarter(tiny, rate):
 
 def test_ignored_is_the_in_window_model(tiny):
     """`beyond_plan = "ignored"` builds the rows of before issue 23: the roads flows of 2012
-    leave effect_lag; by default they are in it with weight delta."""
+    leave effect_lag; discounted (here at 8%) they are in it with weight delta."""
     lagged = with_lags(tiny, roads=1)
     ignored = build_model(lagged, lagged.scenario.override(**{"horizon.beyond_plan": "ignored"}))
-    discounted = build_model(lagged)
+    discounted = build_model(lagged, lagged.scenario.override(**{"horizon.discount_rate": 0.08}))
     row = ("valley", "roads")
 
     def coefficients(model):

@@ -9,8 +9,6 @@ after the plan discounted.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -82,7 +80,8 @@ def test_evaluate_counts_only_aid_in_effect(tiny):
     640 + 10 x 50 = 1,140 (not 1,240), upland 920, plateau 480 + 120 = 600: 2,660. In 2011 no
     road serves yet: upland cdf 4 (400) and plateau cdf 4 (480), 880. People-years 3,540.
     Counted as the objective counts them (issue 23), valley's 2 of 2012 roads serve from 2013,
-    one year after the plan: 2 / 1.08 x 50 = 92.59 more, 640 + 500 + 2,500 / 27 = 1,232.59."""
+    one year after the plan: in full by default, 2 x 50 = 100 more, 1,240; at 8% a year
+    2 / 1.08 x 50 = 92.59 more, 640 + 500 + 2,500 / 27 = 1,232.59."""
     rows = [("coastal", "plateau", "cdf", 2011, 4), ("coastal", "plateau", "roads", 2011, 2),
             ("coastal", "upland", "cdf", 2011, 4), ("coastal", "upland", "cdf", 2012, 10),
             ("harbour", "valley", "roads", 2011, 10), ("harbour", "valley", "cdf", 2012, 8),
@@ -94,6 +93,9 @@ def test_evaluate_counts_only_aid_in_effect(tiny):
     assert people_lifted_by_plan_end(lagged, plan).to_dict() == pytest.approx(
         {"upland": 920, "valley": 1140, "plateau": 600}, **APPROX)
     assert people_lifted(lagged, plan).to_dict() == pytest.approx(
+        {"upland": 920, "valley": 1240, "plateau": 600}, **APPROX)
+    at_8 = lagged.with_scenario(lagged.scenario.override(**{"horizon.discount_rate": 0.08}))
+    assert people_lifted(at_8, plan).to_dict() == pytest.approx(
         {"upland": 920, "valley": 640 + 500 + 2500 / 27, "plateau": 600}, **APPROX)
     assert people_lifted(lagged, plan, year=2011).to_dict() == pytest.approx(
         {"upland": 400, "valley": 0, "plateau": 480}, **APPROX)

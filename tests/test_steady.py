@@ -108,18 +108,17 @@ def test_ewppt_2010_steady_keeps_every_objective(objective, ewppt_2010_without_l
         assert steady.summary["lines_with_an_empty_year"] <= free.summary["lines_with_an_empty_year"] * 0.5
 
 
-def test_ewppt_2010_with_its_lags_is_as_steady_as_its_rules_allow():
-    """With infrastructure and public services serving a year after they are paid, the yearly
-    public-goods minimum forces works in 2015 whose effect starts after the plan, discounted
-    (issue 23: 8% a year), so every optimal plan pays the lagged effect lines in 2015 no more
-    than that minimum, and meets it with projects: measured over every plan year 5.5% of aid
-    off profile and 11.7% of lines with an empty year (before issue 23, effects after the plan
-    ignored: 6.9% and 11.2%; docs/model.md#steady has the figures at other rates)."""
+def test_ewppt_2010_with_its_lags_is_steady():
+    """With infrastructure and public services serving a year after they are paid, effects that
+    start after the plan count in full by default (issue 23), so aid of a lagged line paid in 2015
+    is worth what it is worth in 2011 and the steady stage spreads it like the others: issue 23's
+    targets, at most 2% of aid off profile and 5% of lines with an empty year, counted over every
+    plan year (measured 0.6% and 1.0%; at 8% a year, 5.5% and 12.1%: docs/model.md#horizon)."""
     instance = load_instance("ewppt-2010")
     free = solve(instance, **{"scenario.year_profile": "free"})
     steady = solve(instance)
     assert steady.objective == pytest.approx(free.objective, rel=1e-9)
-    assert steady.summary["aid_off_profile"] <= 0.06 and steady.summary["lines_with_an_empty_year"] <= 0.15
+    assert steady.summary["aid_off_profile"] <= 0.02 and steady.summary["lines_with_an_empty_year"] <= 0.05
     assert free.summary["aid_off_profile"] > 0.5 and free.summary["lines_with_an_empty_year"] > 0.9
 
 
