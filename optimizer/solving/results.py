@@ -430,6 +430,8 @@ def summarise(result: Result, scenario: Scenario, instance: Instance) -> dict[st
         "lines_with_an_empty_year": round_figure(steadiness["lines_with_an_empty_year"]),
         "binding_priorities": int(result.binding.loc[result.binding["family"] == "priority_share", "binding"].sum()),
         "binding_limits": int(result.binding["binding"].sum()),
+        # a steady stage that did not run to its end (skipped: stopped or time limit, or HiGHS's status)
+        **({"steady_stage": steady} if (steady := result.solver.get("steady_stage")) not in (None, "optimal") else {}),
     }
 
 

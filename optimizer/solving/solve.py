@@ -196,8 +196,6 @@ def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenari
     finally:
         release(fixed)
     result.summary = summarise(result, scenario, instance)
-    if steady is not None:
-        result.summary["steady_stage"] = steady
     result.timings = {"solve": solved - started, "extract": time.perf_counter() - solved}
     return result
 
