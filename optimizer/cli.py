@@ -327,7 +327,7 @@ def solve(
         _print_budget_ranging(result.ranging)
     out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
     if result.status == "stopped":  # the one line of an interrupted run, and main() prints no other
-        interrupt.say_once(lambda text: err.print(_plain(text), style="bold yellow", highlight=False),
+        interrupt.say_once(lambda text: err.print(_plain(text), style="bold yellow", highlight=False, soft_wrap=True),
                            f"{result.message}; the plan is written", stage=False)
     elif not result.ok:
         err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)

@@ -238,3 +238,23 @@ def test_sweep_workers_end_with_their_parent(tmp_path, how):
     if how == signal.SIGINT:
         assert process.returncode == 130 and "Traceback" not in rest
         assert "interrupted; every finished scenario is written (--resume continues)" in rest
+
+
+def test_ctrl_c_in_the_steady_stage_writes_the_first_stages_plan(tmp_path):
+    """The steady stage may take minutes on a large plan: Ctrl-C there keeps the first stage's
+    optimal plan (status stopped, exit 130), whose funding lines may jump between years."""
+    out = tmp_path / "out"
+    stage = "steady year profiles: the same objective, funding lines on their profiles (HiGHS"
+    code, seen, rest = interrupt_at(stage, "solve", "ewppt-2010", "--out", str(out), "--mip-gap", "0.01")
+    assert code == 130, rest
+    lines = [line for line in rest.splitlines() if not line.startswith("progress: ")]
+    said = seen.removeprefix("progress: ")
+    assert lines[-1] == (f"stopped by Ctrl-C (while {said}): the first stage's optimal plan, without the steady year "
+                         "profiles; the plan is written"), rest
+    assert "Traceback" not in rest and "interrupted" not in rest and "ended by force" not in rest
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "stopped" and run["has_plan"] and run["summary"]["steady_stage"] == "stopped"
+    assert any(w.startswith("year profiles: the steady stage was stopped; the plan is the first stage's")
+               for w in run["warnings"])
+    # the plan is the first stage's, proven within the gap: its bound and gap are those of the MIP
+    assert run["summary"]["mip_gap"] <= 0.01 and run["summary"]["best_bound"] >= run["objective"]

@@ -83,8 +83,14 @@ class StopRequest:
     solves in other threads go on untouched); a later HiGHS run of that solve does not start.
     When branch and bound had a plan (relax and fix's, or HiGHS's incumbent), the solve returns
     it as a Result with status "stopped", its MIP gap and best bound (`result.summary`), as
-    Ctrl-C does in `ewppt solve`; before any plan exists it raises `Stopped`. Once requested
-    the handle stays requested: give each solve a new one.
+    Ctrl-C does in `ewppt solve`; stopped in the steady stage, it returns the first stage's plan
+    the same way; before any plan exists it raises `Stopped`. Once requested the handle stays
+    requested: give each solve a new one.
+
+    `request()` returns at once; the solve returns when HiGHS next looks for the stop: within
+    a fraction of a second in an LP, between nodes and heuristics in branch and bound, where a
+    sub-MIP heuristic never looks (on 200 generated counties one ran 23 s). A thread that
+    must not wait joins the solving thread with a timeout of its own.
     """
 
     def __init__(self) -> None:

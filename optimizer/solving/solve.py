@@ -142,6 +142,7 @@ def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenari
     planned = ("optimal", "time_limit", "stopped")
     try:
         stopped_by = interrupt.keep() if outcome.status == "stopped" else ""  # the forced exit now waits for it
+        first_status = ""  # the first stage's own status, when the steady stage was stopped
         if outcome.status == "optimal" and scenario.objective == "equity":
             with progress.stage("equity: the most people lifted at the best least coverage"):
                 outcome, raw = _equity_second_stage(opt, model, scenario, outcome)
@@ -156,6 +157,9 @@ def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenari
         steady = None
         if outcome.status in planned and outcome.has_plan and getattr(model, "steady_years", None):
             steady = _steady_stage(opt, model, scenario, outcome.status, time.perf_counter() - started, notes)
+            if steady == "stopped":  # stopped in the steady stage: the first stage's plan, reported as stopped
+                stopped_by = interrupt.keep()
+                first_status, outcome.status = outcome.status, "stopped"
         solved = time.perf_counter()
         solver_info = {"name": "highs", "version": ".".join(map(str, opt.version())), "termination": outcome.termination,
                        "model": "mip" if model.integer else "lp"}
@@ -177,7 +181,8 @@ def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenari
             return Result(status="numerical", objective=None, solver=solver_info, timings={"solve": solved - started},
                           message=f"HiGHS returned a plan that breaks {len(violations)} rule(s) on re-check, for "
                                   f"example: {'; '.join(violations[:3])}", **base)
-        message = "optimal plan found" if outcome.status == "optimal" else _stopped_message(outcome, stopped_by)
+        message = "optimal plan found" if outcome.status == "optimal" else _stopped_message(outcome, stopped_by,
+                                                                                                first_status)
         result = Result(
             status=outcome.status,
             objective=float(outcome.objective),
@@ -200,9 +205,13 @@ def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenari
     return result
 
 
-def _stopped_message(outcome: MipOutcome, stopped_by: str) -> str:
-    """A plan that is not proven optimal: why it stopped, and how far from the bound."""
+def _stopped_message(outcome: MipOutcome, stopped_by: str, first_status: str = "") -> str:
+    """A plan that is not proven optimal, or stopped: why it stopped, and how far from the bound."""
     reason = "time limit reached" if outcome.status == "time_limit" else stopped_by
+    if first_status == "optimal":
+        return f"{reason}: the first stage's optimal plan, without the steady year profiles"
+    if first_status:
+        reason += " (the first stage had stopped at its time limit)"
     if outcome.gap is None:
         return f"{reason}: best plan found (no bound)"
     return f"{reason}: best plan found, within {outcome.gap:.2%} of the best bound"
@@ -230,7 +239,9 @@ def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, status: str
         limit = min(limit, left)
     with progress.stage("steady year profiles: the same objective, funding lines on their profiles"):
         steady = steady_plan(opt, model, scenario, limit).status
-    if steady != "optimal":
+    if steady == "stopped":
+        notes.append(f"year profiles: the steady stage was stopped; {first}")
+    elif steady != "optimal":
         notes.append(f"year profiles: the steady stage stopped ({steady}, limit {limit:,.0f} s); {first}")
     return steady
 
