@@ -258,3 +258,16 @@ def test_ctrl_c_in_the_steady_stage_writes_the_first_stages_plan(tmp_path):
                for w in run["warnings"])
     # the plan is the first stage's, proven within the gap: its bound and gap are those of the MIP
     assert run["summary"]["mip_gap"] <= 0.01 and run["summary"]["best_bound"] >= run["objective"]
+
+
+def test_ctrl_c_in_the_mip_of_relax_is_a_stop_too(tmp_path):
+    """`--relax` solves the LP and then the MIP for the gap: Ctrl-C in the MIP's branch and
+    bound writes the relaxation's plan as stopped (never exit 0 after a Ctrl-C)."""
+    out = tmp_path / "out"
+    code, seen, rest = interrupt_at("MIP: branch and bound (HiGHS branch and bound)", "solve", "ewppt-2010",
+                                    "--out", str(out), "--relax")
+    assert code == 130, rest
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "stopped" and run["summary"]["mip_status"] == "stopped"
+    assert run["message"].startswith("the LP relaxation's plan; the MIP solved for the gap: stopped by Ctrl-C (while ")
+    assert run["summary"]["integrality_gap"] is not None

@@ -68,7 +68,7 @@ class StopRequest:
 
     Usage::
 
-        from optimizer.solving.interrupt import StopRequest, Stopped
+        from optimizer import StopRequest, Stopped  # (optimizer.solving.interrupt)
 
         stop = StopRequest()
         # in the session's solving thread

@@ -93,6 +93,9 @@ def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = Fa
     if relaxed.status == "stopped":
         return relaxed
     whole = solve(instance, scenario.override(**{"scenario.model": "mip"}), stop=stop)
+    if whole.status == "stopped":  # the stop is the run's outcome: the relaxation's plan, as stopped
+        relaxed.status = "stopped"
+        relaxed.message = f"the LP relaxation's plan; the MIP solved for the gap: {whole.message}"
     mip = whole.objective if whole.has_plan else None
     gap = None
     if relaxed.objective is not None and mip is not None:
