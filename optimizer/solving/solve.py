@@ -152,6 +152,8 @@ def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenari
             if outcome.status == "optimal":
                 raw.solution_loader.load_vars()
         ranged, notes = None, []
+        if outcome.status == "stopped" and outcome.has_plan and not outcome.duals:
+            notes.append("duals: not computed, the solve was stopped (the duals table is empty)")
         if ranging and outcome.status == "stopped":
             notes.append("ranging: skipped, the solve was stopped")
         elif ranging and outcome.status in planned and outcome.has_plan:  # the first stage's basis
