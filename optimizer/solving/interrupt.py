@@ -20,7 +20,8 @@ ignored Ctrl-C for 11 minutes, and a 200-county one finished with exit 0). So:
   that a HiGHS phase that checks for interrupts rarely (presolve, crossover) cannot hold the run:
   GRACE seconds after Ctrl-C the process removes its temporary output and exits 130 itself.
   Branch and bound reads its interrupt callback only between nodes, LP solves and heuristics
-  (measured on a 200-county plan: gaps of up to 17 s, see docs/architecture.md), so a Ctrl-C
+  (measured: 23 s inside a sub-MIP on 200 counties, 337 s in the root LP on 800, see
+  docs/architecture.md), so a Ctrl-C
   that lands there waits up to STOP_GRACE for HiGHS to hand back its incumbent, and a run that
   is writing the plan it stopped with gets WRITE_GRACE more; a second Ctrl-C ends it at once.
 
@@ -375,7 +376,9 @@ def install(write_fd: int = 2) -> None:
                 cleanup()
             except Exception:  # noqa: BLE001 - leaving now matters more than a leftover
                 pass
-        say_once(lambda text: say(text + f"; ended by force after {waited:.1f} s"))
+        why = ("; HiGHS did not hand back its best plan (it does not look for Ctrl-C while its MIP's LPs or sub-MIP "
+               "heuristics run); --time-limit SECONDS keeps the plan" if keeping and not _keeping.is_set() else "")
+        say_once(lambda text: say(text + f"; ended by force after {waited:.1f} s{why}"))
         os._exit(EXIT_INTERRUPTED)
 
     threading.Thread(target=watch, name="ewppt-interrupt-watch", daemon=True).start()
