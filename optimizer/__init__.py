@@ -29,6 +29,8 @@ _PUBLIC = {
     "solve": "optimizer.solving.solve",
     "Result": "optimizer.solving.results",
     "read_results": "optimizer.solving.results",
+    "StopRequest": "optimizer.solving.interrupt",
+    "Stopped": "optimizer.solving.interrupt",
     # analysis
     "explain": "optimizer.analysis.explain",
     "frontier": "optimizer.analysis.frontier",

@@ -12,6 +12,9 @@ HiGHS a far smaller LP than holding "objective >= its optimum" by a dense row: m
 minutes at 800 counties. When the solver has no duals to use (a MIP stopped by its limit), the
 dense row is used instead. The first stage's objective is re-evaluated on the steady plan and
 the stage is refused if it moved by more than OBJECTIVE_TOLERANCE.
+
+Under a solve that keeps its plans (a StopRequest; `ewppt solve`), a stop in this stage ends
+it with status "stopped" and the first stage's plan stays loaded.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ OBJECTIVE_TOLERANCE = 1e-7  # the steady plan keeps the first objective to this 
 
 @dataclass
 class SteadyOutcome:
-    status: str  # HiGHS's status of the stage: optimal, time_limit, numerical, ...
+    status: str  # HiGHS's status of the stage: optimal, time_limit, numerical, ..., or stopped
     columns_fixed: int = 0
     rows_fixed: int = 0
     columns_added: int = 0
@@ -46,6 +49,8 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
     persistent HiGHS) has just solved; a MIP's whole decisions stay at the plan's values. The
     plan loaded stays when the stage does not end optimal."""
     import highspy
+
+    keep = interrupt.keeps_plans()  # a stop here keeps the first stage's plan (no exception)
 
     h = opt._solver_model
     cols = opt._pyomo_var_to_solver_var_map
@@ -75,8 +80,10 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
         # in a copy, for its duals (one LP, against a harder one with a dense objective row)
         first = _copy(lp, col_lower, col_upper, row_lower, row_upper, objective=True)
         _set_options(first, scenario, time_limit)
-        with interrupt.solving(first):
+        with interrupt.solving(first, keep=keep):
             first.run()
+        if keep and interrupt.requested():
+            return SteadyOutcome(status="stopped")
         again = first.getSolution()
         if first.getModelStatus() == highspy.HighsModelStatus.kOptimal and again.dual_valid:
             solution, usable = again, True
@@ -108,8 +115,11 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
     outcome.columns_added, outcome.rows_added = added
 
     _set_options(copy, scenario, time_limit)
-    with interrupt.solving(copy):
+    with interrupt.solving(copy, keep=keep):
         copy.run()
+    if keep and interrupt.requested():
+        outcome.status = "stopped"
+        return outcome
     status = copy.getModelStatus()
     outcome.status = {highspy.HighsModelStatus.kOptimal: "optimal",
                       highspy.HighsModelStatus.kTimeLimit: "time_limit",
