@@ -288,7 +288,7 @@ def validate(
             err.print(_plain(f"error: {exc}"), style="bold red", highlight=False)
             raise typer.Exit(EXIT_FAILED) from None
     for line in ranked.lines(top):
-        out.print(_plain(line), highlight=False)
+        out.print(_plain(line), highlight=False, soft_wrap=True)
     out.print(_plain(f"     took {ranked.seconds:,.1f} s"), highlight=False)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
