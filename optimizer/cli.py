@@ -29,7 +29,7 @@ from rich.text import Text
 from optimizer.solving import interrupt, progress
 from optimizer.data import numbers
 from optimizer.data.errors import InvalidInstance, Problem, printable
-from optimizer.data.io import bundled_instances, load_instance, resolve_instance_path
+from optimizer.data.io import atomic_write, bundled_instances, load_instance, resolve_instance_path
 from optimizer.data.provenance import counts_line, provenance_counts, read_provenance
 from optimizer.data.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
 from optimizer.solving.results import Result
@@ -292,7 +292,8 @@ def validate(
     out.print(_plain(f"     took {ranked.seconds:,.1f} s"), highlight=False)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        ranked.table.to_csv(out_dir / "influence.csv", index=False, float_format="%.10g", lineterminator="\n")
+        atomic_write(out_dir / "influence.csv", lambda path: ranked.csv_table().to_csv(
+            path, index=False, float_format="%.10g", lineterminator="\n"))
         out.print(_plain(f"wrote {out_dir / 'influence.csv'}"), highlight=False)
 
 

@@ -117,3 +117,30 @@ def test_cli_prints_ranked_lines(tmp_path):
     assert lines[start + 8].strip().startswith("8. people lifted per million by roads in Plateau Region: a 10% error "
                                                "moves people lifted by 9 (-9 at -10%, +7 at +10%; re-solved)")
     assert (Path(tmp_path) / "influence.csv").read_text().splitlines()[0].startswith("rank,family,table,column,key")
+
+
+def test_report_shows_influence_of_its_own_instance(tiny, tmp_path):
+    """`ewppt validate --influence tiny --out RESULT` puts influence.csv beside tiny's plan; the
+    report shows it as a section, and says so instead when the plan is of other data."""
+    from optimizer import solve, write_report
+
+    folder = tmp_path / "plan"
+    solve(tiny).write(folder)
+    env = {**os.environ, "COLUMNS": "300"}
+    done = subprocess.run([sys.executable, "-m", "optimizer", "validate", "--influence", "tiny", "--top", "2",
+                           "--out", str(folder)], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    page = write_report(folder)[0].read_text(encoding="utf-8")
+    section = page[page.index('<section id="influence">'):]
+    section = section[:section.index("</section>")]
+    assert "10% lower and 10% higher" in section
+    assert ("<tr><td>1</td><td>revenue of Harbour City (every level and year)</td><td class=\"number\">100</td>"
+            "<td class=\"number\">-100</td><td class=\"number\">+100</td><td>re-solved</td></tr>") in section
+    assert "<td>3</td><td>revenue of Coastal Province (every level and year)</td><td class=\"number\">80</td>" in section
+    assert section.count("re-solved</td>") == 2 and section.count("first-order</td>") == 6
+
+    other = tmp_path / "other"
+    solve(tiny, **{"proportion.provincial": 0.02}).write(other)
+    shutil.copy(folder / "influence.csv", other / "influence.csv")
+    page = write_report(other)[0].read_text(encoding="utf-8")
+    assert "computed for other data than this plan" in page and "Harbour City" not in page

@@ -63,6 +63,13 @@ class InfluenceResult:
     provenance: bool = True  # False: no provenance.csv, every figure counted as illustrative
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    instance_sha256: str = ""
+
+    def csv_table(self) -> pd.DataFrame:
+        """The table as influence.csv holds it: with the share, the plan's objective and the
+        instance's digest on every row (the report shows it only beside a plan of that instance)."""
+        return self.table.assign(share=self.share, objective=self.objective, base=self.base,
+                                 instance_sha256=self.instance_sha256)
 
     def lines(self, top: int = 10) -> list[str]:
         """The planner's lines: the `top` families that move the objective, in words."""
@@ -203,7 +210,7 @@ def influence(instance: Instance, share: float = 0.1, top: int = 10) -> Influenc
     objective = instance.scenario.objective.replace("_", " ")
     return InfluenceResult(table=frame, share=share, objective=objective, base=float(base.objective),
                            unranked=unranked, provenance=rows is not None, notes=notes,
-                           seconds=time.perf_counter() - started)
+                           seconds=time.perf_counter() - started, instance_sha256=instance.digest)
 
 
 def _slopes(instance: Instance, base):
