@@ -284,7 +284,7 @@ def validate(
     with _interruptible(), progress.stage("ranking the figures"):
         try:
             ranked = rank_influence(loaded, share=share, top=top)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             err.print(_plain(f"error: {exc}"), style="bold red", highlight=False)
             raise typer.Exit(EXIT_FAILED) from None
     for line in ranked.lines(top):

@@ -144,3 +144,13 @@ def test_report_shows_influence_of_its_own_instance(tiny, tmp_path):
     shutil.copy(folder / "influence.csv", other / "influence.csv")
     page = write_report(other)[0].read_text(encoding="utf-8")
     assert "computed for other data than this plan" in page and "Harbour City" not in page
+
+
+def test_no_plan_or_equity_is_said_not_raised_deep(tiny):
+    infeasible = tiny.with_scenario(tiny.scenario.override(**{"priorities.quota_growth_min": 0.5}))
+    with pytest.raises(RuntimeError, match=r"did not solve to optimal \(infeasible\).*ewppt explain"):
+        influence(infeasible)
+    with pytest.raises(ValueError, match="equity objective"):
+        influence(tiny.with_scenario(tiny.scenario.override(**{"scenario.objective": "equity"})))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        influence(tiny, share=1.5)

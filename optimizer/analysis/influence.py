@@ -85,7 +85,7 @@ class InfluenceResult:
                        f"{_signed(row.move_up, self.objective)} at +{pct}; {how})")
         more = int((self.table["move"].abs() > 0).sum()) - len(moving)
         if more:
-            out.append(f"     {more:,} more families move it less (first-order estimates; all in influence.csv)")
+            out.append(f"     {more:,} more families move it less (first-order estimates; `--out DIR` writes them all to influence.csv)")
         still = int((self.table["move"].abs() == 0).sum())
         if still:
             out.append(f"     {still:,} other families do not move it at the optimum")
@@ -135,6 +135,9 @@ def influence(instance: Instance, share: float = 0.1, top: int = 10) -> Influenc
     objective (first-order for all, re-solved for the `top`); see the module docstring."""
     if not 0 < share < 1:
         raise ValueError(f"share {share}: expected a fraction between 0 and 1, e.g. 0.1")
+    if instance.scenario.objective == "equity":
+        raise ValueError("the equity objective is ranked in two stages (least coverage, then people lifted); rank "
+                         "the guesses under people_lifted or weighted_people_lifted instead")
     started = time.perf_counter()
     rows, problems = read_provenance(instance.path)
     if problems:
@@ -156,7 +159,8 @@ def influence(instance: Instance, share: float = 0.1, top: int = 10) -> Influenc
 
     base = solve(instance, ranging=True)
     if not base.ok or base.ranging is None:
-        raise RuntimeError(f"the plan did not solve to optimal ({base.status}): nothing to rank")
+        raise RuntimeError(f"the plan did not solve to optimal ({base.status}): nothing to rank"
+                           + (" (`ewppt explain` says why)" if base.status == "infeasible" else ""))
     slope = _slopes(instance, base)
 
     # family -> its illustrative figures [(table, row label)] and first-order move at +share
