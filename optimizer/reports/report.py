@@ -915,8 +915,8 @@ def _influence_section(run: dict, frame: pd.DataFrame | None) -> list[str]:
                    f"(an effect curve, a donor's revenue, a recipient's poor population, a quota, a capacity row) "
                    f"{share:.0%} lower and {share:.0%} higher, the others held. Verify these first. The top ones are "
                    "re-solved; the rest are first-order estimates from the plan's ranging and duals.</p>",
-                   _table(rows, ("rank", "figures", f"move of {objective}", f"at -{share:.0%}", f"at +{share:.0%}",
-                                 "how"), numeric=(2, 3, 4)),
+                   _table(rows, ("rank", "family of illustrative figures", f"move of {objective}", f"at -{share:.0%}",
+                                 f"at +{share:.0%}", "how"), numeric=(2, 3, 4)),
                    "</section>"]
 
 
