@@ -85,7 +85,8 @@ class InfluenceResult:
                        f"{_signed(row.move_up, self.objective)} at +{pct}; {how})")
         more = int((self.table["move"].abs() > 0).sum()) - len(moving)
         if more:
-            out.append(f"     {more:,} more families move it less (first-order estimates; `--out DIR` writes them all to influence.csv)")
+            out.append(f"     {more:,} more families move it less (first-order estimates; "
+                       "`--out DIR` writes them all to influence.csv)")
         still = int((self.table["move"].abs() == 0).sum())
         if still:
             out.append(f"     {still:,} other families do not move it at the optimum")
