@@ -19,7 +19,8 @@ The moves of a 10% error in each family (people lifted, base 2,760):
 - plateau roads: coastal pays 120/r million for plateau's last 120 people, so the move is
   40 x 120 x (1/60 - 1/r): +7.27 at r = 66 and -8.89 at r = 54, not the first-order +-8
   (2/3 x 12): the roads column is basic and its coefficient moves the basis matrix.
-- every other family (loan guarantees' effect, the quotas, upland's and valley's poor) 0.
+- every other family (loan guarantees' effect, the quotas, upland's and valley's poor, the
+  investment coupling, which binds nowhere) 0.
 
 At a 30% error the basis changes inside the range (test_basis_change_within_range).
 """
@@ -59,7 +60,8 @@ def test_tiny_order_and_moves(tiny):
         assert resolved
         assert (down, up, estimate) == pytest.approx(expected[(family, key)], **APPROX), (family, key)
     rest = result.table.iloc[8:]
-    assert len(rest) == 7 and (rest["move"] == 0).all() and not rest["resolved"].any()
+    # 7 effect, poor and quota families, 3 investment demands, 3 unlocks, 3 leverages
+    assert len(rest) == 16 and (rest["move"] == 0).all() and not rest["resolved"].any()
     # the re-solve differs from the first-order estimate where the basis matrix moves
     roads = result.table[result.table["key"] == "plateau|roads"].iloc[0]
     assert roads.move == pytest.approx(8 + 8 / 9, **APPROX) and roads.estimate_up == pytest.approx(8, **APPROX)
@@ -154,3 +156,27 @@ def test_no_plan_or_equity_is_said_not_raised_deep(tiny):
         influence(tiny.with_scenario(tiny.scenario.override(**{"scenario.objective": "equity"})))
     with pytest.raises(ValueError, match="between 0 and 1"):
         influence(tiny, share=1.5)
+
+
+def test_leveraged_objective(tiny):
+    """Objective leveraged_investment (README: 68.16 = 4 x (10 + l1 + l2)): coastal lends 5 a year
+    at upland, limited by 4 l <= G = 20, so G_upland moves it by 4 x 2 x 2/4 = +-4 (linear).
+    Harbour at valley: l1 = (G + kappa b)/(4 + kappa), l2 = (G + kappa (2b - l1))/(4 + kappa)
+    with b = 10 a year, G = 4, kappa = 1. d(l1 + l2)/dG = 1/5 + (1 - 1/5)/5 = 9/25: G_valley
+    +-0.4 moves 4 x 0.4 x 9/25 = +-0.576. Harbour's budget +-1 a year: 4 x (1/5 + (2 - 1/5)/5)
+    = +-2.24. kappa_valley 1.1: l1 = 15/5.1, l2 = (4 + 1.1 (20 - l1))/5.1, 4 (l1 + l2) - 28.16
+    = +1.459377; 0.9: l1 = 13/4.9, -1.537759. kappa multiplies a basic column, so the first-order
+    figure differs: dl1/dkappa = 36/25, dl2/dkappa = (5 (17.2 - 36/25) - 21.2)/25 = 2.304, so
+    4 x 0.1 x 3.744 = +-1.4976. Leverage is in this objective, so it is not ranked."""
+    result = influence(tiny.with_scenario(tiny.scenario.override(**{"scenario.objective": "leveraged_investment"})))
+    head = result.table.head(4)
+    assert list(zip(head["family"], head["key"])) == [("demand", "upland"), ("revenue", "harbour"),
+                                                      ("unlock", "valley"), ("demand", "valley")]
+    l1, l1_low = 15 / 5.1, 13 / 4.9
+    up = 4 * (10 + l1 + (4 + 1.1 * (20 - l1)) / 5.1) - 68.16
+    down = 4 * (10 + l1_low + (4 + 0.9 * (20 - l1_low)) / 4.9) - 68.16
+    assert head[["move_down", "move_up"]].to_numpy().ravel().tolist() == pytest.approx(
+        [-4, 4, -2.24, 2.24, down, up, -0.576, 0.576], **APPROX)
+    assert head["estimate_up"].iloc[2] == pytest.approx(1.4976, **APPROX)
+    assert (result.table["move"].iloc[4:] == 0).all()
+    assert "leverage" not in set(result.table["family"]) and result.unranked["instruments.leverage"] == 3

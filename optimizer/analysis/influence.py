@@ -8,17 +8,22 @@ A family is the group of figures a planner verifies together (provenance.csv's r
     poor         one recipient's poor population
     quota        one pair's base quota
     capacity     one recipient-instrument capacity row: max_aid of every year
+    demand       one recipient's investment_demand (the investment coupling's G[w])
+    unlock       one recipient's infra_unlock (kappa[w])
+    leverage     one instrument's leverage (not under the leveraged_investment objective)
 
 Only a family's illustrative figures move (all of them, when the instance has no provenance.csv);
-verified and derived figures stay. Other figure columns (segment widths, leverage, weights,
-investment coupling, lags, funds, projects, cadres) are not ranked here: they are counted in
-`InfluenceResult.unranked`.
+verified and derived figures stay. Other figure columns (segment widths, weights, lags, funds,
+projects, cadres) are not ranked here: they are counted in `InfluenceResult.unranked`.
 
 Method. The plan is solved once with ranging (optimizer/solving/ranging.py). Each family's
 first-order move is the envelope theorem, sum over its figures of slope x share x value, where
 the slope is d objective / d figure at the optimum: ranging's slope for an effect, a quota, a
 capacity and a budget (a donor's budget is sum_l p[l] R[d,l,t], so a revenue figure's slope is
-its budget's times p[l]), and the duals of the poor-population caps for a poor population. It
+its budget's times p[l]), the duals of the poor-population caps for a poor population, and for
+the investment coupling lent[w,t] <= G[w] + kappa[w] built[w,t] (models/investment.py) its
+duals: sum_t dual for G[w], sum_t dual x built for kappa[w], minus sum dual x lending for a
+leverage. It
 is exact while the basis holds and the figure is not a coefficient of a basic column. The
 `top` families with the largest first-order move are then re-solved at (1 - share) and
 (1 + share) and reported with the re-solved moves, ordered by them; the others keep their
@@ -46,6 +51,9 @@ FAMILIES = {
     ("recipients", "poor_population"): ("poor", ("recipient",)),
     ("pairs", "base_quota"): ("quota", ("donor", "recipient")),
     ("capacity", "max_aid"): ("capacity", ("recipient", "instrument")),
+    ("recipients", "investment_demand"): ("demand", ("recipient",)),
+    ("recipients", "infra_unlock"): ("unlock", ("recipient",)),
+    ("instruments", "leverage"): ("leverage", ("instrument",)),
 }
 COLUMNS = ["rank", "family", "table", "column", "key", "what", "figures", "estimate_down", "estimate_up",
            "move_down", "move_up", "move", "resolved"]
@@ -119,6 +127,12 @@ def _words(kind: str, key: tuple, names: dict[str, str]) -> str:
         return f"poor population of {key[0]}"
     if kind == "quota":
         return f"base quota of {key[0]} to {key[1]}"
+    if kind == "demand":
+        return f"enterprise investment {key[0]} absorbs a year"
+    if kind == "unlock":
+        return f"investment unlocked per million of public goods in {key[0]}"
+    if kind == "leverage":
+        return f"leverage of {key[0]}"
     return f"capacity of {key[1]} in {key[0]} (every year)"
 
 
@@ -145,17 +159,20 @@ def influence(instance: Instance, share: float = 0.1, top: int = 10) -> Influenc
         raise InvalidInstance(problems)
     illustrative = None if rows is None else {(r["table"], r["column"], r["key"]) for r in rows
                                                if r["status"] == "illustrative"}
+    families = dict(FAMILIES)
+    if instance.scenario.objective == "leveraged_investment":  # leverage is in the objective too: not ranked
+        del families[("instruments", "leverage")]
     unranked: dict[str, int] = {}
     if rows is not None:
         for r in rows:
-            if r["status"] == "illustrative" and (r["table"], r["column"]) not in FAMILIES:
+            if r["status"] == "illustrative" and (r["table"], r["column"]) not in families:
                 name = f"{r['table']}.{r['column']}"
                 unranked[name] = unranked.get(name, 0) + 1
     else:
         for table, spec in TABLES.items():
             for column in figure_columns(spec):
                 figures = int(instance.table(table)[column].notna().sum()) if column in instance.table(table) else 0
-                if (table, column) not in FAMILIES and figures:
+                if (table, column) not in families and figures:
                     unranked[f"{table}.{column}"] = figures
 
     base = solve(instance, ranging=True)
@@ -167,7 +184,7 @@ def influence(instance: Instance, share: float = 0.1, top: int = 10) -> Influenc
     # family -> its illustrative figures [(table, row label)] and first-order move at +share
     members: dict[tuple, list] = {}
     estimate: dict[tuple, float] = {}
-    for (table, column), (kind, by) in FAMILIES.items():
+    for (table, column), (kind, by) in families.items():
         spec = TABLES[table]
         frame = instance.table(table)
         for label, record in frame.iterrows():
@@ -234,6 +251,16 @@ def _slopes(instance: Instance, base):
     for r in duals[duals["family"].isin(["poor_population_cap", "year_poor_population_cap"])].itertuples():
         caps[r.recipient] = caps.get(r.recipient, 0.0) + float(r.dual)
     proportion = instance.scenario.proportion.model_dump()
+    # the investment coupling, lent[w,t] <= G[w] + kappa[w] built[w,t]: its duals, the public
+    # goods built by each year and the lending of each instrument
+    coupling = {(r.recipient, int(r.year)): float(r.dual) for r in duals[duals["family"] == "investment"].itertuples()}
+    aid = base.allocation.groupby(["recipient", "instrument", "category", "year"], as_index=False)["aid"].sum()
+    goods = aid[aid["category"] == "public_goods"].groupby(["recipient", "year"])["aid"].sum()
+    built = {(w, t): float(goods[(goods.index.get_level_values(0) == w) & (goods.index.get_level_values(1) <= t)].sum())
+             for w, t in coupling}
+    lent = {}
+    for r in aid[aid["category"] == "enterprise_finance"].itertuples():
+        lent[r.instrument] = lent.get(r.instrument, 0.0) - coupling.get((r.recipient, int(r.year)), 0.0) * float(r.aid)
 
     def slope(kind: str, v: dict) -> float:
         if kind == "effects":
@@ -244,6 +271,12 @@ def _slopes(instance: Instance, base):
             return caps.get(v["recipient"], 0.0)
         if kind == "quota":
             return quotas.get((v["donor"], v["recipient"]), 0.0)
+        if kind == "demand":
+            return sum(dual for (w, _), dual in coupling.items() if w == v["recipient"])
+        if kind == "unlock":
+            return sum(dual * built[(w, t)] for (w, t), dual in coupling.items() if w == v["recipient"])
+        if kind == "leverage":
+            return lent.get(v["instrument"], 0.0)
         return capacity.get((v["recipient"], v["instrument"], int(v["year"])), 0.0)
 
     return slope

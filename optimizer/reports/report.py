@@ -912,7 +912,8 @@ def _influence_section(run: dict, frame: pd.DataFrame | None) -> list[str]:
     rows = [(int(r.rank), r.what, amount(r.move), amount(r.move_down, True), amount(r.move_up, True),
              "re-solved" if bool(r.resolved) else "first-order") for r in moving.itertuples()]
     return head + [f"<p>The families of illustrative figures whose error moves {e(objective)} most: each family "
-                   f"(an effect curve, a donor's revenue, a recipient's poor population, a quota, a capacity row) "
+                   f"(an effect curve, a donor's revenue, a recipient's poor population, a quota, a capacity row, "
+                   "an investment-coupling figure) "
                    f"{share:.0%} lower and {share:.0%} higher, the others held. Verify these first. The top ones are "
                    "re-solved; the rest are first-order estimates from the plan's ranging and duals.</p>",
                    _table(rows, ("rank", "family of illustrative figures", f"move of {objective}", f"at -{share:.0%}",
