@@ -259,7 +259,7 @@ def _write_csv_folder(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
 def validate(
     instance: InstanceArg,
     influence: Annotated[bool, typer.Option(
-        help="Also rank the illustrative figures by how much the objective moves when each family is off by "
+        "--influence", help="Also rank the illustrative figures by how much the objective moves when each family is off by "
              "--share either way (solves the plan, re-solves the --top families)")] = False,
     share: Annotated[float, typer.Option(help="The error tried with --influence, as a fraction")] = 0.1,
     top: Annotated[int, typer.Option(help="Families to re-solve and list with --influence")] = 10,
@@ -275,6 +275,8 @@ def validate(
         _bad_input(problems)
     out.print(_plain(counts_line(provenance_counts(rows))), highlight=False)
     if not influence:
+        if out_dir is not None:
+            _bad_input([Problem("--out", "writes influence.csv, so it needs --influence", value=str(out_dir))])
         return
     if not 0 < share < 1 or top < 1:
         _bad_input([Problem("--share/--top", "expected a share between 0 and 1 (0.1 for 10%) and --top at least 1",
