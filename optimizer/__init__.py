@@ -37,6 +37,7 @@ _PUBLIC = {
     "target": "optimizer.analysis.target",
     "alternatives": "optimizer.analysis.alternatives",
     "compare_results": "optimizer.analysis.compare",
+    "influence": "optimizer.analysis.influence",
     # studies
     "load_study": "optimizer.studies.study",
     "sweep": "optimizer.studies.sweep",

@@ -29,7 +29,7 @@ from rich.text import Text
 from optimizer.solving import interrupt, progress
 from optimizer.data import numbers
 from optimizer.data.errors import InvalidInstance, Problem, printable
-from optimizer.data.io import bundled_instances, load_instance, resolve_instance_path
+from optimizer.data.io import atomic_write, bundled_instances, load_instance, resolve_instance_path
 from optimizer.data.provenance import counts_line, provenance_counts, read_provenance
 from optimizer.data.output import OutputWriteFailed, UnusableOutput, check_out_dir, remove_live_temp_dirs, result_folder
 from optimizer.solving.results import Result
@@ -256,7 +256,15 @@ def _write_csv_folder(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
 
 
 @app.command()
-def validate(instance: InstanceArg) -> None:
+def validate(
+    instance: InstanceArg,
+    influence: Annotated[bool, typer.Option(
+        "--influence", help="Also rank the illustrative figures by how much the objective moves when each family is off by "
+             "--share either way (solves the plan, re-solves the --top families)")] = False,
+    share: Annotated[float, typer.Option(help="The error tried with --influence, as a fraction")] = 0.1,
+    top: Annotated[int, typer.Option(help="Families to re-solve and list with --influence")] = 10,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="With --influence: also write influence.csv here")] = None,
+) -> None:
     """Check an instance and report every problem found (exit 2 if any)."""
     loaded = _load(instance)
     tables = ", ".join(f"{len(loaded.table(t))} {t}" for t in ("donors", "recipients", "pairs", "instruments", "effects"))
@@ -266,6 +274,29 @@ def validate(instance: InstanceArg) -> None:
     if problems:
         _bad_input(problems)
     out.print(_plain(counts_line(provenance_counts(rows))), highlight=False)
+    if not influence:
+        if out_dir is not None:
+            _bad_input([Problem("--out", "writes influence.csv, so it needs --influence", value=str(out_dir))])
+        return
+    if not 0 < share < 1 or top < 1:
+        _bad_input([Problem("--share/--top", "expected a share between 0 and 1 (0.1 for 10%) and --top at least 1",
+                            value=f"{share:g}, {top}")])
+    from optimizer.analysis.influence import influence as rank_influence
+
+    with _interruptible(), progress.stage("ranking the figures"):
+        try:
+            ranked = rank_influence(loaded, share=share, top=top)
+        except (RuntimeError, ValueError) as exc:
+            err.print(_plain(f"error: {exc}"), style="bold red", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+    for line in ranked.lines(top):
+        out.print(_plain(line), highlight=False, soft_wrap=True)
+    out.print(_plain(f"     took {ranked.seconds:,.1f} s"), highlight=False)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(out_dir / "influence.csv", lambda path: ranked.csv_table().to_csv(
+            path, index=False, float_format="%.10g", lineterminator="\n"))
+        out.print(_plain(f"wrote {out_dir / 'influence.csv'}"), highlight=False)
 
 
 @app.command()

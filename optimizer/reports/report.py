@@ -12,6 +12,9 @@ The page (every figure embedded as a base64 PNG, no outside resources) holds:
                  the largest and the least covered by name, the others summed in one row)
     duals        what one more million of each donor's budget is worth in the objective, by year
     priorities   each priority rule's bound and how many of its rows bind
+    influence    which guesses matter: the families of illustrative figures whose error moves the
+                 objective most, when the folder holds the influence.csv of `ewppt validate
+                 --influence PATH --out RESULT_DIR` for this plan's instance
     provenance   status, objective, scenario, solver, package versions, instance digest, timings,
                  warnings
 A result without a plan (infeasible, unbounded, a time limit without a plan) gets a page that
@@ -860,6 +863,7 @@ def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, byt
                   _table(record_rows(run), ("what", "people per 10,000 yuan", "people and money / what it measures",
                                             "source"), numeric=(1,)),
                   "</section>"]
+    parts += _influence_section(run, tables.get("influence"))
     priority = priority_rows(run, tables)
     if priority:
         parts += ['<section id="priorities">', "<h2>Priority rules</h2>",
@@ -868,6 +872,53 @@ def build_html(run: dict, tables: dict[str, pd.DataFrame], images: dict[str, byt
     parts += ['<section id="provenance">', "<h2>Provenance</h2>", _table(provenance_rows(run), row_headers=True), "</section>",
               f"<script>{SCRIPT}</script>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
+
+
+INFLUENCE_FILE = "influence.csv"  # `ewppt validate --influence PATH --out RESULT_DIR` writes it
+INFLUENCE_SHOWN = 10
+
+
+def read_influence(result_dir: Path) -> pd.DataFrame | None:
+    """The result folder's influence.csv (None without one, or when it is not readable as one)."""
+    path = Path(result_dir) / INFLUENCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
+    needed = {"rank", "what", "move_down", "move_up", "move", "resolved", "share", "objective", "instance_sha256"}
+    return frame if needed <= set(frame.columns) else None
+
+
+def _influence_section(run: dict, frame: pd.DataFrame | None) -> list[str]:
+    """Which guesses matter: the families of illustrative figures whose error moves the objective
+    most (optimizer/analysis/influence.py), when influence.csv is of this plan's instance."""
+    if frame is None or frame.empty:
+        return []
+    e = html.escape
+    head = ['<section id="influence">', "<h2>Which guesses matter</h2>"]
+    if str(frame["instance_sha256"].iloc[0]) != str(run.get("instance_sha256")):
+        return head + [f"<p>{INFLUENCE_FILE} in this folder was computed for other data than this plan's "
+                       "(the instance's digest differs); run <code>ewppt validate --influence</code> again.</p>",
+                       "</section>"]
+    share, objective = float(frame["share"].iloc[0]), str(frame["objective"].iloc[0])
+    moving = frame[frame["move"].abs() > 0].head(INFLUENCE_SHOWN)
+
+    def amount(value: float, signed: bool = False) -> str:
+        text = f"{abs(value):,.2f} million yuan" if "investment" in objective else f"{abs(value):,.0f}"
+        return ("-" if value < 0 else "+") + text if signed else text
+
+    rows = [(int(r.rank), r.what, amount(r.move), amount(r.move_down, True), amount(r.move_up, True),
+             "re-solved" if bool(r.resolved) else "first-order") for r in moving.itertuples()]
+    return head + [f"<p>The families of illustrative figures whose error moves {e(objective)} most: each family "
+                   f"(an effect curve, a donor's revenue, a recipient's poor population, a quota, a capacity row, "
+                   "an investment-coupling figure) "
+                   f"{share:.0%} lower and {share:.0%} higher, the others held. Verify these first. The top ones are "
+                   "re-solved; the rest are first-order estimates from the plan's ranging and duals.</p>",
+                   _table(rows, ("rank", "family of illustrative figures", f"move of {objective}", f"at -{share:.0%}",
+                                 f"at +{share:.0%}", "how"), numeric=(2, 3, 4)),
+                   "</section>"]
 
 
 def figures_folder(html_path: Path) -> Path:
@@ -899,6 +950,9 @@ def write_report(result_dir: str | Path, out: str | Path | None = None) -> list[
 
 def _write_report(result_dir: Path, html_path: Path, png_dir: Path) -> list[Path]:
     run, tables = load_result(result_dir)
+    influence = read_influence(result_dir)
+    if influence is not None:
+        tables = {**tables, "influence": influence}
     images: dict[str, bytes] = {}
     for key, fig in make_figures(run, tables).items():
         images[key] = png_bytes(fig, DPI)
