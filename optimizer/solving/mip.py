@@ -25,6 +25,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.solving import progress
@@ -32,6 +33,7 @@ from optimizer.data.schema import Scenario
 
 ROUND_UP = 0.5  # a relaxed fund or project at least this much established is taken
 HIGHS_DEFAULT_GAP = 1e-4
+ROOT_LP_COLUMNS = 10_000  # from this many columns on, HiGHS's MIP solves its root LP by interior point
 
 
 @dataclass
@@ -134,13 +136,30 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
 
     saved = [(v, v.value) for v in model.component_data_objects(pyo.Var)] if plan else []
     release(pinned)
-    outcome = _branch_and_bound(opt, model, scenario, run, left(), discrete, plan)
+    outcome = _branch_and_bound(opt, model, scenario, run, left(), discrete, plan, saved)
     if plan is not None and outcome is plan:  # branch and bound found nothing better
         for v, value in saved:
             v.set_value(value, skip_validation=True)
         for v in discrete:
             pin(v, round(v.value))
     return outcome, pinned
+
+
+def _give_start(opt, start: list[tuple]) -> None:
+    """Hand HiGHS a feasible plan as the MIP's starting incumbent. The model's pending bound
+    changes go to HiGHS first: a bound change makes HiGHS forget a solution it was given."""
+    highs = getattr(opt, "_solver_model", None)
+    if highs is None:
+        return
+    opt.update()
+    columns = opt._pyomo_var_to_solver_var_map
+    index, values = [], []
+    for v, value in start:
+        j = columns.get(id(v))
+        if j is not None and value is not None:
+            index.append(j)
+            values.append(float(value))
+    highs.setSolution(len(index), np.array(index, dtype=np.int32), np.array(values, dtype=float))
 
 
 def _fix_rounded(model: pyo.ConcreteModel, discrete: list, generous: bool = False) -> None:
@@ -180,10 +199,22 @@ def _fix_rounded(model: pyo.ConcreteModel, discrete: list, generous: bool = Fals
             pin(model.y[key], 0)
 
 
-def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: MipOutcome | None) -> MipOutcome:
-    """HiGHS's MIP for the time left; keeps `plan` (from relax and fix) if it stays the better."""
+def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: MipOutcome | None,
+                      start: list[tuple] = ()) -> MipOutcome:
+    """HiGHS's MIP for the time left; keeps `plan` (from relax and fix) if it stays the better.
+
+    HiGHS starts from `start` (the plan's (variable, value) pairs) as its first incumbent, and
+    on a large model (ROOT_LP_COLUMNS) solves its root LP by interior point (`mip_lp_solver`; its
+    cut rounds and nodes stay on the dual simplex): with its default, the dual simplex, an
+    800-county root LP had not finished after 300 s; by interior point it took about as long as
+    the relaxation of step 1, and HiGHS's own rounding and cuts at the root then left about 0.1%
+    (see benchmarks/README.md). Small models keep the dual simplex, whose vertex picks the
+    same plan among tied ones as before."""
+    if start:
+        _give_start(opt, start)
     with progress.stage("MIP: branch and bound"):
-        status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit)
+        root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
+        status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
     info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
     nodes = None if info is None else int(info.mip_node_count)
     found = raw.incumbent_objective if status in ("optimal", "time_limit") else None

@@ -105,6 +105,7 @@ def stage(name: str) -> Iterator[None]:
 def _note(method: str, out) -> None:
     """HiGHS reports from inside a solve (highspy's callback output `out`): the method and its
     figures."""
+    better = False
     with _lock:
         changed = method != _state.method
         _state.method = method
@@ -114,16 +115,21 @@ def _note(method: str, out) -> None:
             _state.iterations = int(out.ipm_iteration_count)
         else:  # HiGHS's figures where it has them (its incumbent may be worse than relax and fix's plan)
             _state.nodes = int(out.mip_node_count)
-            _set_figures(_finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
+            better = _set_figures(_finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
     if changed:
         _emit(current())
+    if method == "branch and bound" and better:
+        _emit_figures()
 
 
-def _set_figures(best: float | None, bound: float | None) -> None:
-    if best is not None and (_state.best is None or best > _state.best):  # plans are maximised
+def _set_figures(best: float | None, bound: float | None) -> bool:
+    """Keep the best plan and bound; True when the plan improved."""
+    better = best is not None and (_state.best is None or best > _state.best)  # plans are maximised
+    if better:
         _state.best = best
     if bound is not None and (_state.bound is None or bound < _state.bound):
         _state.bound = bound
+    return better
 
 
 def mip_figures(best: float | None = None, bound: float | None = None, reset: bool = False) -> None:
@@ -131,7 +137,18 @@ def mip_figures(best: float | None = None, bound: float | None = None, reset: bo
     with _lock:
         if reset:
             _state.best = _state.bound = None
-        _set_figures(best, bound)
+        better = _set_figures(best, bound)
+    if better:
+        _emit_figures()
+
+
+def _emit_figures() -> None:
+    """With EWPPT_PROGRESS=lines, a line for each better MIP plan: its figures as the status
+    line shows them (benchmarks/bench_mip.py times when a plan within 1% is first shown)."""
+    if LINES:
+        with _lock:
+            text = _figures()
+        _emit(f"MIP plan: {text}")
 
 
 def _listener(method: str):
@@ -159,6 +176,18 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) and abs(value) < 1e300 else None
 
 
+def _figures() -> str:
+    """The MIP's best plan, bound and gap so far (the caller holds the lock)."""
+    figures = []
+    if _state.best is not None:
+        figures.append(f"best plan {_state.best:,.0f}" if abs(_state.best) >= 100 else f"best plan {_state.best:.4g}")
+    if _state.bound is not None:
+        figures.append(f"bound {_state.bound:,.0f}" if abs(_state.bound) >= 100 else f"bound {_state.bound:.4g}")
+    if _state.best is not None and _state.bound is not None:
+        figures.append(f"gap {max(_state.bound - _state.best, 0) / max(abs(_state.best), 1e-9):.2%}")
+    return ", ".join(figures)
+
+
 def describe() -> str:
     """One line: stage, method, figures and elapsed time (for the status line)."""
     with _lock:
@@ -172,16 +201,7 @@ def describe() -> str:
                 detail += f", iteration {_state.iterations:,}"
             parts.append(detail)
         if parts[0].startswith("MIP") and (_state.best is not None or _state.bound is not None):
-            figures = []
-            if _state.best is not None:
-                figures.append(f"best plan {_state.best:,.0f}" if abs(_state.best) >= 100 else
-                               f"best plan {_state.best:.4g}")
-            if _state.bound is not None:
-                figures.append(f"bound {_state.bound:,.0f}" if abs(_state.bound) >= 100 else
-                               f"bound {_state.bound:.4g}")
-            if _state.best is not None and _state.bound is not None:
-                figures.append(f"gap {max(_state.bound - _state.best, 0) / max(abs(_state.best), 1e-9):.2%}")
-            parts.append(", ".join(figures))
+            parts.append(_figures())
         parts.append(f"{now - _state.stage_started:,.0f} s (run {now - _state.started:,.0f} s)")
         if _state.method and now - _state.stage_started > HINT_AFTER:
             parts.append("Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes")
