@@ -2,8 +2,9 @@
 
 1. Solve the LP relaxation (interior point). Its optimum bounds every plan from above.
 2. Round the whole decisions (a fund or project whose relaxed value is at least one half is
-   taken, cadres to the nearest count, funds beyond a recipient's admin capacity dropped,
-   least established first), fix them, and solve the LP that is left: a plan.
+   taken, a recipient's cadres the fewest that run its funds taken, funds beyond a recipient's
+   admin capacity dropped, least established first), fix them, and solve the LP that is left:
+   a plan.
 3. If the plan is within `[solver] mip_rel_gap` of the bound (HiGHS's gap: (bound - plan) /
    |plan|), it is optimal to that tolerance. Otherwise HiGHS's branch and bound runs for the
    time left, and the better plan and the tighter bound are kept.
@@ -11,9 +12,10 @@
 Why: on large plans HiGHS's MIP solves its root LP with the dual simplex method, which the
 plans' time degeneracy makes wander (an 800-county generated instance had not finished its
 root LP after 300 s), while interior point solves the same LP in about 15 s; with the
-`fund_effect` tightening the rounded plan is usually within a fraction of a percent of the
-bound. Every figure reported is certified: the bound is the relaxation's (or HiGHS's), the
-plan is a feasible solution of the MIP.
+`fund_effect` tightening and models/funds.py's admin_capacity_hull, and the fewest cadres,
+the rounded plan was 0.064% below the bound on 800 generated counties (0.014% on 200). Every
+figure reported is certified: the bound is the relaxation's (or HiGHS's), the plan is a
+feasible solution of the MIP.
 
 The fixed LP of step 2 also gives the plan's duals: what one more million is worth with the
 whole decisions held at the plan's values.
