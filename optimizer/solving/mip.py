@@ -148,21 +148,33 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     return outcome, pinned
 
 
-def _give_start(opt, start: list[tuple]) -> None:
-    """Hand HiGHS a feasible plan as the MIP's starting incumbent. The model's pending bound
-    changes go to HiGHS first: a bound change makes HiGHS forget a solution it was given."""
+def _give_start(opt, start: list[tuple]):
+    """Hand HiGHS a feasible plan as the MIP's starting incumbent, at its next run. Returns the
+    undo (call it once that run is over).
+
+    Pyomo's persistent interface updates the model inside its solve (mutable Params, bounds),
+    and any such change makes HiGHS forget a solution it was given, so the plan is given in the
+    run itself: highspy's `run` is wrapped for that one call."""
     highs = getattr(opt, "_solver_model", None)
     if highs is None:
-        return
-    opt.update()
+        return lambda: None
     columns = opt._pyomo_var_to_solver_var_map
-    index, values = [], []
-    for v, value in start:
-        j = columns.get(id(v))
-        if j is not None and value is not None:
-            index.append(j)
-            values.append(float(value))
-    highs.setSolution(len(index), np.array(index, dtype=np.int32), np.array(values, dtype=float))
+    pairs = sorted((columns[id(v)], float(value)) for v, value in start if id(v) in columns and value is not None)
+    index = np.array([j for j, _ in pairs], dtype=np.int32)
+    values = np.array([value for _, value in pairs], dtype=float)
+    run = highs.run
+
+    def run_from_start():
+        highs.setSolution(len(index), index, values)
+        return run()
+
+    highs.run = run_from_start
+
+    def undo() -> None:
+        if highs.__dict__.get("run") is run_from_start:
+            del highs.run
+
+    return undo
 
 
 def _fix_rounded(model: pyo.ConcreteModel, discrete: list, generous: bool = False,
@@ -239,11 +251,13 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
     the relaxation of step 1, and HiGHS's own rounding and cuts at the root then left about 0.1%
     (see benchmarks/README.md). Small models keep the dual simplex, whose vertex picks the
     same plan among tied ones as before."""
-    if start:
-        _give_start(opt, start)
-    with progress.stage("MIP: branch and bound"):
-        root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
-        status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
+    undo = _give_start(opt, start) if start else (lambda: None)
+    try:
+        with progress.stage("MIP: branch and bound"):
+            root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
+            status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
+    finally:
+        undo()
     info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
     nodes = None if info is None else int(info.mip_node_count)
     found = raw.incumbent_objective if status in ("optimal", "time_limit") else None
