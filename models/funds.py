@@ -72,7 +72,8 @@ def add_funds(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> N
     m.admin_capacity_hull = pyo.Constraint(
         list(hull),
         rule=lambda m, w, i: (None, sum(m.y[w, k] for k in funds_of[w])
-                              - hull[w, i][1] * sum(m.c[key] for key in sets.cadres_by_recipient[w]), hull[w, i][0]),
+                              - (hull[w, i][1] * sum(m.c[key] for key in sets.cadres_by_recipient[w]) if hull[w, i][1]
+                                 else 0.0), hull[w, i][0]),
     )
     m.admin_capacity_limit = pyo.Constraint(
         sets.admin_recipients,
