@@ -176,7 +176,7 @@ def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, co
 
     # per line l its total X[l] as a column, X[l] - sum_t x[l,t] = 0, so that each profile row
     # holds x[l,t], X[l] and a slack (with the sum substituted every row was dense in the line's
-    # years: on 800 counties interior point took a quarter longer)
+    # years: 889,675 nonzeros against 744,067 at 800 counties)
     starts, index, value, weights, lower, totals = [0], [], [], [], [], []
 
     def add_row(pairs: list[tuple[int, float]]) -> None:
