@@ -5,6 +5,17 @@ and what each part of the formulation and the solve method gives.
     python benchmarks/bench_mip.py --recipients 200 --ablation
     python benchmarks/bench_mip.py --configs engine,no-tightening
     python benchmarks/bench_mip.py --smoke     # 20 counties, every configuration: seconds, for the test suite
+    python benchmarks/bench_mip.py --targets --seeds 7,11,23 --before /tmp/before   # a planner's three waits
+
+--targets times the whole `ewppt solve` command, as a planner runs it, on generated instances of
+--recipients counties (12 donors, 10 instruments, 5 years) for each of --seeds:
+    gap 1%        `ewppt solve --mip-gap 0.01`: wall seconds to a plan within 1%, steady stage included
+    gap 0.1%      `ewppt solve --mip-gap 0.001`: wall seconds to a plan within 0.1%
+    default shown `ewppt solve` (no flags): seconds until the status line first shows a plan within 1%
+                  of the bound (EWPPT_PROGRESS=lines prints each better plan; the run is then stopped)
+With --before FOLDER (a checkout of the code to compare, e.g. `git archive main | tar -x -C FOLDER`)
+each command runs with the code before and after, one right after the other, and the table gives
+both times and their ratio: on a shared machine the ratio is the figure to trust.
 
 Each configuration runs in a fresh process (so peak memory is its own) and prints one line:
 instance load, model build, solve until the plan is within --gap of the best bound (or the
@@ -22,10 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +47,78 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CONFIGS = ("engine", "highs-bb", "no-tightening", "highs-bb-loose")
+TARGETS = (("gap 1%", ["--mip-gap", "0.01"], 40.0, 0.01),
+           ("gap 0.1%", ["--mip-gap", "0.001"], 180.0, 0.001),
+           ("default shown", [], 60.0, 0.01))
+SHOWN = re.compile(r"progress: MIP plan: .*gap ([0-9.]+)%")
+
+
+def run_command(code: Path, folder: Path, flags: list[str], watch: bool, time_limit: float) -> dict:
+    """One `ewppt solve` with `code` first on the path: wall seconds, status and gap. `watch`:
+    stop at the first plan shown within 1% (or at time_limit) and report when it was shown."""
+    env = {**os.environ, "PYTHONPATH": str(code), "EWPPT_PROGRESS": "lines"}
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "optimizer", "solve", str(folder), "--out", str(Path(out) / "plan"), *flags]
+        if not watch:
+            command += ["--time-limit", str(time_limit)]
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True)
+        shown, gap = None, None
+        timer = threading.Timer(time_limit, process.kill) if watch else None
+        if timer:
+            timer.start()
+        for line in process.stderr:
+            found = SHOWN.search(line)
+            if watch and found and float(found.group(1)) <= 1.0:
+                shown, gap = time.perf_counter() - started, float(found.group(1)) / 100
+                process.kill()  # the process this benchmark started, by its own handle
+                break
+        process.wait()
+        wall = time.perf_counter() - started
+        if timer:
+            timer.cancel()
+        if watch:
+            return dict(seconds=shown, gap=gap, status="shown" if shown is not None else "not shown")
+        run = Path(out) / "plan" / "run.json"
+        if not run.exists():
+            return dict(seconds=wall, gap=None, status=f"exit {process.returncode}")
+        record = json.loads(run.read_text(encoding="utf-8"))
+        return dict(seconds=wall, gap=record.get("solver", {}).get("mip_gap"), status=record.get("status"))
+
+
+def targets(args) -> list[str]:
+    """The three targets on each seed; with --before, before and after side by side."""
+    from optimizer.data.generate import generate_instance
+
+    codes = [("after", ROOT)] + ([("before", Path(args.before).resolve())] if args.before else [])
+    failed = []
+    print(f"{args.recipients} counties, {args.donors} donors, {args.instruments} instruments, {args.years} years; "
+          f"whole `ewppt solve` wall seconds (time limit {args.time_limit:g} s)")
+    print("| seed | run | target | " + " | ".join(f"{name} s | {name} gap" for name, _ in codes)
+          + (" | before / after |" if args.before else " |"))
+    print("|---" * (3 + 2 * len(codes) + (1 if args.before else 0)) + "|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            folder = generate_instance(Path(tmp) / f"s{seed}", recipients=args.recipients, donors=args.donors,
+                                       instruments=args.instruments, years=args.years, seed=seed)
+            for name, flags, limit, gap_target in TARGETS:
+                cells, seconds = [], {}
+                for code_name, code in codes:
+                    r = run_command(code, folder, flags, watch=not flags, time_limit=args.time_limit)
+                    seconds[code_name] = r["seconds"]
+                    met = r["seconds"] is not None and r["gap"] is not None and r["gap"] <= gap_target + 1e-12
+                    if code_name == "after" and not met:
+                        failed.append(f"seed {seed} {name}: {r['status']}")
+                    cells += ["-" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                              "-" if r["gap"] is None else f"{r['gap']:.3%}"]
+                ratio = ""
+                if args.before:
+                    b, a = seconds.get("before"), seconds.get("after")
+                    ratio = f" {b / a:.2f} |" if a and b else " - |"
+                print(f"| {seed} | {name} | {limit:g} s, {gap_target:.1%} | " + " | ".join(cells) + " |" + ratio,
+                      flush=True)
+    return failed
 
 
 def run_one(folder: Path, config: str, gap: float, time_limit: float) -> dict:
@@ -80,9 +166,17 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: CONFIG:FOLDER, run in this process
     parser.add_argument("--smoke", action="store_true",
                         help="20 counties, every configuration: seconds, for the test suite")
+    parser.add_argument("--targets", action="store_true", help="time the three planner targets on --seeds")
+    parser.add_argument("--seeds", default="7,11,23", help="--targets: comma-separated generator seeds")
+    parser.add_argument("--before", help="--targets: a checkout of the code to compare with, run side by side")
     args = parser.parse_args()
     if args.smoke:
         args.recipients, args.ablation, args.time_limit = 20, True, 20.0
+    if args.targets:
+        failed = targets(args)
+        if failed:
+            raise SystemExit("target missed: " + "; ".join(failed))
+        return
 
     if args.one:
         config, folder = args.one.split(":", 1)
@@ -114,6 +208,10 @@ def main() -> None:
             print(f"{config:<15} {r['status']:<11} load {r['load_s']:>6.2f} s  build {r['build_s']:>6.2f} s  "
                   f"solve {r['solve_s']:>7.2f} s  objective {objective:>10}  bound {bound:>10}  gap {gap:>8}  "
                   f"peak {r['peak_mb']} MB  ({r['columns']:,} columns, {r['rows']:,} rows, {r['whole']:,} whole)")
+        if args.smoke:  # and the targets' commands, once, at the smoke size
+            args.seeds = "7"
+            missed = targets(args)
+            failed += [m for m in missed if "exit" in m or "not shown" in m]
         if failed:
             raise SystemExit("failed: " + "; ".join(failed))
 

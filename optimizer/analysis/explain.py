@@ -306,7 +306,7 @@ def _family_and_index(con) -> tuple[str, dict[str, Any]]:
 
 
 # rows that are not in the result tables (FAMILY_INDEX) but may be in a conflict
-_OTHER_INDEX = {"fund_effect": ("recipient", "instrument", "segment"),
+_OTHER_INDEX = {"fund_effect": ("recipient", "instrument", "segment"), "admin_capacity_hull": ("recipient", "edge"),
                 "year_fund_effect": ("recipient", "instrument", "segment", "year")}
 
 
@@ -374,6 +374,9 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
     if family == "admin_capacity_limit":
         return (f"admin capacity {g('recipient')}: at most {numbers.plain(value)} funds (recipients.csv admin_capacity), "
                 f"plus what cadres add")
+    if family == "admin_capacity_hull":
+        return (f"admin capacity {g('recipient')} with whole cadres: no more funds than whole cadre-years make room "
+                f"for (recipients.csv admin_capacity, cadres.csv capacity_per_cadre)")
     if family == "fund_min":
         return (f"fund minimum {g('recipient')} {g('instrument')}: an established fund holds at least "
                 f"{_money(_fund_floor(instance, g('instrument')))} million over the plan "

@@ -139,6 +139,7 @@ def stage(name: str) -> Iterator[None]:
 def _note(method: str, out) -> None:
     """HiGHS reports from inside a solve (highspy's callback output `out`): the method and its
     figures."""
+    better = False
     with _lock:
         state = _st()
         changed = method != state.method
@@ -149,16 +150,21 @@ def _note(method: str, out) -> None:
             state.iterations = int(out.ipm_iteration_count)
         else:  # HiGHS's figures where it has them (its incumbent may be worse than relax and fix's plan)
             state.nodes = int(out.mip_node_count)
-            _set_figures(state, _finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
+            better = _set_figures(state, _finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
     if changed:
         _emit(current())
+    if method == "branch and bound" and better:
+        _emit_figures()
 
 
-def _set_figures(state: State, best: float | None, bound: float | None) -> None:
-    if best is not None and (state.best is None or best > state.best):  # plans are maximised
+def _set_figures(state: State, best: float | None, bound: float | None) -> bool:
+    """Keep the best plan and bound; True when the plan improved."""
+    better = best is not None and (state.best is None or best > state.best)  # plans are maximised
+    if better:
         state.best = best
     if bound is not None and (state.bound is None or bound < state.bound):
         state.bound = bound
+    return better
 
 
 def mip_figures(best: float | None = None, bound: float | None = None, reset: bool = False) -> None:
@@ -167,7 +173,18 @@ def mip_figures(best: float | None = None, bound: float | None = None, reset: bo
         state = _st()
         if reset:
             state.best = state.bound = None
-        _set_figures(state, best, bound)
+        better = _set_figures(state, best, bound)
+    if better:
+        _emit_figures()
+
+
+def _emit_figures() -> None:
+    """With EWPPT_PROGRESS=lines, a line for each better MIP plan: its figures as the status
+    line shows them (benchmarks/bench_mip.py times when a plan within 1% is first shown)."""
+    if LINES:
+        with _lock:
+            text = _figures(_st())
+        _emit(f"MIP plan: {text}")
 
 
 def _listener(method: str):
@@ -195,6 +212,18 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) and abs(value) < 1e300 else None
 
 
+def _figures(st: State) -> str:
+    """The MIP's best plan, bound and gap so far (the caller holds the lock)."""
+    figures = []
+    if st.best is not None:
+        figures.append(f"best plan {st.best:,.0f}" if abs(st.best) >= 100 else f"best plan {st.best:.4g}")
+    if st.bound is not None:
+        figures.append(f"bound {st.bound:,.0f}" if abs(st.bound) >= 100 else f"bound {st.bound:.4g}")
+    if st.best is not None and st.bound is not None:
+        figures.append(f"gap {max(st.bound - st.best, 0) / max(abs(st.best), 1e-9):.2%}")
+    return ", ".join(figures)
+
+
 def describe(state: State | None = None) -> str:
     """One line: stage, method, figures and elapsed time (for the status line) of `state` (the
     process's own by default)."""
@@ -210,16 +239,7 @@ def describe(state: State | None = None) -> str:
                 detail += f", iteration {st.iterations:,}"
             parts.append(detail)
         if parts[0].startswith("MIP") and (st.best is not None or st.bound is not None):
-            figures = []
-            if st.best is not None:
-                figures.append(f"best plan {st.best:,.0f}" if abs(st.best) >= 100 else
-                               f"best plan {st.best:.4g}")
-            if st.bound is not None:
-                figures.append(f"bound {st.bound:,.0f}" if abs(st.bound) >= 100 else
-                               f"bound {st.bound:.4g}")
-            if st.best is not None and st.bound is not None:
-                figures.append(f"gap {max(st.bound - st.best, 0) / max(abs(st.best), 1e-9):.2%}")
-            parts.append(", ".join(figures))
+            parts.append(_figures(st))
         parts.append(f"{now - st.stage_started:,.0f} s (run {now - st.started:,.0f} s)")
         if st.method and now - st.stage_started > HINT_AFTER:
             parts.append("Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes")

@@ -184,37 +184,44 @@ def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, co
         costs[cols[id(model.x[flow])]] = TIE_BREAK * tie_weight(flow)
     copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), costs)
 
-    starts, index, value, new_cols = [0], [], [], 0
-    lower = []
+    # per line l its total X[l] as a column, X[l] - sum_t x[l,t] = 0, so that each profile row
+    # holds x[l,t], X[l] and a slack (with the sum substituted every row was dense in the line's
+    # years: 889,675 nonzeros against 744,067 at 800 counties)
+    starts, index, value, weights, lower, totals = [0], [], [], [], [], []
+
+    def add_row(pairs: list[tuple[int, float]]) -> None:
+        for j, a in sorted(pairs):
+            if a != 0.0:
+                index.append(j)
+                value.append(a)
+        starts.append(len(index))
+        lower.append(0.0)
+
     for (d, w, k), members in lines.items():
         present = [j for j in members if j is not None]
         if all(col_upper[j] == col_lower[j] for j in present):
             continue  # the whole line is held: its profile gap is a constant
         shares = [profile_share(budget, d, years, profile_lag(model, k), t) for t in years]
+        total = n_cols + len(weights)
+        weights.append(0.0)
+        totals.append(len(lower))
+        add_row([(total, 1.0)] + [(j, -1.0) for j in present])  # X - sum_t x_t = 0
         for position, j in enumerate(members):
             if j is None:
                 continue
             pi = shares[position]
-            # excess:  g - x_t + pi * sum_tau x_tau >= 0
-            row = {jj: pi for jj in present}
-            row[j] = row[j] - 1.0
-            # deep shortfall:  s + x_t - DEEP * pi * sum_tau x_tau >= 0
-            deep = {jj: -DEEP_SHORTFALL * pi for jj in present}
-            deep[j] = deep[j] + 1.0
-            for coefficients, slack in ((row, n_cols + new_cols), (deep, n_cols + new_cols + 1)):
-                pairs = sorted((jj, a) for jj, a in coefficients.items() if a != 0.0)
-                index += [jj for jj, _ in pairs] + [slack]
-                value += [a for _, a in pairs] + [1.0]
-                starts.append(len(index))
-                lower.append(0.0)
-            new_cols += 2
-    if not new_cols:
+            excess, deep = n_cols + len(weights), n_cols + len(weights) + 1
+            weights += [1.0, SHORTFALL_WEIGHT]
+            add_row([(j, -1.0), (total, pi), (excess, 1.0)])  # excess:  g - x_t + pi X >= 0
+            add_row([(j, 1.0), (total, -DEEP_SHORTFALL * pi), (deep, 1.0)])  # deep shortfall:  s + x_t - DEEP pi X >= 0
+    if not weights:
         return 0, 0
-    weights = np.tile([1.0, SHORTFALL_WEIGHT], new_cols // 2)
-    copy.addCols(new_cols, weights, np.zeros(new_cols), np.full(new_cols, math.inf), 0,
+    new_cols, n_new_rows = len(weights), len(lower)
+    copy.addCols(new_cols, np.array(weights), np.zeros(new_cols), np.full(new_cols, math.inf), 0,
                  np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([], dtype=float))
-    n_new_rows = len(lower)
-    copy.addRows(n_new_rows, np.array(lower), np.full(n_new_rows, math.inf), len(index),
+    upper = np.full(n_new_rows, math.inf)
+    upper[totals] = 0.0
+    copy.addRows(n_new_rows, np.array(lower), upper, len(index),
                  np.array(starts[:-1], dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float))
     return new_cols, n_new_rows
 
