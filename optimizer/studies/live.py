@@ -144,6 +144,13 @@ class LivePlan:
         result.timings = {**result.timings, "total": seconds}
         return LiveSolve(result, scenario, instance, rebuilt, seconds, dict(settings))
 
+    def stop(self) -> None:
+        """Ask HiGHS to stop the solve running now (if any)."""
+        built = self._built
+        highs = getattr(built.opt, "_solver_model", None) if built is not None else None
+        if highs is not None:
+            highs.cancelSolve()
+
     def _why(self, structure: tuple) -> str:
         if self._structure is None:
             return "the model was built for this instance"
@@ -199,3 +206,36 @@ def _structure(scenario: Scenario, instance: Instance) -> tuple:
     priorities = tuple(k for k in MOVED_PRIORITIES if getattr(scenario.priorities, k) is not None)
     return (scenario.objective, scenario.scenario.model, scenario.scenario.year_profile, scenario.priorities.scope,
             priorities, instance.locks.to_csv(index=False))
+
+
+def settings_for_changes(changes, settings: dict[str, Any], instance: Instance) -> dict[str, Any]:
+    """The settings with explain's least change applied (`changes`: an Explanation's table, one
+    row per value to change: file, section, donor, recipient, instrument, year, column, value).
+    Raises InvalidInstance naming a change the workbench cannot make as a setting."""
+    settings = dict(settings)
+    problems = []
+    for row in changes.to_dict("records"):
+        file, column, value = row.get("file"), row.get("column"), row.get("value")
+        if file == "scenario.toml":
+            settings[f"{row.get('section')}.{column}"] = float(value)
+        elif file == "pairs.csv" and column == "base_quota":
+            settings[f"pairs.{row['donor']}.{row['recipient']}.base_quota"] = float(value)
+        elif file == "capacity.csv" and column == "max_aid":
+            settings[f"capacity.{row['recipient']}.{row['instrument']}.{int(row['year'])}"] = float(value)
+        elif file == "locks.csv" and column in ("aid", "min_aid", "max_aid"):
+            locks = settings.get("locks", instance.locks).copy()
+            mask = ((locks["donor"] == row["donor"]) & (locks["recipient"] == row["recipient"])
+                    & (locks["instrument"] == row["instrument"]) & (locks["year"].astype(int) == int(row["year"])))
+            if column == "aid":  # an exact lock relaxed one way becomes a bound that way
+                side = "min_aid" if float(value) < float(row["current"]) else "max_aid"
+                locks.loc[mask, "aid"] = None
+                locks.loc[mask, side] = float(value)
+            else:
+                locks.loc[mask, column] = float(value)
+            settings["locks"] = locks
+        else:
+            problems.append(Problem(str(file), "a change the workbench cannot apply; edit the files instead",
+                                    key=str(column), value=value))
+    if problems:
+        raise InvalidInstance(problems)
+    return settings
