@@ -11,6 +11,7 @@ message with a 4xx, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import math
@@ -112,16 +113,17 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     """The workbench for `instance`, served at host:port (the Host headers it accepts)."""
     queue = SolveQueue(slots or os.cpu_count() or 1, explain=lambda inst: explain(inst))
     sessions = Sessions(instance, queue, idle_seconds)
-    app = FastAPI(title="EWPPT workbench", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        sessions.close()
+
+    app = FastAPI(title="EWPPT workbench", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.sessions = sessions
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(UploadLimit, max_bytes=max_upload)
     app.add_middleware(HostCheck, hosts=allowed_hosts(host, port))
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        sessions.close()
 
     def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, context, status_code=status_code)
@@ -330,6 +332,12 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         return problem_response(request, [f"no download named {what!r}: plan.xlsx, plan.zip, instance.xlsx or "
                                           "report.html"], 404)
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    # after /static/plotly.min.js, which the package serves from plotly's own folder
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app
 
 

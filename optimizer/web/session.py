@@ -108,6 +108,7 @@ class SolveQueue:
                     if session.state != "solving":  # one solve per session at a time
                         del self.waiting[n]
                         session.state = "solving"
+                        session.line = ""
                         return session, settings
                 self.cond.wait(timeout=0.5)
 

@@ -29,6 +29,7 @@
     const state = document.createElement("span");
     state.className = `state state-${s.state}`;
     state.dataset.state = s.state;
+    state.dataset.revision = String(s.revision);
     state.textContent = word;
     const line = document.createElement("span");
     line.id = "status-line";

@@ -1,0 +1,322 @@
+"""`ewppt serve`: the planner's workbench in a real Chromium against a real uvicorn server (issue 22).
+
+One server (ewppt-2010) and one browser per module. The numbers the page shows are checked
+against the library's own solve and compare for the same settings, formatted as the page
+formats them. Screenshots go to EWPPT_SCREENSHOTS (default: a temporary folder); the best ones
+are copied by hand into docs/workbench/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from optimizer import load_instance
+from optimizer.analysis.compare import compare_results
+from optimizer.data import numbers
+from optimizer.solving.solve import solve
+from tests.conftest import INSTANCES
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SOLVE_WAIT = 120_000  # ms: a page waits for a solve this long at most (a loaded machine), never asserted on
+MAX_UPLOAD = 2 * 1024 * 1024
+
+
+class Server:
+    """uvicorn serving create_app(instance) on a free loopback port, in a thread."""
+
+    def __init__(self, instance, **options):
+        import uvicorn
+
+        from optimizer.web.app import create_app
+        from optimizer.web.server import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(instance, port=self.port, **options)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def ewppt_2010():
+    return load_instance(INSTANCES / "ewppt-2010")
+
+
+@pytest.fixture(scope="module")
+def server(ewppt_2010):
+    running = Server(ewppt_2010, max_upload=MAX_UPLOAD, idle_seconds=3.0)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = "chromium is not installed (Debian: apt-get install chromium)"
+        if os.environ.get("EWPPT_REQUIRE_CHROMIUM"):
+            pytest.fail(f"{message}; EWPPT_REQUIRE_CHROMIUM is set, so the workbench must be checked in a browser")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("EWPPT_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(ewppt_2010):
+    """`ewppt solve ewppt-2010` (the library's solve, as the command calls it)."""
+    return solve(ewppt_2010)
+
+
+def open_page(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url + "/")
+    wait_for_plan(page, 1)
+    return page
+
+
+def wait_for_plan(page, revision: int) -> None:
+    """Wait until the page shows a plan of at least `revision` and no solve is waiting or running."""
+    page.wait_for_function(
+        f"""(() => {{ const plan = document.querySelector('#plan-body');
+                     const state = document.querySelector('#status .state');
+                     return plan && state && (plan.dataset.revision|0) >= {revision} && state.dataset.state === 'idle'
+                            && state.dataset.revision === plan.dataset.revision; }})()""", timeout=SOLVE_WAIT)
+
+
+def revision(page) -> int:
+    return int(page.get_attribute("#plan-body", "data-revision"))
+
+
+def set_knob(page, name: str, value: str) -> None:
+    """Type a value into a knob and leave the field (the page re-solves on change); wait for the plan."""
+    before = revision(page)
+    field = page.locator(f"[name='{name}']")
+    field.fill(value)
+    field.press("Tab")
+    wait_for_plan(page, before + 1)
+
+
+def shown_objective(result) -> str:
+    return numbers.objective(result.summary["objective_name"], result.objective)
+
+
+# ------------------------------------------------------------------------------ the plan
+
+
+def test_the_page_opens_on_the_plan_ewppt_solve_gives(browser, server, reference, shots):
+    page = open_page(browser, server)
+    assert page.inner_text("#objective") == shown_objective(reference)
+    assert page.inner_text("#kpi-people-lifted td") == numbers.people(reference.kpis["people_lifted"].sum())
+    for figure in ("flows", "people", "years", "worth"):  # drawn by Plotly from the package's own copy
+        assert page.locator(f"#figure-{figure} .main-svg").count() > 0
+    assert page.locator("#priorities-table tbody tr").count() == 7
+    page.screenshot(path=str(shots / "plan.png"))
+    page.close()
+
+
+def test_a_knob_re_solves_to_the_plan_of_ewppt_solve_with_set(browser, server, ewppt_2010, shots):
+    page = open_page(browser, server)
+    set_knob(page, "priorities.enterprise_finance_min", "0.35")
+    expected = solve(ewppt_2010, **{"priorities.enterprise_finance_min": 0.35})
+    assert page.inner_text("#objective") == shown_objective(expected)
+    assert page.inner_text("#kpi-total-aid td") == numbers.money(expected.allocation["aid"].sum())
+    assert float(page.inner_text("#seconds")) > 0  # the page says how long the solve took
+    assert page.locator("#rebuilt").count() == 0  # a Param moved; the model was not rebuilt
+    page.screenshot(path=str(shots / "knob.png"))
+    page.close()
+
+
+def test_an_infeasible_setting_shows_the_conflict_and_its_change_applies(browser, server, shots):
+    page = open_page(browser, server)
+    page.locator("[name='priorities.enterprise_finance_min']").fill("0.7")
+    set_knob(page, "priorities.household_finance_min", "0.5")
+    assert page.inner_text("#plan-status") == "infeasible"
+    conflict = page.inner_text("#conflict")
+    assert "enterprise_finance_min 0.7" in conflict and "household_finance_min 0.5" in conflict
+    assert "million" in conflict  # in the planner's numbers
+    assert page.locator("#changes li").count() >= 1
+    page.screenshot(path=str(shots / "infeasible.png"), full_page=False)
+    page.click("#apply-change")
+    page.wait_for_load_state()
+    wait_for_plan(page, 1)
+    page.wait_for_function("document.querySelector('#plan-status')?.textContent === 'optimal'", timeout=SOLVE_WAIT)
+    assert page.locator("#explanation").count() == 0
+    page.close()
+
+
+def test_pinned_plan_differences_are_compares(browser, server, reference, ewppt_2010, tmp_path, shots):
+    page = open_page(browser, server)
+    before = revision(page)
+    page.click("#pin")
+    wait_for_plan(page, before + 1)
+    set_knob(page, "proportion.provincial", "0.0006")
+    changed = solve(ewppt_2010, **{"proportion.provincial": 0.0006})
+    reference.write(tmp_path / "a")
+    changed.write(tmp_path / "b")
+    tables = compare_results(tmp_path / "a", tmp_path / "b")
+    donors = tables["by_donor"]
+    donors = donors[donors["delta"].abs() > 0]
+    shown = [[cell.inner_text() for cell in row.locator("td").all()] for row in page.locator("#diff-donors tbody tr").all()]
+    assert shown == [[str(r.donor), numbers.money(r.aid_a), numbers.money(r.aid_b), numbers.money(r.delta)]
+                     for r in donors.itertuples()]
+    people = tables["kpis"].set_index("kpi").loc["people_lifted"]
+    row = page.locator("#diff-kpis tr", has_text="people lifted").first
+    assert [c.inner_text() for c in row.locator("td").all()][1:] == [
+        numbers.people(people["a"]), numbers.people(people["b"]), numbers.people(people["delta"])]
+    page.locator("#differences").screenshot(path=str(shots / "baseline.png"))
+    page.close()
+
+
+def test_two_pages_keep_their_own_numbers(browser, server, reference, ewppt_2010):
+    first = open_page(browser, server)
+    second = open_page(browser, server)
+    set_knob(second, "proportion.provincial", "0.0006")
+    changed = solve(ewppt_2010, **{"proportion.provincial": 0.0006})
+    assert second.inner_text("#objective") == shown_objective(changed)
+    assert first.inner_text("#objective") == shown_objective(reference)
+    first.reload()
+    wait_for_plan(first, 1)
+    assert first.inner_text("#objective") == shown_objective(reference)
+    first.close()
+    second.close()
+
+
+def test_an_idle_tab_frees_its_model_and_says_so_when_it_comes_back(browser, server, reference):
+    page = open_page(browser, server)
+    url = page.url
+    page.close()  # its event stream stops: the session is idle from now on
+    sessions = server.app.state.sessions
+    sid = url.rstrip("/").split("/")[-1]
+    deadline = time.monotonic() + 60
+    while sid not in sessions.freed:
+        assert time.monotonic() < deadline, "the idle session was never freed"
+        time.sleep(0.2)
+    page = browser.new_page()
+    page.goto(url)
+    wait_for_plan(page, 1)
+    assert "idle" in page.inner_text("#note") and "rebuilt" in page.inner_text("#note")
+    assert page.inner_text("#objective") == shown_objective(reference)
+    page.close()
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def test_an_upload_with_a_bad_cell_names_the_cell_and_a_good_one_solves(browser, server, ewppt_2010, tmp_path):
+    from openpyxl import load_workbook
+
+    from optimizer.data.workbook import instance_workbook_bytes
+
+    good = tmp_path / "plan.xlsx"
+    good.write_bytes(instance_workbook_bytes(ewppt_2010))
+    book = load_workbook(good)
+    sheet = book["recipients"]
+    header = [c.value for c in sheet[1]]
+    column = header.index("poor_population") + 1
+    sheet.cell(row=3, column=column, value="many")
+    bad = tmp_path / "bad.xlsx"
+    book.save(bad)
+
+    page = open_page(browser, server)
+    page.set_input_files("input[name='file']", str(bad))
+    page.click("#upload button")
+    page.wait_for_selector(".problems", timeout=SOLVE_WAIT)
+    message = page.inner_text(".problems")
+    assert "recipients" in message and "row 3" in message and "poor_population" in message
+    page.set_input_files("input[name='file']", str(good))
+    page.click("#upload button")
+    page.wait_for_load_state()
+    wait_for_plan(page, 1)
+    assert page.inner_text("#plan-status") == "optimal"
+    page.close()
+
+
+def test_downloads_are_the_plan_its_instance_and_the_report(server):
+    with httpx.Client(base_url=server.url) as client:
+        sid = client.get("/").headers["location"].split("/")[2]
+        deadline = time.monotonic() + 120
+        while "objective" not in client.get(f"/s/{sid}/plan").text:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        report = client.get(f"/s/{sid}/download/report.html")
+        assert report.status_code == 200 and b"<html" in report.content[:500].lower()
+        for name, magic in (("plan.xlsx", b"PK"), ("plan.zip", b"PK"), ("instance.xlsx", b"PK")):
+            got = client.get(f"/s/{sid}/download/{name}")
+            assert got.status_code == 200 and got.content[:2] == magic, name
+
+
+# ------------------------------------------------------------------------------ security
+
+
+def test_a_foreign_host_header_is_refused(server):
+    with httpx.Client(base_url=server.url) as client:
+        assert client.get("/", headers={"Host": "attacker.example:80"}).status_code == 421
+        assert client.get("/", headers={"Host": f"attacker.example:{server.port}"}).status_code == 421
+        assert client.get("/static/htmx.min.js").status_code == 200
+        assert client.get("/", headers={"Host": f"localhost:{server.port}"}).status_code == 303
+
+
+def test_an_upload_over_the_limit_is_refused(server):
+    with httpx.Client(base_url=server.url) as client:
+        sid = client.get("/").headers["location"].split("/")[2]
+        big = b"0" * (MAX_UPLOAD + 70_000)
+        got = client.post(f"/s/{sid}/upload", files={"file": ("big.xlsx", big)})
+        assert got.status_code == 413 and "larger than the limit" in got.text
+
+
+def test_a_path_in_a_request_is_never_opened(server, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("donor,name,kind\nSECRET-CONTENT,x,province\n")
+    with httpx.Client(base_url=server.url) as client:
+        sid = client.get("/").headers["location"].split("/")[2]
+        answers = [
+            client.get(f"/s/{sid}/download/{secret}"),
+            client.get(f"/s/{sid}/download/..%2F..%2F..%2F{str(secret).lstrip('/')}"),
+            client.get(f"/static/..%2F..%2F..%2F..%2F{str(secret).lstrip('/')}"),
+            client.post(f"/s/{sid}/settings", data={"more": f"scenario.name={secret}\nlocks={secret}"}),
+            client.post(f"/s/{sid}/settings", data={"locks": str(secret)}),
+            client.post(f"/s/{sid}/upload", files={"file": (str(secret), b"not a workbook")}),
+        ]
+    for answer in answers:
+        assert "SECRET-CONTENT" not in answer.text
+        assert answer.status_code < 500, answer.text
+    assert secret.read_text().startswith("donor,name,kind")
+
+
+def test_bad_input_is_a_clear_4xx(server):
+    with httpx.Client(base_url=server.url) as client:
+        sid = client.get("/").headers["location"].split("/")[2]
+        got = client.post(f"/s/{sid}/settings", data={"proportion.provincial": "a lot"})
+        assert got.status_code == 400 and "proportion.provincial" in got.text and "expected a number" in got.text
+        got = client.post(f"/s/{sid}/settings", data={"priorities.enterprise_finance_min": "1.5"})
+        assert got.status_code == 400 and "enterprise_finance_min" in got.text
+        assert client.get("/s/nosuchsession/plan").status_code == 404
+        assert client.get(f"/s/{sid}/download/anything.exe").status_code == 404
