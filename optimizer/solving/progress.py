@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from optimizer.solving import interrupt
 
 HINT_AFTER = 30.0  # seconds of one solve after which the status line names --time-limit and --mip-gap
+HINT = "Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes"
 
 
 @dataclass
@@ -38,8 +39,30 @@ class State:
     nodes: int = 0
 
 
-_state = State()
+_state = State()  # the run's state (the command line's), or of any thread that tracks none
 _lock = threading.Lock()
+_local = threading.local()  # a thread's own state while it runs inside track(key)
+_tracks: dict[object, State] = {}
+
+
+def _mine() -> State:
+    return getattr(_local, "state", None) or _state
+
+
+@contextmanager
+def track(key: object) -> Iterator[None]:
+    """Keep this thread's stages and HiGHS figures apart, under `key`, while the block runs (a
+    server solving several sessions at once: `describe(key)` is that session's status line)."""
+    state = State()
+    with _lock:
+        _tracks[key] = state
+    _local.state = state
+    try:
+        yield
+    finally:
+        _local.state = None
+        with _lock:
+            _tracks.pop(key, None)
 LINES = os.environ.get("EWPPT_PROGRESS", "").strip().lower() == "lines"
 
 
@@ -79,8 +102,9 @@ def current() -> str:
     """The innermost stage and HiGHS's method in it, e.g. 'solving the LP relaxation (HiGHS
     interior point)'."""
     with _lock:
-        stage = _state.stages[-1] if _state.stages else ""
-        return f"{stage} (HiGHS {_state.method})" if stage and _state.method else stage
+        state = _mine()
+        stage = state.stages[-1] if state.stages else ""
+        return f"{stage} (HiGHS {state.method})" if stage and state.method else stage
 
 
 interrupt.describe_stage(current)
@@ -89,48 +113,51 @@ interrupt.describe_stage(current)
 @contextmanager
 def stage(name: str) -> Iterator[None]:
     """Mark a stage of the run (nested stages show the innermost)."""
+    state = _mine()
     with _lock:
-        _state.stages.append(name)
-        _state.stage_started = time.monotonic()
-        _state.method, _state.iterations, _state.nodes = "", 0, 0
+        state.stages.append(name)
+        state.stage_started = time.monotonic()
+        state.method, state.iterations, state.nodes = "", 0, 0
     _emit(name)
     try:
         yield
     finally:
         with _lock:
-            _state.stages.pop()
-            _state.method = ""
+            state.stages.pop()
+            state.method = ""
 
 
 def _note(method: str, out) -> None:
     """HiGHS reports from inside a solve (highspy's callback output `out`): the method and its
     figures."""
     with _lock:
-        changed = method != _state.method
-        _state.method = method
+        state = _mine()
+        changed = method != state.method
+        state.method = method
         if method == "simplex":
-            _state.iterations = int(out.simplex_iteration_count)
+            state.iterations = int(out.simplex_iteration_count)
         elif method == "interior point":
-            _state.iterations = int(out.ipm_iteration_count)
+            state.iterations = int(out.ipm_iteration_count)
         else:  # HiGHS's figures where it has them (its incumbent may be worse than relax and fix's plan)
-            _state.nodes = int(out.mip_node_count)
+            state.nodes = int(out.mip_node_count)
             _set_figures(_finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
     if changed:
         _emit(current())
 
 
 def _set_figures(best: float | None, bound: float | None) -> None:
-    if best is not None and (_state.best is None or best > _state.best):  # plans are maximised
-        _state.best = best
-    if bound is not None and (_state.bound is None or bound < _state.bound):
-        _state.bound = bound
+    state = _mine()
+    if best is not None and (state.best is None or best > state.best):  # plans are maximised
+        state.best = best
+    if bound is not None and (state.bound is None or bound < state.bound):
+        state.bound = bound
 
 
 def mip_figures(best: float | None = None, bound: float | None = None, reset: bool = False) -> None:
     """The MIP driver's own best plan and bound (relax and fix), for the status line."""
     with _lock:
         if reset:
-            _state.best = _state.bound = None
+            _mine().best = _mine().bound = None
         _set_figures(best, bound)
 
 
@@ -159,30 +186,32 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) and abs(value) < 1e300 else None
 
 
-def describe() -> str:
-    """One line: stage, method, figures and elapsed time (for the status line)."""
+def describe(key: object = None) -> str:
+    """One line: stage, method, figures and elapsed time (for the status line); of the run, or
+    of the thread tracked under `key` (track)."""
     with _lock:
+        state = _tracks.get(key, _state) if key is not None else _state
         now = time.monotonic()
-        parts = [_state.stages[-1] if _state.stages else "starting"]
-        if _state.method:
-            detail = f"HiGHS {_state.method}"
-            if _state.method == "branch and bound":
-                detail += f", {_state.nodes:,} nodes"
-            elif _state.iterations > 0:  # HiGHS reports -1 before its first iteration
-                detail += f", iteration {_state.iterations:,}"
+        parts = [state.stages[-1] if state.stages else "starting"]
+        if state.method:
+            detail = f"HiGHS {state.method}"
+            if state.method == "branch and bound":
+                detail += f", {state.nodes:,} nodes"
+            elif state.iterations > 0:  # HiGHS reports -1 before its first iteration
+                detail += f", iteration {state.iterations:,}"
             parts.append(detail)
-        if parts[0].startswith("MIP") and (_state.best is not None or _state.bound is not None):
+        if parts[0].startswith("MIP") and (state.best is not None or state.bound is not None):
             figures = []
-            if _state.best is not None:
-                figures.append(f"best plan {_state.best:,.0f}" if abs(_state.best) >= 100 else
-                               f"best plan {_state.best:.4g}")
-            if _state.bound is not None:
-                figures.append(f"bound {_state.bound:,.0f}" if abs(_state.bound) >= 100 else
-                               f"bound {_state.bound:.4g}")
-            if _state.best is not None and _state.bound is not None:
-                figures.append(f"gap {max(_state.bound - _state.best, 0) / max(abs(_state.best), 1e-9):.2%}")
+            if state.best is not None:
+                figures.append(f"best plan {state.best:,.0f}" if abs(state.best) >= 100 else
+                               f"best plan {state.best:.4g}")
+            if state.bound is not None:
+                figures.append(f"bound {state.bound:,.0f}" if abs(state.bound) >= 100 else
+                               f"bound {state.bound:.4g}")
+            if state.best is not None and state.bound is not None:
+                figures.append(f"gap {max(state.bound - state.best, 0) / max(abs(state.best), 1e-9):.2%}")
             parts.append(", ".join(figures))
-        parts.append(f"{now - _state.stage_started:,.0f} s (run {now - _state.started:,.0f} s)")
-        if _state.method and now - _state.stage_started > HINT_AFTER:
-            parts.append("Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes")
+        parts.append(f"{now - state.stage_started:,.0f} s (run {now - state.started:,.0f} s)")
+        if state.method and now - state.stage_started > HINT_AFTER:
+            parts.append(HINT)
         return " · ".join(parts)

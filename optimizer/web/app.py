@@ -176,7 +176,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     def status_of(session: Session) -> dict[str, Any]:
         place = queue.place(session)
         if session.state == "solving":
-            line = session.line or status_line()
+            line = session.line or status_line(session)
         elif place is not None:
             line = f"waiting for a free solver: number {place} in the queue"
         else:

@@ -132,7 +132,7 @@ def run(session: Session, settings: dict, explain: Callable) -> None:
     session.stop_requested.clear()
     outcome = Outcome()
     try:
-        with session.lock:
+        with session.lock, progress.track(session.id):
             solved = session.live.solve(settings)
             outcome.solve = solved
             if solved.result.status == "infeasible":
@@ -156,8 +156,13 @@ def run(session: Session, settings: dict, explain: Callable) -> None:
     session.touch()
 
 
-def status_line() -> str:
-    return progress.describe()
+WEB_HINT = "Stop keeps the best plan found; a time limit or a MIP gap bounds how long a solve takes"
+
+
+def status_line(session: Session) -> str:
+    """The command line's status line for this session's solve (its stage, HiGHS's method and
+    figures), with the page's words for how to stop it."""
+    return progress.describe(session.id).replace(progress.HINT, WEB_HINT)
 
 
 class Sessions:
