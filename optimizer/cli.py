@@ -4,7 +4,7 @@ Exit codes: 0 optimal (or valid), 1 infeasible, 2 bad input (or an --out that ca
 folder), 3 unbounded, 4 time limit with a plan (written), 5 time limit without a plan, 6 numerical
 trouble (or a plan that fails the re-check), 7 internal error, 8 HiGHS missing or broken, 9 the
 output could not be written (disk full; the previous folder is as it was), 130 interrupted
-(Ctrl-C). Bad input is reported as file, row, column, value and what was expected. A closed
+(Ctrl-C; `solve` stopped in branch and bound writes the best plan found, status "stopped"). Bad input is reported as file, row, column, value and what was expected. A closed
 output pipe (`ewppt validate X | head -1`) does not change the exit code.
 """
 
@@ -42,7 +42,7 @@ def exit_code(result: Result) -> int:
     if result.status == "time_limit":
         return 4 if result.has_plan else 5
     return {"optimal": EXIT_OK, "infeasible": EXIT_FAILED, "unbounded": 3, "numerical": 6,
-            "solver_missing": 8}.get(result.status, EXIT_INTERNAL)
+            "solver_missing": 8, "stopped": interrupt.EXIT_INTERRUPTED}.get(result.status, EXIT_INTERNAL)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Allocate East-West Partnership poverty-reduction aid with Pyomo and HiGHS.")
@@ -293,7 +293,8 @@ def solve(
     show: Annotated[int, typer.Option(help="Recipients to list in the summary (0 = none)")] = 15,
     quiet: Annotated[bool, typer.Option(help="No live status line while solving")] = False,
 ) -> None:
-    """Solve an instance and write the plan (allocation, kpis, duals, binding, decisions, run.json)."""
+    """Solve an instance and write the plan (allocation, kpis, duals, binding, decisions, run.json).
+    Ctrl-C in branch and bound writes the best plan found (status stopped, exit 130)."""
     options = {
         key: value
         for key, value in {
@@ -315,8 +316,9 @@ def solve(
     target = out_dir or Path("results") / resolve_instance_path(instance).stem
     check_out_dir(target)  # a bad --out fails now, not after the solve
     with _working(quiet):
-        result = solve_instance(loaded, relax=relax, ranging=ranging)
-        with progress.stage("writing the plan"):
+        # with a StopRequest, Ctrl-C in branch and bound keeps the best plan (status stopped)
+        result = solve_instance(loaded, relax=relax, ranging=ranging, stop=interrupt.StopRequest())
+        with progress.stage("writing the stopped plan" if result.status == "stopped" else "writing the plan"):
             written = result.write(target, fmt.value)
     _print_summary(result, show)
     known = {str(w) for w in loaded.warnings}
@@ -324,8 +326,12 @@ def solve(
     if result.ranging is not None and len(result.ranging):
         _print_budget_ranging(result.ranging)
     out.print(_plain(f"wrote {', '.join(p.name for p in written)} to {target}"), highlight=False)
-    if not result.ok:
+    if result.status == "stopped":  # the one line of an interrupted run, and main() prints no other
+        interrupt.say_once(lambda text: err.print(_plain(text), style="bold yellow", highlight=False),
+                           f"{result.message}; the plan is written", stage=False)
+    elif not result.ok:
         err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)
+    if not result.ok:
         raise typer.Exit(exit_code(result))
 
 

@@ -1,5 +1,7 @@
 """Ctrl-C at every stage of a run: exit 130, one line naming the stage, no traceback, no
-Pyomo noise, no result files; and sweep workers that never outlive their parent.
+Pyomo noise, no result files, except in branch and bound, where the best plan found is written
+whole with status "stopped"; the time limit that covers the steady stage; and sweep workers
+that never outlive their parent.
 
 Deterministic: each run prints its stages (EWPPT_PROGRESS=lines) and, with EWPPT_TEST_HOLD,
 waits at the named stage until the signal arrives; for a HiGHS method the wait is inside
@@ -8,6 +10,7 @@ HiGHS's callback, so HiGHS itself is running when Ctrl-C lands.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -52,7 +55,6 @@ HIGHS_STAGES = [
     # (marker, extra options, the stage the message names)
     ("MIP: solving the LP relaxation (HiGHS interior point)", (), None),
     ("MIP: solving with the rounded whole decisions fixed (HiGHS interior point)", (), None),
-    ("MIP: branch and bound (HiGHS branch and bound)", (), None),
     ("solving the LP (HiGHS simplex)", ("--model", "lp", "--method", "simplex"), None),
     ("solving the LP (HiGHS interior point)", ("--model", "lp"), None),
     ("equity: the most people lifted at the best least coverage (HiGHS interior point)",
@@ -100,14 +102,91 @@ def test_ctrl_c_without_a_hold_while_python_works(tmp_path, county_mip, marker):
     assert_interrupted(code, rest, None, out)
 
 
+def assert_stopped(code: int, rest: str, stage: str, out: Path) -> dict:
+    """Ctrl-C in branch and bound: exit 130, the best plan written whole with status stopped,
+    its gap and bound, the steady stage skipped; returns run.json."""
+    assert code == 130, rest
+    lines = [line for line in rest.splitlines() if not line.startswith("progress: ")]
+    assert lines[0].startswith("stopping: HiGHS hands back its best plan at its next check"), rest
+    assert lines[-1].startswith(f"stopped by Ctrl-C (while {stage}): best plan found, within "), rest
+    assert lines[-1].endswith("of the best bound; the plan is written"), rest
+    assert "Traceback" not in rest and "ERROR" not in rest and "interrupted" not in rest and "ended by force" not in rest
+    assert sorted(p.name for p in out.iterdir()) == ["allocation.csv", "binding.csv", "decisions.csv", "duals.csv",
+                                                     "kpis.csv", "run.json"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "stopped" and run["has_plan"] and run["objective"] > 0
+    summary = run["summary"]
+    assert summary["best_bound"] >= run["objective"] and summary["mip_gap"] is not None
+    assert summary["mip_gap"] == pytest.approx((summary["best_bound"] - run["objective"]) / run["objective"])
+    assert summary["steady_stage"] == "skipped: stopped"
+    assert any("the steady stage was skipped, the solve was stopped" in w for w in run["warnings"])
+    return run
+
+
+def test_ctrl_c_in_branch_and_bound_writes_the_best_plan(tmp_path):
+    out = tmp_path / "out"
+    code, seen, rest = interrupt_at("MIP: branch and bound (HiGHS branch and bound)", "solve", "ewppt-2010",
+                                    "--out", str(out))
+    run = assert_stopped(code, rest, seen.removeprefix("progress: "), out)
+    assert 0 < run["summary"]["mip_gap"] < 0.01  # relax and fix's plan, or a better one HiGHS found
+    assert len((out / "allocation.csv").read_text().splitlines()) > 1
+
+
 def test_an_interrupted_mip_is_never_a_time_limit(tmp_path, county_mip):
     """Measured before: SIGINT in branch and bound was reported as `time_limit: best plan
-    found` with exit 4 and a plan written."""
+    found` with exit 4 (and, later, as `interrupted` with the plan lost)."""
     out = tmp_path / "out"
     code, seen, rest = interrupt_at("(HiGHS branch and bound)", "solve", str(county_mip), "--out", str(out),
                                     "--mip-gap", "0")
-    assert_interrupted(code, rest, seen.removeprefix("progress: "), out)
-    assert "time_limit" not in rest
+    run = assert_stopped(code, rest, seen.removeprefix("progress: "), out)
+    assert "time_limit" not in rest and run["solver"]["termination"] != "maxTimeLimit"
+
+
+def test_a_second_ctrl_c_while_writing_the_stopped_plan_leaves_nothing(tmp_path):
+    out = tmp_path / "out"
+    markers = ["MIP: branch and bound (HiGHS branch and bound)", "writing the stopped plan"]
+    env = {**os.environ, "EWPPT_PROGRESS": "lines", "EWPPT_TEST_HOLD": "|".join(markers)}
+    process = subprocess.Popen([sys.executable, "-m", "optimizer", "solve", "ewppt-2010", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    for marker in markers:
+        for line in process.stderr:
+            if marker in line:
+                process.send_signal(signal.SIGINT)
+                break
+        else:
+            pytest.fail(f"the run never reached {marker!r}")
+    rest = process.stderr.read()
+    process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    lines = [line for line in rest.splitlines() if not line.startswith("progress: ")]
+    assert lines == ["interrupted; no partial output was written (Ctrl-C while writing the stopped plan)"], rest
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("options, stage", [
+    (("--model", "lp", "--ranging"), "ranging"),  # the LP solved, ranging held until the limit is spent
+    ((), "MIP: branch and bound (HiGHS branch and bound)"),  # held in branch and bound until then
+], ids=["lp", "mip"])
+def test_the_time_limit_covers_the_steady_stage(tmp_path, options, stage):
+    """--time-limit bounds the whole solve: a run held at `stage` until its time limit is used up
+    (deterministically, whatever the machine's speed) skips the steady stage and says so,
+    where it used to add at least 30 s for it."""
+    out = tmp_path / "out"
+    env = {**os.environ, "EWPPT_PROGRESS": "lines", "EWPPT_TEST_HOLD": stage, "EWPPT_TEST_HOLD_UNTIL": "time_limit"}
+    done = subprocess.run([sys.executable, "-m", "optimizer", "solve", "ewppt-2010", "--out", str(out),
+                           "--time-limit", "8", *options], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=300)
+    assert f"progress: {stage}" in done.stderr
+    assert "steady year profiles" not in done.stderr, done.stderr  # the stage never started
+    run = json.loads((out / "run.json").read_text())
+    assert run["has_plan"] and run["summary"]["steady_stage"] == "skipped: time limit"
+    warning = ("year profiles: the time limit (8 s) left no time for the steady stage; the plan is the first "
+               "stage's, whose funding lines may jump between years")
+    assert any(w.startswith(warning) for w in run["warnings"]) and warning in done.stderr
+    if options:
+        assert done.returncode == 0 and run["status"] == "optimal"
+    else:  # HiGHS's own limit ran out in the hold, or branch and bound closed the gap just after
+        assert (done.returncode, run["status"]) in ((4, "time_limit"), (0, "optimal"))
 
 
 def _children(pid: int) -> list[int]:

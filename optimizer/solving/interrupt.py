@@ -1,4 +1,4 @@
-"""Ctrl-C that ends a run at any stage, and never turns it into a result.
+"""Ctrl-C and per-solve stops: a run ends at any stage, and keeps its best plan when it has one.
 
 Why this module exists: HiGHS runs in C with Python's lock released. Python runs a SIGINT
 handler only in the main thread and only between bytecodes, which, while HiGHS runs, happens
@@ -9,11 +9,20 @@ ignored Ctrl-C for 11 minutes, and a 200-county one finished with exit 0). So:
 - `solving(highs)` wraps every HiGHS run. The handler asks each running HiGHS to stop
   (highspy's `cancelSolve`, which HiGHS reads at its simplex, interior point and MIP interrupt
   callbacks) and raises KeyboardInterrupt only outside HiGHS's callbacks; when HiGHS returns,
-  `solving` raises KeyboardInterrupt itself. An interrupted solve is never read as a time limit
-  or a plan.
+  `solving` raises KeyboardInterrupt itself. An interrupted solve is never read as a time limit.
+- A run that can keep what HiGHS found (branch and bound: `solving(highs, keep=True)`) is not
+  raised out of: HiGHS returns its incumbent, the solve reports it with status "stopped", and
+  `keep()` tells the command line that the run is now writing that plan.
+- `StopRequest` stops one solve from any thread (a browser session's Stop button), cancelling
+  only that solve's HiGHS objects; `controlled(stop, time_limit)` binds it (and the solve's
+  time budget) to the code running in this thread/context.
 - The command line (`install`) also reads the signal from a thread (`signal.set_wakeup_fd`), so
   that a HiGHS phase that checks for interrupts rarely (presolve, crossover) cannot hold the run:
   GRACE seconds after Ctrl-C the process removes its temporary output and exits 130 itself.
+  Branch and bound reads its interrupt callback only between nodes, LP solves and heuristics
+  (measured on a 200-county plan: gaps of up to 17 s, see docs/architecture.md), so a Ctrl-C
+  that lands there waits up to STOP_GRACE for HiGHS to hand back its incumbent, and a run that
+  is writing the plan it stopped with gets WRITE_GRACE more; a second Ctrl-C ends it at once.
 
 This module imports only the standard library: the command line installs it before it
 imports pandas and Pyomo, so that Ctrl-C works from the first second.
@@ -21,6 +30,7 @@ imports pandas and Pyomo, so that Ctrl-C works from the first second.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import signal
@@ -28,29 +38,185 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 EXIT_INTERRUPTED = 130
 GRACE = 1.5  # seconds from Ctrl-C to a forced exit when the run has not stopped by itself
+STOP_GRACE = 60.0  # ... when Ctrl-C landed in branch and bound: HiGHS hands back its incumbent (see above)
+WRITE_GRACE = 120.0  # more seconds for a run that is writing the plan it stopped with
 MESSAGE = "interrupted; no partial output was written"
 
 _running: list = []  # the highspy.Highs objects solving now
 _requested = threading.Event()
+_keeping = threading.Event()  # the run stopped with a plan and is writing it (the forced exit waits)
+_again = threading.Event()  # a second Ctrl-C: leave now, without the plan
+_keep_threads: set[int] = set()  # threads in a HiGHS run whose stop keeps the incumbent (branch and bound)
+_installed = False  # the command line's handling (install) is on
 _cleanups: list[Callable[[], None]] = []  # run before a forced exit (remove temporary output)
 _said = threading.Lock()  # the message is printed once, by whichever path ends the run
 _stage: Callable[[], str] = lambda: ""  # what the run is doing, for the message (set by progress)
 _interrupted_at: list[str] = []  # the stage when Ctrl-C arrived (stages unwind before the message)
+_signals = [0]  # Ctrl-Cs handled so far (progress's test hold waits for the next one)
+
+
+class Stopped(Exception):
+    """A solve stopped by its StopRequest before it had any plan to keep (nothing to report)."""
+
+
+class StopRequest:
+    """A stop for one solve, from any thread: a browser session's Stop button.
+
+    Usage::
+
+        from optimizer.solving.interrupt import StopRequest, Stopped
+
+        stop = StopRequest()
+        # in the session's solving thread
+        try:
+            result = solve(instance, stop=stop)       # or solve_model(..., stop=stop),
+        except Stopped:                               # or ScenarioRunner.run(id, point, stop=stop)
+            ...                                       # stopped before any plan existed
+        # from any other thread (the Stop button)
+        stop.request()
+
+    `request()` cancels only the HiGHS runs of the solve the handle was given to (other
+    solves in other threads go on untouched); a later HiGHS run of that solve does not start.
+    When branch and bound had a plan (relax and fix's, or HiGHS's incumbent), the solve returns
+    it as a Result with status "stopped", its MIP gap and best bound (`result.summary`), as
+    Ctrl-C does in `ewppt solve`; before any plan exists it raises `Stopped`. Once requested
+    the handle stays requested: give each solve a new one.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._running: list = []
+
+    def request(self) -> None:
+        """Stop the solve (callable from any thread, any number of times)."""
+        with self._lock:
+            self._event.set()
+            running = list(self._running)
+        for highs in running:
+            highs.cancelSolve()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def _add(self, highs) -> None:
+        with self._lock:
+            self._running.append(highs)
+            if self._event.is_set():
+                highs.cancelSolve()
+
+    def _remove(self, highs) -> None:
+        with self._lock:
+            self._running.remove(highs)
+
+
+@dataclass(frozen=True)
+class _Control:
+    stop: StopRequest | None = None
+    keep: bool = False  # a stop in branch and bound keeps the incumbent (a "stopped" result)
+    deadline: float | None = None  # time.perf_counter() by which the solve must end (its time limit)
+
+
+_control: contextvars.ContextVar[_Control | None] = contextvars.ContextVar("ewppt_solve_control", default=None)
+
+
+@contextmanager
+def controlled(stop: StopRequest | None = None, time_limit: float | None = None) -> Iterator[None]:
+    """Bind a solve's StopRequest and time budget to the code run inside (this thread or
+    context). With a StopRequest the solve keeps a plan it is stopped with (Ctrl-C too); its
+    time budget (`time_limit` seconds from now) is what `time_left` reports. Nested, the outer
+    solve's stop and budget hold (an inner budget only where the outer has none)."""
+    outer = _control.get()
+    if outer is not None and (stop is None or stop is outer.stop):
+        deadline = outer.deadline
+        if deadline is None and time_limit is not None:
+            deadline = time.perf_counter() + time_limit
+        control = _Control(outer.stop, outer.keep, deadline)
+    else:
+        control = _Control(stop, stop is not None,
+                           None if time_limit is None else time.perf_counter() + time_limit)
+    token = _control.set(control)
+    try:
+        yield
+    finally:
+        _control.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left of the current solve's time budget (None: no limit; may be negative)."""
+    control = _control.get()
+    if control is None or control.deadline is None:
+        return None
+    return control.deadline - time.perf_counter()
+
+
+def keeps_plans() -> bool:
+    """Whether a stop of the current solve keeps the plan branch and bound has."""
+    control = _control.get()
+    return control is not None and control.keep
+
+
+def signals() -> int:
+    """How many Ctrl-Cs Python's handler has seen (a test hold waits for one more)."""
+    return _signals[0]
+
+
+def stop_requested_here() -> bool:
+    """Whether the current solve's StopRequest was requested (Ctrl-C aside)."""
+    control = _control.get()
+    return control is not None and control.stop is not None and control.stop.requested
 
 
 def requested() -> bool:
-    """Whether Ctrl-C arrived and has not yet ended the run."""
-    return _requested.is_set()
+    """Whether Ctrl-C arrived and has not yet ended the run, or the current solve's StopRequest
+    was requested."""
+    if _requested.is_set():
+        return True
+    control = _control.get()
+    return control is not None and control.stop is not None and control.stop.requested
+
+
+def stop_message() -> str:
+    """What stopped the current solve, for a stopped result's message."""
+    if _requested.is_set():
+        stage = _interrupted_at[0] if _interrupted_at else ""
+        return f"stopped by Ctrl-C (while {stage})" if stage else "stopped by Ctrl-C"
+    return "stopped on request"
 
 
 def check() -> None:
-    """Raise KeyboardInterrupt if Ctrl-C arrived (for loops between solves)."""
+    """Raise KeyboardInterrupt if Ctrl-C arrived, Stopped if the current solve's StopRequest
+    was requested (for loops between solves)."""
     if _requested.is_set():
         _requested.clear()
         raise KeyboardInterrupt
+    control = _control.get()
+    if control is not None and control.stop is not None and control.stop.requested:
+        raise Stopped("the solve was stopped before it had a plan")
+
+
+def stopped_without_plan() -> None:
+    """A stop that found no plan to keep: raise as a stop elsewhere would (never returns)."""
+    check()
+    raise KeyboardInterrupt  # stopped, and the request is gone already: still an interruption
+
+
+def keep() -> str:
+    """The run was stopped with a plan and goes on to report it: the command line's forced
+    exit waits WRITE_GRACE for it, and a second Ctrl-C names its own stage. In a script or
+    notebook (no `install`), Ctrl-C is then spent: the next solve runs. Returns what stopped
+    it (`stop_message`)."""
+    said = stop_message()
+    _keeping.set()
+    _interrupted_at.clear()
+    if not _installed:
+        _requested.clear()
+    return said
 
 
 def on_forced_exit(cleanup: Callable[[], None]) -> None:
@@ -71,11 +237,11 @@ def message(text: str = MESSAGE) -> str:
     return f"{text} (Ctrl-C while {stage})" if stage else text
 
 
-def say_once(write: Callable[[str], None], text: str = MESSAGE) -> bool:
+def say_once(write: Callable[[str], None], text: str = MESSAGE, stage: bool = True) -> bool:
     """Print the interrupted message with `write` unless it was printed already."""
     if not _said.acquire(blocking=False):
         return False
-    write(message(text))
+    write(message(text) if stage else text)
     return True
 
 
@@ -98,9 +264,10 @@ def _inside_highs_callback(frame) -> bool:
 
 
 def _handler(signum, frame) -> None:
+    _signals[0] += 1
     _arrived()
-    if _inside_highs_callback(frame):
-        return
+    if _inside_highs_callback(frame) or threading.get_ident() in _keep_threads:
+        return  # HiGHS stops at its next interrupt check (a run that keeps its incumbent returns it)
     # Pyomo logs a component whose construction was interrupted as an ERROR with the
     # exception: the planner asked for the stop, so say nothing but the one line
     logging.disable(logging.CRITICAL)
@@ -108,37 +275,68 @@ def _handler(signum, frame) -> None:
 
 
 @contextmanager
-def solving(highs) -> Iterator[None]:
-    """Run HiGHS (`highs` a highspy.Highs) so that Ctrl-C stops it: raises KeyboardInterrupt
-    when HiGHS returns after a Ctrl-C, whatever status it reports. In the main thread of a
-    program that kept Python's default handler (a script, a notebook), the handler is
-    installed for the duration of the solve."""
+def solving(highs, keep: bool = False) -> Iterator[None]:
+    """Run HiGHS (`highs` a highspy.Highs) so that Ctrl-C, or the current solve's StopRequest,
+    stops it: raises KeyboardInterrupt (Ctrl-C) or Stopped when HiGHS returns after a stop,
+    whatever status it reports. With `keep` (branch and bound under a solve that keeps its
+    plans) it raises nothing: HiGHS returns what it has and the caller reports it as stopped.
+    In the main thread of a program that kept Python's default handler (a script, a
+    notebook), the handler is installed for the duration of the solve."""
     temporary = (threading.current_thread() is threading.main_thread()
                  and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     if temporary:
         signal.signal(signal.SIGINT, _handler)
     highs.HandleUserInterrupt = True  # HiGHS's interrupt callbacks read cancelSolve
+    control = _control.get()
+    stop = control.stop if control is not None else None
+    me = threading.get_ident()
     _running.append(highs)
+    if stop is not None:
+        stop._add(highs)
+    if keep:
+        _keep_threads.add(me)
     try:
-        if _requested.is_set():  # Ctrl-C came between two solves
-            check()
+        if not keep:
+            check()  # a stop that came between two solves
+        elif requested():
+            highs.cancelSolve()  # HiGHS returns at its first check, with what it has
         yield
     finally:
+        _keep_threads.discard(me)
         _running.remove(highs)
-        highs._Highs__solver_should_stop = False  # highspy resets it only in startSolve: reuse needs it
+        if stop is not None:
+            stop._remove(highs)
+        if highs._Highs__solver_should_stop:
+            highs._Highs__solver_should_stop = False  # highspy resets it only in startSolve: reuse needs it
+            # and HiGHS keeps its callbacks' "interrupt" answer until they are set again: its next
+            # LP would stop at its first callback (a re-solved model: a study, the workbench)
+            highs.enableCallbacks()
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-    check()
+    if not keep:
+        check()
 
 
 def install(write_fd: int = 2) -> None:
     """For the command line: Ctrl-C ends the run within GRACE seconds, at any stage, with
-    exit 130 and one line on standard error (written to `write_fd` as it was at install)."""
+    exit 130 and one line on standard error (written to `write_fd` as it was at install).
+    In branch and bound under a solve that keeps its plans, the run waits up to STOP_GRACE for
+    HiGHS to hand back its incumbent and then WRITE_GRACE while it writes it; a second Ctrl-C
+    leaves at once (GRACE), without the plan."""
+    global _installed
+    _installed = True
     stderr = os.dup(write_fd)
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     signal.signal(signal.SIGINT, _handler)
     signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    received_at: list[float] = []
+
+    def say(text: str) -> None:
+        try:
+            os.write(stderr, (text + "\n").encode())
+        except OSError:
+            pass
 
     def watch() -> None:
         while True:
@@ -146,19 +344,32 @@ def install(write_fd: int = 2) -> None:
                 received = os.read(read_end, 64)
             except OSError:
                 return
-            if signal.SIGINT in received:
+            for _ in range(received.count(signal.SIGINT)):
+                received_at.append(time.monotonic())
+                first = len(received_at) == 1
+                keeping = first and bool(_keep_threads)
                 _arrived()
-                threading.Thread(target=force_exit, daemon=True).start()
+                if not first:
+                    _again.set()
+                elif keeping:
+                    say(f"stopping: HiGHS hands back its best plan at its next check (up to {STOP_GRACE:g} s); "
+                        "Ctrl-C again to quit without it")
+                threading.Thread(target=force_exit, args=(keeping,), daemon=True).start()
 
-    def force_exit() -> None:
-        time.sleep(GRACE)
+    def force_exit(keeping: bool) -> None:
+        if not keeping:
+            time.sleep(GRACE)
+        elif _keeping.wait(STOP_GRACE) or _again.is_set():
+            if _again.wait(WRITE_GRACE):  # the second Ctrl-C's own timer ends the run
+                return
+        # said differently, so that a log (and bench_interrupt.py) can tell a stage that did not stop
+        waited = time.monotonic() - received_at[0]
         for cleanup in _cleanups:
             try:
                 cleanup()
             except Exception:  # noqa: BLE001 - leaving now matters more than a leftover
                 pass
-        # said differently, so that a log (and bench_interrupt.py) can tell a stage that did not stop
-        say_once(lambda text: os.write(stderr, (text + f"; ended by force after {GRACE:g} s\n").encode()))
+        say_once(lambda text: say(text + f"; ended by force after {waited:.1f} s"))
         os._exit(EXIT_INTERRUPTED)
 
     threading.Thread(target=watch, name="ewppt-interrupt-watch", daemon=True).start()

@@ -36,7 +36,7 @@ HIGHS_DEFAULT_GAP = 1e-4
 
 @dataclass
 class MipOutcome:
-    status: str  # optimal, time_limit, infeasible, unbounded, error
+    status: str  # optimal, time_limit, stopped (a StopRequest or Ctrl-C), infeasible, unbounded, error
     objective: float | None = None
     bound: float | None = None
     gap: float | None = None
@@ -186,11 +186,11 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
         status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit)
     info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
     nodes = None if info is None else int(info.mip_node_count)
-    found = raw.incumbent_objective if status in ("optimal", "time_limit") else None
+    found = raw.incumbent_objective if status in ("optimal", "time_limit", "stopped") else None
     bound = raw.objective_bound if raw.objective_bound is not None and math.isfinite(raw.objective_bound) else None
     if plan is not None:
         bound = plan.bound if bound is None else min(bound, plan.bound)
-    if status not in ("optimal", "time_limit") and plan is None:
+    if status not in ("optimal", "time_limit", "stopped") and plan is None:
         return MipOutcome(status=status, method="branch-and-bound", termination=raw.termination_condition.name,
                           nodes=nodes)
     if found is not None and (plan is None or found > plan.objective):
@@ -199,6 +199,8 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
                              method="branch-and-bound", termination=raw.termination_condition.name, nodes=nodes)
         for v in discrete:
             pin(v, round(v.value))
+        if status == "stopped":  # no HiGHS run after a stop: the plan without its duals
+            return outcome
         with progress.stage("MIP: duals of the plan"):
             fixed_status, fixed = run(opt, model, scenario, relaxation=True, time_limit=None)
         if fixed_status == "optimal":
@@ -209,6 +211,7 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
                           termination=raw.termination_condition.name, nodes=nodes)
     target = scenario.solver.mip_rel_gap if scenario.solver.mip_rel_gap is not None else HIGHS_DEFAULT_GAP
     plan.bound, plan.gap, plan.nodes = bound, relative_gap(bound, plan.objective), nodes
-    plan.status = "optimal" if status == "optimal" or plan.gap <= target else "time_limit"
+    plan.status = "stopped" if status == "stopped" else \
+        "optimal" if status == "optimal" or plan.gap <= target else "time_limit"
     plan.termination = raw.termination_condition.name
     return plan

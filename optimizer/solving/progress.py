@@ -7,11 +7,17 @@ line shows `describe()` as a live status line on a terminal; with `EWPPT_PROGRES
 change of stage or HiGHS method is also a line on standard error (for logs, and for tests that
 interrupt a run at a named stage).
 
+Each solve's figures live in a `State`: the process's own by default (the command line's
+status line reads it from its drawing thread), or one per solve in a server that solves in
+several threads at once (`with tracking() as state:` in the solving thread, `describe(state)`
+from any other).
+
 Standard library only, like `optimizer.solving.interrupt`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
 import sys
@@ -24,7 +30,6 @@ from dataclasses import dataclass, field
 from optimizer.solving import interrupt
 
 HINT_AFTER = 30.0  # seconds of one solve after which the status line names --time-limit and --mip-gap
-HINT = "Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes"
 
 
 @dataclass
@@ -39,30 +44,26 @@ class State:
     nodes: int = 0
 
 
-_state = State()  # the run's state (the command line's), or of any thread that tracks none
+_state = State()  # the process's own (the command line's)
+_current: contextvars.ContextVar[State | None] = contextvars.ContextVar("ewppt_progress", default=None)
 _lock = threading.Lock()
-_local = threading.local()  # a thread's own state while it runs inside track(key)
-_tracks: dict[object, State] = {}
 
 
-def _mine() -> State:
-    return getattr(_local, "state", None) or _state
+def _st() -> State:
+    state = _current.get()
+    return _state if state is None else state
 
 
 @contextmanager
-def track(key: object) -> Iterator[None]:
-    """Keep this thread's stages and HiGHS figures apart, under `key`, while the block runs (a
-    server solving several sessions at once: `describe(key)` is that session's status line)."""
+def tracking() -> Iterator[State]:
+    """A fresh State for the stages and HiGHS figures of the code run inside (this thread or
+    context): one per solve when several solve at once; read it with `describe(state)`."""
     state = State()
-    with _lock:
-        _tracks[key] = state
-    _local.state = state
+    token = _current.set(state)
     try:
-        yield
+        yield state
     finally:
-        _local.state = None
-        with _lock:
-            _tracks.pop(key, None)
+        _current.reset(token)
 LINES = os.environ.get("EWPPT_PROGRESS", "").strip().lower() == "lines"
 
 
@@ -78,23 +79,31 @@ def _terminal():
 STDERR = _terminal()
 
 
-# Tests interrupt a run at a named stage: with EWPPT_TEST_HOLD set, the run waits at the first
-# stage line containing it until Ctrl-C arrives (inside HiGHS's callback for a HiGHS method),
-# so that the signal lands in that stage however fast the machine is.
-HOLD = os.environ.get("EWPPT_TEST_HOLD", "")
+# Tests interrupt a run at a named stage: with EWPPT_TEST_HOLD set (markers separated by "|"),
+# the run waits at each stage line containing one until the next Ctrl-C arrives, or the solve's own StopRequest (inside
+# HiGHS's callback for a HiGHS method), so that the signal lands in that stage however fast the
+# machine is. With EWPPT_TEST_HOLD_UNTIL=time_limit it waits instead until the solve's time
+# limit is used up (a budget spent before the next stage, deterministically).
+HOLD = tuple(marker for marker in os.environ.get("EWPPT_TEST_HOLD", "").split("|") if marker)
+HOLD_UNTIL = os.environ.get("EWPPT_TEST_HOLD_UNTIL", "")
 
 
 def _emit(text: str) -> None:
+    before = interrupt.signals()  # a Ctrl-C sent on seeing the line counts, however soon it comes
     if LINES:
         STDERR.write(f"progress: {text}\n")
         STDERR.flush()
-    if HOLD and HOLD in text:
-        _hold()
+    if any(marker in text for marker in HOLD):
+        _hold(before)
 
 
-def _hold() -> None:
+def _hold(before: int) -> None:
     waited = time.monotonic()
-    while not interrupt.requested() and time.monotonic() - waited < 60:
+    while interrupt.signals() == before and not interrupt.stop_requested_here() and time.monotonic() - waited < 60:
+        if HOLD_UNTIL == "time_limit":
+            left = interrupt.time_left()
+            if left is None or left <= 0:
+                return
         time.sleep(0.01)
 
 
@@ -102,7 +111,7 @@ def current() -> str:
     """The innermost stage and HiGHS's method in it, e.g. 'solving the LP relaxation (HiGHS
     interior point)'."""
     with _lock:
-        state = _mine()
+        state = _st()
         stage = state.stages[-1] if state.stages else ""
         return f"{stage} (HiGHS {state.method})" if stage and state.method else stage
 
@@ -113,7 +122,7 @@ interrupt.describe_stage(current)
 @contextmanager
 def stage(name: str) -> Iterator[None]:
     """Mark a stage of the run (nested stages show the innermost)."""
-    state = _mine()
+    state = _st()
     with _lock:
         state.stages.append(name)
         state.stage_started = time.monotonic()
@@ -131,7 +140,7 @@ def _note(method: str, out) -> None:
     """HiGHS reports from inside a solve (highspy's callback output `out`): the method and its
     figures."""
     with _lock:
-        state = _mine()
+        state = _st()
         changed = method != state.method
         state.method = method
         if method == "simplex":
@@ -140,13 +149,12 @@ def _note(method: str, out) -> None:
             state.iterations = int(out.ipm_iteration_count)
         else:  # HiGHS's figures where it has them (its incumbent may be worse than relax and fix's plan)
             state.nodes = int(out.mip_node_count)
-            _set_figures(_finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
+            _set_figures(state, _finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
     if changed:
         _emit(current())
 
 
-def _set_figures(best: float | None, bound: float | None) -> None:
-    state = _mine()
+def _set_figures(state: State, best: float | None, bound: float | None) -> None:
     if best is not None and (state.best is None or best > state.best):  # plans are maximised
         state.best = best
     if bound is not None and (state.bound is None or bound < state.bound):
@@ -156,9 +164,10 @@ def _set_figures(best: float | None, bound: float | None) -> None:
 def mip_figures(best: float | None = None, bound: float | None = None, reset: bool = False) -> None:
     """The MIP driver's own best plan and bound (relax and fix), for the status line."""
     with _lock:
+        state = _st()
         if reset:
-            _mine().best = _mine().bound = None
-        _set_figures(best, bound)
+            state.best = state.bound = None
+        _set_figures(state, best, bound)
 
 
 def _listener(method: str):
@@ -186,32 +195,32 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) and abs(value) < 1e300 else None
 
 
-def describe(key: object = None) -> str:
-    """One line: stage, method, figures and elapsed time (for the status line); of the run, or
-    of the thread tracked under `key` (track)."""
+def describe(state: State | None = None) -> str:
+    """One line: stage, method, figures and elapsed time (for the status line) of `state` (the
+    process's own by default)."""
     with _lock:
-        state = _tracks.get(key, _state) if key is not None else _state
+        st = state or _state
         now = time.monotonic()
-        parts = [state.stages[-1] if state.stages else "starting"]
-        if state.method:
-            detail = f"HiGHS {state.method}"
-            if state.method == "branch and bound":
-                detail += f", {state.nodes:,} nodes"
-            elif state.iterations > 0:  # HiGHS reports -1 before its first iteration
-                detail += f", iteration {state.iterations:,}"
+        parts = [st.stages[-1] if st.stages else "starting"]
+        if st.method:
+            detail = f"HiGHS {st.method}"
+            if st.method == "branch and bound":
+                detail += f", {st.nodes:,} nodes"
+            elif st.iterations > 0:  # HiGHS reports -1 before its first iteration
+                detail += f", iteration {st.iterations:,}"
             parts.append(detail)
-        if parts[0].startswith("MIP") and (state.best is not None or state.bound is not None):
+        if parts[0].startswith("MIP") and (st.best is not None or st.bound is not None):
             figures = []
-            if state.best is not None:
-                figures.append(f"best plan {state.best:,.0f}" if abs(state.best) >= 100 else
-                               f"best plan {state.best:.4g}")
-            if state.bound is not None:
-                figures.append(f"bound {state.bound:,.0f}" if abs(state.bound) >= 100 else
-                               f"bound {state.bound:.4g}")
-            if state.best is not None and state.bound is not None:
-                figures.append(f"gap {max(state.bound - state.best, 0) / max(abs(state.best), 1e-9):.2%}")
+            if st.best is not None:
+                figures.append(f"best plan {st.best:,.0f}" if abs(st.best) >= 100 else
+                               f"best plan {st.best:.4g}")
+            if st.bound is not None:
+                figures.append(f"bound {st.bound:,.0f}" if abs(st.bound) >= 100 else
+                               f"bound {st.bound:.4g}")
+            if st.best is not None and st.bound is not None:
+                figures.append(f"gap {max(st.bound - st.best, 0) / max(abs(st.best), 1e-9):.2%}")
             parts.append(", ".join(figures))
-        parts.append(f"{now - state.stage_started:,.0f} s (run {now - state.started:,.0f} s)")
-        if state.method and now - state.stage_started > HINT_AFTER:
-            parts.append(HINT)
+        parts.append(f"{now - st.stage_started:,.0f} s (run {now - st.started:,.0f} s)")
+        if st.method and now - st.stage_started > HINT_AFTER:
+            parts.append("Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes")
         return " · ".join(parts)

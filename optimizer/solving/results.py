@@ -34,7 +34,7 @@ from optimizer.data.scaling import Scale, budgets, plain_figure
 from optimizer.data.schema import Scenario
 from optimizer.solving.evaluate import people_lifted, people_years, year_profile
 
-Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "numerical", "solver_missing", "error"]
+Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "stopped", "numerical", "solver_missing", "error"]
 Format = Literal["csv", "xlsx", "parquet"]
 
 INDEX_COLUMNS = ("rule", "donor", "recipient", "instrument", "year")
@@ -87,10 +87,11 @@ def empty_table(name: str) -> pd.DataFrame:
 @dataclass
 class Result:
     """What a solve returns. `status` is one of optimal, infeasible, unbounded, time_limit,
+    stopped (a StopRequest or Ctrl-C in branch and bound: the best plan found, with its gap),
     numerical (HiGHS reported numerical trouble, or its plan failed the independent re-check),
     solver_missing (highspy cannot be loaded) or error (the sweep's record of an exception);
-    `has_plan` says whether the tables hold a plan (always when optimal; at a time limit, when
-    HiGHS found one)."""
+    `has_plan` says whether the tables hold a plan (always when optimal or stopped; at a time
+    limit, when HiGHS found one)."""
 
     status: Status
     objective: float | None
@@ -102,7 +103,7 @@ class Result:
     duals: pd.DataFrame = field(default_factory=lambda: empty_table("duals"))
     binding: pd.DataFrame = field(default_factory=lambda: empty_table("binding"))
     decisions: pd.DataFrame = field(default_factory=lambda: empty_table("decisions"))
-    has_plan: bool = False  # optimal, or the best plan found at a time limit
+    has_plan: bool = False  # optimal, or the best plan found at a time limit or a stop
     summary: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     solver: dict[str, Any] = field(default_factory=dict)

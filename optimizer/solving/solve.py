@@ -3,6 +3,11 @@
 HiGHS is called through Pyomo's `pyomo.contrib.solver` interface (highspy in process, no LP
 files). The same model object and solver object can be re-solved after changing mutable
 Params; `solve_model` is that step on its own.
+
+Run control: `stop=interrupt.StopRequest()` lets another thread (or Ctrl-C) stop the solve and
+keep the best plan branch and bound has (status "stopped"; `interrupt.Stopped` before any
+plan); `[solver] time_limit` bounds the whole solve, the steady stage included (from the
+first HiGHS run; building the model is not counted).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ TERMINATION_STATUS = {
 
 
 def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = False, ranging: bool = False,
-          **overrides: Any) -> Result:
+          stop: interrupt.StopRequest | None = None, **overrides: Any) -> Result:
     """Solve an instance under a scenario (its own by default, with dotted-key overrides).
 
     `ranging=True` adds `result.ranging`: for each budget, quota, share, capacity and effect,
@@ -50,12 +55,17 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     `relax=True` solves the LP relaxation (`model = "lp"`) and reports the plan of the
     relaxation, and also solves the MIP to report the integrality gap between the two in the
     summary (`mip_objective`, `integrality_gap` = (relaxation - MIP) / |relaxation|).
+
+    `stop` (an `interrupt.StopRequest`): `stop.request()` from any thread stops this solve only;
+    in branch and bound with a plan the result has status "stopped" (the plan, its MIP gap and
+    best bound; the steady stage, ranging and the plan's duals are skipped), before any plan
+    `interrupt.Stopped` is raised. Ctrl-C does the same (KeyboardInterrupt before a plan).
     """
     scenario = scenario or instance.scenario
     if overrides:
         scenario = scenario.override(**overrides)
     if relax:
-        return _solve_relaxation(instance, scenario, ranging)
+        return _solve_relaxation(instance, scenario, ranging, stop)
     if scenario is not instance.scenario:
         instance = instance.with_scenario(scenario)
     # imported here: the models package imports optimizer's schema and io, and
@@ -65,20 +75,24 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     started = time.perf_counter()
     # in units HiGHS's absolute tolerances suit, the plan back in the instance's (optimizer/data/scaling.py)
     scale = scale_of(instance)
-    with progress.stage("building the model"):
-        model = build_model(rescaled(instance, scale), scenario)
-    built = time.perf_counter()
-    result = unscaled(solve_model(model, rescaled(instance, scale), scenario, ranging=ranging), instance, scale,
-                      scenario.objective)
+    with interrupt.controlled(stop):
+        with progress.stage("building the model"):
+            model = build_model(rescaled(instance, scale), scenario)
+        built = time.perf_counter()
+        result = unscaled(solve_model(model, rescaled(instance, scale), scenario, ranging=ranging, stop=stop), instance,
+                          scale, scenario.objective)
     if not scale.plain and result.has_plan:
         result.summary = summarise(result, scenario, instance)
     result.timings = {"build": built - started, **result.timings, "total": time.perf_counter() - started}
     return result
 
 
-def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = False) -> Result:
-    relaxed = solve(instance, scenario.override(**{"scenario.model": "lp"}), ranging=ranging)
-    whole = solve(instance, scenario.override(**{"scenario.model": "mip"}))
+def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = False,
+                      stop: interrupt.StopRequest | None = None) -> Result:
+    relaxed = solve(instance, scenario.override(**{"scenario.model": "lp"}), ranging=ranging, stop=stop)
+    if relaxed.status == "stopped":
+        return relaxed
+    whole = solve(instance, scenario.override(**{"scenario.model": "mip"}), stop=stop)
     mip = whole.objective if whole.has_plan else None
     gap = None
     if relaxed.objective is not None and mip is not None:
@@ -95,14 +109,21 @@ def new_solver():
 
 
 def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt=None,
-                ranging: bool = False) -> Result:
+                ranging: bool = False, stop: interrupt.StopRequest | None = None) -> Result:
     """Solve a built model and read the plan back into a Result (with its ranging table when
     `ranging`: computed here, while HiGHS still holds the plan's LP and basis).
 
     A MIP that stops at its time limit with a plan reports that plan, with status
     `time_limit`, the best bound and the gap; the duals of a MIP plan are those of the LP
     with its whole decisions fixed (what one more million is worth, given those decisions).
+    `stop` as in `solve`: a MIP stopped in branch and bound with a plan reports it with status
+    `stopped`. The scenario's time limit covers every stage here, the steady stage included.
     """
+    with interrupt.controlled(stop, scenario.solver.time_limit):
+        return _solve_model(model, instance, scenario, opt, ranging)
+
+
+def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt, ranging: bool) -> Result:
     base = dict(scenario=scenario.model_dump(mode="json"), instance_digest=instance.digest,
                 warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path))
     opt = opt or new_solver()
@@ -115,26 +136,26 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     else:
         with progress.stage("solving the LP"):
             outcome, fixed = _solve_lp(opt, model, scenario), []
+    if outcome.status == "stopped" and not outcome.has_plan:
+        release(fixed)
+        interrupt.stopped_without_plan()
+    planned = ("optimal", "time_limit", "stopped")
     try:
+        stopped_by = interrupt.keep() if outcome.status == "stopped" else ""  # the forced exit now waits for it
         if outcome.status == "optimal" and scenario.objective == "equity":
             with progress.stage("equity: the most people lifted at the best least coverage"):
                 outcome, raw = _equity_second_stage(opt, model, scenario, outcome)
             if outcome.status == "optimal":
                 raw.solution_loader.load_vars()
         ranged, notes = None, []
-        if ranging and outcome.status in ("optimal", "time_limit") and outcome.has_plan:  # the first stage's basis
+        if ranging and outcome.status == "stopped":
+            notes.append("ranging: skipped, the solve was stopped")
+        elif ranging and outcome.status in planned and outcome.has_plan:  # the first stage's basis
             with progress.stage("ranging"):
                 ranged = _ranging(opt, model, notes)
         steady = None
-        if outcome.status in ("optimal", "time_limit") and outcome.has_plan and getattr(model, "steady_years", None):
-            # bounded: the steady plan is worth a few times the first stage, not an unbounded wait
-            limit = max(STEADY_MIN_SECONDS, STEADY_TIMES * (time.perf_counter() - started))
-            with progress.stage("steady year profiles: the same objective, funding lines on their profiles"):
-                steady = steady_plan(opt, model, scenario, limit).status
-            if steady != "optimal":
-                notes.append(f"year profiles: the steady stage stopped ({steady}, limit {limit:,.0f} s); the plan is "
-                             "the first stage's, whose funding lines may jump between years "
-                             "(--set scenario.year_profile=free skips the stage)")
+        if outcome.status in planned and outcome.has_plan and getattr(model, "steady_years", None):
+            steady = _steady_stage(opt, model, scenario, outcome.status, time.perf_counter() - started, notes)
         solved = time.perf_counter()
         solver_info = {"name": "highs", "version": ".".join(map(str, opt.version())), "termination": outcome.termination,
                        "model": "mip" if model.integer else "lp"}
@@ -143,7 +164,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
                                mip_nodes=outcome.nodes)
         if steady is not None:
             solver_info["steady_stage"] = steady
-        if outcome.status not in ("optimal", "time_limit") or not outcome.has_plan:
+        if outcome.status not in planned or not outcome.has_plan:
             return Result(status=outcome.status, objective=None, message=_status_message(outcome.status),
                           solver=solver_info, timings={"solve": solved - started}, **base)
         allocation = allocation_table(model)
@@ -156,9 +177,7 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
             return Result(status="numerical", objective=None, solver=solver_info, timings={"solve": solved - started},
                           message=f"HiGHS returned a plan that breaks {len(violations)} rule(s) on re-check, for "
                                   f"example: {'; '.join(violations[:3])}", **base)
-        message = "optimal plan found" if outcome.status == "optimal" else (
-            f"time limit reached: best plan found, within {outcome.gap:.2%} of the best bound"
-            if outcome.gap is not None else "time limit reached: best plan found (no bound)")
+        message = "optimal plan found" if outcome.status == "optimal" else _stopped_message(outcome, stopped_by)
         result = Result(
             status=outcome.status,
             objective=float(outcome.objective),
@@ -177,8 +196,45 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     finally:
         release(fixed)
     result.summary = summarise(result, scenario, instance)
+    if steady is not None:
+        result.summary["steady_stage"] = steady
     result.timings = {"solve": solved - started, "extract": time.perf_counter() - solved}
     return result
+
+
+def _stopped_message(outcome: MipOutcome, stopped_by: str) -> str:
+    """A plan that is not proven optimal: why it stopped, and how far from the bound."""
+    reason = "time limit reached" if outcome.status == "time_limit" else stopped_by
+    if outcome.gap is None:
+        return f"{reason}: best plan found (no bound)"
+    return f"{reason}: best plan found, within {outcome.gap:.2%} of the best bound"
+
+
+def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, status: str, first_stage: float,
+                  notes: list[str]) -> str:
+    """Run the steady stage within what is left of the time limit; returns its status
+    (`optimal`, HiGHS's status when it stopped, or `skipped: ...`), a note when the plan stays
+    the first stage's."""
+    first = ("the plan is the first stage's, whose funding lines may jump between years "
+             "(--set scenario.year_profile=free skips the stage)")
+    if status == "stopped":
+        notes.append(f"year profiles: the steady stage was skipped, the solve was stopped; {first}")
+        return "skipped: stopped"
+    # bounded: the steady plan is worth a few times the first stage, not an unbounded wait, and
+    # no more than the time limit leaves
+    limit = max(STEADY_MIN_SECONDS, STEADY_TIMES * first_stage)
+    left = interrupt.time_left()
+    if left is not None and left < STEADY_LEAST_SECONDS:
+        notes.append(f"year profiles: the time limit ({scenario.solver.time_limit:,.0f} s) left no time for the "
+                     f"steady stage; {first}")
+        return "skipped: time limit"
+    if left is not None:
+        limit = min(limit, left)
+    with progress.stage("steady year profiles: the same objective, funding lines on their profiles"):
+        steady = steady_plan(opt, model, scenario, limit).status
+    if steady != "optimal":
+        notes.append(f"year profiles: the steady stage stopped ({steady}, limit {limit:,.0f} s); {first}")
+    return steady
 
 
 def _ranging(opt, model: pyo.ConcreteModel, notes: list[str]) -> pd.DataFrame:
@@ -217,13 +273,17 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     if method != "choose":
         options = {"solver": method, **options}
     highs = _loaded(opt, model)
-    with interrupt.solving(highs):  # Ctrl-C stops HiGHS and raises here, whatever HiGHS reports
+    # a stop in branch and bound under a solve that keeps its plans returns what HiGHS has
+    keep = model.integer and not relaxation and interrupt.keeps_plans()
+    with interrupt.solving(highs, keep=keep):  # otherwise a stop raises here, whatever HiGHS reports
         if warm:
             # a re-solve of a loaded model: HiGHS's notices are off by option, no capture needed
             raw = opt.solve(model, **config, solver_options={"output_flag": False, **options})
         else:
             raw = _quiet_solve(opt, model, config, options)
         condition = raw.termination_condition
+        if keep and interrupt.requested():
+            return "stopped", raw
         if condition == TerminationCondition.infeasibleOrUnbounded:
             # Presolve could not tell which: ask again without it.
             raw = _quiet_solve(opt, model, config, {**options, "presolve": "off"})
@@ -279,7 +339,8 @@ def _equity_second_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, firs
 
 
 STEADY_TIMES = 3.0  # the steady stage may take this many times the first stage's time ...
-STEADY_MIN_SECONDS = 30.0  # ... and at least this long
+STEADY_MIN_SECONDS = 30.0  # ... and at least this long, within the time limit
+STEADY_LEAST_SECONDS = 1.0  # with less of the time limit left, the steady stage is skipped
 
 def _status_message(status: str) -> str:
     return {

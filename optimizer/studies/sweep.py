@@ -40,7 +40,7 @@ from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.scaling import require_plain
 from optimizer.data.schema import Scenario, takes_effect
 from optimizer.solving.mip import MipOutcome, release, solve_mip
-from optimizer.solving.solve import STEADY_MIN_SECONDS, _equity_second_stage, _run, new_solver
+from optimizer.solving.solve import STEADY_LEAST_SECONDS, STEADY_MIN_SECONDS, _equity_second_stage, _run, new_solver
 from optimizer.solving.steady import steady_plan
 from optimizer.studies.study import (
     NEUTRAL_PRIORITY,
@@ -91,15 +91,24 @@ class ScenarioRunner:
             self.builds += 1
         return self._models[key]
 
-    def run(self, scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
-        """Solve one design point; never raises (a failure is a record with its message)."""
+    def run(self, scenario_id: int, point: dict[str, Any], stop: interrupt.StopRequest | None = None) -> dict[str, Any]:
+        """Solve one design point; never raises (a failure is a record with its message).
+
+        `stop` (an `interrupt.StopRequest`, as `solve` takes): `stop.request()` from another
+        thread stops this point's solve only. A MIP stopped in branch and bound with a plan is
+        a record with status "stopped", the plan's figures, `mip_gap` and `best_bound`; a stop
+        before any plan raises `interrupt.Stopped` (the point was not solved: nothing to record).
+        """
         started = time.perf_counter()
         builds = self.builds
         record: dict[str, Any] = {"scenario_id": int(scenario_id), **point}
         try:
-            built = self._model_for(point)
-            built.apply(point)
-            record.update(built.solve(self.save_allocation))
+            with interrupt.controlled(stop):
+                built = self._model_for(point)
+                built.apply(point)
+                record.update(built.solve(self.save_allocation))
+        except interrupt.Stopped:
+            raise
         except Exception as exc:  # noqa: BLE001 - a study records failures, it does not stop
             record.update(status="error", message=f"{type(exc).__name__}: {exc}",
                           detail=traceback.format_exc(limit=3))
@@ -205,6 +214,10 @@ class _BuiltModel:
             self.arrays[name] = self._read(name)
 
     def solve(self, save_allocation: bool) -> dict[str, Any]:
+        with interrupt.controlled(time_limit=self.scenario.solver.time_limit):  # the steady stage's share
+            return self._solve(save_allocation)
+
+    def _solve(self, save_allocation: bool) -> dict[str, Any]:
         m = self.model
         if self.selective is not None:
             self.selective.update(self.changed)
@@ -219,16 +232,21 @@ class _BuiltModel:
             self.selective = _SelectiveUpdates.attach(self.opt)
         self.solved = True
         try:
+            if outcome.status == "stopped" and not outcome.has_plan:
+                interrupt.stopped_without_plan()
             if outcome.status == "optimal" and self.scenario.objective == "equity":
                 outcome, raw = _equity_second_stage(self.opt, m, self.scenario, outcome)
                 if m.integer and outcome.status == "optimal":
                     raw.solution_loader.load_vars()
-            if outcome.status != "optimal":
+            if outcome.status not in ("optimal", "stopped"):
                 return {"status": outcome.status, "message": f"HiGHS: {outcome.termination}"}
             steady = None
-            if save_allocation and getattr(m, "steady_years", None):
+            if save_allocation and getattr(m, "steady_years", None) and outcome.status == "optimal":
                 # a plan that is written is the steady one; HiGHS keeps the first stage for the next re-solve
-                steady = steady_plan(self.opt, m, self.scenario, STEADY_MIN_SECONDS).status
+                left = interrupt.time_left()
+                limit = STEADY_MIN_SECONDS if left is None else min(STEADY_MIN_SECONDS, left)
+                steady = (steady_plan(self.opt, m, self.scenario, limit).status if limit >= STEADY_LEAST_SECONDS
+                          else "skipped: time limit")
             if m.integer or steady == "optimal":  # the plan is in the model's variables (see optimizer.solving.mip)
                 aid, opened, built = (np.array([v.value or 0.0 for v in vs], dtype=float)
                                       for vs in (self.x_vars, self.y_vars, self.v_vars))
@@ -241,8 +259,12 @@ class _BuiltModel:
         aid = np.maximum(aid, 0.0)
         message = "" if steady in (None, "optimal") else (f"the steady stage stopped ({steady}); the plan written "
                                                            "is the first stage's")
-        record = {"status": "optimal", "message": message, "objective": float(outcome.objective),
+        record = {"status": outcome.status, "message": message, "objective": float(outcome.objective),
                   **self._kpis(aid, np.round(opened, 9), built)}
+        if outcome.status == "stopped":
+            stopped_by = interrupt.keep()
+            record.update(message=f"{stopped_by}: the best plan found, within {outcome.gap:.2%} of the best bound"
+                          if outcome.gap is not None else stopped_by, mip_gap=outcome.gap, best_bound=outcome.bound)
         if save_allocation:
             sets = m.index_sets
             keep = aid > 1e-9

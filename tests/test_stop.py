@@ -1,0 +1,118 @@
+"""The per-solve stop (`interrupt.StopRequest`): a browser session's Stop button stops its own
+solve, among several solving at once in threads of one process, and keeps its best plan.
+
+Deterministic: the stopped solve waits inside HiGHS's branch and bound (progress.HOLD, the
+hold tests/test_interrupt.py uses) until its own stop is requested, so the stop lands there
+whatever the machine's speed; the other solve never holds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from optimizer import load_instance
+from optimizer.solving import interrupt, progress
+from optimizer.solving.interrupt import StopRequest, Stopped
+from optimizer.solving.solve import solve
+from optimizer.studies.sweep import ScenarioRunner
+
+BRANCH_AND_BOUND = ("(HiGHS branch and bound)",)  # progress.HOLD: the markers held at
+GAP = {"solver.mip_rel_gap": 0.01}  # relax and fix's plan is within 1% on ewppt-2010: no branch and bound
+
+
+@pytest.fixture(scope="module")
+def ewppt():
+    return load_instance("ewppt-2010")
+
+
+class Held:
+    """`work()` in a thread of its own with its own progress State; `wait_in_branch_and_bound`
+    returns once that thread's solve is in HiGHS's branch and bound (held there)."""
+
+    def __init__(self, work):
+        self.state: progress.State | None = None
+        self.result = self.error = None
+        self.thread = threading.Thread(target=self._run, args=(work,))
+        self.thread.start()
+
+    def _run(self, work) -> None:
+        with progress.tracking() as state:
+            self.state = state
+            try:
+                self.result = work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the test
+                self.error = exc
+
+    def wait_in_branch_and_bound(self) -> None:
+        waited = time.monotonic()
+        while not (self.state is not None and self.state.method == "branch and bound"):
+            assert self.thread.is_alive(), f"the solve ended before branch and bound: {self.error or self.result}"
+            assert time.monotonic() - waited < 600, "the solve never reached branch and bound"
+            time.sleep(0.01)
+
+    def join(self):
+        self.thread.join(timeout=600)
+        assert not self.thread.is_alive()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def test_a_stop_request_stops_one_of_two_solves_and_keeps_its_plan(ewppt, monkeypatch):
+    monkeypatch.setattr(progress, "HOLD", BRANCH_AND_BOUND)
+    alone = solve(ewppt, **GAP)  # the other solve's numbers, solved alone
+    assert alone.status == "optimal" and alone.solver["method"] == "relax-and-fix"
+
+    mine, other = StopRequest(), StopRequest()
+    stopped = Held(lambda: solve(ewppt, stop=mine))  # the default gap: branch and bound, held there
+    stopped.wait_in_branch_and_bound()
+    untouched = Held(lambda: solve(ewppt, stop=other, **GAP))
+    mine.request()  # from this thread: only the held solve's HiGHS is asked to stop
+    result, kept = stopped.join(), untouched.join()
+
+    assert result.status == "stopped" and result.has_plan and not other.requested
+    assert result.message.startswith("stopped on request: best plan found, within ")
+    assert 0 < result.summary["mip_gap"] < 0.01  # relax and fix's plan, or HiGHS's better one
+    assert result.summary["best_bound"] >= result.objective > 0
+    assert result.summary["steady_stage"] == "skipped: stopped"
+    assert result.objective == pytest.approx(float(result.kpis["people_lifted"].sum()), rel=1e-6)
+    assert len(result.allocation) and (result.allocation["aid"] > 0).all()
+
+    assert kept.status == "optimal" and kept.objective == alone.objective
+    pd.testing.assert_frame_equal(kept.allocation, alone.allocation)
+    pd.testing.assert_frame_equal(kept.kpis, alone.kpis)
+
+
+def test_a_stop_before_any_plan_raises_stopped(ewppt):
+    stop = StopRequest()
+    stop.request()
+    with pytest.raises(Stopped):
+        solve(ewppt, stop=stop)
+    assert not interrupt.requested()  # the process-wide Ctrl-C state is untouched
+    assert solve(ewppt, **GAP).status == "optimal"  # and the next solve runs
+
+
+def test_the_sweeps_runner_takes_the_same_stop(ewppt, monkeypatch):
+    """The workbench re-solves through the sweep's persistent ScenarioRunner."""
+    monkeypatch.setattr(progress, "HOLD", BRANCH_AND_BOUND)
+    runner = ScenarioRunner(ewppt, [], save_allocation=True)
+    before = StopRequest()
+    before.request()
+    with pytest.raises(Stopped):
+        runner.run(0, {}, stop=before)
+
+    stop = StopRequest()
+    held = Held(lambda: runner.run(1, {}, stop=stop))
+    held.wait_in_branch_and_bound()
+    stop.request()
+    record = held.join()
+    assert record["status"] == "stopped" and record["message"].startswith("stopped on request")
+    assert 0 < record["mip_gap"] < 0.01 and record["best_bound"] >= record["objective"] > 0
+    assert len(record["allocation"])
+
+    again = runner.run(2, {}, stop=StopRequest())  # the same runner solves on, to the end
+    assert again["status"] == "optimal" and again["objective"] >= record["objective"] - 1e-6
