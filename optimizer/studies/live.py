@@ -25,6 +25,7 @@ from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.data.io import Instance
 from optimizer.data.scaling import scale_of
 from optimizer.data.schema import LEVELS, PRIORITY_KEYS, TABLES, Scenario
+from optimizer.solving import interrupt
 from optimizer.solving.results import Result
 from optimizer.solving.solve import solve, solve_model
 from optimizer.studies.study import ParameterSpec, ResolvedParameter, Study, apply_to_instance, base_level, \
@@ -113,13 +114,15 @@ class LivePlan:
 
     # ---------------------------------------------------------------------------------- solving
 
-    def solve(self, settings: dict[str, Any]) -> LiveSolve:
+    def solve(self, settings: dict[str, Any], stop: interrupt.StopRequest | None = None) -> LiveSolve:
         """Solve the plan for `settings` (a full description: a key left out has the instance's
-        own value). Raises InvalidInstance for a setting the files would refuse."""
+        own value). Raises InvalidInstance for a setting the files would refuse. `stop.request()`
+        from another thread stops the solve: a MIP in branch and bound keeps its best plan
+        (status "stopped", with its gap); before any plan `interrupt.Stopped` is raised."""
         started = time.perf_counter()
         instance, scenario, point = self.prepare(settings)
         if not self.plain:  # scaled units: the persistent model cannot take the planner's numbers
-            result = solve(instance, scenario)
+            result = solve(instance, scenario, stop=stop)
             return LiveSolve(result, scenario, instance, "the instance is solved in scaled units: each change "
                              "rebuilds its model", time.perf_counter() - started, dict(settings))
         structure = _structure(scenario, instance)
@@ -136,20 +139,13 @@ class LivePlan:
         if built.selective is not None:
             built.selective.update(built.changed)
         built.changed, built.budgets_moved = set(), False
-        result = solve_model(built.model, instance, scenario, opt=built.opt)
+        result = solve_model(built.model, instance, scenario, opt=built.opt, stop=stop)
         if not built.solved:
             built.selective = _SelectiveUpdates.attach(built.opt)
             built.solved = True
         seconds = time.perf_counter() - started
         result.timings = {**result.timings, "total": seconds}
         return LiveSolve(result, scenario, instance, rebuilt, seconds, dict(settings))
-
-    def stop(self) -> None:
-        """Ask HiGHS to stop the solve running now (if any)."""
-        built = self._built
-        highs = getattr(built.opt, "_solver_model", None) if built is not None else None
-        if highs is not None:
-            highs.cancelSolve()
 
     def _why(self, structure: tuple) -> str:
         if self._structure is None:

@@ -108,10 +108,17 @@ def too_large(max_bytes: int) -> str:
     return f"refused: the upload is larger than the limit of {max_bytes / 1024 / 1024:,.1f} MB\n"
 
 
+# Solves at once. One: the library keeps HiGHS's notices off the terminal with Pyomo's
+# capture_output, which redirects the whole process's standard output and is not safe in two
+# threads at once (two concurrent solves fail with "Captured output does not match sys.stdout").
+# HiGHS itself may use the machine's cores inside one solve; further solves wait in the queue.
+SOLVE_SLOTS = 1
+
+
 def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, max_upload: int = MAX_UPLOAD,
-               idle_seconds: float = IDLE_SECONDS, slots: int | None = None) -> FastAPI:
+               idle_seconds: float = IDLE_SECONDS) -> FastAPI:
     """The workbench for `instance`, served at host:port (the Host headers it accepts)."""
-    queue = SolveQueue(slots or os.cpu_count() or 1, explain=lambda inst: explain(inst))
+    queue = SolveQueue(SOLVE_SLOTS, explain=lambda inst: explain(inst))
     sessions = Sessions(instance, queue, idle_seconds)
 
     @contextlib.asynccontextmanager
@@ -145,6 +152,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     @app.get("/")
     def home() -> RedirectResponse:
         session = sessions.new()
+        queue.submit(session, {})  # the page opens on a plan: solve now, while the browser loads the page
         return RedirectResponse(f"/s/{session.id}/", status_code=303)
 
     @app.get("/s/{sid}/", response_class=HTMLResponse)
@@ -152,8 +160,6 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         session = session_or_none(sid)
         if session is None:
             return RedirectResponse("/", status_code=303)
-        if session.revision == 0 and session.state == "idle":
-            queue.submit(session, session.settings)
         return page(request, "page.html", session=session, knobs=views.knobs(session.instance, session.settings),
                     instance=str(session.instance.path.name), max_upload=f"{max_upload / 1024 / 1024:,.0f}")
 
@@ -183,6 +189,12 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
             line = ""
         return {"state": session.state, "line": line, "place": place, "revision": session.revision,
                 "sid": session.id}
+
+    @app.get("/s/{sid}/held")
+    def held(sid: str) -> dict[str, bool]:
+        """Whether the server holds this session's model now, or freed it when it was idle
+        (without touching it: asking does not keep it)."""
+        return {"held": sid in sessions.open, "freed": sid in sessions.freed}
 
     @app.get("/s/{sid}/events")
     async def events(request: Request, sid: str):
@@ -230,8 +242,8 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         session = session_or_none(sid)
         if session is None:
             return unknown(request)
-        session.stop_requested.set()
-        session.live.stop()
+        if session.state == "solving":
+            session.stop.request()
         return status_fragment(request, session)
 
     @app.post("/s/{sid}/apply-change", response_class=HTMLResponse)
@@ -304,6 +316,8 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         session = session_or_none(sid)
         if session is None:
             return unknown(request)
+        if what not in DOWNLOADS:
+            return problem_response(request, [f"no download named {what!r}: {', '.join(DOWNLOADS)}"], 404)
         solved = session.outcome.solve
         name = session.instance.path.stem or "plan"
         if what == "instance.xlsx":
@@ -321,16 +335,14 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
             from optimizer.data.workbook import result_csv_zip_bytes
 
             return attachment(result_csv_zip_bytes(solved.result), f"{name}-plan.zip", "application/zip")
-        if what == "report.html":
-            from optimizer.reports.report import write_report
+        from optimizer.reports.report import write_report  # report.html
 
-            folder = session.workdir / "report"
-            solved.result.write(folder)
-            written = write_report(folder, folder / "report.html")
-            html = next(p for p in written if p.suffix == ".html")
-            return attachment(html.read_bytes(), f"{name}-report.html", "text/html")
-        return problem_response(request, [f"no download named {what!r}: plan.xlsx, plan.zip, instance.xlsx or "
-                                          "report.html"], 404)
+        folder = session.workdir / "report"
+        solved.result.write(folder)
+        written = write_report(folder, folder / "report.html")
+        html = next(p for p in written if p.suffix == ".html")
+        session.touch()  # the seconds the report took were not idle
+        return attachment(html.read_bytes(), f"{name}-report.html", "text/html")
 
     @app.get("/favicon.ico")
     def favicon() -> Response:
@@ -341,6 +353,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     return app
 
 
+DOWNLOADS = ("plan.xlsx", "plan.zip", "instance.xlsx", "report.html")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -23,14 +23,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def serve(instance: Instance, host: str = "127.0.0.1", port: int = 8000, say: Callable[[str], None] = print,
-          max_upload: int = MAX_UPLOAD, idle_seconds: float = IDLE_SECONDS, slots: int | None = None) -> None:
+          max_upload: int = MAX_UPLOAD, idle_seconds: float = IDLE_SECONDS) -> None:
     """Serve the workbench for `instance` until Ctrl-C; says its address first (and a warning
     when it listens beyond this machine)."""
     import uvicorn
 
     if port == 0:
         port = free_port(host)
-    app = create_app(instance, host=host, port=port, max_upload=max_upload, idle_seconds=idle_seconds, slots=slots)
+    app = create_app(instance, host=host, port=port, max_upload=max_upload, idle_seconds=idle_seconds)
     if host not in LOOPBACK:
         say(f"warning: serving on {host}, not only this machine: anyone who can reach port {port} can use the "
             "workbench and read its plans (it has no login)")

@@ -2,7 +2,7 @@
 
 One `Session` per tab: its own `LivePlan` (a model built once), its settings, its last solve,
 its pinned baseline and a private temporary folder. Solves run on worker threads, at most
-`slots` at once (the cores); the others wait in a first-in first-out queue whose place each
+`slots` at once (optimizer.web.app.SOLVE_SLOTS says why one); the others wait in a first-in first-out queue whose place each
 page shows. A session idle for `idle_seconds` frees its model and folder; its settings are kept
 so that the tab, when it comes back, says so and rebuilds.
 """
@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from optimizer.data.errors import InvalidInstance, Problem, printable
 from optimizer.data.io import Instance
-from optimizer.solving import progress
+from optimizer.solving import interrupt, progress
 from optimizer.studies.live import LivePlan, LiveSolve
 
 
@@ -52,8 +52,8 @@ class Session:
         self.line = ""  # the status line while solving
         self.note = note  # said once on the page (for example: the model was freed and rebuilt)
         self.lock = threading.RLock()
-        self.stop_requested = threading.Event()
-        self.solving_highs = None
+        self.stop = interrupt.StopRequest()  # the running solve's (a new one for each solve)
+        self.progress: progress.State | None = None  # the running solve's stages and HiGHS figures
 
     def touch(self) -> None:
         self.touched = time.monotonic()
@@ -107,6 +107,7 @@ class SolveQueue:
                 for n, (session, settings) in enumerate(self.waiting):
                     if session.state != "solving":  # one solve per session at a time
                         del self.waiting[n]
+                        session.stop = interrupt.StopRequest()  # before "solving": Stop reaches this solve
                         session.state = "solving"
                         session.line = ""
                         return session, settings
@@ -129,11 +130,12 @@ class SolveQueue:
 
 def run(session: Session, settings: dict, explain: Callable) -> None:
     """Solve a session's settings on this thread and keep the outcome (never raises)."""
-    session.stop_requested.clear()
+    stop = session.stop
     outcome = Outcome()
     try:
-        with session.lock, progress.track(session.id):
-            solved = session.live.solve(settings)
+        with session.lock, progress.tracking() as state:
+            session.progress = state
+            solved = session.live.solve(settings, stop=stop)
             outcome.solve = solved
             if solved.result.status == "infeasible":
                 session.line = "explaining why the settings are infeasible"
@@ -144,25 +146,29 @@ def run(session: Session, settings: dict, explain: Callable) -> None:
     except ValueError as exc:  # an override the scenario refuses (InvalidScenario)
         problems = getattr(exc, "problems", None)
         outcome.problems = [printable(p) for p in problems] if problems else [str(exc)]
-    except KeyboardInterrupt:
-        outcome.problems = ["stopped before HiGHS had a plan"]
-        outcome.stopped = True
+    except (interrupt.Stopped, KeyboardInterrupt):
+        outcome.problems = ["stopped before HiGHS had a plan for these settings: the plan shown is the previous one"]
+        outcome.solve = session.outcome.solve
     except Exception as exc:  # noqa: BLE001 - the page says what went wrong; the server keeps serving
         outcome.problems = [f"internal error: {type(exc).__name__}: {exc}"]
         traceback.print_exc()
+    outcome.stopped = outcome.stopped or (outcome.solve is not None and outcome.solve.result.status == "stopped")
     session.outcome = outcome
+    session.progress = None
     session.line = ""
     session.revision += 1
     session.touch()
 
 
+CLI_HINT = "Ctrl-C stops; --time-limit SECONDS or --mip-gap 0.01 bound how long a solve takes"
 WEB_HINT = "Stop keeps the best plan found; a time limit or a MIP gap bounds how long a solve takes"
 
 
 def status_line(session: Session) -> str:
     """The command line's status line for this session's solve (its stage, HiGHS's method and
     figures), with the page's words for how to stop it."""
-    return progress.describe(session.id).replace(progress.HINT, WEB_HINT)
+    state = session.progress
+    return progress.describe(state).replace(CLI_HINT, WEB_HINT) if state is not None else ""
 
 
 class Sessions:
