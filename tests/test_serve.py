@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ from optimizer import load_instance
 from optimizer.analysis.compare import compare_results
 from optimizer.data import numbers
 from optimizer.solving.solve import solve
-from tests.conftest import INSTANCES
+from tests.conftest import INSTANCES, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -31,28 +33,33 @@ MAX_UPLOAD = 2 * 1024 * 1024
 
 
 class Server:
-    """uvicorn serving create_app(instance) on a free loopback port, in a thread."""
+    """`ewppt serve PATH --port P` in a subprocess (its own process, as a planner runs it: pytest's
+    capture of standard output must not meet the solves' own), on a free loopback port."""
 
-    def __init__(self, instance, **options):
-        import uvicorn
-
-        from optimizer.web.app import create_app
+    def __init__(self, path: str, *options: str, env: dict | None = None):
         from optimizer.web.server import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(instance, port=self.port, **options)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
+        self.process = subprocess.Popen([sys.executable, "-m", "optimizer", "serve", path, "--port", str(self.port),
+                                         *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env={**os.environ, **(env or {})}, cwd=ROOT)
+        first = self.process.stdout.readline()
+        assert f"is at {self.url}/" in first, first + self.process.stdout.read(2000)
+        self.log: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:
+            self.log.append(line)
 
     def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +69,7 @@ def ewppt_2010():
 
 @pytest.fixture(scope="module")
 def server(ewppt_2010):
-    running = Server(ewppt_2010, max_upload=MAX_UPLOAD, idle_seconds=3.0)
+    running = Server("ewppt-2010", "--max-upload-mb", str(MAX_UPLOAD / 1024 / 1024), "--idle-minutes", "0.1")
     yield running
     running.close()
 
@@ -213,17 +220,56 @@ def test_an_idle_tab_frees_its_model_and_says_so_when_it_comes_back(browser, ser
     page = open_page(browser, server)
     url = page.url
     page.close()  # its event stream stops: the session is idle from now on
-    sessions = server.app.state.sessions
     sid = url.rstrip("/").split("/")[-1]
     deadline = time.monotonic() + 60
-    while sid not in sessions.freed:
-        assert time.monotonic() < deadline, "the idle session was never freed"
-        time.sleep(0.2)
+    with httpx.Client(base_url=server.url) as client:  # asks without touching the session
+        while client.get(f"/s/{sid}/held").json() != {"held": False, "freed": True}:
+            assert time.monotonic() < deadline, "the idle session was never freed"
+            time.sleep(0.2)
     page = browser.new_page()
     page.goto(url)
     wait_for_plan(page, 1)
     assert "idle" in page.inner_text("#note") and "rebuilt" in page.inner_text("#note")
     assert page.inner_text("#objective") == shown_objective(reference)
+    page.close()
+
+
+# ------------------------------------------------------------------------------ Stop
+
+
+@pytest.fixture(scope="module")
+def held_server(tmp_path_factory):
+    """A server whose solves wait inside HiGHS's branch and bound until their Stop (the hold
+    tests/test_interrupt.py and tests/test_stop.py use): a long MIP, deterministically. Its
+    instance is ewppt-2010 with a 1% MIP gap, which relax and fix's plan meets (the page opens
+    without branch and bound); the test then asks for a zero gap."""
+    folder = tmp_path_factory.mktemp("held") / "ewppt-2010"
+    shutil.copytree(INSTANCES / "ewppt-2010", folder)
+    scenario = folder / "scenario.toml"
+    scenario.write_text(scenario.read_text().replace("[solver]\n", "[solver]\nmip_rel_gap = 0.01\n"))
+    running = Server(str(folder), env={"EWPPT_TEST_HOLD": "MIP: branch and bound (HiGHS branch and bound)"})
+    yield running
+    running.close()
+
+
+def test_stop_during_a_long_mip_keeps_its_best_plan_marked_stopped(browser, held_server, shots):
+    page = open_page(browser, held_server)
+    assert page.is_disabled("#stop")  # nothing to stop
+    field = page.locator("[name='solver.mip_rel_gap']")
+    field.fill("0")  # relax and fix's plan is not within a zero gap: branch and bound runs (and is held)
+    field.press("Tab")
+    page.wait_for_function("document.querySelector('#status-line')?.textContent.includes('branch and bound')",
+                           timeout=SOLVE_WAIT)
+    line = page.inner_text("#status-line")
+    assert "best plan" in line and "bound" in line and "gap" in line  # the CLI's status line
+    page.screenshot(path=str(shots / "solving.png"))
+    page.click("#stop")
+    wait_for_plan(page, 2)
+    assert page.inner_text("#plan-status") == "stopped"
+    assert "best plan found" in page.inner_text("#stopped")
+    assert page.inner_text("#gap").endswith("%")
+    assert page.inner_text("#kpi-mip-gap td") == page.inner_text("#gap")
+    page.screenshot(path=str(shots / "stopped.png"))
     page.close()
 
 
@@ -260,9 +306,9 @@ def test_an_upload_with_a_bad_cell_names_the_cell_and_a_good_one_solves(browser,
 
 
 def test_downloads_are_the_plan_its_instance_and_the_report(server):
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, timeout=120) as client:
         sid = client.get("/").headers["location"].split("/")[2]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while "objective" not in client.get(f"/s/{sid}/plan").text:
             assert time.monotonic() < deadline
             time.sleep(0.2)
