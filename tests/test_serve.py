@@ -263,8 +263,15 @@ def test_stop_during_a_long_mip_keeps_its_best_plan_marked_stopped(browser, held
     line = page.inner_text("#status-line")
     assert "best plan" in line and "bound" in line and "gap" in line  # the CLI's status line
     page.screenshot(path=str(shots / "solving.png"))
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})  # another planner, while this one solves
+    other.goto(held_server.url + "/")
+    other.wait_for_function("document.querySelector('#status-line')?.textContent.includes('number 1 in the queue')",
+                            timeout=SOLVE_WAIT)
+    assert other.get_attribute("#status .state", "data-state") == "queued"
     page.click("#stop")
     wait_for_plan(page, 2)
+    wait_for_plan(other, 1)  # its turn came
+    other.close()
     assert page.inner_text("#plan-status") == "stopped"
     assert "best plan found" in page.inner_text("#stopped")
     assert page.inner_text("#gap").endswith("%")
