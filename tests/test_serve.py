@@ -138,7 +138,9 @@ def shown_objective(result) -> str:
 # ------------------------------------------------------------------------------ the plan
 
 
-def test_the_page_opens_on_the_plan_ewppt_solve_gives(browser, server, reference, shots):
+def test_the_page_opens_on_ewppt_solves_plan_and_a_knob_gives_ewppt_solve_sets(browser, server, reference,
+                                                                                 ewppt_2010, tmp_path, shots):
+    """One tab as a planner uses it: the plan as it opens, a knob, a pinned plan and a change."""
     page = open_page(browser, server)
     assert page.inner_text("#objective") == shown_objective(reference)
     assert page.inner_text("#kpi-people-lifted td") == numbers.people(reference.kpis["people_lifted"].sum())
@@ -146,18 +148,69 @@ def test_the_page_opens_on_the_plan_ewppt_solve_gives(browser, server, reference
         assert page.locator(f"#figure-{figure} .main-svg").count() > 0
     assert page.locator("#priorities-table tbody tr").count() == 7
     page.screenshot(path=str(shots / "plan.png"))
-    page.close()
 
-
-def test_a_knob_re_solves_to_the_plan_of_ewppt_solve_with_set(browser, server, ewppt_2010, shots):
-    page = open_page(browser, server)
+    # moving the enterprise-finance minimum: `ewppt solve ewppt-2010 --set priorities.enterprise_finance_min=0.35`
     set_knob(page, "priorities.enterprise_finance_min", "0.35")
-    expected = solve(ewppt_2010, **{"priorities.enterprise_finance_min": 0.35})
-    assert page.inner_text("#objective") == shown_objective(expected)
-    assert page.inner_text("#kpi-total-aid td") == numbers.money(expected.allocation["aid"].sum())
+    knob = solve(ewppt_2010, **{"priorities.enterprise_finance_min": 0.35})
+    assert page.inner_text("#objective") == shown_objective(knob)
+    assert page.inner_text("#kpi-total-aid td") == numbers.money(knob.allocation["aid"].sum())
     assert float(page.inner_text("#seconds")) > 0  # the page says how long the solve took
     assert page.locator("#rebuilt").count() == 0  # a Param moved; the model was not rebuilt
     page.screenshot(path=str(shots / "knob.png"))
+
+    # pin it, change the provincial proportion: the differences are `ewppt compare`'s
+    before = revision(page)
+    page.click("#pin")
+    wait_for_plan(page, before + 1)
+    set_knob(page, "proportion.provincial", "0.0006")
+    changed = solve(ewppt_2010, **{"priorities.enterprise_finance_min": 0.35, "proportion.provincial": 0.0006})
+    assert page.inner_text("#objective") == shown_objective(changed)
+    knob.write(tmp_path / "a")
+    changed.write(tmp_path / "b")
+    tables = compare_results(tmp_path / "a", tmp_path / "b")
+    for name, key in (("donors", "donor"), ("recipients", "recipient"), ("categories", "category")):
+        table = tables[f"by_{key}"]
+        table = table[table["delta"].abs() > 0]
+        shown = [[cell.inner_text() for cell in row.locator("td").all()]
+                 for row in page.locator(f"#diff-{name} tbody tr").all()]
+        assert shown == [[str(r[key]), numbers.money(r["aid_a"]), numbers.money(r["aid_b"]), numbers.money(r["delta"])]
+                         for r in table.to_dict("records")], name
+    people = tables["kpis"].set_index("kpi").loc["people_lifted"]
+    row = page.locator("#diff-kpis tr", has_text="people lifted").first
+    assert [c.inner_text() for c in row.locator("td").all()][1:] == [
+        numbers.people(people["a"]), numbers.people(people["b"]), numbers.people(people["delta"])]
+    assert page.locator("#diff-binding tbody tr").count() == len(tables["binding_summary"])
+    page.add_style_tag(content="header { position: static; }")  # the sticky bar over the section's title
+    page.locator("#differences").screenshot(path=str(shots / "baseline.png"))
+    page.close()
+
+
+def test_two_pages_keep_their_own_numbers_and_an_idle_one_is_rebuilt(browser, server, reference, ewppt_2010):
+    first = open_page(browser, server)
+    second = open_page(browser, server)
+    set_knob(second, "proportion.provincial", "0.0006")
+    changed = solve(ewppt_2010, **{"proportion.provincial": 0.0006})
+    assert second.inner_text("#objective") == shown_objective(changed)
+    assert first.inner_text("#objective") == shown_objective(reference)
+    first.reload()
+    wait_for_plan(first, 1)
+    assert first.inner_text("#objective") == shown_objective(reference)
+    first.close()
+
+    # the second tab closed: its event stream stops, it is idle from now on, and its model is freed
+    url = second.url
+    second.close()
+    sid = url.rstrip("/").split("/")[-1]
+    deadline = time.monotonic() + 60
+    with httpx.Client(base_url=server.url) as client:  # asks without touching the session
+        while client.get(f"/s/{sid}/held").json() != {"held": False, "freed": True}:
+            assert time.monotonic() < deadline, "the idle session was never freed"
+            time.sleep(0.2)
+    page = browser.new_page()
+    page.goto(url)
+    wait_for_plan(page, 1)
+    assert "idle" in page.inner_text("#note") and "rebuilt" in page.inner_text("#note")
+    assert page.inner_text("#objective") == shown_objective(changed)  # rebuilt with its settings
     page.close()
 
 
@@ -176,61 +229,6 @@ def test_an_infeasible_setting_shows_the_conflict_and_its_change_applies(browser
     wait_for_plan(page, 1)
     page.wait_for_function("document.querySelector('#plan-status')?.textContent === 'optimal'", timeout=SOLVE_WAIT)
     assert page.locator("#explanation").count() == 0
-    page.close()
-
-
-def test_pinned_plan_differences_are_compares(browser, server, reference, ewppt_2010, tmp_path, shots):
-    page = open_page(browser, server)
-    before = revision(page)
-    page.click("#pin")
-    wait_for_plan(page, before + 1)
-    set_knob(page, "proportion.provincial", "0.0006")
-    changed = solve(ewppt_2010, **{"proportion.provincial": 0.0006})
-    reference.write(tmp_path / "a")
-    changed.write(tmp_path / "b")
-    tables = compare_results(tmp_path / "a", tmp_path / "b")
-    donors = tables["by_donor"]
-    donors = donors[donors["delta"].abs() > 0]
-    shown = [[cell.inner_text() for cell in row.locator("td").all()] for row in page.locator("#diff-donors tbody tr").all()]
-    assert shown == [[str(r.donor), numbers.money(r.aid_a), numbers.money(r.aid_b), numbers.money(r.delta)]
-                     for r in donors.itertuples()]
-    people = tables["kpis"].set_index("kpi").loc["people_lifted"]
-    row = page.locator("#diff-kpis tr", has_text="people lifted").first
-    assert [c.inner_text() for c in row.locator("td").all()][1:] == [
-        numbers.people(people["a"]), numbers.people(people["b"]), numbers.people(people["delta"])]
-    page.locator("#differences").screenshot(path=str(shots / "baseline.png"))
-    page.close()
-
-
-def test_two_pages_keep_their_own_numbers(browser, server, reference, ewppt_2010):
-    first = open_page(browser, server)
-    second = open_page(browser, server)
-    set_knob(second, "proportion.provincial", "0.0006")
-    changed = solve(ewppt_2010, **{"proportion.provincial": 0.0006})
-    assert second.inner_text("#objective") == shown_objective(changed)
-    assert first.inner_text("#objective") == shown_objective(reference)
-    first.reload()
-    wait_for_plan(first, 1)
-    assert first.inner_text("#objective") == shown_objective(reference)
-    first.close()
-    second.close()
-
-
-def test_an_idle_tab_frees_its_model_and_says_so_when_it_comes_back(browser, server, reference):
-    page = open_page(browser, server)
-    url = page.url
-    page.close()  # its event stream stops: the session is idle from now on
-    sid = url.rstrip("/").split("/")[-1]
-    deadline = time.monotonic() + 60
-    with httpx.Client(base_url=server.url) as client:  # asks without touching the session
-        while client.get(f"/s/{sid}/held").json() != {"held": False, "freed": True}:
-            assert time.monotonic() < deadline, "the idle session was never freed"
-            time.sleep(0.2)
-    page = browser.new_page()
-    page.goto(url)
-    wait_for_plan(page, 1)
-    assert "idle" in page.inner_text("#note") and "rebuilt" in page.inner_text("#note")
-    assert page.inner_text("#objective") == shown_objective(reference)
     page.close()
 
 

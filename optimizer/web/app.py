@@ -477,5 +477,5 @@ def differences_view(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     return {"warning": objective_warning(tables), "kpis": kpis,
             "donors": rows(tables["by_donor"], "donor"), "recipients": rows(tables["by_recipient"], "recipient"),
             "categories": rows(tables["by_category"], "category"),
-            "binding": [tuple(str(v) for v in r.values()) for r in summary.to_dict("records")],
+            "binding": [tuple(str(v).replace("_", " ") for v in r.values()) for r in summary.to_dict("records")],
             "binding_columns": list(summary.columns)}

@@ -23,13 +23,13 @@ def plan_view(solved: LiveSolve) -> dict[str, Any]:
     result = solved.result
     run, tables = result.run_record(), result.tables()
     view: dict[str, Any] = {
-        "status": result.status, "message": result.message, "has_plan": result.has_plan,
+        "status": result.status, "message": _page_words(result.message), "has_plan": result.has_plan,
         "objective_name": report.label(solved.scenario.objective),
         "objective": numbers.objective(solved.scenario.objective, result.objective),
         "seconds": f"{solved.seconds:.2f}", "rebuilt": solved.rebuilt,
         "summary": report.summary_rows(run, tables),
         "gap": numbers.share(result.solver.get("mip_gap"), 2) if result.solver.get("mip_gap") is not None else None,
-        "warnings": [str(w) for w in result.warnings if not str(w).startswith("ranging")][:5],
+        "warnings": [_page_words(str(w)) for w in result.warnings if not str(w).startswith("ranging")][:5],
     }
     if not report.has_plan(run, tables):
         return view
@@ -162,6 +162,14 @@ def knobs(instance: Instance, settings: dict[str, Any]) -> dict[str, Any]:
         "more": "\n".join(f"{k}={v}" for k, v in settings.items() if k.startswith("capacity.")),
         "locks": (settings.get("locks", instance.locks)).to_csv(index=False),
     }
+
+
+def _page_words(text: str) -> str:
+    """A message of the command line in the page's words (the page explains an infeasible plan
+    itself, below the headline)."""
+    return (text.replace("(run `ewppt explain` to see which)", "(why: below)")
+            .replace("(run `ewppt explain`)", "(why: below)")
+            .replace("(--set scenario.year_profile=free skips the stage)", "(year profile \"free\" skips the stage)"))
 
 
 def _script_safe(text: str) -> str:
