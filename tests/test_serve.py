@@ -369,5 +369,9 @@ def test_bad_input_is_a_clear_4xx(server):
         assert got.status_code == 400 and "proportion.provincial" in got.text and "expected a number" in got.text
         got = client.post(f"/s/{sid}/settings", data={"priorities.enterprise_finance_min": "1.5"})
         assert got.status_code == 400 and "enterprise_finance_min" in got.text
+        got = client.post(f"/s/{sid}/settings", data={"more": "capacity.atlantis.guarantee_fund.2012=40"})
+        assert got.status_code == 400 and "atlantis" in got.text
+        got = client.post(f"/s/{sid}/settings", data={"pairs.beijing.tibet.base_quota": "-5"})
+        assert got.status_code == 400 and "pairs.beijing.tibet.base_quota" in got.text
         assert client.get("/s/nosuchsession/plan").status_code == 404
         assert client.get(f"/s/{sid}/download/anything.exe").status_code == 404

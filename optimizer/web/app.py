@@ -173,6 +173,12 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
             parsed = settings_from_form({k: str(v) for k, v in form.items()}, session.instance)
         except InvalidInstance as exc:
             return problem_response(request, [str(p) for p in exc.problems])
+        if any(k == "locks" or k.split(".")[0] in ("pairs", "capacity") for k in parsed):
+            try:  # table edits: checked against the instance now, so that a bad one is a 400 with its message
+                await asyncio.to_thread(session.live.prepare, parsed)
+            except (InvalidInstance, ValueError) as exc:
+                problems = getattr(exc, "problems", None) or [exc]
+                return problem_response(request, [str(p) for p in problems])
         queue.submit(session, parsed)
         return status_fragment(request, session)
 
@@ -212,10 +218,10 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
                     return
                 now = json.dumps(status_of(session))
                 beat += 1
-                if now != last or beat >= 150:  # a comment every 15 s keeps proxies from closing it
+                if now != last or beat >= 300:  # the state again every 15 s keeps proxies from closing it
                     yield f"data: {now}\n\n"
                     last, beat = now, 0
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.05)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
