@@ -105,7 +105,10 @@ class LivePlan:
     def _cell(self, path: str) -> ResolvedParameter:
         if path not in self._cells:
             spec = ParameterSpec(path=path, values=(0.0,), mode="value")
-            [parameter] = resolve_parameters(Study(parameter=(spec,)), self.instance, where="settings")
+            try:
+                [parameter] = resolve_parameters(Study(parameter=(spec,)), self.instance, where="settings")
+            except InvalidInstance as exc:  # named by the setting, not by a study's parameter number
+                raise InvalidInstance([Problem("settings", p.message, key=path) for p in exc.problems]) from None
             if parameter.param not in ("base_quota", "max_aid"):
                 raise InvalidInstance([Problem("settings", "not a table cell the workbench edits", value=path)])
             self._cells[path] = parameter
