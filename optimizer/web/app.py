@@ -180,7 +180,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
                 problems = getattr(exc, "problems", None) or [exc]
                 return problem_response(request, [str(p) for p in problems])
         queue.submit(session, parsed)
-        return status_fragment(request, session)
+        return HTMLResponse("")  # clears an earlier message; the status line follows from the events
 
     def status_fragment(request: Request, session: Session) -> HTMLResponse:
         return page(request, "_status.html", **status_of(session))
