@@ -327,6 +327,24 @@ def test_downloads_are_the_plan_its_instance_and_the_report(server):
 # ------------------------------------------------------------------------------ security
 
 
+def test_it_listens_on_loopback_unless_told_and_then_warns():
+    from optimizer.web.server import free_port
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "optimizer", "serve", "tiny", "--port", str(port), "--host",
+                                "0.0.0.0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               cwd=ROOT)
+    try:
+        first, second = process.stdout.readline(), process.stdout.readline()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert first.startswith("warning: serving on 0.0.0.0") and "no login" in first
+    assert f"is at http://127.0.0.1:{port}/" in second
+    assert "--host" in subprocess.run([sys.executable, "-m", "optimizer", "serve", "--help"], capture_output=True,
+                                      text=True, cwd=ROOT).stdout
+
+
 def test_a_foreign_host_header_is_refused(server):
     with httpx.Client(base_url=server.url) as client:
         assert client.get("/", headers={"Host": "attacker.example:80"}).status_code == 421

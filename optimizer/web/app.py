@@ -132,6 +132,13 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     app.add_middleware(UploadLimit, max_bytes=max_upload)
     app.add_middleware(HostCheck, hosts=allowed_hosts(host, port))
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        """A fault of the workbench itself: one line for the page, the traceback only on the
+        server's terminal (uvicorn logs it)."""
+        return PlainError(f"internal error: {type(exc).__name__}: {exc} (the server's terminal has the details)\n",
+                          500)
+
     def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
