@@ -83,7 +83,7 @@
   }
 
   document.body.addEventListener("htmx:afterSwap", (e) => {
-    if (e.detail.target.id === "plan") draw();
+    if (e.detail.target.id === "plan") setTimeout(draw, 0);  // the numbers first, the figures a moment later
     sortable(e.detail.target);
   });
   sortable(document);
