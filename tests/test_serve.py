@@ -145,7 +145,7 @@ def test_the_page_opens_on_ewppt_solves_plan_and_a_knob_gives_ewppt_solve_sets(b
     assert page.inner_text("#objective") == shown_objective(reference)
     assert page.inner_text("#kpi-people-lifted td") == numbers.people(reference.kpis["people_lifted"].sum())
     for figure in ("flows", "people", "years", "worth"):  # drawn by Plotly from the package's own copy
-        assert page.locator(f"#figure-{figure} .main-svg").count() > 0
+        page.wait_for_selector(f"#figure-{figure} .main-svg", timeout=SOLVE_WAIT)
     assert page.locator("#priorities-table tbody tr").count() == 7
     page.screenshot(path=str(shots / "plan.png"))
 
