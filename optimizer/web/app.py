@@ -26,9 +26,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from optimizer.analysis.compare import compare_results, objective_warning
+from optimizer.analysis.compare import compare_results
 from optimizer.analysis.explain import explain
-from optimizer.data import numbers
 from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.data.io import Instance
 from optimizer.data.schema import LEVELS, PRIORITY_KEYS, TABLES
@@ -245,7 +244,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         if outcome.solve is not None:
             context["plan"] = views.plan_view(outcome.solve)
             if outcome.explanation is not None:
-                context["explanation"] = explanation_view(outcome.explanation)
+                context["explanation"] = views.explanation_view(outcome.explanation)
             if session.baseline is not None and outcome.solve.result.has_plan:
                 context["differences"] = differences(session)
         return page(request, "_plan.html", **context)
@@ -302,7 +301,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         current = session.workdir / "current"
         session.outcome.solve.result.write(current)
         tables = compare_results(session.baseline, current)
-        return differences_view(tables)
+        return views.differences_view(tables)
 
     @app.post("/s/{sid}/upload", response_class=HTMLResponse)
     async def upload(request: Request, sid: str, file: UploadFile):
@@ -459,36 +458,3 @@ def settings_from_form(form: dict[str, str], instance: Instance) -> dict[str, An
     except ValueError as exc:
         raise InvalidInstance(list(getattr(exc, "problems", [Problem("settings", str(exc))]))) from None
     return settings
-
-
-# ------------------------------------------------------------------------------ views
-
-
-def explanation_view(explanation) -> dict[str, Any]:
-    changes = explanation.changes
-    return {"message": explanation.message, "headline": explanation.headline,
-            "conflict": [member.text for member in explanation.conflict],
-            "changes": [str(t) for t in changes["text"]] if "text" in changes else [],
-            "can_apply": len(changes) > 0}
-
-
-def differences_view(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """compare_results' tables as the page shows them: rows whose delta is not zero."""
-    def rows(table: pd.DataFrame, key: str, a: str = "aid_a", b: str = "aid_b", delta: str = "delta",
-             style=numbers.money) -> list[tuple[str, str, str, str]]:
-        changed = table[table[delta].abs() > 0] if len(table) else table
-        return [(str(r[key]), style(r[a]), style(r[b]), style(r[delta])) for r in changed.to_dict("records")]
-
-    objective_name = tables["runs"].set_index("side")["objective_name"].get("B")
-    kpis = [(str(r["kpi"]), numbers.summary_value(r["kpi"], r["a"], objective_name),
-             numbers.summary_value(r["kpi"], r["b"], objective_name),
-             numbers.summary_value(r["kpi"], r["delta"], objective_name) if r["delta"] is not None
-             and not (isinstance(r["delta"], float) and math.isnan(r["delta"])) else "-")
-            for r in tables["kpis"].to_dict("records")]
-    kpis = [k for k in kpis if k[3] not in ("0", "0.00", "0.0%", "0.00%", "-")]
-    summary = tables["binding_summary"]
-    return {"warning": objective_warning(tables), "kpis": kpis,
-            "donors": rows(tables["by_donor"], "donor"), "recipients": rows(tables["by_recipient"], "recipient"),
-            "categories": rows(tables["by_category"], "category"),
-            "binding": [tuple(str(v).replace("_", " ") for v in r.values()) for r in summary.to_dict("records")],
-            "binding_columns": list(summary.columns)}

@@ -5,10 +5,12 @@ does not compute; this only lays them out for the browser."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pandas as pd
 
+from optimizer.analysis.compare import objective_warning
 from optimizer.data import numbers
 from optimizer.data.io import Instance
 from optimizer.data.schema import CATEGORIES, LEVELS, PRIORITY_KEYS
@@ -131,6 +133,38 @@ def worth_figure(worth: list[dict], objective: str) -> dict:
             "layout": {"height": max(260, 22 * len(worth)), "yaxis": {"autorange": "reversed"},
                        "xaxis": {"title": {"text": f"{unit} per one more million yuan (mean over the years)"}},
                        "margin": {"l": 110, "r": 10, "t": 10, "b": 40}}}
+
+
+# ---------------------------------------------------------------------------------- explain, compare
+
+def explanation_view(explanation) -> dict[str, Any]:
+    changes = explanation.changes
+    return {"message": explanation.message, "headline": explanation.headline,
+            "conflict": [member.text for member in explanation.conflict],
+            "changes": [str(t) for t in changes["text"]] if "text" in changes else [],
+            "can_apply": len(changes) > 0}
+
+
+def differences_view(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """compare_results' tables as the page shows them: rows whose delta is not zero."""
+    def rows(table: pd.DataFrame, key: str, a: str = "aid_a", b: str = "aid_b", delta: str = "delta",
+             style=numbers.money) -> list[tuple[str, str, str, str]]:
+        changed = table[table[delta].abs() > 0] if len(table) else table
+        return [(str(r[key]), style(r[a]), style(r[b]), style(r[delta])) for r in changed.to_dict("records")]
+
+    objective_name = tables["runs"].set_index("side")["objective_name"].get("B")
+    kpis = [(str(r["kpi"]), numbers.summary_value(r["kpi"], r["a"], objective_name),
+             numbers.summary_value(r["kpi"], r["b"], objective_name),
+             numbers.summary_value(r["kpi"], r["delta"], objective_name) if r["delta"] is not None
+             and not (isinstance(r["delta"], float) and math.isnan(r["delta"])) else "-")
+            for r in tables["kpis"].to_dict("records")]
+    kpis = [k for k in kpis if k[3] not in ("0", "0.00", "0.0%", "0.00%", "-")]
+    summary = tables["binding_summary"]
+    return {"warning": objective_warning(tables), "kpis": kpis,
+            "donors": rows(tables["by_donor"], "donor"), "recipients": rows(tables["by_recipient"], "recipient"),
+            "categories": rows(tables["by_category"], "category"),
+            "binding": [tuple(str(v).replace("_", " ") for v in r.values()) for r in summary.to_dict("records")],
+            "binding_columns": list(summary.columns)}
 
 
 # ---------------------------------------------------------------------------------- knobs
