@@ -186,7 +186,8 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
                 problems = getattr(exc, "problems", None) or [exc]
                 return problem_response(request, [str(p) for p in problems])
         queue.submit(session, parsed)
-        return HTMLResponse("")  # clears an earlier message; the status line follows from the events
+        # clears an earlier message, and shows the solve's state now (the events follow it from here)
+        return page(request, "_submitted.html", **status_of(session))
 
     def status_fragment(request: Request, session: Session) -> HTMLResponse:
         return page(request, "_status.html", **status_of(session))
