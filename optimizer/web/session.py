@@ -217,6 +217,7 @@ class Sessions:
             session.settings = {}
             session.baseline = None
             session.outcome = Outcome()
+            session.revision += 1  # the page shows no plan of the old instance
 
     def _reap(self) -> None:
         while True:
