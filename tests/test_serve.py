@@ -148,6 +148,9 @@ def test_the_page_opens_on_ewppt_solves_plan_and_a_knob_gives_ewppt_solve_sets(b
         page.wait_for_selector(f"#figure-{figure} .main-svg", timeout=SOLVE_WAIT)
     assert page.locator("#priorities-table tbody tr").count() == 7
     page.screenshot(path=str(shots / "plan.png"))
+    page.click("#people-table th:has-text('people lifted')")  # tables sort by a click on a heading
+    most = reference.kpis.sort_values("people_lifted", ascending=False).iloc[0]
+    assert page.inner_text("#people-table tbody tr:first-child td:first-child") == str(most["recipient"])
 
     # moving the enterprise-finance minimum: `ewppt solve ewppt-2010 --set priorities.enterprise_finance_min=0.35`
     set_knob(page, "priorities.enterprise_finance_min", "0.35")
