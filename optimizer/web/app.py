@@ -415,7 +415,19 @@ def settings_from_form(form: dict[str, str], instance: Instance) -> dict[str, An
             value = form[key] or None
             if value != current:
                 settings[key] = value
+    capacity = instance.capacity
     for key, text in form.items():
+        if key.startswith("capacity.") and key.count(".") == 3:
+            _, recipient, instrument, year = key.split(".")
+            rows = capacity[(capacity["recipient"] == recipient) & (capacity["instrument"] == instrument)
+                            & (capacity["year"].astype(str) == year)]
+            try:
+                value = float(text.replace(",", ""))
+            except ValueError:
+                problems.append(Problem("settings", "expected million yuan", key=key, value=text))
+                continue
+            if len(rows) and float(rows["max_aid"].iloc[0]) != value:
+                settings[key] = value
         if key.startswith("pairs.") and key.endswith(".base_quota"):
             _, donor, recipient, _ = key.split(".")
             rows = instance.pairs[(instance.pairs["donor"] == donor) & (instance.pairs["recipient"] == recipient)]

@@ -173,6 +173,9 @@ PRIORITY_TEXT = {**report.RULE_TEXT, "quota_growth_min": "each pair's aid grows 
                  "coverage_min": "every paired recipient lifts at least this share of its poor"}
 
 
+CELLS_SHOWN = 500  # table rows drawn as inputs; beyond, cells are set as key=value lines
+
+
 def knobs(instance: Instance, settings: dict[str, Any]) -> dict[str, Any]:
     """The knobs' current values (the settings over the instance's own) for the form."""
     scenario = instance.scenario.override(**{k: v for k, v in settings.items()
@@ -192,8 +195,14 @@ def knobs(instance: Instance, settings: dict[str, Any]) -> dict[str, Any]:
         "objectives": ["people_lifted", "weighted_people_lifted", "equity", "leveraged_investment", "people_years"],
         "quotas": [(f"pairs.{r.donor}.{r.recipient}.base_quota", str(r.donor), str(r.recipient),
                     shown(settings.get(f"pairs.{r.donor}.{r.recipient}.base_quota", float(r.base_quota))))
-                   for r in pairs.itertuples()][:300],
-        "more": "\n".join(f"{k}={v}" for k, v in settings.items() if k.startswith("capacity.")),
+                   for r in pairs.itertuples()][:CELLS_SHOWN],
+        "capacities": [(f"capacity.{r.recipient}.{r.instrument}.{int(r.year)}", str(r.recipient), str(r.instrument),
+                        int(r.year), shown(settings.get(f"capacity.{r.recipient}.{r.instrument}.{int(r.year)}",
+                                                        float(r.max_aid))))
+                       for r in instance.capacity[instance.capacity["year"].isin(scenario.years)].itertuples()
+                       ][:CELLS_SHOWN],
+        "more": "\n".join(f"{k}={v}" for k, v in settings.items() if k.startswith("capacity.")
+                          and len(instance.capacity) > CELLS_SHOWN),
         "locks": (settings.get("locks", instance.locks)).to_csv(index=False),
     }
 
