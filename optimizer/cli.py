@@ -877,6 +877,54 @@ def serve(
                idle_seconds=idle_minutes * 60, max_upload=int(max_upload_mb * 1024 * 1024))
 
 
+@app.command()
+def workbook(
+    paths: Annotated[list[str], typer.Argument(
+        metavar="[SOURCE] OUT.xlsx", show_default=False,
+        help="The instance (folder, .xlsx workbook or bundled name) and the workbook to write; with --blank, "
+             "OUT.xlsx alone")],
+    blank: Annotated[bool, typer.Option(help="A blank workbook with the ids given, every other cell to fill in")
+                     ] = False,
+    donors: Annotated[Optional[str], typer.Option(help="Donor ids for --blank, comma-separated (a,b)")] = None,
+    recipients: Annotated[Optional[str], typer.Option(help="Recipient ids for --blank, comma-separated (x,y,z)")
+                          ] = None,
+    years: Annotated[Optional[str], typer.Option(
+        help="Plan years for --blank: FIRST-LAST or comma-separated", show_default="the next five years")] = None,
+    force: Annotated[bool, typer.Option(help="Replace OUT.xlsx if it exists")] = False,
+) -> None:
+    """Write an instance as the workbook a planner edits in Excel or LibreOffice: a README sheet
+    (every sheet and column: meaning, unit, allowed values), the scenario, one sheet per table
+    and the provenance, with data validation. `ewppt solve OUT.xlsx` solves it.
+
+    Examples: `ewppt workbook ewppt-2010 plan.xlsx`; `ewppt workbook --blank --donors a,b
+    --recipients x,y,z --years 2026-2030 new.xlsx`."""
+    from optimizer.data.workbook import check_workbook_path, parse_ids, parse_years, write_blank_workbook, write_workbook
+
+    if len(paths) != (1 if blank else 2):
+        _bad_input([Problem("ewppt workbook", "with --blank give OUT.xlsx alone" if blank
+                            else "expected SOURCE and OUT.xlsx (or --blank with OUT.xlsx)", value=" ".join(paths))])
+    if not blank and (donors or recipients or years):
+        _bad_input([Problem("ewppt workbook", "--donors, --recipients and --years go with --blank")])
+    target = paths[-1]
+    try:
+        check_workbook_path(target, force)
+        with _interruptible():
+            if blank:
+                write_blank_workbook(target, parse_ids("--donors", donors), parse_ids("--recipients", recipients),
+                                     parse_years(years))
+            else:
+                write_workbook(_load(paths[0]), target)
+    except InvalidInstance as exc:
+        _bad_input(exc.problems)
+    except UnusableOutput as exc:
+        err.print(_plain(f"error: {exc}"), highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as exc:  # a full disk: the temporary file is gone, an earlier OUT.xlsx as it was
+        err.print(_plain(f"error: {target} could not be written ({exc.strerror or exc})"), highlight=False)
+        raise typer.Exit(EXIT_WRITE_FAILED) from None
+    out.print(_plain(f"wrote {target}"), highlight=False)
+
+
 @app.command("instances")
 def list_instances() -> None:
     """List the bundled instances, one line each."""

@@ -95,3 +95,11 @@ class InvalidInstance(EwpptError):
 class InvalidScenario(InvalidInstance):
     """Raised for a bad scenario value or an unknown key (from scenario.toml, `--set`, or the
     overrides of `solve`, `load_instance` and `Scenario.override`), with the nearest valid key."""
+
+
+class UploadRefused(InvalidInstance):
+    """An upload refused before it is read as an instance (too large, of another kind, a zip
+    with unsafe members); one problem naming the uploaded file and why."""
+
+    def __init__(self, filename: str, message: str):
+        super().__init__([Problem(filename, message)])

@@ -364,6 +364,8 @@ def _scenario_from_sheet(sheet: pd.DataFrame, where: str) -> tuple[dict, list[Pr
         return data, [Problem(where, f"expected columns key, value; found {', '.join(map(str, sheet.columns))}")]
     rows: dict[str, int] = {}
     for i, (key, text) in enumerate(zip(sheet["key"], sheet["value"]), start=2):
+        if not text.strip():  # an empty value takes the key's default (a blank workbook lists every key)
+            continue
         section, _, leaf = key.strip().rpartition(".")
         if not section or not leaf:
             problems.append(Problem(where, "expected a key of the form section.key", row=i, column="key", value=key))
@@ -499,22 +501,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def write_instance_xlsx(instance: Instance, path: Path) -> None:
-    """Write an instance as one workbook: a sheet per table plus a key/value `scenario` sheet."""
-    rows = []
-    for section, values in instance.scenario.model_dump().items():
-        for key, value in values.items():
-            if value is None:
-                continue
-            literal = "[" + ", ".join(map(str, value)) + "]" if isinstance(value, (list, tuple)) else value
-            rows.append({"key": f"{section}.{key}", "value": str(literal) if not isinstance(literal, str) else literal})
+    """Write an instance as the workbook a planner edits (`optimizer.data.workbook`): a README
+    sheet, a key/value `scenario` sheet, a sheet per table and the provenance when it has one."""
+    from optimizer.data.workbook import write_workbook
 
-    def write(tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            pd.DataFrame(rows, columns=["key", "value"]).to_excel(xl, sheet_name="scenario", index=False)
-            for name in TABLES:
-                table = instance.table(name)
-                if len(table) or TABLES[name].required:
-                    table.to_excel(xl, sheet_name=name, index=False)
-
-    atomic_write(Path(path), write)
-
+    write_workbook(instance, path)

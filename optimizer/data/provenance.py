@@ -46,9 +46,12 @@ def row_key(spec: TableSpec, row: dict) -> str:
 
 
 def read_provenance(folder: str | Path) -> tuple[list[dict[str, str]] | None, list[Problem]]:
-    """The rows of `folder/provenance.csv` (None when the instance has none) and the problems
+    """The rows of `folder/provenance.csv`, or of the `provenance` sheet when `folder` is an instance
+    workbook (None when the instance has none), and the problems
     found in it (unknown table or column, a status outside verified/derived/illustrative, a
     value that is not a number, an empty source)."""
+    if Path(folder).is_file() and Path(folder).suffix.lower() == ".xlsx":
+        return _read_sheet(Path(folder))
     path = Path(folder) / PROVENANCE_FILE
     if not Path(folder).is_dir() or not path.is_file():
         return None, []
@@ -65,32 +68,63 @@ def read_provenance(folder: str | Path) -> tuple[list[dict[str, str]] | None, li
         return None, [Problem(PROVENANCE_FILE, f"not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8 CSV")]
     except (OSError, csv.Error) as exc:
         return None, [Problem(PROVENANCE_FILE, f"not a readable CSV table: {exc}")]
+    return _checked(rows, PROVENANCE_FILE)
+
+
+def _read_sheet(book: Path) -> tuple[list[dict[str, str]] | None, list[Problem]]:
+    """The `provenance` sheet of an instance workbook (`ewppt workbook` writes it), as the rows of
+    provenance.csv; (None, []) when the workbook has none."""
+    import openpyxl
+
+    where = f"{book.name} [provenance]"
+    try:
+        workbook = openpyxl.load_workbook(book, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook: load_instance says so in detail
+        return None, [Problem(book.name, f"not a readable .xlsx workbook: {exc}")]
+    try:
+        sheet = next((s for s in workbook.worksheets if s.title.strip().lower() == "provenance"), None)
+        if sheet is None:
+            return None, []
+        cells = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    header = cells[0] if cells else []
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        return None, [Problem(where, f"missing column; expected columns {', '.join(COLUMNS)}", row=1,
+                              column=missing[0])]
+    rows = [{name: (row[i] if i < len(row) else "") for i, name in enumerate(header) if name}
+            for row in cells[1:] if any(row)]
+    return _checked(rows, where)
+
+
+def _checked(rows: list[dict[str, str]], where: str) -> tuple[list[dict[str, str]] | None, list[Problem]]:
     problems = []
     seen: dict[tuple[str, str, str], int] = {}
     for number, row in enumerate(rows, start=2):
         figure = (row["table"], row["column"], row["key"])
         if figure in seen:
-            problems.append(Problem(PROVENANCE_FILE, f"the figure is also given in row {seen[figure]}; keep one of the two",
+            problems.append(Problem(where, f"the figure is also given in row {seen[figure]}; keep one of the two",
                                     row=number, column="key", value=row["key"]))
         seen.setdefault(figure, number)
         spec = TABLES.get(row["table"])
         if spec is None:
-            problems.append(Problem(PROVENANCE_FILE, f"unknown table; expected one of {', '.join(TABLES)}",
+            problems.append(Problem(where, f"unknown table; expected one of {', '.join(TABLES)}",
                                     row=number, column="table", value=row["table"]))
         elif row["column"] not in figure_columns(spec):
-            problems.append(Problem(PROVENANCE_FILE, f"not a figure column of {spec.filename}; expected one of "
+            problems.append(Problem(where, f"not a figure column of {spec.filename}; expected one of "
                                     f"{', '.join(figure_columns(spec))}", row=number, column="column",
                                     value=row["column"]))
         if row["status"] not in STATUSES:
-            problems.append(Problem(PROVENANCE_FILE, f"expected one of {', '.join(STATUSES)}", row=number,
+            problems.append(Problem(where, f"expected one of {', '.join(STATUSES)}", row=number,
                                     column="status", value=row["status"]))
         try:
             float(row["value"])
         except ValueError:
-            problems.append(Problem(PROVENANCE_FILE, "expected a number", row=number, column="value",
+            problems.append(Problem(where, "expected a number", row=number, column="value",
                                     value=row["value"]))
         if not row["source"]:
-            problems.append(Problem(PROVENANCE_FILE, "empty cell; say where the figure comes from", row=number,
+            problems.append(Problem(where, "empty cell; say where the figure comes from", row=number,
                                     column="source"))
     return (None if problems else rows), problems
 

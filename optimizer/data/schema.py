@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -403,13 +404,60 @@ def scenario_problems(exc: ValidationError, where: str) -> list[Problem]:
     return problems
 
 
-def _range(f) -> str:
-    """A column's range as the docs show it (` in [0, 1e+15]`), from its pydantic bounds."""
-    bounds = {name: getattr(m, name) for m in f.metadata for name in ("ge", "gt", "le") if hasattr(m, name)}
-    if "le" not in bounds:
-        return ""
-    low = f"[{bounds['ge']:g}" if "ge" in bounds else f"({bounds['gt']:g}" if "gt" in bounds else "(-inf"
-    return f" in {low}, {bounds['le']:g}]"
+@dataclass(frozen=True)
+class ColumnDoc:
+    """What one column of a table means, as docs/instance-format.md and the README sheet of a
+    workbook (optimizer/data/workbook.py) both show it."""
+
+    name: str
+    kind: str  # `float`, `int`, `bool`, `str` or the allowed values (`province / city`)
+    choices: tuple[str, ...]  # the allowed values of a column with a fixed list, else ()
+    low: float | None  # the bounds of a number (None: unbounded on that side)
+    high: float | None
+    low_open: bool  # True for a bound > low (not >=)
+    unit: str
+    required: bool
+    default: str
+    meaning: str
+
+    @property
+    def range(self) -> str:
+        """` in [0, 1e+15]`, as the docs show it; empty without an upper bound."""
+        if self.high is None:
+            return ""
+        low = "(-inf" if self.low is None else f"({self.low:g}" if self.low_open else f"[{self.low:g}"
+        return f" in {low}, {self.high:g}]"
+
+
+def field_doc(name: str, f: Any) -> ColumnDoc:
+    """A pydantic field (a table's column or a scenario key) as type, range, unit, default and meaning."""
+    annotation, metadata = f.annotation, list(f.metadata)
+    if type(None) in get_args(annotation):  # `Money | None`: the number's type and bounds are inside
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+        for m in getattr(annotation, "__metadata__", ()):
+            metadata += getattr(m, "metadata", [m])
+        annotation = get_args(annotation)[0] if get_args(annotation) and "Literal" not in str(annotation) \
+            else annotation
+    bounds = {k: getattr(m, k) for m in metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
+    choices = tuple(annotation.__args__) if "Literal" in str(annotation) else ()
+    kind = " / ".join(f"`{v}`" for v in choices) if choices else \
+        getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
+    return ColumnDoc(
+        name=name, kind=kind, choices=choices,
+        low=bounds.get("ge", bounds.get("gt")), high=bounds.get("le"), low_open="gt" in bounds,
+        unit=(f.json_schema_extra or {}).get("unit", ""), required=f.is_required(),
+        default="" if f.is_required() else f"{f.default}", meaning=f.description or "")
+
+
+def column_docs(spec: TableSpec) -> list[ColumnDoc]:
+    """The columns of a table with type, range, unit, default and meaning, from its row model."""
+    return [field_doc(name, f) for name, f in spec.row.model_fields.items()]
+
+
+def scenario_docs() -> list[ColumnDoc]:
+    """Every scenario key (named `section.key`) with type, range, default and meaning."""
+    return [field_doc(f"{section}.{name}", f) for section, model in SECTIONS.items()
+            for name, f in model.model_fields.items()]
 
 
 def format_markdown() -> str:
@@ -419,18 +467,11 @@ def format_markdown() -> str:
         doc = "required" if spec.required else "optional"
         lines += [f"### `{spec.filename}` ({doc}; one row per {', '.join(spec.key)})", "",
                   "| column | type | unit | required | default | meaning |", "| --- | --- | --- | --- | --- | --- |"]
-        for name, f in spec.row.model_fields.items():
-            kind = getattr(f.annotation, "__name__", str(f.annotation)).replace("typing.", "")
-            if "Literal" in str(f.annotation):
-                kind = " / ".join(f"`{v}`" for v in f.annotation.__args__)
-            kind += _range(f)
-            unit = (f.json_schema_extra or {}).get("unit", "")
-            default = "" if f.is_required() else f"{f.default}"
-            lines.append(f"| `{name}` | {kind} | {unit} | {'yes' if f.is_required() else 'no'} | {default} | {f.description} |")
+        for c in column_docs(spec):
+            lines.append(f"| `{c.name}` | {c.kind}{c.range} | {c.unit} | {'yes' if c.required else 'no'} | {c.default} "
+                         f"| {c.meaning} |")
         lines.append("")
     lines += ["### `scenario.toml`", "", "| key | meaning |", "| --- | --- |"]
-    for section, model in SECTIONS.items():
-        for name, f in model.model_fields.items():
-            default = "required" if f.is_required() else f"default {f.default}"
-            lines.append(f"| `{section}.{name}` | {f.description} ({default}) |")
+    for c in scenario_docs():
+        lines.append(f"| `{c.name}` | {c.meaning} ({'required' if c.required else f'default {c.default}'}) |")
     return "\n".join(lines) + "\n"
