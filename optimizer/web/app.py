@@ -41,6 +41,7 @@ IDLE_SECONDS = 30 * 60
 SCENARIO_NUMBERS = ([f"proportion.{level}" for level in LEVELS] + [f"priorities.{k}" for k in PRIORITY_KEYS]
                     + ["priorities.quota_growth_min", "priorities.coverage_min", "solver.time_limit",
                        "solver.mip_rel_gap"])
+MORE_HEADS = ("scenario", "proportion", "priorities", "solver", "capacity", "pairs")  # what a key=value line sets
 SCENARIO_CHOICES = {"scenario.objective", "priorities.scope", "scenario.model", "scenario.year_profile"}
 
 
@@ -314,7 +315,8 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
             return PlainError(too_large(max_upload), 413)
         from optimizer.data.upload import load_upload
 
-        folder = session.workdir / "upload"
+        folder = session.workdir / "uploads"  # private: inside the session's 0700 temporary folder
+        folder.mkdir(exist_ok=True)
         try:
             loaded = await asyncio.to_thread(load_upload, data, os.path.basename(file.filename or "upload"), folder,
                                              max_upload)
@@ -444,6 +446,11 @@ def settings_from_form(form: dict[str, str], instance: Instance) -> dict[str, An
         key, sep, text = line.partition("=")
         if not sep:
             problems.append(Problem("settings", "expected key=value", key=f"more settings, line {number}", value=line))
+            continue
+        if key.strip().split(".")[0] not in MORE_HEADS:
+            problems.append(Problem("settings", "expected a scenario key (scenario., proportion., priorities., "
+                                    "solver.) or a table cell (capacity., pairs.)", key=f"more settings, line {number}",
+                                    value=key.strip()))
             continue
         try:
             settings[key.strip()] = float(text)
