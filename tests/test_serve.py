@@ -284,7 +284,7 @@ def test_stop_during_a_long_mip_keeps_its_best_plan_marked_stopped(browser, held
 # ------------------------------------------------------------------------------ files
 
 
-def test_an_upload_with_a_bad_cell_names_the_cell_and_a_good_one_solves(browser, server, ewppt_2010, tmp_path):
+def test_an_upload_with_a_bad_cell_names_the_cell_and_a_good_one_solves(browser, server, ewppt_2010, tmp_path, shots):
     from openpyxl import load_workbook
 
     from optimizer.data.workbook import instance_workbook_bytes
@@ -305,6 +305,7 @@ def test_an_upload_with_a_bad_cell_names_the_cell_and_a_good_one_solves(browser,
     page.wait_for_selector(".problems", timeout=SOLVE_WAIT)
     message = page.inner_text(".problems")
     assert "recipients" in message and "row 3" in message and "poor_population" in message
+    page.screenshot(path=str(shots / "upload.png"))
     page.set_input_files("input[name='file']", str(good))
     page.click("#upload button")
     page.wait_for_load_state()
