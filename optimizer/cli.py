@@ -896,6 +896,24 @@ def generate(
 
 
 @app.command()
+def serve(
+    instance: Annotated[str, typer.Argument(help="Instance folder, .xlsx workbook, or the name of a bundled instance")]
+    = "ewppt-2010",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one)")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but 127.0.0.1 serves other machines too")]
+    = "127.0.0.1",
+    idle_minutes: Annotated[float, typer.Option(help="Free a tab's model after this many idle minutes")] = 30.0,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (MB)")] = 20.0,
+) -> None:
+    """The planner's workbench: a local web page that solves PATH and re-solves it as you move its knobs."""
+    from optimizer.web.server import serve as run_server
+
+    loaded = _load(instance)
+    run_server(loaded, host=host, port=port, say=lambda text: out.print(_plain(text), highlight=False),
+               idle_seconds=idle_minutes * 60, max_upload=int(max_upload_mb * 1024 * 1024))
+
+
+@app.command()
 def workbook(
     paths: Annotated[list[str], typer.Argument(
         metavar="[SOURCE] OUT.xlsx", show_default=False,

@@ -1,4 +1,5 @@
-"""The layout is the architecture: data <- models <- solving <- analysis | studies | reports <- cli.
+"""The layout is the architecture: data <- models <- solving <- analysis | studies | reports <- web <- cli
+(the command line starts the workbench: `ewppt serve` is a thin command over optimizer.web.server).
 
 Every import of the engine's own modules (at the top of a file or inside a function) goes down
 the layers or stays in its own wing; the three wings on one layer do not import each other.
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-LAYER = {"data": 0, "models": 1, "solving": 2, "analysis": 3, "studies": 3, "reports": 3, "cli": 4, "__main__": 5}
+LAYER = {"data": 0, "models": 1, "solving": 2, "analysis": 3, "studies": 3, "reports": 3, "web": 4, "cli": 5, "__main__": 6}
 
 
 def wing(module: str) -> str | None:

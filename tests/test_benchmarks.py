@@ -20,6 +20,7 @@ HEADERS = {
     "bench_interrupt.py": "stage interrupted",
     "bench_mip.py": "engine          optimal",
     "bench_robust.py": "scenarios    columns       rows  build s",
+    "bench_serve.py": "| instance | model | changes | plan p50 s |",
     "bench_solve.py": "extract s",
     "bench_sweep.py": "1. persistent sweep",
     "bench_target.py": "target model",
