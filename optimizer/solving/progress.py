@@ -86,6 +86,9 @@ STDERR = _terminal()
 # limit is used up (a budget spent before the next stage, deterministically).
 HOLD = tuple(marker for marker in os.environ.get("EWPPT_TEST_HOLD", "").split("|") if marker)
 HOLD_UNTIL = os.environ.get("EWPPT_TEST_HOLD_UNTIL", "")
+# A safety net only, so that a test that never sends its signal ends instead of hanging: long
+# enough that no test on a loaded machine reaches it (60 s was reached once, by a browser test).
+HOLD_LIMIT = 900.0  # seconds
 
 
 def _emit(text: str) -> None:
@@ -99,7 +102,8 @@ def _emit(text: str) -> None:
 
 def _hold(before: int) -> None:
     waited = time.monotonic()
-    while interrupt.signals() == before and not interrupt.stop_requested_here() and time.monotonic() - waited < 60:
+    while (interrupt.signals() == before and not interrupt.stop_requested_here()
+           and time.monotonic() - waited < HOLD_LIMIT):
         if HOLD_UNTIL == "time_limit":
             left = interrupt.time_left()
             if left is None or left <= 0:
