@@ -114,5 +114,6 @@ def test_the_sweeps_runner_takes_the_same_stop(ewppt, monkeypatch):
     assert 0 < record["mip_gap"] < 0.01 and record["best_bound"] >= record["objective"] > 0
     assert len(record["allocation"])
 
+    monkeypatch.setattr(progress, "HOLD", ())  # no hold: nobody stops this one
     again = runner.run(2, {}, stop=StopRequest())  # the same runner solves on, to the end
     assert again["status"] == "optimal" and again["objective"] >= record["objective"] - 1e-6
