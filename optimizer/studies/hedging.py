@@ -78,6 +78,7 @@ class HedgingResult:
     timings: dict = field(default_factory=dict)
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  # the design, and the plan's people lifted in each
     result: object = None  # the same plan as a Result (optimizer.solving.results), as `robust` gives
+    peak_mb: list = field(default_factory=list)  # every rank's peak resident memory, MB (rank order)
 
     @property
     def gap(self) -> float:
@@ -208,6 +209,22 @@ def _hub_classes():
     return ConsensusPlan, WithinGap
 
 
+def _closed_form_ph():
+    """mpi-sppy's PH with the linearized proximal cuts updated by the closed-form projection
+    (optimizer/studies/proximal.py) instead of scipy's least_squares one variable at a time."""
+    from mpisppy.opt.ph import PH
+
+    from optimizer.studies.proximal import ClosedFormUpdates
+
+    class ClosedFormPH(PH):
+        def _update_prox_approx(self):
+            if not hasattr(self, "_closed_form"):
+                self._closed_form = ClosedFormUpdates()
+            self._closed_form.update(self)
+
+    return ClosedFormPH
+
+
 @dataclass
 class _Plan:
     allocation: pd.DataFrame
@@ -215,10 +232,12 @@ class _Plan:
 
 
 def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = DEFAULT_RHO,
-              iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP) -> None:
+              iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP, projection: str = "closed") -> None:
     """The MPI program: progressive hedging on half the ranks, Lagrangian bounds on the other
     half; rank 0 writes the best consensus plan (allocation.csv, decisions.csv) and both bounds
-    (record.json) to the folder `out`."""
+    (record.json, with every rank's peak resident memory) to the folder `out`. `projection`
+    "scipy" keeps mpi-sppy's own per-variable update of the proximal cuts (for comparison)."""
+    import resource
     import time
 
     from mpi4py import MPI
@@ -249,9 +268,12 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     consensus_plan, within_gap = _hub_classes()
     hub = vanilla.ph_hub(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs,
                          ph_extensions=consensus_plan, extension_kwargs=kwargs, ph_converger=within_gap)
+    if projection == "closed":
+        hub["opt_class"] = _closed_form_ph()
     spoke = vanilla.lagrangian_spoke(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs)
     wheel = WheelSpinner(hub, [spoke])
     wheel.spin()
+    peak_mb = MPI.COMM_WORLD.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
     if not wheel.on_hub() or wheel.cylinder_rank != 0:
         return
     opt = wheel.spcomm.opt
@@ -266,13 +288,13 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
             table.to_csv(folder / f"{name}.csv", index=False)
     record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
-              "seconds": time.perf_counter() - started}
+              "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "projection": projection}
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = DEFAULT_RHO,
           iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP,
-          hosts: str = "127.0.0.1", timeout: float = 3600) -> HedgingResult:
+          hosts: str = "127.0.0.1", timeout: float = 3600, projection: str = "closed") -> HedgingResult:
     """The expected-value robust plan by progressive hedging on `ranks` MPI processes (an even
     number: half run progressive hedging, half the Lagrangian bound; Open MPI's or MPICH's
     `mpiexec`, on `hosts`). `instance` is a path or a loaded Instance (written to a workbook for
@@ -323,7 +345,7 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
                "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo"}
         command = [mpiexec, "-n", str(ranks), "--host", _host_slots(hosts, ranks), sys.executable, "-m",
                    "optimizer.studies.hedging", str(path.resolve()), str(Path(uncertainty_path).resolve()), str(out),
-                   "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap)]
+                   "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap), "--projection", projection]
         # run in the scratch folder: mpi-sppy writes hub.log into the working directory
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -342,7 +364,7 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         kpis = pd.read_csv(out / "kpis.csv", dtype={"recipient": str})
     hedged = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
                            record["expected"], record["bound"], record["iterations"], record["ranks"],
-                           timings={"hedging": record["seconds"]})
+                           timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []))
     from optimizer.solving.recheck import recheck
     from optimizer.studies.robust import evaluate_plan
 
@@ -431,7 +453,7 @@ def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame, stead
                     allocation=hedged.allocation, kpis=kpis, decisions=hedged.decisions, has_plan=True,
                     solver={"model": "lp", "method": "progressive hedging (mpi-sppy)", "ranks": hedged.ranks,
                             "iterations": hedged.iterations, "bound": hedged.bound, "gap": hedged.gap,
-                            "steady_stage": steady_stage},
+                            "steady_stage": steady_stage, "peak_mb_per_rank": [round(m) for m in hedged.peak_mb]},
                     warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path),
                     timings=dict(hedged.timings))
     result.summary = summarise(result, instance.scenario, drawn.plan_instance)
@@ -477,8 +499,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rho", type=float, default=DEFAULT_RHO)
     parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
     parser.add_argument("--gap", type=float, default=DEFAULT_GAP)
+    parser.add_argument("--projection", choices=("closed", "scipy"), default="closed",
+                        help="the proximal cuts' projection: closed form, or mpi-sppy's own (for comparison)")
     args = parser.parse_args(argv)
-    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.gap)
+    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.gap, args.projection)
 
 
 if __name__ == "__main__":
