@@ -79,6 +79,7 @@ class HedgingResult:
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  # the design, and the plan's people lifted in each
     result: object = None  # the same plan as a Result (optimizer.solving.results), as `robust` gives
     peak_mb: list = field(default_factory=list)  # every rank's peak resident memory, MB (rank order)
+    where: list = field(default_factory=list)  # every rank's host name and network namespace (rank order)
 
     @property
     def gap(self) -> float:
@@ -274,6 +275,7 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     wheel = WheelSpinner(hub, [spoke])
     wheel.spin()
     peak_mb = MPI.COMM_WORLD.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
+    where = MPI.COMM_WORLD.gather(_where(), root=0)
     if not wheel.on_hub() or wheel.cylinder_rank != 0:
         return
     opt = wheel.spcomm.opt
@@ -288,7 +290,8 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
             table.to_csv(folder / f"{name}.csv", index=False)
     record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
-              "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "projection": projection}
+              "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "where": where,
+              "projection": projection}
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
@@ -341,9 +344,20 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         if isinstance(instance, Instance):
             write_instance_xlsx(instance, path)
         env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-               "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_btl": "self,vader,tcp",
-               "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo"}
-        command = [mpiexec, "-n", str(ranks), "--host", _host_slots(hosts, ranks), sys.executable, "-m",
+               "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+        env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
+        forward = []
+        if _only_loopback(hosts):  # one machine: MPI's traffic stays on the loopback interface
+            env.update(OMPI_MCA_btl_tcp_if_include="lo", OMPI_MCA_oob_tcp_if_include="lo")
+        else:
+            # mpi-sppy's cylinders share bounds through MPI one-sided windows; between hosts over TCP,
+            # Open MPI 4.1 has only its pt2pt window component, which refuses MPI_THREAD_MULTIPLE
+            # (mpi4py's default). The interfaces (OMPI_MCA_btl_tcp_if_include, ..._oob_...) and the
+            # launcher (ssh, or OMPI_MCA_plm_rsh_agent) are the caller's environment's (docs/robust.md).
+            env.setdefault("OMPI_MCA_osc", "pt2pt")
+            env.setdefault("MPI4PY_RC_THREAD_LEVEL", "single")
+            forward = ["-x", "MPI4PY_RC_THREAD_LEVEL", "-x", "PYTHONPATH"]
+        command = [mpiexec, "-n", str(ranks), *forward, "--host", _host_slots(hosts, ranks), sys.executable, "-m",
                    "optimizer.studies.hedging", str(path.resolve()), str(Path(uncertainty_path).resolve()), str(out),
                    "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap), "--projection", projection]
         # run in the scratch folder: mpi-sppy writes hub.log into the working directory
@@ -364,7 +378,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         kpis = pd.read_csv(out / "kpis.csv", dtype={"recipient": str})
     hedged = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
                            record["expected"], record["bound"], record["iterations"], record["ranks"],
-                           timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []))
+                           timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []),
+                           where=record.get("where", []))
     from optimizer.solving.recheck import recheck
     from optimizer.studies.robust import evaluate_plan
 
@@ -476,6 +491,22 @@ def _host_slots(hosts: str, ranks: int) -> str:
     if any(":" in h for h in names):
         return ",".join(names)
     return ",".join(f"{h}:{-(-ranks // len(names))}" for h in names)
+
+
+def _where() -> str:
+    """This process's host name and, on Linux, its network namespace (hosts may share a name)."""
+    import socket
+
+    try:
+        namespace = os.readlink("/proc/self/ns/net")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()} {namespace}".strip()
+
+
+def _only_loopback(hosts: str) -> bool:
+    names = {h.strip().split(":")[0] for h in hosts.split(",") if h.strip()}
+    return names <= {"127.0.0.1", "localhost", "::1"}
 
 
 def _gap(record: dict) -> float:
