@@ -80,6 +80,7 @@ class HedgingResult:
     result: object = None  # the same plan as a Result (optimizer.solving.results), as `robust` gives
     peak_mb: list = field(default_factory=list)  # every rank's peak resident memory, MB (rank order)
     where: list = field(default_factory=list)  # every rank's host name and network namespace (rank order)
+    cpu_s: list = field(default_factory=list)  # every rank's processor seconds (rank order)
 
     @property
     def gap(self) -> float:
@@ -276,6 +277,8 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     wheel.spin()
     peak_mb = MPI.COMM_WORLD.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
     where = MPI.COMM_WORLD.gather(_where(), root=0)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = MPI.COMM_WORLD.gather(usage.ru_utime + usage.ru_stime, root=0)
     if not wheel.on_hub() or wheel.cylinder_rank != 0:
         return
     opt = wheel.spcomm.opt
@@ -290,7 +293,7 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
             table.to_csv(folder / f"{name}.csv", index=False)
     record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
-              "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "where": where,
+              "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "cpu_s": cpu_s, "where": where,
               "projection": projection}
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
@@ -379,7 +382,7 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     hedged = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
                            record["expected"], record["bound"], record["iterations"], record["ranks"],
                            timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []),
-                           where=record.get("where", []))
+                           where=record.get("where", []), cpu_s=record.get("cpu_s", []))
     from optimizer.solving.recheck import recheck
     from optimizer.studies.robust import evaluate_plan
 
@@ -468,7 +471,8 @@ def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame, stead
                     allocation=hedged.allocation, kpis=kpis, decisions=hedged.decisions, has_plan=True,
                     solver={"model": "lp", "method": "progressive hedging (mpi-sppy)", "ranks": hedged.ranks,
                             "iterations": hedged.iterations, "bound": hedged.bound, "gap": hedged.gap,
-                            "steady_stage": steady_stage, "peak_mb_per_rank": [round(m) for m in hedged.peak_mb]},
+                            "steady_stage": steady_stage, "peak_mb_per_rank": [round(m) for m in hedged.peak_mb],
+                            "cpu_s_per_rank": [round(c, 2) for c in hedged.cpu_s]},
                     warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path),
                     timings=dict(hedged.timings))
     result.summary = summarise(result, instance.scenario, drawn.plan_instance)
