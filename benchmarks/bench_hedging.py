@@ -5,9 +5,10 @@
 
 Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
-to 1.1, Latin hypercube, seed 1), twice side by side in this process: once updating the
-linearized proximal cuts with the closed form (optimizer/studies/proximal.py), once with
-mpi-sppy's own per-variable least_squares. Prints, per run, the CPU seconds (process time, so
+to 1.1, Latin hypercube, seed 1), three times side by side in this process: once updating the
+linearized proximal cuts with the closed form (optimizer/studies/proximal.py) and the cuts
+added to HiGHS as rows in bulk, once with the closed form and mpi-sppy's Pyomo constraints, and
+once with mpi-sppy's own per-variable least_squares. Prints, per run, the CPU seconds (process time, so
 other work on the machine does not count) of the cut updates and of everything, the number of
 plan variables and cuts; and the resident memory after building the scenario models, after
 PH's first solve, and at the end (the first run's figures: the second run adds to them).
@@ -37,6 +38,7 @@ def rss_mb() -> float:
 
 def run(instance_path: str, uncertainty_path: str, iterations: int, projection: str) -> dict:
     from mpisppy.opt.ph import PH
+    from mpisppy.utils import sputils
 
     from optimizer.data.io import load_instance
     from optimizer.studies.hedging import DEFAULT_RHO, PROXIMAL_TOLERANCE, _closed_form_ph, _scenarios, scenario_creator
@@ -44,7 +46,7 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     objective = load_instance(instance_path).scenario.objective
     count = len(_scenarios(instance_path, uncertainty_path).design)
     names = [f"scenario{s}" for s in range(count)]
-    base = _closed_form_ph() if projection == "closed" else PH
+    base = _closed_form_ph(direct=projection == "closed") if projection.startswith("closed") else PH
     spent = {"update": 0.0}
 
     class Timed(base):
@@ -65,8 +67,11 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     ph.ph_main()
     total = time.process_time() - started
     variables = sum(len(s._mpisppy_data.nonant_indices) for s in ph.local_scenarios.values())
-    cuts = sum(len(s._mpisppy_model.xsqvar_cuts) for s in ph.local_scenarios.values())
+    cuts = sum(m.cut_index for s in ph.local_scenarios.values() for m in s._mpisppy_data.xsqvar_prox_approx.values())
+    objective = sum(ph.local_scenarios[k]._mpisppy_probability * value for k, value in (
+        (k, float(sputils.find_active_objective(s)())) for k, s in ph.local_scenarios.items()))
     return dict(projection=projection, scenarios=count, iterations=ph._PHIter, plan_variables=variables, cuts=cuts,
+                conv=ph.conv, ph_objective=round(objective, 4),
                 update_cpu_s=round(spent["update"], 2), total_cpu_s=round(total, 2),
                 rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()))
 
@@ -78,7 +83,9 @@ def main() -> None:
     parser.add_argument("instance", help="a bundled instance's name or a folder")
     parser.add_argument("--scenarios", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--projections", nargs="*", default=["closed", "scipy"])
+    parser.add_argument("--projections", nargs="*", default=["closed", "closed-pyomo", "scipy"],
+                        help="closed: closed form, cuts straight into HiGHS; closed-pyomo: closed form, cuts as "
+                             "mpi-sppy's Pyomo constraints; scipy: mpi-sppy's own update")
     args = parser.parse_args()
     folder = args.instance if Path(args.instance).exists() else str(ROOT / "instances" / args.instance)
     with tempfile.TemporaryDirectory() as scratch:

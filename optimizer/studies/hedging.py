@@ -211,7 +211,7 @@ def _hub_classes():
     return ConsensusPlan, WithinGap
 
 
-def _closed_form_ph():
+def _closed_form_ph(direct: bool = True):
     """mpi-sppy's PH with the linearized proximal cuts updated by the closed-form projection
     (optimizer/studies/proximal.py) instead of scipy's least_squares one variable at a time."""
     from mpisppy.opt.ph import PH
@@ -221,7 +221,7 @@ def _closed_form_ph():
     class ClosedFormPH(PH):
         def _update_prox_approx(self):
             if not hasattr(self, "_closed_form"):
-                self._closed_form = ClosedFormUpdates()
+                self._closed_form = ClosedFormUpdates(direct)
             self._closed_form.update(self)
 
     return ClosedFormPH

@@ -58,25 +58,75 @@ def project_onto_parabola(x, q) -> np.ndarray:
     return np.copysign(t, x)
 
 
+def _batched_manager_class():
+    """mpi-sppy's cut manager for a continuous variable whose cuts are collected, not built.
+
+    Same choice of tangent points as mpi-sppy's (`add_cuts`, `check_and_add_value`, the clamp to
+    the bounds in `add_cut`), but each cut q - 2 t x >= -t^2 is appended to the scenario's
+    batch (as the tangent point t) for ClosedFormUpdates to add to HiGHS in one call, instead of
+    becoming a Pyomo constraint that the persistent interface then walks, maps and keeps (about
+    3 KB a cut, measured in docs/robust.md)."""
+    from mpisppy.utils.prox_approx import ProxApproxManagerContinuous
+
+    class BatchedCuts(ProxApproxManagerContinuous):
+        def add_cut(self, val, tolerance, persistent_solver):
+            lb, ub = self.xvar.bounds
+            if lb is not None and val < lb:
+                val = lb
+            if ub is not None and val > ub:
+                val = ub
+            if not self.check_and_add_value(val, tolerance):
+                return 0
+            self.batch.append((self.position, val))
+            self.cut_index += 1
+            return 1
+
+    return BatchedCuts
+
+
 class ClosedFormUpdates:
     """mpi-sppy's update of the linearized proximal cuts, projecting with the closed form.
 
     Holds, per scenario, its cut managers in a fixed order (mpi-sppy's ProxApproxManager, one per
     plan variable), so each update reads the points into arrays, projects them all at once and
-    hands each variable's projection to its manager's own `add_cuts`."""
+    hands each variable's projection to its manager's `add_cuts`. With `direct` and Pyomo's
+    HiGHS interface (pyomo.contrib.solver's `highs`, what mpi-sppy gets for `solver_name =
+    "highs"`), continuous variables' managers are mpi-sppy's with `add_cut` collecting the
+    tangent points, and the cuts go into the HiGHS model as rows in one `addRows` call a
+    scenario: the same rows, without a Pyomo constraint each. Any other solver interface gets
+    mpi-sppy's own managers (Pyomo constraints)."""
 
-    def __init__(self):
+    def __init__(self, direct: bool = True):
+        self.direct = direct
         self._managers: dict[str, list] = {}
+        self._rows: dict[str, int] = {}  # scenario: the Pyomo interface's own row count when cuts went in
+
+    def _prepare(self, name: str, scenario) -> list:
+        managers = scenario._mpisppy_data.xsqvar_prox_approx
+        plugin = scenario._solver_plugin
+        if self.direct and hasattr(plugin, "_pyomo_var_to_solver_var_map") and hasattr(plugin, "_solver_model"):
+            batched = _batched_manager_class()
+            batch: list = []
+            for position, (key, manager) in enumerate(list(managers.items())):
+                if manager.xvar.is_integer() or manager.cut_index:
+                    continue
+                replacement = batched(scenario, manager.xvar, key)
+                replacement.batch, replacement.position = batch, position
+                managers[key] = replacement
+            scenario._mpisppy_data.cut_batch = batch
+        self._managers[name] = list(managers.values())
+        return self._managers[name]
 
     def update(self, ph) -> None:
         from mpisppy.utils import sputils
 
         tolerance = ph.prox_approx_tol
         for name, scenario in ph.local_scenarios.items():
-            managers = self._managers.get(name)
-            if managers is None:
-                managers = self._managers[name] = list(scenario._mpisppy_data.xsqvar_prox_approx.values())
+            managers = self._managers.get(name) or self._prepare(name, scenario)
             persistent = scenario._solver_plugin if sputils.is_persistent(scenario._solver_plugin) else None
+            batch = getattr(scenario._mpisppy_data, "cut_batch", None)
+            if batch is not None:
+                batch.clear()
             n = len(managers)
             x = np.fromiter((m.xvar._value for m in managers), dtype=float, count=n)
             q = np.fromiter((m.xvarsqrd._value or 0.0 for m in managers), dtype=float, count=n)
@@ -86,3 +136,27 @@ class ClosedFormUpdates:
                 if not held:
                     manager.add_cuts(value, tolerance, persistent)
                 manager.xvarsqrd._value = point * point
+            if batch:
+                self._add_rows(name, scenario, managers, batch)
+
+    def _add_rows(self, name: str, scenario, managers: list, batch: list) -> None:
+        """The batch's cuts q - 2 t x >= -t^2 as rows of the scenario's HiGHS model."""
+        plugin = scenario._solver_plugin
+        plugin.update()  # the proximal term's q columns reach HiGHS with the objective, once
+        rows = len(plugin._pyomo_con_to_solver_con_map)
+        if self._rows.setdefault(name, rows) != rows:  # its row numbers would collide with the cuts'
+            raise RuntimeError("a constraint was added to a scenario after its proximal cuts went into HiGHS")
+        columns = plugin._pyomo_var_to_solver_var_map
+        positions = np.fromiter((p for p, _ in batch), dtype=np.int64, count=len(batch))
+        points = np.fromiter((t for _, t in batch), dtype=float, count=len(batch))
+        x_columns = np.fromiter((columns[id(managers[p].xvar)] for p in positions.tolist()), dtype=np.int32,
+                                count=len(batch))
+        q_columns = np.fromiter((columns[id(managers[p].xvarsqrd)] for p in positions.tolist()), dtype=np.int32,
+                                count=len(batch))
+        count = len(batch)
+        indices = np.empty(2 * count, dtype=np.int32)
+        indices[0::2], indices[1::2] = q_columns, x_columns
+        values = np.empty(2 * count)
+        values[0::2], values[1::2] = 1.0, -2.0 * points
+        plugin._solver_model.addRows(count, -points * points, np.full(count, np.inf), 2 * count,
+                                     np.arange(0, 2 * count, 2, dtype=np.int32), indices, values)
