@@ -161,3 +161,85 @@ def test_the_cuts_are_mpisppys_at_the_projection():
         assert np.allclose(a.cut_values, b.cut_values, rtol=1e-8, atol=1e-8)
         assert a.xvarsqrd.value == pytest.approx(a.xvar.value**2)
     assert len(ours._mpisppy_model.xsqvar_cuts) == len(theirs._mpisppy_model.xsqvar_cuts) > n
+
+
+@needs_mpisppy
+def test_cuts_sent_to_highs_as_rows_are_mpisppys_constraints():
+    """With Pyomo's HiGHS interface the cuts go into the HiGHS model as rows in one call; row for
+    row they are the Pyomo constraints mpi-sppy's managers build at the same projections:
+    q_i - 2 t x_i >= -t^2."""
+    from types import SimpleNamespace
+
+    import pyomo.environ as pyo
+    from mpisppy.utils.prox_approx import ProxApproxManager
+    from scipy import sparse
+
+    from optimizer.studies.proximal import ClosedFormUpdates
+
+    n = 60
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 40, n)
+    q = x * x * rng.uniform(0.5, 1, n)
+    xbar, w = rng.uniform(0, 40, n), rng.normal(0, 5, n)
+
+    def scenario(solver):
+        m = pyo.ConcreteModel()
+        m.x = pyo.Var(range(n), bounds=(0, 50))
+        m.budget = pyo.Constraint(expr=sum(m.x[i] for i in range(n)) <= 30 * n)
+        m._mpisppy_model = pyo.Block()
+        m._mpisppy_data = SimpleNamespace()
+        keys = [(None, i) for i in range(n)]
+        m._mpisppy_model.xsqvar = pyo.Var(keys, bounds=(0, None))
+        m._mpisppy_model.xsqvar_cuts = pyo.Constraint(keys, pyo.Integers)
+        m._mpisppy_model.xbars = pyo.Param(keys, initialize=dict(zip(keys, xbar)), mutable=True)
+        m._mpisppy_model.rho = pyo.Param(keys, initialize=1.0, mutable=True)
+        m._mpisppy_model.W = pyo.Param(keys, initialize=dict(zip(keys, w)), mutable=True)
+        m._mpisppy_data.nonant_cost_coeffs = {k: -1.0 for k in keys}
+        m._mpisppy_data.xsqvar_prox_approx = {k: ProxApproxManager(m, m.x[k[1]], k) for k in keys}
+        m.objective = pyo.Objective(expr=sum(-m.x[i] + m._mpisppy_model.xsqvar[k] for i, k in enumerate(keys)))
+        m._solver_plugin = solver
+        if solver is not None:
+            solver.solve(m)  # as mpi-sppy's iteration 0: the model is in HiGHS
+        for i, k in enumerate(keys):
+            m.x[i].set_value(x[i])
+            m._mpisppy_model.xsqvar[k].set_value(q[i])
+        return m
+
+    highs = pyo.SolverFactory("highs")
+    ours = scenario(highs)
+    rows_before = highs._solver_model.getNumRow()
+    ClosedFormUpdates().update(SimpleNamespace(prox_approx_tol=np.sqrt(0.1), local_scenarios={"s": ours}))
+    assert len(ours._mpisppy_model.xsqvar_cuts) == 0  # no Pyomo constraints
+    lp = highs._solver_model.getLp()
+    parts = (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_)
+    rowwise = len(lp.a_matrix_.start_) == lp.num_row_ + 1 and len(lp.a_matrix_.start_) != lp.num_col_ + 1
+    matrix = (sparse.csr_matrix(parts, shape=(lp.num_row_, lp.num_col_)) if rowwise
+              else sparse.csc_matrix(parts, shape=(lp.num_row_, lp.num_col_)).tocsr())[rows_before:]
+    column = {index: var for var_id, index in highs._pyomo_var_to_solver_var_map.items()
+              for var in [v for v in ours.component_data_objects(pyo.Var) if id(v) == var_id]}
+    sent = []
+    for r in range(matrix.shape[0]):
+        row = matrix.getrow(r)
+        entries = {column[c].name: v for c, v in zip(row.indices, row.data)}
+        (x_name, slope), = [(k, v) for k, v in entries.items() if k.startswith("x[")]
+        (q_name, one), = [(k, v) for k, v in entries.items() if "xsqvar" in k]
+        assert one == 1.0 and q_name == f"_mpisppy_model.xsqvar[None,{x_name[2:-1]}]"
+        t = -slope / 2
+        assert lp.row_lower_[rows_before + r] == pytest.approx(-t * t, rel=1e-12, abs=1e-12)
+        assert lp.row_upper_[rows_before + r] >= 1e30
+        sent.append((x_name, t))
+    theirs = scenario(None)
+    ClosedFormUpdates().update(SimpleNamespace(prox_approx_tol=np.sqrt(0.1), local_scenarios={"s": theirs}))
+    built = []
+    for cut in theirs._mpisppy_model.xsqvar_cuts.values():  # q - 2 t x + t^2 >= 0
+        body = cut.body
+        coefficients = {v.name: c for v, c in zip(body.linear_vars, body.linear_coefs)}
+        (x_name, slope), = [(k, v) for k, v in coefficients.items() if k.startswith("x[")]
+        assert pyo.value(body.constant) == pytest.approx(slope * slope / 4)
+        built.append((x_name, -slope / 2))
+    assert len(sent) == len(built) > n
+    assert sorted(name for name, _ in sent) == sorted(name for name, _ in built)
+    sent_by = sorted(sent)
+    built_by = sorted(built)
+    assert [a for a, _ in sent_by] == [a for a, _ in built_by]
+    assert np.allclose([t for _, t in sent_by], [t for _, t in built_by], rtol=1e-12, atol=1e-12)

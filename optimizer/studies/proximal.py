@@ -20,10 +20,20 @@ below the parabola (q <= x^2, all that the cuts let the LP return) x lies at or 
 root and the distance falls monotonically towards it. At x = 0 it stops at t = 0 (a
 stationary point), and so does `project_onto_parabola`.
 
+mpi-sppy 0.14's own call does not quite reach that root: it gives least_squares the Jacobian
+(t, 2t) of the residuals (t - x, t^2 - q), whose Jacobian is (1, 2t) (`_df_ls`), and so stops
+where t - x + 2(t^2 - q) = 0 when x is not small (t = 3.73 for the point (24.81, 3.34), whose
+nearest point on the parabola is at t = 2.72). Every tangent is a valid cut; the closed form
+puts it where mpi-sppy means to. tests/test_proximal.py checks it against least_squares on
+mpi-sppy's residuals with the true Jacobian (1e-8), and that it is never farther from the point
+than mpi-sppy's own call.
+
 `ClosedFormUpdates.update(ph)` is mpi-sppy's `PHBase._update_prox_approx` with the projection
-done once for all of a scenario's variables by numpy; the cuts themselves are then added by
-mpi-sppy's own managers (`add_cuts`), so they are mpi-sppy's cuts (tests/test_proximal.py
-checks both against mpi-sppy's own code on random points).
+done once for all of a scenario's variables by numpy; the tangent points are then chosen by
+mpi-sppy's own manager code (`add_cuts`: the projection, its mirror about xbar, the augmented
+Lagrangian point and its mirror, each at least the tolerance from the cuts already there), and
+the cuts go into HiGHS as rows, one `addRows` call a scenario, instead of one Pyomo constraint
+each (tests/test_proximal.py: row for row the constraints mpi-sppy would have built).
 """
 
 from __future__ import annotations
