@@ -80,19 +80,28 @@ def main() -> None:
     from bench_robust import lp_copy, write_uncertainty
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("instance", help="a bundled instance's name or a folder")
+    parser.add_argument("instance", nargs="?", default="ewppt-2010", help="a bundled instance's name or a folder")
+    parser.add_argument("--smoke", action="store_true", help="tiny, 3 scenarios, 2 iterations: seconds")
     parser.add_argument("--scenarios", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--projections", nargs="*", default=["closed", "closed-pyomo", "scipy"],
                         help="closed: closed form, cuts straight into HiGHS; closed-pyomo: closed form, cuts as "
                              "mpi-sppy's Pyomo constraints; scipy: mpi-sppy's own update")
     args = parser.parse_args()
+    if args.smoke:
+        args.instance, args.scenarios, args.iterations = "tiny", 3, 2
     folder = args.instance if Path(args.instance).exists() else str(ROOT / "instances" / args.instance)
     with tempfile.TemporaryDirectory() as scratch:
         lp = lp_copy(folder, Path(scratch))
         uncertainty = write_uncertainty(args.scenarios, Path(scratch))
+        print("| projection | scenarios | iterations | plan variables | cuts | cut updates, cpu s | all, cpu s "
+              "| resident MB: start, built, end | PH objective | convergence |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
         for projection in args.projections:
-            print(run(str(lp), str(uncertainty), args.iterations, projection), flush=True)
+            r = run(str(lp), str(uncertainty), args.iterations, projection)
+            print(f"| {r['projection']} | {r['scenarios']} | {r['iterations']} | {r['plan_variables']:,} | {r['cuts']:,} "
+                  f"| {r['update_cpu_s']:.2f} | {r['total_cpu_s']:.2f} | {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, "
+                  f"{r['rss_end_mb']:,} | {r['ph_objective']:,.3f} | {float(r['conv']):.6f} |", flush=True)
 
 
 if __name__ == "__main__":
