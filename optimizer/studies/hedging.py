@@ -12,7 +12,9 @@ a proximal term and prices w:
 
 The proximal term is linearized (mpi-sppy's `linearize_proximal_terms`: tangent cuts to the
 square, so every subproblem stays an LP that HiGHS's simplex solves; with the quadratic term
-HiGHS's QP solver took minutes a subproblem on ewppt-2010).
+HiGHS's QP solver took minutes a subproblem on ewppt-2010). The cuts are updated after every
+solve by optimizer/studies/proximal.py (the closed-form projection onto the parabola for all
+plan variables at once, the cuts into HiGHS as rows), in a subclass of mpi-sppy's PH.
 
 When to stop is decided by bounds, not by the plans agreeing flow by flow (an LP has whole faces
 of optimal plans, so the scenarios' x_s can keep differing on flows that do not matter while
@@ -305,7 +307,10 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     number: half run progressive hedging, half the Lagrangian bound; Open MPI's or MPICH's
     `mpiexec`, on `hosts`). `instance` is a path or a loaded Instance (written to a workbook for
     the ranks, with any overrides). The plan lifts, in expectation, at least (1 - gap) of the
-    optimum when the status is `optimal`. Raises InvalidInstance when MPI or mpi-sppy is missing,
+    optimum when the status is `optimal`. `projection` "scipy" runs mpi-sppy's own update of the
+    proximal cuts instead of the closed form (benchmarks only). On hosts other than 127.0.0.1
+    the launcher and interfaces come from the environment (docs/robust.md, "On several hosts").
+    Raises InvalidInstance when MPI or mpi-sppy is missing,
     the instance is a MIP, or `ranks` is odd."""
     from optimizer.data.io import Instance, load_instance, write_instance_xlsx
 
