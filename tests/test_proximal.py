@@ -26,6 +26,18 @@ if not HAVE_MPISPPY and os.environ.get("EWPPT_REQUIRE_MPI"):
 needs_mpisppy = pytest.mark.skipif(not HAVE_MPISPPY, reason="mpi-sppy not installed (pip install -e \".[hedging]\")")
 
 
+@pytest.fixture(autouse=True)
+def _highs_thread_pool_released():
+    """HiGHS keeps one thread pool a process, sized by the first solve's `threads`; a later solve
+    asking another number fails (the engine's solves then report numerical trouble). The test
+    below solves through Pyomo's default HiGHS settings, so the pool is released afterwards for
+    the tests that run next in this process."""
+    yield
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+
+
 def _points(kind: str, n: int = 1500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1, n) * 10 ** rng.uniform(-4, 3, n)
