@@ -17,6 +17,7 @@ SCRIPTS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
 HEADERS = {
     "bench_analysis.py": "| instance | plan size | solve s |",
     "bench_frontier.py": "frontier of 3 plans: persistent",
+    "bench_hedging.py": "| projection | scenarios | iterations |",
     "bench_interrupt.py": "stage interrupted",
     "bench_mip.py": "engine          optimal",
     "bench_robust.py": "scenarios    columns       rows  build s",

@@ -12,7 +12,9 @@ a proximal term and prices w:
 
 The proximal term is linearized (mpi-sppy's `linearize_proximal_terms`: tangent cuts to the
 square, so every subproblem stays an LP that HiGHS's simplex solves; with the quadratic term
-HiGHS's QP solver took minutes a subproblem on ewppt-2010).
+HiGHS's QP solver took minutes a subproblem on ewppt-2010). The cuts are updated after every
+solve by optimizer/studies/proximal.py (the closed-form projection onto the parabola for all
+plan variables at once, the cuts into HiGHS as rows), in a subclass of mpi-sppy's PH.
 
 When to stop is decided by bounds, not by the plans agreeing flow by flow (an LP has whole faces
 of optimal plans, so the scenarios' x_s can keep differing on flows that do not matter while
@@ -78,6 +80,9 @@ class HedgingResult:
     timings: dict = field(default_factory=dict)
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  # the design, and the plan's people lifted in each
     result: object = None  # the same plan as a Result (optimizer.solving.results), as `robust` gives
+    peak_mb: list = field(default_factory=list)  # every rank's peak resident memory, MB (rank order)
+    where: list = field(default_factory=list)  # every rank's host name and network namespace (rank order)
+    cpu_s: list = field(default_factory=list)  # every rank's processor seconds (rank order)
 
     @property
     def gap(self) -> float:
@@ -208,6 +213,22 @@ def _hub_classes():
     return ConsensusPlan, WithinGap
 
 
+def _closed_form_ph(direct: bool = True):
+    """mpi-sppy's PH with the linearized proximal cuts updated by the closed-form projection
+    (optimizer/studies/proximal.py) instead of scipy's least_squares one variable at a time."""
+    from mpisppy.opt.ph import PH
+
+    from optimizer.studies.proximal import ClosedFormUpdates
+
+    class ClosedFormPH(PH):
+        def _update_prox_approx(self):
+            if not hasattr(self, "_closed_form"):
+                self._closed_form = ClosedFormUpdates(direct)
+            self._closed_form.update(self)
+
+    return ClosedFormPH
+
+
 @dataclass
 class _Plan:
     allocation: pd.DataFrame
@@ -215,10 +236,12 @@ class _Plan:
 
 
 def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = DEFAULT_RHO,
-              iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP) -> None:
+              iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP, projection: str = "closed") -> None:
     """The MPI program: progressive hedging on half the ranks, Lagrangian bounds on the other
     half; rank 0 writes the best consensus plan (allocation.csv, decisions.csv) and both bounds
-    (record.json) to the folder `out`."""
+    (record.json, with every rank's peak resident memory) to the folder `out`. `projection`
+    "scipy" keeps mpi-sppy's own per-variable update of the proximal cuts (for comparison)."""
+    import resource
     import time
 
     from mpi4py import MPI
@@ -249,9 +272,15 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     consensus_plan, within_gap = _hub_classes()
     hub = vanilla.ph_hub(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs,
                          ph_extensions=consensus_plan, extension_kwargs=kwargs, ph_converger=within_gap)
+    if projection == "closed":
+        hub["opt_class"] = _closed_form_ph()
     spoke = vanilla.lagrangian_spoke(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs)
     wheel = WheelSpinner(hub, [spoke])
     wheel.spin()
+    peak_mb = MPI.COMM_WORLD.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
+    where = MPI.COMM_WORLD.gather(_where(), root=0)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = MPI.COMM_WORLD.gather(usage.ru_utime + usage.ru_stime, root=0)
     if not wheel.on_hub() or wheel.cylinder_rank != 0:
         return
     opt = wheel.spcomm.opt
@@ -266,18 +295,22 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
             table.to_csv(folder / f"{name}.csv", index=False)
     record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
-              "seconds": time.perf_counter() - started}
+              "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "cpu_s": cpu_s, "where": where,
+              "projection": projection}
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = DEFAULT_RHO,
           iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP,
-          hosts: str = "127.0.0.1", timeout: float = 3600) -> HedgingResult:
+          hosts: str = "127.0.0.1", timeout: float = 3600, projection: str = "closed") -> HedgingResult:
     """The expected-value robust plan by progressive hedging on `ranks` MPI processes (an even
     number: half run progressive hedging, half the Lagrangian bound; Open MPI's or MPICH's
     `mpiexec`, on `hosts`). `instance` is a path or a loaded Instance (written to a workbook for
     the ranks, with any overrides). The plan lifts, in expectation, at least (1 - gap) of the
-    optimum when the status is `optimal`. Raises InvalidInstance when MPI or mpi-sppy is missing,
+    optimum when the status is `optimal`. `projection` "scipy" runs mpi-sppy's own update of the
+    proximal cuts instead of the closed form (benchmarks only). On hosts other than 127.0.0.1
+    the launcher and interfaces come from the environment (docs/robust.md, "On several hosts").
+    Raises InvalidInstance when MPI or mpi-sppy is missing,
     the instance is a MIP, or `ranks` is odd."""
     from optimizer.data.io import Instance, load_instance, write_instance_xlsx
 
@@ -319,11 +352,22 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         if isinstance(instance, Instance):
             write_instance_xlsx(instance, path)
         env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-               "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_btl": "self,vader,tcp",
-               "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo"}
-        command = [mpiexec, "-n", str(ranks), "--host", _host_slots(hosts, ranks), sys.executable, "-m",
+               "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+        env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
+        forward = []
+        if _only_loopback(hosts):  # one machine: MPI's traffic stays on the loopback interface
+            env.update(OMPI_MCA_btl_tcp_if_include="lo", OMPI_MCA_oob_tcp_if_include="lo")
+        else:
+            # mpi-sppy's cylinders share bounds through MPI one-sided windows; between hosts over TCP,
+            # Open MPI 4.1 has only its pt2pt window component, which refuses MPI_THREAD_MULTIPLE
+            # (mpi4py's default). The interfaces (OMPI_MCA_btl_tcp_if_include, ..._oob_...) and the
+            # launcher (ssh, or OMPI_MCA_plm_rsh_agent) are the caller's environment's (docs/robust.md).
+            env.setdefault("OMPI_MCA_osc", "pt2pt")
+            env.setdefault("MPI4PY_RC_THREAD_LEVEL", "single")
+            forward = ["-x", "MPI4PY_RC_THREAD_LEVEL", "-x", "PYTHONPATH"]
+        command = [mpiexec, "-n", str(ranks), *forward, "--host", _host_slots(hosts, ranks), sys.executable, "-m",
                    "optimizer.studies.hedging", str(path.resolve()), str(Path(uncertainty_path).resolve()), str(out),
-                   "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap)]
+                   "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap), "--projection", projection]
         # run in the scratch folder: mpi-sppy writes hub.log into the working directory
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -342,7 +386,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         kpis = pd.read_csv(out / "kpis.csv", dtype={"recipient": str})
     hedged = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
                            record["expected"], record["bound"], record["iterations"], record["ranks"],
-                           timings={"hedging": record["seconds"]})
+                           timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []),
+                           where=record.get("where", []), cpu_s=record.get("cpu_s", []))
     from optimizer.solving.recheck import recheck
     from optimizer.studies.robust import evaluate_plan
 
@@ -440,7 +485,8 @@ def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame, stead
                     allocation=hedged.allocation, kpis=kpis, decisions=hedged.decisions, has_plan=True,
                     solver={"model": "lp", "method": "progressive hedging (mpi-sppy)", "ranks": hedged.ranks,
                             "iterations": hedged.iterations, "bound": hedged.bound, "gap": hedged.gap,
-                            "steady_stage": steady_stage},
+                            "steady_stage": steady_stage, "peak_mb_per_rank": [round(m) for m in hedged.peak_mb],
+                            "cpu_s_per_rank": [round(c, 2) for c in hedged.cpu_s]},
                     warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path),
                     timings=dict(hedged.timings))
     result.summary = summarise(result, instance.scenario, drawn.plan_instance)
@@ -465,6 +511,22 @@ def _host_slots(hosts: str, ranks: int) -> str:
     return ",".join(f"{h}:{-(-ranks // len(names))}" for h in names)
 
 
+def _where() -> str:
+    """This process's host name and, on Linux, its network namespace (hosts may share a name)."""
+    import socket
+
+    try:
+        namespace = os.readlink("/proc/self/ns/net")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()} {namespace}".strip()
+
+
+def _only_loopback(hosts: str) -> bool:
+    names = {h.strip().split(":")[0] for h in hosts.split(",") if h.strip()}
+    return names <= {"127.0.0.1", "localhost", "::1"}
+
+
 def _gap(record: dict) -> float:
     return (record["bound"] - record["expected"]) / max(abs(record["bound"]), 1e-12)
 
@@ -486,8 +548,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rho", type=float, default=DEFAULT_RHO)
     parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
     parser.add_argument("--gap", type=float, default=DEFAULT_GAP)
+    parser.add_argument("--projection", choices=("closed", "scipy"), default="closed",
+                        help="the proximal cuts' projection: closed form, or mpi-sppy's own (for comparison)")
     args = parser.parse_args(argv)
-    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.gap)
+    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.gap, args.projection)
 
 
 if __name__ == "__main__":

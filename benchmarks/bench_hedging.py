@@ -1,0 +1,108 @@
+"""Progressive hedging's hub in one process: where its time and memory go (issue 24).
+
+    python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --iterations 5
+    python benchmarks/bench_hedging.py GENERATED_FOLDER --scenarios 2 --iterations 2
+
+Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
+instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
+to 1.1, Latin hypercube, seed 1), three times side by side in this process: once updating the
+linearized proximal cuts with the closed form (optimizer/studies/proximal.py) and the cuts
+added to HiGHS as rows in bulk, once with the closed form and mpi-sppy's Pyomo constraints, and
+once with mpi-sppy's own per-variable least_squares. Prints, per run, the CPU seconds (process time, so
+other work on the machine does not count) of the cut updates and of everything, the number of
+plan variables and cuts; and the resident memory after building the scenario models, after
+PH's first solve, and at the end (the first run's figures: the second run adds to them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(instance_path: str, uncertainty_path: str, iterations: int, projection: str) -> dict:
+    from mpisppy.opt.ph import PH
+    from mpisppy.utils import sputils
+
+    from optimizer.data.io import load_instance
+    from optimizer.studies.hedging import DEFAULT_RHO, PROXIMAL_TOLERANCE, _closed_form_ph, _scenarios, scenario_creator
+
+    objective = load_instance(instance_path).scenario.objective
+    count = len(_scenarios(instance_path, uncertainty_path).design)
+    names = [f"scenario{s}" for s in range(count)]
+    base = _closed_form_ph(direct=projection == "closed") if projection.startswith("closed") else PH
+    spent = {"update": 0.0}
+
+    class Timed(base):
+        def _update_prox_approx(self):
+            started = time.process_time()
+            super()._update_prox_approx()
+            spent["update"] += time.process_time() - started
+
+    options = {"solver_name": "highs", "PHIterLimit": iterations, "defaultPHrho": DEFAULT_RHO, "convthresh": -1.0,
+               "verbose": False, "display_timing": False, "display_progress": False,
+               "iter0_solver_options": {}, "iterk_solver_options": {}, "linearize_proximal_terms": True,
+               "proximal_linearization_tolerance": PROXIMAL_TOLERANCE}
+    before = rss_mb()
+    started = time.process_time()
+    ph = Timed(options, names, scenario_creator, scenario_creator_kwargs={
+        "instance_path": instance_path, "uncertainty_path": uncertainty_path, "objective": objective})
+    built = rss_mb()
+    ph.ph_main()
+    total = time.process_time() - started
+    variables = sum(len(s._mpisppy_data.nonant_indices) for s in ph.local_scenarios.values())
+    cuts = sum(m.cut_index for s in ph.local_scenarios.values() for m in s._mpisppy_data.xsqvar_prox_approx.values())
+    objective = sum(ph.local_scenarios[k]._mpisppy_probability * value for k, value in (
+        (k, float(sputils.find_active_objective(s)())) for k, s in ph.local_scenarios.items()))
+    return dict(projection=projection, scenarios=count, iterations=ph._PHIter, plan_variables=variables, cuts=cuts,
+                conv=ph.conv, ph_objective=round(objective, 4),
+                update_cpu_s=round(spent["update"], 2), total_cpu_s=round(total, 2),
+                rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()))
+
+
+def main() -> None:
+    from bench_robust import lp_copy, write_uncertainty
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("instance", nargs="?", default="ewppt-2010", help="a bundled instance's name or a folder")
+    parser.add_argument("--smoke", action="store_true", help="tiny, 3 scenarios, 2 iterations: seconds")
+    parser.add_argument("--scenarios", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--projections", nargs="*", default=["closed", "closed-pyomo", "scipy"],
+                        help="closed: closed form, cuts straight into HiGHS; closed-pyomo: closed form, cuts as "
+                             "mpi-sppy's Pyomo constraints; scipy: mpi-sppy's own update")
+    args = parser.parse_args()
+    if args.smoke:
+        args.instance, args.scenarios, args.iterations = "tiny", 3, 2
+    folder = args.instance if Path(args.instance).exists() else str(ROOT / "instances" / args.instance)
+    with tempfile.TemporaryDirectory() as scratch:
+        lp = lp_copy(folder, Path(scratch))
+        uncertainty = write_uncertainty(args.scenarios, Path(scratch))
+        print("| projection | scenarios | iterations | plan variables | cuts | cut updates, cpu s | all, cpu s "
+              "| resident MB: start, built, end | PH objective | convergence |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+        for projection in args.projections:
+            r = run(str(lp), str(uncertainty), args.iterations, projection)
+            print(f"| {r['projection']} | {r['scenarios']} | {r['iterations']} | {r['plan_variables']:,} | {r['cuts']:,} "
+                  f"| {r['update_cpu_s']:.2f} | {r['total_cpu_s']:.2f} | {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, "
+                  f"{r['rss_end_mb']:,} | {r['ph_objective']:,.3f} | {float(r['conv']):.6f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
