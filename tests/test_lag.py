@@ -4,10 +4,12 @@ Derived by hand on tiny in instances/tiny/README.md ("Lags and people-years"); t
 evaluate (optimizer.solving.evaluate), the re-check and the sweep's KPIs must agree. The
 derivations of people lifted here count only the effects within the plan, as before issue 23:
 `[horizon] beyond_plan = "ignored"` (IGNORED); tests/test_horizon.py has the default, effects
-after the plan discounted.
+after the plan counted in full, and the 8% discount.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pandas as pd
 import pytest

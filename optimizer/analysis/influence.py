@@ -116,24 +116,22 @@ def _signed(value: float, objective: str) -> str:
     return sign + _number(value, objective)
 
 
+WORDS = {  # a family in the instance's words, {0} and {1} its key
+    "effects": "people lifted per million by {1} in {0}",
+    "revenue": "revenue of {0} (every level and year)",
+    "poor": "poor population of {0}",
+    "quota": "base quota of {0} to {1}",
+    "demand": "enterprise investment {0} absorbs a year",
+    "unlock": "investment unlocked per million of public goods in {0}",
+    "leverage": "leverage of {0}",
+    "capacity": "capacity of {1} in {0} (every year)",
+}
+
+
 def _words(kind: str, key: tuple, names: dict[str, str]) -> str:
     """The family in the instance's words: donors and recipients by name, instruments spelled out."""
     key = tuple(names.get(str(k), str(k).replace("_", " ")) for k in key)
-    if kind == "effects":
-        return f"people lifted per million by {key[1]} in {key[0]}"
-    if kind == "revenue":
-        return f"revenue of {key[0]} (every level and year)"
-    if kind == "poor":
-        return f"poor population of {key[0]}"
-    if kind == "quota":
-        return f"base quota of {key[0]} to {key[1]}"
-    if kind == "demand":
-        return f"enterprise investment {key[0]} absorbs a year"
-    if kind == "unlock":
-        return f"investment unlocked per million of public goods in {key[0]}"
-    if kind == "leverage":
-        return f"leverage of {key[0]}"
-    return f"capacity of {key[1]} in {key[0]} (every year)"
+    return WORDS.get(kind, WORDS["capacity"]).format(*key)
 
 
 def _names(instance: Instance) -> dict[str, str]:

@@ -77,14 +77,20 @@ def check_out_dir(path: str | Path, force: bool = False) -> Path:
     if folder.is_dir() and not force and any(folder.iterdir()) and not is_ours(folder):
         raise UnusableOutput(f"{path} is a folder ewppt did not write and it is not empty; ewppt replaces "
                              "an output folder as a whole, so choose a new or empty folder")
-    ancestor = folder.parent
+    check_writable_parent(path, folder)
+    return folder
+
+
+def check_writable_parent(path: str | Path, target: Path) -> None:
+    """Raise UnusableOutput unless `target` (the absolute form of `path`, as the user typed it)
+    can be created: its nearest existing ancestor is a folder this process may write in."""
+    ancestor = target.absolute().parent
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise UnusableOutput(f"{path} is under {ancestor}, which is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise UnusableOutput(f"{path} cannot be written: {ancestor} is read-only")
-    return folder
 
 
 @contextmanager

@@ -17,7 +17,6 @@ years) filled in, for a planner to complete.
 from __future__ import annotations
 
 import io
-import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -36,7 +35,7 @@ from pydantic import TypeAdapter, ValidationError
 from optimizer.data.checks import REFERENCES
 from optimizer.data.errors import InvalidInstance, Problem, expected
 from optimizer.data.io import Instance, atomic_write
-from optimizer.data.output import UnusableOutput
+from optimizer.data.output import UnusableOutput, check_writable_parent
 from optimizer.data.provenance import COLUMNS as PROVENANCE_COLUMNS
 from optimizer.data.provenance import STATUSES, read_provenance
 from optimizer.data.schema import LEVELS, TABLES, ColumnDoc, Key, Scenario, column_docs, scenario_docs
@@ -468,13 +467,7 @@ def check_workbook_path(path: str | Path, force: bool = False) -> Path:
         raise UnusableOutput(f"{path} is a folder; give the workbook's file name (PLAN.xlsx)")
     if target.exists() and not force:
         raise UnusableOutput(f"{path} exists; give --force to replace it, or another name")
-    ancestor = target.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise UnusableOutput(f"{path} is under {ancestor}, which is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise UnusableOutput(f"{path} cannot be written: {ancestor} is read-only")
+    check_writable_parent(path, target)
     return target
 
 

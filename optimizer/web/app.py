@@ -417,29 +417,26 @@ def settings_from_form(form: dict[str, str], instance: Instance) -> dict[str, An
             value = form[key] or None
             if value != current:
                 settings[key] = value
-    capacity = instance.capacity
+    capacity, pairs = instance.capacity, instance.pairs
     for key, text in form.items():
         if key.startswith("capacity.") and key.count(".") == 3:
             _, recipient, instrument, year = key.split(".")
             rows = capacity[(capacity["recipient"] == recipient) & (capacity["instrument"] == instrument)
                             & (capacity["year"].astype(str) == year)]
-            try:
-                value = float(text.replace(",", ""))
-            except ValueError:
-                problems.append(Problem("settings", "expected million yuan", key=key, value=text))
-                continue
-            if len(rows) and float(rows["max_aid"].iloc[0]) != value:
-                settings[key] = value
-        if key.startswith("pairs.") and key.endswith(".base_quota"):
+            column = "max_aid"
+        elif key.startswith("pairs.") and key.endswith(".base_quota"):
             _, donor, recipient, _ = key.split(".")
-            rows = instance.pairs[(instance.pairs["donor"] == donor) & (instance.pairs["recipient"] == recipient)]
-            try:
-                value = float(text.replace(",", ""))
-            except ValueError:
-                problems.append(Problem("settings", "expected million yuan", key=key, value=text))
-                continue
-            if len(rows) and float(rows["base_quota"].iloc[0]) != value:
-                settings[key] = value
+            rows = pairs[(pairs["donor"] == donor) & (pairs["recipient"] == recipient)]
+            column = "base_quota"
+        else:
+            continue
+        try:
+            value = float(text.replace(",", ""))
+        except ValueError:
+            problems.append(Problem("settings", "expected million yuan", key=key, value=text))
+            continue
+        if len(rows) and float(rows[column].iloc[0]) != value:
+            settings[key] = value
     for number, line in enumerate(form.get("more", "").splitlines(), start=1):
         if not line.strip():
             continue
