@@ -318,8 +318,8 @@ class SolverOptions(Section):
 SOCIAL_DISCOUNT_RATE = 0.08  # China's social discount rate (NDRC and Ministry of Construction, 2006), see docs/model.md
 # The default counts a person lifted in 2016 as one person lifted: the programme's count. At any positive rate
 # aid of a lagged line paid in the last year is worth strictly less than aid that serves within the plan, and
-# the plan starves those lines in that year again (ewppt-2010 at 8%: 5.5% of aid off profile, 12.1% of lines
-# with an empty year; at 0: 0.6% and 1.0%), docs/model.md#horizon.
+# the plan starves those lines in that year again (ewppt-2010 at 8%: 5.5% of aid off profile, 14.1% of lines
+# with an empty year; at 0: 0.8% and 3.0%), docs/model.md#horizon.
 DEFAULT_DISCOUNT_RATE = 0.0
 
 
