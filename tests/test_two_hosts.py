@@ -23,13 +23,13 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from optimizer.studies.sweep import read_sweep
 from tests.conftest import INSTANCES
+from tests.test_hedging import UNCERTAINTY  # the same three scenarios the one-host hedging test solves
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST_A, HOST_B = "10.213.0.1", "10.213.0.2"
@@ -184,19 +184,6 @@ case "$host" in
 esac
 echo "no such host: $host" >&2
 exit 1
-"""
-UNCERTAINTY = """
-[uncertainty]
-design = "scenarios"
-probabilities = [0.3, 0.3, 0.4]
-
-[[parameter]]
-path = "effects.upland.cdf.people_per_million"
-values = [1.0, 0.5, 0.2]
-
-[[parameter]]
-path = "recipients.upland.investment_demand"
-values = [1.0, 0.8, 1.0]
 """
 HEDGE = """
 import json, os, sys
