@@ -41,3 +41,17 @@ def with_lags(instance, **lags: int):
         assert instrument in set(instruments["instrument"]), instrument
         instruments.loc[instruments["instrument"] == instrument, "lag_years"] = lag
     return dataclasses.replace(instance, instruments=instruments)
+
+
+def stop_processes(processes) -> None:
+    """End the test's server processes (a Dask scheduler and its workers), last started first:
+    terminate, then kill what has not ended 20 s later."""
+    import subprocess
+
+    for process in reversed(processes):
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

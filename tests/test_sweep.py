@@ -19,7 +19,7 @@ from optimizer.studies.study import Study, load_study, resolve_parameters
 from optimizer.studies.sweep import read_sweep, sweep
 from optimizer.studies.sweep_report import write_sweep_report
 from tests.conftest import INSTANCES
-from tests.helpers import assert_sweep_matches_solves
+from tests.helpers import assert_sweep_matches_solves, stop_processes
 
 GRID = {
     "study": {"name": "grid", "design": "grid"},
@@ -189,13 +189,7 @@ def dask_cluster(tmp_path):
             client.wait_for_workers(2, timeout=90)
         yield address
     finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
 
 
 def test_sweep_on_a_dask_cluster_equals_local(tiny, tmp_path, dask_cluster):

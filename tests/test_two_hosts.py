@@ -29,6 +29,7 @@ import pytest
 
 from optimizer.studies.sweep import read_sweep
 from tests.conftest import INSTANCES
+from tests.helpers import stop_processes
 from tests.test_hedging import UNCERTAINTY  # the same three scenarios the one-host hedging test solves
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,13 +151,7 @@ def test_sweep_with_the_scheduler_on_one_host_and_the_workers_on_another_equals_
         assert remote.returncode == 0, remote.stdout + remote.stderr
         in_b = set(_ip("netns", "pids", b).stdout.split())
     finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
     local = subprocess.run([ewppt, "sweep", str(study), str(INSTANCES / "tiny"), "--out", str(tmp_path / "local"),
                             "--workers", "1"], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert local.returncode == 0, local.stdout + local.stderr

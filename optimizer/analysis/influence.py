@@ -131,7 +131,7 @@ WORDS = {  # a family in the instance's words, {0} and {1} its key
 def _words(kind: str, key: tuple, names: dict[str, str]) -> str:
     """The family in the instance's words: donors and recipients by name, instruments spelled out."""
     key = tuple(names.get(str(k), str(k).replace("_", " ")) for k in key)
-    return WORDS.get(kind, WORDS["capacity"]).format(*key)
+    return WORDS[kind].format(*key)
 
 
 def _names(instance: Instance) -> dict[str, str]:
