@@ -271,3 +271,29 @@ def test_ctrl_c_in_the_mip_of_relax_is_a_stop_too(tmp_path):
     assert run["status"] == "stopped" and run["summary"]["mip_status"] == "stopped"
     assert run["message"].startswith("the LP relaxation's plan; the MIP solved for the gap: stopped by Ctrl-C (while ")
     assert run["summary"]["integrality_gap"] is not None
+
+
+LOCK_HELD_AT_CTRL_C = """
+import os, signal, sys, time
+from optimizer.solving import interrupt, progress
+interrupt.install()
+try:
+    with progress._lock:  # as a HiGHS callback holds it while it notes an iteration
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(3000):
+            time.sleep(0.01)
+    print("the handler never ran", flush=True)
+except KeyboardInterrupt:
+    print("the handler raised", flush=True)
+    time.sleep(120)  # the forced exit ends the process long before this
+"""
+
+
+def test_ctrl_c_while_the_progress_lock_is_held_ends_the_run(tmp_path):
+    """Ctrl-C's handler names the stage, which reads progress under its lock; when the signal
+    lands while the main thread holds that lock, neither the handler nor the forced exit may
+    wait for it (a plain Lock deadlocked the run: bench_interrupt's smoke hung in CI)."""
+    done = subprocess.run([sys.executable, "-c", LOCK_HELD_AT_CTRL_C], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)  # a hang guard, not a timing: a deadlock never ends
+    assert done.stdout.strip() == "the handler raised", done.stdout + done.stderr
+    assert done.returncode == 130, done.stderr

@@ -355,13 +355,15 @@ def install(write_fd: int = 2) -> None:
                 received_at.append(time.monotonic())
                 first = len(received_at) == 1
                 keeping = first and bool(_keep_threads)
-                _arrived()
+                # the forced exit starts first: nothing below (naming the stage, cancelling
+                # HiGHS) may hold it back
+                threading.Thread(target=force_exit, args=(keeping,), daemon=True).start()
                 if not first:
                     _again.set()
                 elif keeping:
                     say(f"stopping: HiGHS hands back its best plan at its next check (up to {STOP_GRACE:g} s); "
                         "Ctrl-C again to quit without it")
-                threading.Thread(target=force_exit, args=(keeping,), daemon=True).start()
+                _arrived()
 
     def force_exit(keeping: bool) -> None:
         if not keeping:

@@ -46,7 +46,11 @@ class State:
 
 _state = State()  # the process's own (the command line's)
 _current: contextvars.ContextVar[State | None] = contextvars.ContextVar("ewppt_progress", default=None)
-_lock = threading.Lock()
+# Reentrant: Ctrl-C's handler runs in the main thread between any two bytecodes, also while
+# this thread holds the lock (a HiGHS callback noting its iteration), and names the stage
+# (interrupt._arrived -> current()); a plain Lock deadlocked the run there (seen in CI: the
+# process hung, and so did the forced exit that waited for the same lock).
+_lock = threading.RLock()
 
 
 def _st() -> State:
