@@ -217,6 +217,28 @@ def test_two_pages_keep_their_own_numbers_and_an_idle_one_is_rebuilt(browser, se
     page.close()
 
 
+def test_a_session_in_use_by_a_request_is_never_freed(tmp_path):
+    """A request that lasts longer than the idle time (a report download) keeps its session:
+    the plan it serves next is the same session's, not a rebuilt one without a plan."""
+    from optimizer.web.session import Sessions, SolveQueue, UnknownSession
+
+    sessions = Sessions(load_instance(INSTANCES / "tiny"), SolveQueue(1, explain=lambda inst: None),
+                        idle_seconds=1e6, root=tmp_path / "sessions")
+    try:
+        session = sessions.new()
+        later = time.monotonic() + 2e6  # every session is idle by then
+        with sessions.using(session.id) as used:
+            assert used is session
+            assert sessions.free_idle(later) == []
+        assert sessions.free_idle(later + 1e7) == [session.id]  # the request ended: idle again
+        assert session.id in sessions.freed
+        with pytest.raises(UnknownSession):
+            with sessions.using("no-such-session"):
+                pass
+    finally:
+        sessions.close()
+
+
 def test_an_infeasible_setting_shows_the_conflict_and_its_change_applies(browser, server, shots):
     page = open_page(browser, server)
     page.locator("[name='priorities.enterprise_finance_min']").fill("0.7")

@@ -18,10 +18,11 @@ import math
 import os
 import socket
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
-from fastapi import FastAPI, Request, UploadFile
+from fastapi import Depends, FastAPI, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -33,7 +34,7 @@ from optimizer.data.io import Instance
 from optimizer.data.schema import LEVELS, PRIORITY_KEYS, TABLES
 from optimizer.studies.live import settings_for_changes
 from optimizer.web import views
-from optimizer.web.session import Session, Sessions, SolveQueue, status_line
+from optimizer.web.session import Session, Sessions, SolveQueue, UnknownSession, status_line
 
 HERE = Path(__file__).parent
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes
@@ -148,7 +149,14 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     def session_or_none(sid: str) -> Session | None:
         return sessions.get(sid)
 
-    def unknown(request: Request) -> HTMLResponse:
+    def known_session(sid: str) -> Iterator[Session]:
+        """The route's session (a FastAPI dependency), held for the request: an unknown one ends
+        the request with a 404 page."""
+        with sessions.using(sid) as session:
+            yield session
+
+    @app.exception_handler(UnknownSession)
+    async def unknown(request: Request, _exc: UnknownSession) -> HTMLResponse:
         return problem_response(request, ["this session is unknown (the server was restarted?): open the workbench "
                                           "again at /"], 404)
 
@@ -171,10 +179,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
                     instance=str(session.instance.path.name), max_upload=f"{max_upload / 1024 / 1024:,.0f}")
 
     @app.post("/s/{sid}/settings", response_class=HTMLResponse)
-    async def settings(request: Request, sid: str):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    async def settings(request: Request, session: Session = Depends(known_session)):
         form = await request.form()
         try:
             parsed = settings_from_form({k: str(v) for k, v in form.items()}, session.instance)
@@ -213,7 +218,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     @app.get("/s/{sid}/events")
     async def events(request: Request, sid: str):
         if session_or_none(sid) is None:
-            return unknown(request)
+            raise UnknownSession(sid)
 
         async def stream():
             last = None
@@ -235,10 +240,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @app.get("/s/{sid}/plan", response_class=HTMLResponse)
-    def plan(request: Request, sid: str):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    def plan(request: Request, session: Session = Depends(known_session)):
         outcome = session.outcome
         note, session.note = session.note, ""
         context: dict[str, Any] = {"session": session, "note": note, "problems": outcome.problems,
@@ -252,19 +254,13 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         return page(request, "_plan.html", **context)
 
     @app.post("/s/{sid}/stop", response_class=HTMLResponse)
-    def stop(request: Request, sid: str):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    def stop(request: Request, session: Session = Depends(known_session)):
         if session.state == "solving":
             session.stop.request()
         return status_fragment(request, session)
 
     @app.post("/s/{sid}/apply-change", response_class=HTMLResponse)
-    def apply_change(request: Request, sid: str):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    def apply_change(request: Request, session: Session = Depends(known_session)):
         outcome = session.outcome
         if outcome.explanation is None or outcome.solve is None:
             return problem_response(request, ["no infeasible plan with a proposed change to apply"], 409)
@@ -276,10 +272,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         return Response(status_code=204, headers={"HX-Refresh": "true"})
 
     @app.post("/s/{sid}/pin", response_class=HTMLResponse)
-    def pin(request: Request, sid: str):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    def pin(request: Request, session: Session = Depends(known_session)):
         solved = session.outcome.solve
         if solved is None or not solved.result.has_plan:
             return problem_response(request, ["there is no plan to pin yet"], 409)
@@ -291,10 +284,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         return Response(status_code=204)
 
     @app.post("/s/{sid}/unpin", response_class=HTMLResponse)
-    def unpin(request: Request, sid: str):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    def unpin(request: Request, session: Session = Depends(known_session)):
         session.baseline = None
         session.revision += 1
         return Response(status_code=204)
@@ -306,10 +296,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         return views.differences_view(tables)
 
     @app.post("/s/{sid}/upload", response_class=HTMLResponse)
-    async def upload(request: Request, sid: str, file: UploadFile):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    async def upload(request: Request, file: UploadFile, session: Session = Depends(known_session)):
         data = await file.read(max_upload + 1)
         if len(data) > max_upload:
             return PlainError(too_large(max_upload), 413)
@@ -327,10 +314,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
         return Response(status_code=204, headers={"HX-Refresh": "true"})
 
     @app.get("/s/{sid}/download/{what}")
-    def download(request: Request, sid: str, what: str):
-        session = session_or_none(sid)
-        if session is None:
-            return unknown(request)
+    def download(request: Request, what: str, session: Session = Depends(known_session)):
         if what not in DOWNLOADS:
             return problem_response(request, [f"no download named {what!r}: {', '.join(DOWNLOADS)}"], 404)
         solved = session.outcome.solve

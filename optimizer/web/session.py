@@ -9,6 +9,7 @@ so that the tab, when it comes back, says so and rebuilds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -18,6 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from optimizer.data.errors import InvalidInstance, Problem, printable
@@ -47,6 +49,7 @@ class Session:
         self.baseline: Path | None = None  # the pinned plan, written as a result folder
         self.workdir = Path(tempfile.mkdtemp(prefix=f"session-{sid[:8]}-", dir=root))
         self.touched = time.monotonic()
+        self.requests = 0  # requests being served now (an idle session in use is not freed)
         self.revision = 0  # one more each time a solve finishes
         self.state = "idle"  # idle | queued | solving
         self.line = ""  # the status line while solving
@@ -171,6 +174,10 @@ def status_line(session: Session) -> str:
     return progress.describe(state).replace(CLI_HINT, WEB_HINT) if state is not None else ""
 
 
+class UnknownSession(Exception):
+    """A request for a session the server does not hold (a restart, or an unknown id)."""
+
+
 class Sessions:
     """Every open session, by id; idle ones freed after `idle_seconds`."""
 
@@ -210,6 +217,23 @@ class Sessions:
             session.touch()
         return session
 
+    @contextlib.contextmanager
+    def using(self, sid: str) -> Iterator[Session]:
+        """The session for the length of one request: never freed while a request uses it (a
+        report download may take longer than the idle time), and touched when it ends. Raises
+        UnknownSession for an id the server does not hold."""
+        session = self.get(sid)
+        if session is None:
+            raise UnknownSession(sid)
+        with self.lock:
+            session.requests += 1
+        try:
+            yield session
+        finally:
+            with self.lock:
+                session.requests -= 1
+            session.touch()
+
     def replace_instance(self, session: Session, instance: Instance) -> None:
         with session.lock:
             session.instance = instance
@@ -222,15 +246,20 @@ class Sessions:
     def _reap(self) -> None:
         while True:
             time.sleep(min(5.0, max(self.idle_seconds / 4, 0.2)))
-            now = time.monotonic()
-            with self.lock:
-                idle = [s for s in self.open.values()
-                        if now - s.touched > self.idle_seconds and s.state == "idle"]
-                for session in idle:
-                    del self.open[session.id]
-                    self.freed[session.id] = (session.instance, session.settings)
+            self.free_idle(time.monotonic())
+
+    def free_idle(self, now: float) -> list[str]:
+        """Free the sessions idle at `now` (no solve, no request, untouched for idle_seconds);
+        their settings are kept to rebuild them. Returns their ids."""
+        with self.lock:
+            idle = [s for s in self.open.values()
+                    if now - s.touched > self.idle_seconds and s.state == "idle" and s.requests == 0]
             for session in idle:
-                session.close()
+                del self.open[session.id]
+                self.freed[session.id] = (session.instance, session.settings)
+        for session in idle:
+            session.close()
+        return [session.id for session in idle]
 
     def close(self) -> None:
         self.queue.close()
