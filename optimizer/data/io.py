@@ -184,7 +184,9 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict | None, list
         if unusable:
             problems.append(unusable)
             continue
-        if b"\x00" in file.open("rb").read(4096):
+        with file.open("rb") as raw:
+            head = raw.read(4096)
+        if b"\x00" in head:
             # UTF-16 without a byte-order mark decodes as "UTF-8" with a NUL in every other byte
             problems.append(Problem(spec.filename, "not UTF-8 text (NUL bytes: UTF-16?); save it as UTF-8 CSV"))
             continue

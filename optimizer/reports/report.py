@@ -475,8 +475,8 @@ def years_figure(allocation: pd.DataFrame) -> plt.Figure:
     order = _donor_order(allocation)
     kept = order[:YEAR_PANELS] if len(order) > YEAR_PANELS + 1 else order
     donor = allocation["donor"].where(allocation["donor"].isin(kept), f"{len(order) - len(kept)} other donors")
-    table = allocation.assign(donor=donor).pivot_table(index=["donor", "year"], columns="category", values="aid",
-                                                       aggfunc="sum", fill_value=0.0)
+    table = allocation.assign(donor=donor, aid=allocation["aid"].astype(float)).pivot_table(
+        index=["donor", "year"], columns="category", values="aid", aggfunc="sum").fillna(0.0)
     panels = kept + ([] if len(kept) == len(order) else [f"{len(order) - len(kept)} other donors"])
     years = sorted(allocation["year"].unique())
     columns = min(4, len(panels))
