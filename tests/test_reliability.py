@@ -176,3 +176,24 @@ def test_a_plan_that_breaks_the_instance_is_never_called_optimal(tmp_path):
     result = solve_model(model, instance, instance.scenario)
     assert result.status == "numerical" and not result.has_plan and result.allocation.empty
     assert "breaks" in result.message and "quota harbour->plateau 2011" in result.message
+
+
+THREADS_IN_TURN = """
+from optimizer import load_instance
+from optimizer.solving.solve import solve
+instance = load_instance("instances/tiny")
+for threads in (None, 1, 2, None, 1):
+    result = solve(instance, **({"solver.threads": threads} if threads else {}))
+    print(threads, result.status, result.objective)
+"""
+
+
+def test_solves_in_one_process_may_each_name_their_threads():
+    """HiGHS sizes one thread pool a process at the first solve; a later solve asking another
+    number of threads used to report numerical trouble (a notebook's second solve)."""
+    done = subprocess.run([sys.executable, "-c", THREADS_IN_TURN], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert [status for _, status, _ in lines] == ["optimal"] * 5, done.stdout
+    assert len({objective for _, _, objective in lines}) == 1, done.stdout

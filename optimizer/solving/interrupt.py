@@ -188,6 +188,11 @@ def requested() -> bool:
     return control is not None and control.stop is not None and control.stop.requested
 
 
+def solving_now() -> bool:
+    """Whether a HiGHS run (wrapped in `solving`) is under way in this process."""
+    return bool(_running)
+
+
 def stop_message() -> str:
     """What stopped the current solve, for a stopped result's message."""
     if _requested.is_set():

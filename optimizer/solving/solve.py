@@ -288,6 +288,7 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     if method != "choose":
         options = {"solver": method, **options}
     highs = _loaded(opt, model)
+    _size_thread_pool(scenario.solver.threads)
     # a stop in branch and bound under a solve that keeps its plans returns what HiGHS has
     keep = model.integer and not relaxation and interrupt.keeps_plans()
     with interrupt.solving(highs, keep=keep):  # otherwise a stop raises here, whatever HiGHS reports
@@ -306,6 +307,23 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     if condition == TerminationCondition.interrupted:  # stopped by HiGHS's own interrupt: as Python would
         raise KeyboardInterrupt
     return TERMINATION_STATUS.get(condition, "numerical"), raw
+
+
+_pool_threads: list = [None]  # the `threads` HiGHS's thread pool was last made for here (None: not known)
+
+
+def _size_thread_pool(threads: int | None) -> None:
+    """HiGHS keeps one thread pool a process, made by the first solve; a later solve asking
+    another number of threads fails (reported as numerical trouble: an analyst's second solve
+    with `solver.threads` changed). So a solve that names its threads gets a pool of that size,
+    unless another HiGHS solve runs in this process now. (A solve that names none uses the pool
+    there is.)"""
+    if threads is None or threads == _pool_threads[0] or interrupt.solving_now():
+        return
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+    _pool_threads[0] = threads
 
 
 def _loaded(opt, model: pyo.ConcreteModel):
