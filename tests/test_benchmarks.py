@@ -16,6 +16,7 @@ SCRIPTS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
 # a line of each script's table; a script not named here must print something, without a traceback
 HEADERS = {
     "bench_analysis.py": "| instance | plan size | solve s |",
+    "bench_curves.py": "| rows | segments a line | start | read |",
     "bench_frontier.py": "frontier of 3 plans: persistent",
     "bench_hedging.py": "| projection | scenarios | iterations |",
     "bench_interrupt.py": "stage interrupted",

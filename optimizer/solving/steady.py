@@ -66,10 +66,18 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
         plan = np.array([_value(v) for v in _vars_by_column(model, cols, n_cols)])
         from optimizer.solving.mip import discrete_vars
 
+        held_already = True  # HiGHS's LP has the whole decisions held at the plan's values already
         for v in discrete_vars(model):  # the LP with its whole decisions held at the plan
             if id(v) in cols and v.value is not None:
-                col_lower[cols[id(v)]] = col_upper[cols[id(v)]] = float(round(v.value))
-        usable = solved and solution.dual_valid and np.allclose(np.asarray(solution.col_value), plan, rtol=0, atol=1e-9)
+                j = cols[id(v)]
+                value = float(round(v.value))
+                held_already &= col_lower[j] == value and col_upper[j] == value
+                col_lower[j] = col_upper[j] = value
+        # HiGHS holds the plan, or an optimal basic solution of the very LP the copy below would
+        # solve for its duals (a plan of branch and bound, whose duals were read from that LP):
+        # any optimal dual describes the same optimal set, so that LP is not solved twice
+        usable = solved and solution.dual_valid and (
+            held_already or np.allclose(np.asarray(solution.col_value), plan, rtol=0, atol=1e-9))
     else:  # an LP: HiGHS holds the plan just solved (a study does not load it into the model)
         if not solved:
             return SteadyOutcome(status="numerical")
