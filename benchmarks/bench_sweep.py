@@ -3,6 +3,7 @@
     python benchmarks/bench_sweep.py [--instance ewppt-2010] [--scenarios 200] [--rebuild-every 10]
                                      [--generate-recipients 0] [--workers 2]
     python benchmarks/bench_sweep.py --smoke     # 4 scenarios, ewppt-2010 and 20 counties: seconds, for the test suite
+    python benchmarks/bench_sweep.py --generate-recipients 800 --skip-instance --workers-only   # comparison 4 alone
 
 Four comparisons (issue 6), all on the same design, a grid over the extraction proportion
 (provincial) and the leverage of every instrument (a factor), in grid order:
@@ -75,11 +76,29 @@ def snapshot(h: highspy.Highs) -> dict[str, np.ndarray]:
             "index": np.array(lp.a_matrix_.index_), "value": np.array(lp.a_matrix_.value_)}
 
 
-def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[str, float]:
+def bench_workers(instance, study, workers: int) -> dict[str, float]:
+    """4. local workers: the same study on 1 and on `workers` processes, wall time."""
+    timings = {}
+    for count in sorted({1, workers}):
+        started = time.perf_counter()
+        result = sweep(instance, study, workers=count)
+        timings[count] = time.perf_counter() - started
+        require(bool((result["status"] == "optimal").all()),
+                f"sweep with {count} workers: statuses {sorted(set(result['status']))}, expected all optimal")
+        print(f"     ({count} worker{'s' if count > 1 else ''}: {timings[count]:.2f} s)", flush=True)
+    return {"workers": workers, "one_worker_s": timings[1], "n_workers_s": timings[workers],
+            "scaling": timings[1] / timings[workers]}
+
+
+def bench(instance, scenarios: int, rebuild_every: int, workers: int, workers_only: bool = False) -> dict[str, float]:
     study = make_study(scenarios, instance.scenario.proportion.provincial or 0.001)
     parameters = resolve_parameters(study, instance)
     points = points_of(study, instance)
     n = len(points)
+    if workers_only:
+        print(f"  {n} scenarios; comparison 4 only", flush=True)
+        ScenarioRunner(instance, parameters).run(*points[0])  # warm-up, untimed
+        return {"scenarios": n, **bench_workers(instance, study, workers)}
     print(f"  {n} scenarios; model: ", end="", flush=True)
 
     # warm-up, untimed: the first Pyomo build and HiGHS call in a process pay one-time costs
@@ -189,25 +208,22 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
     highspy_first = time.perf_counter() - started
 
     # 4. local workers
-    timings = {}
-    for count in sorted({1, workers}):
-        started = time.perf_counter()
-        result = sweep(instance, study, workers=count)
-        timings[count] = time.perf_counter() - started
-        require(bool((result["status"] == "optimal").all()),
-                f"sweep with {count} workers: statuses {sorted(set(result['status']))}, expected all optimal")
+    timings = bench_workers(instance, study, workers)
 
-    return {"scenarios": n, "persistent_s": persistent_s, "first_s": first_s, "resolve_median_s": resolve_s,
+    return {**timings, "scenarios": n, "persistent_s": persistent_s, "first_s": first_s, "resolve_median_s": resolve_s,
             "rebuild_each_s": rebuild_each, "rebuild_ratio": rebuild_each * n / persistent_s,
             "highspy_s": highspy_s, "highspy_ratio": highspy_s / persistent_s, "objective_gap": worst,
             "pyomo_first_s": pyomo_first, "highspy_first_s": highspy_first,
-            "first_ratio": pyomo_first / highspy_first, "workers": workers,
-            "one_worker_s": timings[1], "n_workers_s": timings[workers], "scaling": timings[1] / timings[workers],
+            "first_ratio": pyomo_first / highspy_first,
             "plain_each_s": per["plain"], "steady_each_s": per["steady"], "steady_ratio": per["steady"] / per["plain"]}
 
 
 def report(name: str, r: dict[str, float]) -> None:
     n = r["scenarios"]
+    if "persistent_s" not in r:  # --workers-only
+        print(f"  4. workers: 1 -> {r['one_worker_s']:.2f} s, {r['workers']} -> {r['n_workers_s']:.2f} s: "
+              f"{r['scaling']:.2f}x (target >= 1.7x)")
+        return
     print(f"  1. persistent sweep {r['persistent_s']:.2f} s ({n} scenarios; first {r['first_s']:.3f} s, re-solve "
           f"median {r['resolve_median_s'] * 1000:.1f} ms) vs rebuild {r['rebuild_each_s']:.3f} s each "
           f"({r['rebuild_each_s'] * n:.1f} s): {r['rebuild_ratio']:.1f}x faster (target >= 20x)")
@@ -228,13 +244,18 @@ def main() -> None:
     parser.add_argument("--rebuild-every", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--generate-recipients", type=int, default=0)
+    parser.add_argument("--workers-only", action="store_true",
+                        help="only comparison 4 (local workers), e.g. for a long study at 800 counties")
+    parser.add_argument("--skip-instance", action="store_true",
+                        help="only the generated instance, not --instance")
     parser.add_argument("--smoke", action="store_true",
                         help="4 scenarios, ewppt-2010 and 20 counties: seconds, for the test suite")
     args = parser.parse_args()
     if args.smoke:
         args.scenarios, args.rebuild_every, args.generate_recipients = 4, 2, 20
     model = {"scenario.model": "lp"}
-    runs = [(args.instance, load_instance(args.instance, **model))]
+    runs = [] if args.skip_instance and args.generate_recipients else [(args.instance, load_instance(args.instance,
+                                                                                                     **model))]
     if args.generate_recipients:
         from optimizer.data.generate import generate_instance
 
@@ -244,7 +265,7 @@ def main() -> None:
         runs.append((f"generated-{args.generate_recipients}", load_instance(path, **model)))
     for name, instance in runs:
         print(f"{name}:")
-        report(name, bench(instance, args.scenarios, args.rebuild_every, args.workers))
+        report(name, bench(instance, args.scenarios, args.rebuild_every, args.workers, args.workers_only))
 
 
 if __name__ == "__main__":
