@@ -3,8 +3,9 @@
     python benchmarks/bench_sweep.py [--instance ewppt-2010] [--scenarios 200] [--rebuild-every 10]
                                      [--generate-recipients 0] [--workers 2]
     python benchmarks/bench_sweep.py --smoke     # 4 scenarios, ewppt-2010 and 20 counties: seconds, for the test suite
+    python benchmarks/bench_sweep.py --generate-recipients 800 --skip-instance --workers-only   # comparison 4 alone
 
-Four comparisons (issue 6), all on the same design, a grid over the extraction proportion
+Comparisons (issues 6 and 24), all on the same design, a grid over the extraction proportion
 (provincial) and the leverage of every instrument (a factor), in grid order:
 
 1. persistent re-solve (one model, mutable Params, Pyomo's persistent HiGHS interface) against
@@ -15,7 +16,12 @@ Four comparisons (issue 6), all on the same design, a grid over the extraction p
 3. build and first solve through Pyomo against passing the same LP to highspy and solving;
 4. local workers: 1 process against `--workers` processes, wall time;
 5. (not a target) what writing steady plans costs: a study with `save_allocation` runs the
-   steady stage after each re-solve; seconds per scenario with and without it.
+   steady stage after each re-solve; seconds per scenario with and without it;
+6. (with `--dask`) a long-lived Dask cluster: the same study twice, the second on the models
+   its workers kept from the first.
+
+Comparison 4 also gives the CPU seconds of the longest worker (the wall time with a core per
+worker): on a shared machine the wall-time ratio mostly shows how the CPU is shared.
 
 With `--generate-recipients N` the benchmark also runs on a synthetic instance of N counties
 (12 donors, 10 instruments, 5 years) written by `ewppt generate`.
@@ -31,6 +37,7 @@ than 1e-6 relative.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import tempfile
 import time
@@ -75,11 +82,63 @@ def snapshot(h: highspy.Highs) -> dict[str, np.ndarray]:
             "index": np.array(lp.a_matrix_.index_), "value": np.array(lp.a_matrix_.value_)}
 
 
-def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[str, float]:
+def bench_dask(instance, study, workers: int) -> dict[str, float]:
+    """6. a long-lived Dask cluster (`workers` processes, a thread each): the same study twice;
+    the second builds no model (each worker kept its own from the first)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        runs = []
+        for _ in range(2):
+            started = time.perf_counter()
+            result = sweep(instance, study, scheduler=cluster.scheduler_address)
+            runs.append((time.perf_counter() - started, int(result["built_model"].sum())))
+            require(bool((result["status"] == "optimal").all()), "Dask sweep: not all optimal")
+    (first_s, first_built), (second_s, second_built) = runs
+    return {"dask_first_s": first_s, "dask_first_built": first_built, "dask_second_s": second_s,
+            "dask_second_built": second_built}
+
+
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_workers(instance, study, workers: int) -> dict[str, float]:
+    """4. local workers: the same study on 1 and on `workers` processes (the parent is the first
+    worker), wall time; and the CPU seconds of the longest worker, which is what the wall time
+    would be with a core per worker. On a shared Linux machine the wall-time ratio says little:
+    the scheduler's autogroups share the CPU between sessions, so a study's processes together
+    get one session's share, however many they are."""
+    timings, longest = {}, {}
+    for count in sorted({1, workers}):
+        parent, children = cpu_seconds(resource.RUSAGE_SELF), cpu_seconds(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        result = sweep(instance, study, workers=count)
+        timings[count] = time.perf_counter() - started
+        parent = cpu_seconds(resource.RUSAGE_SELF) - parent
+        children = (cpu_seconds(resource.RUSAGE_CHILDREN) - children) / max(1, count - 1)  # a mean per child
+        longest[count] = max(parent, children)
+        require(bool((result["status"] == "optimal").all()),
+                f"sweep with {count} workers: statuses {sorted(set(result['status']))}, expected all optimal")
+        print(f"     ({count} worker{'s' if count > 1 else ''}: {timings[count]:.2f} s; CPU s of the parent "
+              f"{parent:.2f}, of a child {children:.2f})", flush=True)
+    return {"workers": workers, "one_worker_s": timings[1], "n_workers_s": timings[workers],
+            "scaling": timings[1] / timings[workers], "one_worker_cpu_s": longest[1],
+            "n_workers_cpu_s": longest[workers], "cpu_scaling": longest[1] / longest[workers]}
+
+
+def bench(instance, scenarios: int, rebuild_every: int, workers: int, workers_only: bool = False,
+          dask: bool = False) -> dict[str, float]:
     study = make_study(scenarios, instance.scenario.proportion.provincial or 0.001)
     parameters = resolve_parameters(study, instance)
     points = points_of(study, instance)
     n = len(points)
+    if workers_only:
+        print(f"  {n} scenarios; comparison 4{' and 6' if dask else ''} only", flush=True)
+        ScenarioRunner(instance, parameters).run(*points[0])  # warm-up, untimed
+        return {"scenarios": n, **bench_workers(instance, study, workers),
+                **(bench_dask(instance, study, workers) if dask else {})}
     print(f"  {n} scenarios; model: ", end="", flush=True)
 
     # warm-up, untimed: the first Pyomo build and HiGHS call in a process pay one-time costs
@@ -189,25 +248,33 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
     highspy_first = time.perf_counter() - started
 
     # 4. local workers
-    timings = {}
-    for count in sorted({1, workers}):
-        started = time.perf_counter()
-        result = sweep(instance, study, workers=count)
-        timings[count] = time.perf_counter() - started
-        require(bool((result["status"] == "optimal").all()),
-                f"sweep with {count} workers: statuses {sorted(set(result['status']))}, expected all optimal")
+    timings = bench_workers(instance, study, workers)
+    if dask:
+        timings.update(bench_dask(instance, study, workers))
 
-    return {"scenarios": n, "persistent_s": persistent_s, "first_s": first_s, "resolve_median_s": resolve_s,
+    return {**timings, "scenarios": n, "persistent_s": persistent_s, "first_s": first_s, "resolve_median_s": resolve_s,
             "rebuild_each_s": rebuild_each, "rebuild_ratio": rebuild_each * n / persistent_s,
             "highspy_s": highspy_s, "highspy_ratio": highspy_s / persistent_s, "objective_gap": worst,
             "pyomo_first_s": pyomo_first, "highspy_first_s": highspy_first,
-            "first_ratio": pyomo_first / highspy_first, "workers": workers,
-            "one_worker_s": timings[1], "n_workers_s": timings[workers], "scaling": timings[1] / timings[workers],
+            "first_ratio": pyomo_first / highspy_first,
             "plain_each_s": per["plain"], "steady_each_s": per["steady"], "steady_ratio": per["steady"] / per["plain"]}
+
+
+def report_workers(r: dict[str, float]) -> None:
+    print(f"  4. workers: 1 -> {r['one_worker_s']:.2f} s, {r['workers']} -> {r['n_workers_s']:.2f} s: "
+          f"{r['scaling']:.2f}x (target >= 1.7x); CPU s of the longest worker {r['one_worker_cpu_s']:.2f} -> "
+          f"{r['n_workers_cpu_s']:.2f}: {r['cpu_scaling']:.2f}x")
+    if "dask_first_s" in r:
+        print(f"  6. long-lived Dask cluster, {r['workers']} workers, the same study twice: {r['dask_first_s']:.2f} s "
+              f"({r['dask_first_built']} models built) then {r['dask_second_s']:.2f} s "
+              f"({r['dask_second_built']} built): {r['dask_first_s'] / r['dask_second_s']:.2f}x")
 
 
 def report(name: str, r: dict[str, float]) -> None:
     n = r["scenarios"]
+    if "persistent_s" not in r:  # --workers-only
+        report_workers(r)
+        return
     print(f"  1. persistent sweep {r['persistent_s']:.2f} s ({n} scenarios; first {r['first_s']:.3f} s, re-solve "
           f"median {r['resolve_median_s'] * 1000:.1f} ms) vs rebuild {r['rebuild_each_s']:.3f} s each "
           f"({r['rebuild_each_s'] * n:.1f} s): {r['rebuild_ratio']:.1f}x faster (target >= 20x)")
@@ -215,8 +282,7 @@ def report(name: str, r: dict[str, float]) -> None:
           f"{r['highspy_ratio']:.2f} (target >= 0.8); largest objective difference {r['objective_gap']:.1e}")
     print(f"  3. build + first solve: Pyomo {r['pyomo_first_s']:.2f} s vs highspy {r['highspy_first_s']:.2f} s: "
           f"{r['first_ratio']:.1f}x (target <= 2x)")
-    print(f"  4. workers: 1 -> {r['one_worker_s']:.2f} s, {r['workers']} -> {r['n_workers_s']:.2f} s: "
-          f"{r['scaling']:.2f}x (target >= 1.7x)")
+    report_workers(r)
     print(f"  5. plans written: re-solve {r['plain_each_s']:.3f} s, with the steady stage {r['steady_each_s']:.3f} s "
           f"per scenario: {r['steady_ratio']:.1f}x")
 
@@ -228,13 +294,20 @@ def main() -> None:
     parser.add_argument("--rebuild-every", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--generate-recipients", type=int, default=0)
+    parser.add_argument("--workers-only", action="store_true",
+                        help="only comparison 4 (local workers), e.g. for a long study at 800 counties")
+    parser.add_argument("--dask", action="store_true",
+                        help="also 6: the study twice on a long-lived local Dask cluster of --workers workers")
+    parser.add_argument("--skip-instance", action="store_true",
+                        help="only the generated instance, not --instance")
     parser.add_argument("--smoke", action="store_true",
                         help="4 scenarios, ewppt-2010 and 20 counties: seconds, for the test suite")
     args = parser.parse_args()
     if args.smoke:
         args.scenarios, args.rebuild_every, args.generate_recipients = 4, 2, 20
     model = {"scenario.model": "lp"}
-    runs = [(args.instance, load_instance(args.instance, **model))]
+    runs = [] if args.skip_instance and args.generate_recipients else [(args.instance, load_instance(args.instance,
+                                                                                                     **model))]
     if args.generate_recipients:
         from optimizer.data.generate import generate_instance
 
@@ -244,7 +317,7 @@ def main() -> None:
         runs.append((f"generated-{args.generate_recipients}", load_instance(path, **model)))
     for name, instance in runs:
         print(f"{name}:")
-        report(name, bench(instance, args.scenarios, args.rebuild_every, args.workers))
+        report(name, bench(instance, args.scenarios, args.rebuild_every, args.workers, args.workers_only, args.dask))
 
 
 if __name__ == "__main__":

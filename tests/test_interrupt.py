@@ -222,12 +222,12 @@ def test_sweep_workers_end_with_their_parent(tmp_path, how):
                                 str(tmp_path / "sweep"), "--workers", "2"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     held = 0
-    for line in process.stderr:  # both workers are inside HiGHS
+    for line in process.stderr:  # both workers are inside HiGHS: the parent (the first worker) and its child
         held += "(HiGHS" in line
         if held == 2:
             break
     workers = _children(process.pid)
-    assert len(workers) >= 2
+    assert len(workers) >= 1
     process.send_signal(how)
     process.wait(timeout=60)
     gone = _gone(workers)

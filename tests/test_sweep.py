@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -167,9 +168,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dask_cluster(tmp_path):
-    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1."""
+@contextmanager
+def _cluster(tmp_path, names: tuple[str, ...]):
+    """A real `dask scheduler` and one `dask worker` process per name on 127.0.0.1."""
     dask = str(Path(sys.executable).parent / "dask")
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -177,7 +178,7 @@ def dask_cluster(tmp_path):
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                    "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   cwd=tmp_path, env=env)]
-    for name in ("w1", "w2"):
+    for name in names:
         processes.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--name", name,
                                            "--no-dashboard", "--local-directory", str(tmp_path / name)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
@@ -186,10 +187,25 @@ def dask_cluster(tmp_path):
 
     try:
         with Client(address, timeout="60s") as client:
-            client.wait_for_workers(2, timeout=90)
+            client.wait_for_workers(len(names), timeout=90)
         yield address
     finally:
         stop_processes(processes)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1."""
+    with _cluster(tmp_path, ("w1", "w2")) as address:
+        yield address
+
+
+@pytest.fixture
+def one_worker_cluster(tmp_path):
+    """A real `dask scheduler` and one `dask worker` (one thread) on 127.0.0.1: every task of
+    every study runs on the same thread, in the order the study submits them."""
+    with _cluster(tmp_path, ("w1",)) as address:
+        yield address
 
 
 def test_sweep_on_a_dask_cluster_equals_local(tiny, tmp_path, dask_cluster):
@@ -201,6 +217,104 @@ def test_sweep_on_a_dask_cluster_equals_local(tiny, tmp_path, dask_cluster):
     # each Dask worker built its model once and kept it between tasks
     assert on_cluster["built_model"].sum() == on_cluster["worker"].nunique() <= 2
     assert len(list((tmp_path / "cluster" / "scenarios").glob("part-*.parquet"))) == 24
+
+
+def _same_records(one: pd.DataFrame, other: pd.DataFrame) -> None:
+    """Bit for bit: every column but the time taken, the worker and whether it built its model."""
+    columns = [c for c in one.columns if c not in ("seconds", "worker", "built_model")]
+    assert list(other.columns) == list(one.columns)
+    pd.testing.assert_frame_equal(one[columns].reset_index(drop=True), other[columns].reset_index(drop=True),
+                                  check_exact=True)
+
+
+def test_a_long_lived_worker_builds_a_model_once_per_content(tiny, one_worker_cluster):
+    """A worker keeps its built model between studies: a second study of the same instance,
+    options and moved Params (whatever their values) builds nothing, and its results are bit
+    for bit those of a model just built; a changed option, table or set of moved Params builds
+    anew. (`built_model` is what the worker reports: it built a model for that scenario.)"""
+    from optimizer.data.io import Instance
+
+    study = Study.model_validate(GRID)
+    local = sweep(tiny, study, workers=1)
+    first = sweep(tiny, study, scheduler=one_worker_cluster)
+    again = sweep(tiny, study, scheduler=one_worker_cluster)
+    assert first["built_model"].sum() == 1 and again["built_model"].sum() == 0
+    assert (again["status"] == "optimal").all()
+    _same_records(first, local)
+    _same_records(again, local)  # started afresh: not warm from the first study's last basis
+    # other values of the same Params, in another order: the same model
+    other_values = Study.model_validate({**GRID, "parameter": [
+        {**GRID["parameter"][0], "values": [0.015, 0.006]}, *GRID["parameter"][1:]]})
+    reused = sweep(tiny, other_values, scheduler=one_worker_cluster)
+    assert reused["built_model"].sum() == 0
+    _same_records(reused, sweep(tiny, other_values, workers=1))
+
+    # what the build depends on, changed: each is built anew, and is right
+    option = tiny.with_scenario(tiny.scenario.override(**{"priorities.scope": "national"}))
+    objective = tiny.with_scenario(tiny.scenario.override(objective="leveraged_investment"))
+    revenue = tiny.revenue.copy()
+    revenue.loc[0, "revenue"] = float(revenue.loc[0, "revenue"]) * 2
+    table = Instance(**{**{f: getattr(tiny, f) for f in tiny.__dataclass_fields__}, "revenue": revenue})
+    fewer_params = Study.model_validate({**GRID, "parameter": GRID["parameter"][:2]})
+    for instance, changed_study in ((option, study), (objective, study), (table, study), (tiny, fewer_params)):
+        assert instance.digest != tiny.digest or changed_study is not study
+        on_cluster = sweep(instance, changed_study, scheduler=one_worker_cluster)
+        assert on_cluster["built_model"].sum() == 1, (instance.scenario, changed_study)
+        _same_records(on_cluster, sweep(instance, changed_study, workers=1))
+
+
+def test_a_kept_model_gives_bit_for_bit_the_records_of_a_model_just_built():
+    """A kept model taken by the next study starts in a new HiGHS. Measured: with the old one
+    only cleared (`clearSolver`, basis and solution gone) the warm re-solves from the same
+    basis took other paths from the fifth scenario on (people-years differed); a model kept
+    without any reset would start warm from the last study's basis."""
+    from optimizer import load_instance
+    from optimizer.studies.study import design_points
+    from optimizer.studies.sweep import KeptModels, ScenarioRunner, _points
+
+    relaxed = load_instance("ewppt-2010", **{"scenario.model": "lp"})
+    base = relaxed.scenario.proportion.provincial
+    study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
+        {"path": "proportion.provincial", "values": [round(f * base, 9) for f in (0.7, 0.9, 1.1, 1.3)]},
+        {"path": "instruments.*.leverage", "values": [round(0.5 + i / 9, 6) for i in range(10)], "mode": "factor"}]})
+    parameters = resolve_parameters(study, relaxed)
+    items = list(_points(design_points(study, parameters, relaxed), set()))
+    kept = KeptModels()
+    first = ScenarioRunner(relaxed, parameters, kept=kept)
+    [first.run(*item) for item in items]
+    second, fresh = ScenarioRunner(relaxed, parameters, kept=kept), ScenarioRunner(relaxed, parameters)
+    reused = pd.DataFrame([second.run(*item) for item in reversed(items)])
+    built = pd.DataFrame([fresh.run(*item) for item in reversed(items)])
+    assert (first.builds, second.builds, kept.taken) == (1, 0, 1)
+    assert (reused["status"] == "optimal").all()
+    _same_records(reused, built)
+
+
+def test_local_workers_give_bit_for_bit_the_records_of_one_model_per_slice():
+    """Two local workers (the parent and one child process) solve the design in two contiguous
+    slices, each from a model of its own built for it: the records are exactly those of two
+    runners given those slices one after the other (a worker's results do not depend on which
+    process runs it or on when it started)."""
+    from optimizer import load_instance
+    from optimizer.studies.study import design_points
+    from optimizer.studies.sweep import ScenarioRunner, _points
+
+    relaxed = load_instance("ewppt-2010", **{"scenario.model": "lp"})
+    base = relaxed.scenario.proportion.provincial
+    study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
+        {"path": "proportion.provincial", "values": [round(0.9 * base, 9), round(1.1 * base, 9)]},
+        {"path": "instruments.*.leverage", "values": [0.8, 1.0, 1.2], "mode": "factor"}]})
+    parameters = resolve_parameters(study, relaxed)
+    items = list(_points(design_points(study, parameters, relaxed), set()))
+    halves = (items[:3], items[3:])
+    by_slice = []
+    for half in halves:
+        runner = ScenarioRunner(relaxed, parameters)
+        by_slice += [runner.run(*item) for item in half]
+    expected = pd.DataFrame(by_slice)
+    results = sweep(relaxed, study, workers=2)
+    assert results["worker"].nunique() == 2 and str(os.getpid()) in set(results["worker"])
+    _same_records(results, expected)
 
 
 @pytest.mark.parametrize("name", ["proportion-leverage", "sobol-effects", "oat-priorities"])

@@ -14,7 +14,9 @@ moment resumes with `resume=True` and has every scenario exactly once.
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -22,6 +24,7 @@ import queue
 import threading
 import time
 import traceback
+import uuid
 from types import SimpleNamespace
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -51,6 +54,8 @@ from optimizer.studies.study import (
     study_record,
 )
 
+logger = logging.getLogger(__name__)
+
 METRICS = ("objective", "people_lifted", "min_coverage", "total_aid", "leveraged_investment", "people_years",
            "people_lifted_by_plan_end")
 
@@ -74,7 +79,11 @@ ITERATION_LIMIT_OFF = 2147483647  # HiGHS's default simplex_iteration_limit (HiG
 class ScenarioRunner:
     """One worker's model and solver, re-solved for scenario after scenario."""
 
-    def __init__(self, instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool = False):
+    def __init__(self, instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool = False,
+                 kept: "KeptModels | None" = None, instance_digest: str | None = None):
+        """`kept`: the models a long-lived worker keeps between studies (see KeptModels); a
+        model is taken from there when one was built for the same content, and left there
+        for the next study. `instance_digest`: `instance.digest`, when the caller has it."""
         self.instance = instance
         self.parameters = [p for p in parameters if not p.structural]
         self.structural = [p for p in parameters if p.structural]
@@ -82,15 +91,34 @@ class ScenarioRunner:
         self.save_allocation = save_allocation
         self._models: dict[tuple, _BuiltModel] = {}
         self.builds = 0
+        self.kept = kept
+        self._instance_digest = instance_digest
 
     def _model_for(self, point: dict[str, Any]) -> "_BuiltModel":
         key = tuple((p.path, point[p.path]) for p in self.structural)
         if key not in self._models:
             changes = {p.path: point[p.path] for p in self.structural}
             scenario = self.base_scenario.override(**changes) if changes else self.base_scenario
-            self._models[key] = _BuiltModel(self.instance, scenario, self.parameters)
-            self.builds += 1
+            built = None
+            if self.kept is not None:
+                built = self.kept.take(self._content_key(scenario))
+            if built is None:
+                built = _BuiltModel(self.instance, scenario, self.parameters)
+                self.builds += 1
+                if self.kept is not None:
+                    self.kept.keep(self._content_key(scenario), built)
+            self._models[key] = built
         return self._models[key]
+
+    def _content_key(self, scenario: Scenario) -> tuple:
+        """Everything a built model depends on: the instance's content (its tables and
+        scenario: `Instance.digest`), the scenario it was built for (the instance's, with the
+        study's structural levels and neutral priorities) and the Params the study moves (which
+        are mutable, at which indices, set or scaled). Not the values a study gives them."""
+        if self._instance_digest is None:
+            self._instance_digest = self.instance.digest
+        moved = tuple((p.path, p.mode, p.param, p.indices) for p in self.parameters)
+        return self._instance_digest, scenario.model_dump_json(), repr(moved)
 
     def run(self, scenario_id: int, point: dict[str, Any], stop: interrupt.StopRequest | None = None) -> dict[str, Any]:
         """Solve one design point; never raises (a failure is a record with its message).
@@ -113,6 +141,8 @@ class ScenarioRunner:
         except Exception as exc:  # noqa: BLE001 - a study records failures, it does not stop
             record.update(status="error", message=f"{type(exc).__name__}: {exc}",
                           detail=traceback.format_exc(limit=3))
+            if self.kept is not None:  # a model left half-changed is not one to keep
+                self.kept.forget(self._models.values())
         record["built_model"] = self.builds > builds
         record["seconds"] = time.perf_counter() - started
         record["worker"] = f"{os.getpid()}"
@@ -229,7 +259,7 @@ class _BuiltModel:
             outcome, fixed = MipOutcome(status=status, objective=raw.incumbent_objective,
                                         termination=raw.termination_condition.name), []
         self.changed, self.budgets_moved = set(), False
-        if not self.solved:
+        if not self.solved and self.selective is None:  # (a kept model has it from its first study)
             self.selective = _SelectiveUpdates.attach(self.opt)
         self.solved = True
         try:
@@ -273,6 +303,46 @@ class _BuiltModel:
             record["allocation"] = pd.DataFrame(flows, columns=["donor", "recipient", "instrument", "year"]).assign(
                 aid=aid[keep].round(9))
         return record
+
+    def start_afresh(self) -> None:
+        """Make the next solve the one a model just built would run: from scratch by the
+        scenario's method, in a HiGHS that has solved nothing yet. (`clearSolver` is not
+        enough: HiGHS keeps more than the basis between solves, and warm re-solves from the
+        same basis then took other paths.) The LP as it stands goes into a new Highs, and
+        Pyomo's interface is pointed at it; without the interface's internals (pyomo 6.10)
+        Pyomo loads the model again. The Params keep the last study's values; `apply` moves
+        them from there, as from the built ones."""
+        import io
+
+        import highspy
+        from pyomo.common.tee import capture_output
+
+        opt = self.opt
+        old = getattr(opt, "_solver_model", None)
+        self.solved, self.direct = False, None
+        if old is None:  # never solved: nothing to forget
+            return
+        try:
+            objective = opt._mutable_objective
+            helpers = [h for hs in opt._mutable_helpers.values() for h in hs]
+            helpers += [h for _, h in opt._mutable_bounds.values()]
+            helpers += [objective, objective.constant, *objective.linear_coefs]
+        except AttributeError:
+            helpers = None
+        with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's notices
+            if helpers is None:
+                opt.set_instance(self.model)
+                self.selective = None  # its helpers were the old interface's
+                return
+            fresh = highspy.Highs()
+            fresh.passModel(old.getLp())
+        for helper in helpers:
+            if getattr(helper, "highs", None) is old:
+                helper.highs = fresh
+        opt._solver_model = fresh
+        opt._sol = None
+        if opt._last_results_object is not None:
+            opt._last_results_object.solution_loader.invalidate()
 
     def _resolve(self):
         """One LP solve of the current scenario, by the method measured fastest
@@ -503,6 +573,44 @@ def read_sweep(out: str | Path) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------ executors
 
+MODELS_KEPT = 2  # built models one thread of a long-lived Dask worker keeps between studies (the latest used)
+
+
+class KeptModels:
+    """The models one thread of a long-lived worker built, kept for the next studies of the
+    same content (`ScenarioRunner._content_key`): a study of the same instance, options and
+    moved Params takes its model from here instead of building it. A model taken is started
+    afresh (`_BuiltModel.start_afresh`), so a study's results do not depend on what ran before
+    it. At most `size` models; the least recently used goes first. `taken` and `built` count
+    what happened, for the worker's log and the tests."""
+
+    def __init__(self, size: int = MODELS_KEPT):
+        self.size = size
+        self.models: dict[tuple, _BuiltModel] = {}  # in order of use, the latest last
+        self.taken = 0
+
+    def take(self, key: tuple) -> "_BuiltModel | None":
+        built = self.models.pop(key, None)
+        if built is None:
+            return None
+        built.start_afresh()
+        self.models[key] = built
+        self.taken += 1
+        logger.info("sweep: model kept from an earlier study reused (instance %s)", key[0][:12])
+        return built
+
+    def keep(self, key: tuple, built: "_BuiltModel") -> None:
+        self.models.pop(key, None)
+        self.models[key] = built
+        while len(self.models) > self.size:
+            del self.models[next(iter(self.models))]
+
+    def forget(self, models) -> None:
+        dropped = {id(m) for m in models}
+        for key in [k for k, m in self.models.items() if id(m) in dropped]:
+            del self.models[key]
+
+
 _LOCAL = threading.local()
 
 
@@ -522,32 +630,54 @@ def _local_worker(instance: Instance, parameters: list[ResolvedParameter], save_
 def _run_local_pool(instance: Instance, parameters: list[ResolvedParameter], save_allocation: bool,
                     items: list[tuple[int, dict]], workers: int, finished: Callable[[dict], None]) -> None:
     """Split the design into one contiguous slice per worker (neighbouring points keep HiGHS's
-    warm starts short) and write each record as it arrives. A worker that dies leaves its
-    unsolved scenarios recorded as errors, never dropped."""
+    warm starts short) and write each record as it arrives. The parent process is the first
+    worker: it starts the others first, then builds its own model and solves its slice while
+    they start and build theirs, writing their records between its own scenarios. A worker
+    that dies leaves its unsolved scenarios recorded as errors, never dropped."""
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results = context.Queue()
     slices = [list(chunk) for chunk in np.array_split(np.arange(len(items)), workers) if len(chunk)]
+    if not slices:
+        return
     processes = [context.Process(target=_local_worker, daemon=True,
                                  args=(instance, parameters, save_allocation, [items[i] for i in chunk], results,
                                        os.getpid()))
-                 for chunk in slices]
-    for process in processes:
-        process.start()
+                 for chunk in slices[1:]]
+    gc.freeze()  # a forked worker's garbage collector leaves the parent's objects alone (no copy-on-write)
+    try:
+        for process in processes:
+            process.start()
+    finally:
+        gc.unfreeze()
     pending = {sid for sid, _ in items}
     running = len(processes)
-    try:
+
+    def receive(block: bool) -> None:
+        """Write what the other workers sent; with `block`, until they have all finished."""
+        nonlocal running
         while running:
             try:
-                record = results.get(timeout=1.0)
+                record = results.get(timeout=1.0) if block else results.get_nowait()
             except queue.Empty:
+                if not block:
+                    return
                 if not any(p.is_alive() for p in processes):
-                    break  # a worker died without saying goodbye
+                    return  # a worker died without saying goodbye
                 continue
             if record is None:
                 running -= 1
                 continue
             pending.discard(record["scenario_id"])
             finished(record)
+
+    try:
+        runner = ScenarioRunner(instance, parameters, save_allocation)
+        for scenario_id, point in (items[i] for i in slices[0]):
+            record = runner.run(scenario_id, point)
+            pending.discard(scenario_id)
+            finished(record)
+            receive(block=False)
+        receive(block=True)
     except BaseException:  # Ctrl-C or an error: the workers stop now, not after their scenarios
         for process in processes:
             process.kill()
@@ -564,14 +694,18 @@ def _run_local_pool(instance: Instance, parameters: list[ResolvedParameter], sav
                   "seconds": 0.0, "worker": ""})
 
 
-def _run_dask(setup: tuple, key: str, scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
-    """A Dask task: each worker thread keeps its runner (model built once) between tasks."""
-    runners = getattr(_LOCAL, "runners", None)
-    if runners is None:
-        runners = _LOCAL.runners = {}
-    if key not in runners:
-        runners[key] = ScenarioRunner(*setup)
-    return runners[key].run(scenario_id, point)
+def _run_dask(setup: tuple, run: str, scenario_id: int, point: dict[str, Any]) -> dict[str, Any]:
+    """A Dask task. Each worker thread keeps the study's runner between the study's tasks
+    (`run`: one id per `sweep` call), and the models it built between studies (KeptModels):
+    a long-lived cluster builds a model once per instance and options, not once per study."""
+    if getattr(_LOCAL, "run", None) != run:
+        instance, parameters, save_allocation, digest = setup
+        if getattr(_LOCAL, "kept", None) is None:
+            _LOCAL.kept = KeptModels()
+        _LOCAL.runner = ScenarioRunner(instance, parameters, save_allocation, kept=_LOCAL.kept,
+                                       instance_digest=digest)
+        _LOCAL.run = run
+    return _LOCAL.runner.run(scenario_id, point)
 
 
 def _points(design: pd.DataFrame, skip: set[int]) -> Iterator[tuple[int, dict]]:
@@ -648,10 +782,10 @@ def sweep(
         from distributed import wait as dask_wait
 
         with Client(scheduler, timeout="30s") as client:
-            [setup] = client.scatter([(instance, parameters, save_allocation)], broadcast=True)
-            key = f"{study.digest()}:{instance.digest}"
+            [setup] = client.scatter([(instance, parameters, save_allocation, instance.digest)], broadcast=True)
+            run = uuid.uuid4().hex
             width = 2 * max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-            _bounded(lambda sid, point: client.submit(_run_dask, setup, key, sid, point, pure=False), points, width,
+            _bounded(lambda sid, point: client.submit(_run_dask, setup, run, sid, point, pure=False), points, width,
                      finished, dask_wait)
     elif workers == 1:
         runner = ScenarioRunner(instance, parameters, save_allocation)
