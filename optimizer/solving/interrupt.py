@@ -19,11 +19,17 @@ ignored Ctrl-C for 11 minutes, and a 200-county one finished with exit 0). So:
 - The command line (`install`) also reads the signal from a thread (`signal.set_wakeup_fd`), so
   that a HiGHS phase that checks for interrupts rarely (presolve, crossover) cannot hold the run:
   GRACE seconds after Ctrl-C the process removes its temporary output and exits 130 itself.
-  Branch and bound reads its interrupt callback only between nodes, LP solves and heuristics
+- Branch and bound reads its interrupt callback only between nodes, LP solves and heuristics
   (measured: 23 s inside a sub-MIP on 200 counties, 337 s in the root LP on 800, see
-  docs/architecture.md), so a Ctrl-C
-  that lands there waits up to STOP_GRACE for HiGHS to hand back its incumbent, and a run that
-  is writing the plan it stopped with gets WRITE_GRACE more; a second Ctrl-C ends it at once.
+  docs/architecture.md). So `solving(highs, keep=True)` runs HiGHS's `run` in a thread of its
+  own while the solve's thread waits; a stop (Ctrl-C or the StopRequest) that HiGHS has not
+  answered within DETACH_GRACE seconds raises `Detached` in the solve's thread, which reports
+  the best plan the status line showed (the copy kept as it appeared, see progress.py and
+  mip.py) as "stopped", and leaves HiGHS to stop at its next check in its thread (that Highs
+  object is not used again: `busy(highs)`; the command line leaves with os._exit once the plan
+  is written, `leave`). Pyomo's process-wide `capture_output` stays with the solve's thread,
+  which leaves it in order. The command line's forced exit waits STOP_GRACE for the solve to
+  report its plan and WRITE_GRACE while it writes it; a second Ctrl-C ends it at once.
 
 This module imports only the standard library: the command line installs it before it
 imports pandas and Pyomo, so that Ctrl-C works from the first second.
@@ -43,7 +49,8 @@ from dataclasses import dataclass
 
 EXIT_INTERRUPTED = 130
 GRACE = 1.5  # seconds from Ctrl-C to a forced exit when the run has not stopped by itself
-STOP_GRACE = 60.0  # ... when Ctrl-C landed in branch and bound: HiGHS hands back its incumbent (see above)
+DETACH_GRACE = 3.0  # seconds a stop in branch and bound waits for HiGHS before the run reports the plan shown
+STOP_GRACE = 20.0  # ... a safety net: Ctrl-C in branch and bound, the solve reports its plan (DETACH_GRACE)
 WRITE_GRACE = 120.0  # more seconds for a run that is writing the plan it stopped with
 MESSAGE = "interrupted; no partial output was written"
 
@@ -58,6 +65,15 @@ _said = threading.Lock()  # the message is printed once, by whichever path ends 
 _stage: Callable[[], str] = lambda: ""  # what the run is doing, for the message (set by progress)
 _interrupted_at: list[str] = []  # the stage when Ctrl-C arrived (stages unwind before the message)
 _signals = [0]  # Ctrl-Cs handled so far (progress's test hold waits for the next one)
+
+
+class Detached(Exception):
+    """Branch and bound was stopped and HiGHS did not answer within DETACH_GRACE: it runs on in
+    its own thread (it stops at its next check), and the solve reports the best plan shown."""
+
+
+_busy: dict[int, threading.Thread] = {}  # id(highs) -> the thread of a detached run that has not returned
+_busy_lock = threading.Lock()
 
 
 class Stopped(Exception):
@@ -302,6 +318,9 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
         stop._add(highs)
     if keep:
         _keep_threads.add(me)
+    given = highs.__dict__.get("run")  # a wrapper of the caller's (mip._give_start), put back after
+    if keep:
+        highs.run = _detachable(highs, given or highs.run)
     try:
         if not keep:
             check()  # a stop that came between two solves
@@ -309,27 +328,106 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
             highs.cancelSolve()  # HiGHS returns at its first check, with what it has
         yield
     finally:
+        if keep:
+            highs.__dict__.pop("run", None)
+            if given is not None:
+                highs.run = given
         _keep_threads.discard(me)
         _running.remove(highs)
         if stop is not None:
             stop._remove(highs)
-        if highs._Highs__solver_should_stop:
-            highs._Highs__solver_should_stop = False  # highspy resets it only in startSolve: reuse needs it
-            # and HiGHS keeps its callbacks' "interrupt" answer until they are set again: its next
-            # LP would stop at its first callback (a re-solved model: a study, the workbench)
-            highs.enableCallbacks()
+        if not busy(highs):  # a detached run resets its Highs when HiGHS returns
+            _reset(highs)
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
         check()
 
 
+def _reset(highs) -> None:
+    if highs._Highs__solver_should_stop:
+        highs._Highs__solver_should_stop = False  # highspy resets it only in startSolve: reuse needs it
+        # and HiGHS keeps its callbacks' "interrupt" answer until they are set again: its next
+        # LP would stop at its first callback (a re-solved model: a study, the workbench)
+        highs.enableCallbacks()
+
+
+def busy(highs) -> bool:
+    """Whether `highs` is still running a branch and bound the solve left (Detached): it must
+    not be touched (a re-solve loads the model into a new Highs object)."""
+    with _busy_lock:
+        return id(highs) in _busy
+
+
+def detached_runs() -> int:
+    """How many left branch and bound runs are still inside HiGHS."""
+    with _busy_lock:
+        return len(_busy)
+
+
+def _detachable(highs, run: Callable[[], object]) -> Callable[[], object]:
+    """`run` (highspy's run of `highs`) in a thread of its own, in this thread's context (the
+    solve's stop, time budget and progress State); the caller waits, and DETACH_GRACE seconds
+    after a stop HiGHS has not answered, raises Detached and leaves HiGHS running."""
+
+    def run_detachable():
+        done = threading.Event()
+        box: dict = {}
+        context = contextvars.copy_context()
+
+        def work() -> None:
+            try:
+                box["status"] = context.run(run)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = exc
+            finally:
+                with _busy_lock:
+                    done.set()
+                    left = _busy.pop(id(highs), None) is not None
+                if left:
+                    _reset(highs)
+
+        thread = threading.Thread(target=work, name="ewppt-branch-and-bound", daemon=True)
+        thread.start()
+        stopped_at = None
+        while not done.wait(0.05):
+            if stopped_at is None and requested():
+                stopped_at = time.monotonic()
+            if stopped_at is not None and time.monotonic() - stopped_at >= DETACH_GRACE:
+                with _busy_lock:
+                    if not done.is_set():
+                        _busy[id(highs)] = thread
+                        raise Detached("HiGHS did not hand back its incumbent; the plan shown is reported")
+        if "error" in box:
+            raise box["error"]
+        return box["status"]
+
+    return run_detachable
+
+
+def leave(code: int) -> None:
+    """The command line's last step: with a left branch and bound still inside HiGHS (Detached),
+    leave at once with `code` (os._exit after flushing), so that the interpreter does not tear
+    down while HiGHS's threads run."""
+    if not detached_runs():
+        return
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - leaving
+            pass
+    os._exit(code)
+
+
 def install(write_fd: int = 2) -> None:
     """For the command line: Ctrl-C ends the run within GRACE seconds, at any stage, with
     exit 130 and one line on standard error (written to `write_fd` as it was at install).
-    In branch and bound under a solve that keeps its plans, the run waits up to STOP_GRACE for
-    HiGHS to hand back its incumbent and then WRITE_GRACE while it writes it; a second Ctrl-C
-    leaves at once (GRACE), without the plan."""
+    In branch and bound under a solve that keeps its plans, the run reports the best plan shown
+    (HiGHS's, handed back, or the copy kept after DETACH_GRACE) and writes it; the forced exit
+    waits STOP_GRACE for it to be reported and WRITE_GRACE while it is written; a second
+    Ctrl-C leaves at once (GRACE), without the plan."""
     global _installed
     _installed = True
     stderr = os.dup(write_fd)
@@ -359,8 +457,8 @@ def install(write_fd: int = 2) -> None:
                 if not first:
                     _again.set()
                 elif keeping:
-                    say(f"stopping: HiGHS hands back its best plan at its next check (up to {STOP_GRACE:g} s); "
-                        "Ctrl-C again to quit without it")
+                    say(f"stopping: the best plan found is written (HiGHS has {DETACH_GRACE:g} s to hand it back, "
+                        "else the plan shown is); Ctrl-C again to quit without it")
                 threading.Thread(target=force_exit, args=(keeping,), daemon=True).start()
 
     def force_exit(keeping: bool) -> None:
@@ -376,8 +474,8 @@ def install(write_fd: int = 2) -> None:
                 cleanup()
             except Exception:  # noqa: BLE001 - leaving now matters more than a leftover
                 pass
-        why = ("; HiGHS did not hand back its best plan (it does not look for Ctrl-C while its MIP's LPs or sub-MIP "
-               "heuristics run); --time-limit SECONDS keeps the plan" if keeping and not _keeping.is_set() else "")
+        why = (f"; the solve did not report its plan within {STOP_GRACE:g} s" if keeping and not _keeping.is_set()
+               else "")
         say_once(lambda text: say(text + f"; ended by force after {waited:.1f} s{why}"))
         os._exit(EXIT_INTERRUPTED)
 

@@ -310,8 +310,10 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
 
 def _loaded(opt, model: pyo.ConcreteModel):
     """The highspy.Highs behind `opt`, holding `model`, its callbacks watched for progress.
-    (Pyomo creates it in the first solve; loading it first lets the callbacks see that solve.)"""
-    if opt._model is not model or opt._solver_model is None:
+    (Pyomo creates it in the first solve; loading it first lets the callbacks see that solve.)
+    A Highs still running a branch and bound that a stop left (interrupt.busy) is replaced."""
+    # a branch and bound left running after a stop (interrupt.Detached) keeps its Highs: load anew
+    if opt._model is not model or opt._solver_model is None or interrupt.busy(opt._solver_model):
         with progress.stage("loading the model into HiGHS"):
             with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's notices, as below
                 opt.set_instance(model)
