@@ -65,6 +65,10 @@ _said = threading.Lock()  # the message is printed once, by whichever path ends 
 _stage: Callable[[], str] = lambda: ""  # what the run is doing, for the message (set by progress)
 _interrupted_at: list[str] = []  # the stage when Ctrl-C arrived (stages unwind before the message)
 _signals = [0]  # Ctrl-Cs handled so far (progress's test hold waits for the next one)
+_verdicts: list[bool] = []  # per Ctrl-C handled: whether it landed in a run that keeps its plan
+_noticed = threading.Event()  # the command line said "stopping: ..." for the first Ctrl-C
+NOTICE_WAIT = 2.0  # seconds the run waits for that line, so that it comes first
+VERDICT_WAIT = 0.5  # seconds the command line's watch waits for Python's handler to say where Ctrl-C landed
 
 
 class Detached(Exception):
@@ -235,6 +239,8 @@ def keep() -> str:
     notebook (no `install`), Ctrl-C is then spent: the next solve runs. Returns what stopped
     it (`stop_message`)."""
     said = stop_message()
+    if _installed and _requested.is_set():
+        _noticed.wait(NOTICE_WAIT)  # the "stopping: ..." line comes before the run's own
     _keeping.set()
     _interrupted_at.clear()
     if not _installed:
@@ -287,6 +293,7 @@ def _inside_highs_callback(frame) -> bool:
 
 
 def _handler(signum, frame) -> None:
+    _verdicts.append(threading.get_ident() in _keep_threads or _keeping.is_set())
     _signals[0] += 1
     _arrived()
     if _inside_highs_callback(frame) or threading.get_ident() in _keep_threads:
@@ -452,13 +459,19 @@ def install(write_fd: int = 2) -> None:
             for _ in range(received.count(signal.SIGINT)):
                 received_at.append(time.monotonic())
                 first = len(received_at) == 1
-                keeping = first and bool(_keep_threads)
+                if first:  # the handler (the main thread) tells where the signal landed; this thread may come first
+                    waited = time.monotonic()
+                    while not _verdicts and time.monotonic() - waited < VERDICT_WAIT:
+                        time.sleep(0.005)
+                keeping = first and (_verdicts[0] if _verdicts else bool(_keep_threads))
                 _arrived()
                 if not first:
                     _again.set()
                 elif keeping:
                     say(f"stopping: the best plan found is written (HiGHS has {DETACH_GRACE:g} s to hand it back, "
                         "else the plan shown is); Ctrl-C again to quit without it")
+                if first:
+                    _noticed.set()
                 threading.Thread(target=force_exit, args=(keeping,), daemon=True).start()
 
     def force_exit(keeping: bool) -> None:
