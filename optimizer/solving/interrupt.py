@@ -58,7 +58,7 @@ _running: list = []  # the highspy.Highs objects solving now
 _requested = threading.Event()
 _keeping = threading.Event()  # the run stopped with a plan and is writing it (the forced exit waits)
 _again = threading.Event()  # a second Ctrl-C: leave now, without the plan
-_keep_threads: set[int] = set()  # threads in a HiGHS run whose stop keeps the incumbent (branch and bound)
+_keep_threads: dict[int, int] = {}  # threads in a run whose stop keeps its plan (branch and bound) -> depth
 _installed = False  # the command line's handling (install) is on
 _cleanups: list[Callable[[], None]] = []  # run before a forced exit (remove temporary output)
 _said = threading.Lock()  # the message is printed once, by whichever path ends the run
@@ -324,7 +324,7 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
     if stop is not None:
         stop._add(highs)
     if keep:
-        _keep_threads.add(me)
+        _enter_keeping(me)
     given = highs.__dict__.get("run")  # a wrapper of the caller's (mip._give_start), put back after
     if keep:
         highs.run = _detachable(highs, given or highs.run)
@@ -339,7 +339,8 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
             highs.__dict__.pop("run", None)
             if given is not None:
                 highs.run = given
-        _keep_threads.discard(me)
+        if keep:
+            _leave_keeping(me)
         _running.remove(highs)
         if stop is not None:
             stop._remove(highs)
@@ -349,6 +350,34 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
         check()
+
+
+def _enter_keeping(me: int) -> None:
+    _keep_threads[me] = _keep_threads.get(me, 0) + 1
+
+
+def _leave_keeping(me: int) -> None:
+    if _keep_threads.get(me, 0) > 1:
+        _keep_threads[me] -= 1
+    else:
+        _keep_threads.pop(me, None)
+
+
+@contextmanager
+def keeping() -> Iterator[None]:
+    """Branch and bound's stage, with a plan on the screen or about to be (under a solve that
+    keeps its plans): Ctrl-C here does not raise, as in `solving(highs, keep=True)`; the code
+    inside looks at `requested()`. (Between the stage's start and HiGHS's start a Ctrl-C used
+    to raise and lose relax and fix's plan.)"""
+    if not keeps_plans():
+        yield
+        return
+    me = threading.get_ident()
+    _enter_keeping(me)
+    try:
+        yield
+    finally:
+        _leave_keeping(me)
 
 
 def _reset(highs) -> None:

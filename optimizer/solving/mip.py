@@ -148,7 +148,8 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     return outcome, pinned
 
 
-def _shown_plan(opt, model, discrete, plan: MipOutcome | None) -> MipOutcome:
+def _shown_plan(opt, model, discrete, plan: MipOutcome | None,
+                termination: str = "interrupted (HiGHS had not answered the stop)") -> MipOutcome:
     """A stop in branch and bound that HiGHS did not answer (it runs on in its thread; its
     Highs object is not read): the best plan the status line shows, with its bound and gap.
     That is HiGHS's improving solution kept as it was reported (progress.py), loaded into the
@@ -167,12 +168,11 @@ def _shown_plan(opt, model, discrete, plan: MipOutcome | None) -> MipOutcome:
         for v in discrete:
             pin(v, round(v.value))
         return MipOutcome(status="stopped", objective=objective, bound=bound, gap=relative_gap(bound, objective),
-                          method="branch-and-bound", termination="interrupted (HiGHS had not answered the stop)")
+                          method="branch-and-bound", termination=termination)
     if plan is None:
-        return MipOutcome(status="stopped", bound=bound, method="branch-and-bound",
-                          termination="interrupted (HiGHS had not answered the stop)")
+        return MipOutcome(status="stopped", bound=bound, method="branch-and-bound", termination=termination)
     plan.status, plan.bound, plan.gap = "stopped", bound, relative_gap(bound, plan.objective)
-    plan.termination = "interrupted (HiGHS had not answered the stop)"
+    plan.termination = termination
     return plan
 
 
@@ -279,15 +279,18 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
     the relaxation of step 1, and HiGHS's own rounding and cuts at the root then left about 0.1%
     (see benchmarks/README.md). Small models keep the dual simplex, whose vertex picks the
     same plan among tied ones as before."""
-    undo = _give_start(opt, start) if start else (lambda: None)
-    try:
-        with progress.stage("MIP: branch and bound"):
-            root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
-            status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
-    except interrupt.Detached:  # stopped, and HiGHS did not answer: the plan the status line shows
-        return _shown_plan(opt, model, discrete, plan)
-    finally:
-        undo()
+    with interrupt.keeping():  # Ctrl-C from here on keeps the plan shown
+        if plan is not None and interrupt.keeps_plans() and interrupt.requested():  # stopped before HiGHS starts
+            return _shown_plan(opt, model, discrete, plan, "interrupted (before branch and bound)")
+        undo = _give_start(opt, start) if start else (lambda: None)
+        try:
+            with progress.stage("MIP: branch and bound"):
+                root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
+                status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
+        except interrupt.Detached:  # stopped, and HiGHS did not answer: the plan the status line shows
+            return _shown_plan(opt, model, discrete, plan)
+        finally:
+            undo()
     info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
     nodes = None if info is None else int(info.mip_node_count)
     found = raw.incumbent_objective if status in ("optimal", "time_limit", "stopped") else None
