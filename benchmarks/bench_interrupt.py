@@ -15,7 +15,8 @@ For those runs the table also says whether HiGHS answered the stop (`answered`: 
 its incumbent within the grace) or not (`not answered`: the plan the status line showed was
 written while HiGHS ran on), `(root)` when the signal came before HiGHS's first branch and bound
 callback (in its presolve or root LP), `not started` when it came before HiGHS started, and
-whether the figures written are the last ones shown (`shown = written`).
+whether the plan written is the last one shown, its bound that shown or tighter (`shown =
+written`: the status line's bound tightens between "MIP plan" lines).
 
 Before a plan exists the command forces its own exit 1.5 s after Ctrl-C
 (optimizer/solving/interrupt.py), so those figures should be below about 2 s. A stage that did
@@ -144,13 +145,27 @@ def interrupt_at(instance: str, marker: str, options: tuple[str, ...], out: Path
                           else "not answered" if "had not answered" in termination else "answered")
         if found["highs"] != "not started" and not checked:
             found["highs"] += " (root)"  # before HiGHS's first branch and bound callback: presolve or the root LP
-        found["shown"] = "yes" if _last_shown(seen) == _figures(run) else f"no: {_last_shown(seen)} / {_figures(run)}"
+        found["shown"] = _same_plan(_last_shown(seen), run)
     return found
 
 
 def _last_shown(lines: list[str]) -> str:
     shown = [line.strip() for line in lines if line.startswith("progress: MIP plan: ")]
     return shown[-1].removeprefix("progress: MIP plan: ").rsplit(" (", 1)[0] if shown else ""
+
+
+def _same_plan(shown: str, run: dict) -> str:
+    """'yes' when the plan written is the last one shown ("best plan 834,767" as the status line
+    formats it) and its bound is that shown then or tighter (the status line's bound moves
+    without a new "MIP plan" line); else what differs."""
+    written = _figures(run)
+    if shown.split(", bound")[0] != written.split(", bound")[0]:
+        return f"no: shown {shown}; written {written}"
+    bound = run["summary"].get("best_bound")
+    shown_bound = float(shown.split("bound ")[1].split(", gap")[0].replace(",", "")) if "bound " in shown else None
+    if bound is not None and shown_bound is not None and round(bound) > shown_bound:
+        return f"no: bound shown {shown_bound:,.0f}, written {bound:,.0f}"
+    return "yes"
 
 
 def _figures(run: dict) -> str:

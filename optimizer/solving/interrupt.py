@@ -60,6 +60,7 @@ _keeping = threading.Event()  # the run stopped with a plan and is writing it (t
 _again = threading.Event()  # a second Ctrl-C: leave now, without the plan
 _keep_threads: dict[int, int] = {}  # threads in a run whose stop keeps its plan (branch and bound) -> depth
 _installed = False  # the command line's handling (install) is on
+_own_threads: set[int] = set()  # native ids of the command line's watch threads (never deprioritised)
 _cleanups: list[Callable[[], None]] = []  # run before a forced exit (remove temporary output)
 _said = threading.Lock()  # the message is printed once, by whichever path ends the run
 _stage: Callable[[], str] = lambda: ""  # what the run is doing, for the message (set by progress)
@@ -109,9 +110,11 @@ class StopRequest:
     requested: give each solve a new one.
 
     `request()` returns at once; the solve returns when HiGHS next looks for the stop: within
-    a fraction of a second in an LP, between nodes and heuristics in branch and bound, where a
-    sub-MIP heuristic never looks (on 200 generated counties one ran 23 s). A thread that
-    must not wait joins the solving thread with a timeout of its own.
+    a fraction of a second in an LP; in branch and bound between nodes and heuristics, and
+    where HiGHS does not look (its root LP, a sub-MIP heuristic: on 200 generated counties one
+    ran 23 s) DETACH_GRACE seconds after the request, with the plan its status line showed,
+    HiGHS left to stop in the background. A thread that must not wait joins the solving thread
+    with a timeout of its own.
     """
 
     def __init__(self) -> None:
@@ -433,12 +436,31 @@ def _detachable(highs, run: Callable[[], object]) -> Callable[[], object]:
                 with _busy_lock:
                     if not done.is_set():
                         _busy[id(highs)] = thread
+                        if _installed:
+                            _yield_to_writing()
                         raise Detached("HiGHS did not hand back its incumbent; the plan shown is reported")
         if "error" in box:
             raise box["error"]
         return box["status"]
 
     return run_detachable
+
+
+def _yield_to_writing() -> None:
+    """The command line, leaving HiGHS running: every other thread of the process (HiGHS's
+    and its workers) gets the lowest CPU priority, so that re-checking and writing the plan
+    are not slowed by the run it leaves (Linux: a thread's nice value is its own)."""
+    keep = {threading.get_native_id(), *_own_threads}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return
+    for task in tasks:
+        try:
+            if int(task) not in keep:
+                os.setpriority(os.PRIO_PROCESS, int(task), 19)
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def leave(code: int) -> None:
@@ -480,6 +502,7 @@ def install(write_fd: int = 2) -> None:
             pass
 
     def watch() -> None:
+        _own_threads.add(threading.get_native_id())
         while True:
             try:
                 received = os.read(read_end, 64)
@@ -504,6 +527,7 @@ def install(write_fd: int = 2) -> None:
                 threading.Thread(target=force_exit, args=(keeping,), daemon=True).start()
 
     def force_exit(keeping: bool) -> None:
+        _own_threads.add(threading.get_native_id())
         if not keeping:
             time.sleep(GRACE)
         elif _keeping.wait(STOP_GRACE) or _again.is_set():
