@@ -158,8 +158,9 @@ def test_a_stop_highs_does_not_answer_returns_the_plan_shown(ewppt, deaf, monkey
     assert interrupt.detached_runs() == 1  # the left run is still held: the runner did not wait for it
 
 
-def test_a_stop_highs_does_not_answer_with_no_plan_shown_raises_stopped(ewppt, deaf):
-    """Before any plan is shown, a stop HiGHS does not answer leaves nothing: `Stopped`."""
+def test_a_stop_highs_does_not_answer_with_no_plan_shown_keeps_none(ewppt, deaf):
+    """Before any plan is shown, a stop HiGHS does not answer reports no plan (solve_model then
+    raises `Stopped`); a plan HiGHS had shown is the one reported."""
     from models.assemble import build_model
     from optimizer.solving.mip import _branch_and_bound, discrete_vars
     from optimizer.solving.solve import _run, new_solver
