@@ -13,8 +13,8 @@ HiGHS's root LP and its heuristics, where HiGHS does not look for it: the run sh
 write the best plan shown, status "stopped", a few seconds later (interrupt.DETACH_GRACE).
 For those runs the table also says whether HiGHS answered the stop (`answered`: it handed back
 its incumbent within the grace) or not (`not answered`: the plan the status line showed was
-written while HiGHS ran on), `(root)` when the signal came before HiGHS's first branch and bound
-callback (in its presolve or root LP), `not started` when it came before HiGHS started, and
+written while HiGHS ran on), `(first)` when the signal came before HiGHS's first branch and bound
+callback (in its presolve), `not started` when it came before HiGHS started, and
 whether the plan written is the last one shown, its bound that shown or tighter (`shown =
 written`: the status line's bound tightens between "MIP plan" lines).
 
@@ -144,7 +144,7 @@ def interrupt_at(instance: str, marker: str, options: tuple[str, ...], out: Path
         found["highs"] = ("not started" if "before branch and bound" in termination
                           else "not answered" if "had not answered" in termination else "answered")
         if found["highs"] != "not started" and not checked:
-            found["highs"] += " (root)"  # before HiGHS's first branch and bound callback: presolve or the root LP
+            found["highs"] += " (first)"  # before HiGHS's first branch and bound callback (its presolve)
         found["shown"] = _same_plan(_last_shown(seen), run)
     return found
 

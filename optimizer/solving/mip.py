@@ -155,7 +155,7 @@ def _shown_plan(opt, model, discrete, plan: MipOutcome | None,
     That is HiGHS's improving solution kept as it was reported (progress.py), loaded into the
     model's variables by their columns, or relax and fix's `plan` (whose values solve_mip puts
     back); None of either: a stop without a plan."""
-    best, bound, incumbent = progress.shown()
+    _, bound, incumbent = progress.shown()
     if plan is not None:
         bound = plan.bound if bound is None else min(bound, plan.bound)
     if incumbent is not None and (plan is None or incumbent[0] > plan.objective):
@@ -308,10 +308,16 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
             pin(v, round(v.value))
         if status == "stopped":  # no HiGHS run after a stop: the plan without its duals
             return outcome
-        with progress.stage("MIP: duals of the plan"):
-            fixed_status, fixed = run(opt, model, scenario, relaxation=True, time_limit=None)
+        # the plan is on the screen: a stop while its duals are computed keeps it, without them
+        try:
+            with interrupt.keeping(), progress.stage("MIP: duals of the plan"):
+                fixed_status, fixed = run(opt, model, scenario, relaxation=True, time_limit=None, keep=True)
+        except interrupt.Detached:
+            fixed_status = "stopped"
         if fixed_status == "optimal":
             outcome.duals = fixed.solution_loader.get_duals()
+        elif fixed_status == "stopped":
+            outcome.status = "stopped"
         return outcome
     if plan is None:
         return MipOutcome(status=status, bound=bound, method="branch-and-bound",

@@ -274,9 +274,11 @@ def _solve_lp(opt, model: pyo.ConcreteModel, scenario: Scenario) -> MipOutcome:
 
 
 def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, relaxation: bool = False,
-         time_limit: float | None | str = "scenario", **options: Any):
+         time_limit: float | None | str = "scenario", keep: bool = False, **options: Any):
     """Solve once; `warm` re-solves with the simplex method from HiGHS's current basis;
-    `relaxation` solves a MIP's LP relaxation; `time_limit` overrides the scenario's."""
+    `relaxation` solves a MIP's LP relaxation; `time_limit` overrides the scenario's. Under a
+    solve that keeps its plans, a stop in branch and bound, or in a run with `keep` (one after
+    a plan was shown), returns status "stopped" instead of raising."""
     limit = scenario.solver.time_limit if time_limit == "scenario" else time_limit
     config = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False, threads=scenario.solver.threads,
                   rel_gap=scenario.solver.mip_rel_gap)
@@ -289,7 +291,7 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
         options = {"solver": method, **options}
     highs = _loaded(opt, model)
     # a stop in branch and bound under a solve that keeps its plans returns what HiGHS has
-    keep = model.integer and not relaxation and interrupt.keeps_plans()
+    keep = (keep or (model.integer and not relaxation)) and interrupt.keeps_plans()
     with interrupt.solving(highs, keep=keep):  # otherwise a stop raises here, whatever HiGHS reports
         if warm:
             # a re-solve of a loaded model: HiGHS's notices are off by option, no capture needed
