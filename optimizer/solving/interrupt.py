@@ -50,7 +50,7 @@ from dataclasses import dataclass
 EXIT_INTERRUPTED = 130
 GRACE = 1.5  # seconds from Ctrl-C to a forced exit when the run has not stopped by itself
 DETACH_GRACE = 3.0  # seconds a stop in branch and bound waits for HiGHS before the run reports the plan shown
-STOP_GRACE = 20.0  # ... a safety net: Ctrl-C in branch and bound, the solve reports its plan (DETACH_GRACE)
+STOP_GRACE = 30.0  # ... a safety net: Ctrl-C in branch and bound, the solve reports its plan (DETACH_GRACE)
 WRITE_GRACE = 120.0  # more seconds for a run that is writing the plan it stopped with
 MESSAGE = "interrupted; no partial output was written"
 
