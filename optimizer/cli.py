@@ -1091,10 +1091,12 @@ def main() -> None:
         sys.exit(EXIT_WRITE_FAILED)
     except KeyboardInterrupt:
         interrupt.say_once(_say)
+        interrupt.leave(interrupt.EXIT_INTERRUPTED)
         sys.exit(interrupt.EXIT_INTERRUPTED)
     except SystemExit as exc:
         if exc.code == interrupt.EXIT_INTERRUPTED:  # typer turns a KeyboardInterrupt into a silent exit 130
             interrupt.say_once(_say)
+        interrupt.leave(exc.code if isinstance(exc.code, int) else int(exc.code is not None))  # HiGHS left running
         raise
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user's terminal
         if os.environ.get("EWPPT_DEBUG"):

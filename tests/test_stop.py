@@ -117,3 +117,69 @@ def test_the_sweeps_runner_takes_the_same_stop(ewppt, monkeypatch):
     monkeypatch.setattr(progress, "HOLD", ())  # no hold: nobody stops this one
     again = runner.run(2, {}, stop=StopRequest())  # the same runner solves on, to the end
     assert again["status"] == "optimal" and again["objective"] >= record["objective"] - 1e-6
+
+
+@pytest.fixture
+def deaf(monkeypatch):
+    """HiGHS "does not answer" (progress.HOLD_UNTIL = "released"): held in branch and bound, the
+    hold goes on after the stop until the test releases it, as HiGHS inside a sub-MIP or the
+    root LP of its branch and bound, which never reads the stop."""
+    monkeypatch.setattr(progress, "HOLD", BRANCH_AND_BOUND)
+    monkeypatch.setattr(progress, "HOLD_UNTIL", "released")
+    progress.RELEASE.clear()
+    yield
+    progress.RELEASE.set()  # the left HiGHS runs finish (they were asked to stop)
+    waited = time.monotonic()
+    while interrupt.detached_runs() and time.monotonic() - waited < 120:
+        time.sleep(0.05)
+    progress.RELEASE.clear()
+    assert not interrupt.detached_runs()
+
+
+def test_a_stop_highs_does_not_answer_returns_the_plan_shown(ewppt, deaf, monkeypatch):
+    """The workbench's Stop returns the plan its status line shows even while HiGHS does not
+    look for the stop; the same runner then solves on (in a new Highs object, the left one
+    still running)."""
+    runner = ScenarioRunner(ewppt, [], save_allocation=True)
+    stop = StopRequest()
+    held = Held(lambda: runner.run(0, {}, stop=stop))
+    held.wait_in_branch_and_bound()
+    stop.request()
+    record = held.join()  # returned, HiGHS still held in its callback
+    assert interrupt.detached_runs() == 1
+    assert record["status"] == "stopped" and record["message"].startswith("stopped on request: the best plan found")
+    assert record["objective"] == held.state.best and record["best_bound"] == pytest.approx(held.state.bound)
+    assert record["mip_gap"] == pytest.approx((held.state.bound - held.state.best) / held.state.best)
+    assert len(record["allocation"]) and record["objective"] > 0
+
+    monkeypatch.setattr(progress, "HOLD", ())  # nobody stops this one
+    again = runner.run(1, {}, stop=StopRequest())
+    assert again["status"] == "optimal" and again["objective"] >= record["objective"] - 1e-6
+    assert interrupt.detached_runs() == 1  # the left run is still held: the runner did not wait for it
+
+
+def test_a_stop_highs_does_not_answer_with_no_plan_shown_keeps_none(ewppt, deaf):
+    """Before any plan is shown, a stop HiGHS does not answer reports no plan (solve_model then
+    raises `Stopped`); a plan HiGHS had shown is the one reported."""
+    from models.assemble import build_model
+    from optimizer.solving.mip import _branch_and_bound, discrete_vars
+    from optimizer.solving.solve import _run, new_solver
+
+    model, opt = build_model(ewppt, ewppt.scenario), new_solver()
+    stop = StopRequest()
+
+    def branch_and_bound():
+        with interrupt.controlled(stop):
+            progress.mip_figures(reset=True)  # no plan shown (no relax and fix here)
+            return _branch_and_bound(opt, model, ewppt.scenario, _run, None, discrete_vars(model), None)
+
+    held = Held(branch_and_bound)
+    held.wait_in_branch_and_bound()
+    shown = held.state.incumbent
+    stop.request()
+    outcome = held.join()
+    assert outcome.status == "stopped" and interrupt.detached_runs() == 1
+    if shown is None:  # HiGHS had reported no plan when the stop came (its first callback)
+        assert not outcome.has_plan
+    else:
+        assert outcome.objective == shown[0]

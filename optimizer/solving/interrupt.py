@@ -19,11 +19,17 @@ ignored Ctrl-C for 11 minutes, and a 200-county one finished with exit 0). So:
 - The command line (`install`) also reads the signal from a thread (`signal.set_wakeup_fd`), so
   that a HiGHS phase that checks for interrupts rarely (presolve, crossover) cannot hold the run:
   GRACE seconds after Ctrl-C the process removes its temporary output and exits 130 itself.
-  Branch and bound reads its interrupt callback only between nodes, LP solves and heuristics
+- Branch and bound reads its interrupt callback only between nodes, LP solves and heuristics
   (measured: 23 s inside a sub-MIP on 200 counties, 337 s in the root LP on 800, see
-  docs/architecture.md), so a Ctrl-C
-  that lands there waits up to STOP_GRACE for HiGHS to hand back its incumbent, and a run that
-  is writing the plan it stopped with gets WRITE_GRACE more; a second Ctrl-C ends it at once.
+  docs/architecture.md). So `solving(highs, keep=True)` runs HiGHS's `run` in a thread of its
+  own while the solve's thread waits; a stop (Ctrl-C or the StopRequest) that HiGHS has not
+  answered within DETACH_GRACE seconds raises `Detached` in the solve's thread, which reports
+  the best plan the status line showed (the copy kept as it appeared, see progress.py and
+  mip.py) as "stopped", and leaves HiGHS to stop at its next check in its thread (that Highs
+  object is not used again: `busy(highs)`; the command line leaves with os._exit once the plan
+  is written, `leave`). Pyomo's process-wide `capture_output` stays with the solve's thread,
+  which leaves it in order. The command line's forced exit waits STOP_GRACE for the solve to
+  report its plan and WRITE_GRACE while it writes it; a second Ctrl-C ends it at once.
 
 This module imports only the standard library: the command line installs it before it
 imports pandas and Pyomo, so that Ctrl-C works from the first second.
@@ -43,7 +49,8 @@ from dataclasses import dataclass
 
 EXIT_INTERRUPTED = 130
 GRACE = 1.5  # seconds from Ctrl-C to a forced exit when the run has not stopped by itself
-STOP_GRACE = 60.0  # ... when Ctrl-C landed in branch and bound: HiGHS hands back its incumbent (see above)
+DETACH_GRACE = 3.0  # seconds a stop in branch and bound waits for HiGHS before the run reports the plan shown
+STOP_GRACE = 30.0  # ... a safety net: Ctrl-C in branch and bound, the solve reports its plan (DETACH_GRACE)
 WRITE_GRACE = 120.0  # more seconds for a run that is writing the plan it stopped with
 MESSAGE = "interrupted; no partial output was written"
 
@@ -51,13 +58,27 @@ _running: list = []  # the highspy.Highs objects solving now
 _requested = threading.Event()
 _keeping = threading.Event()  # the run stopped with a plan and is writing it (the forced exit waits)
 _again = threading.Event()  # a second Ctrl-C: leave now, without the plan
-_keep_threads: set[int] = set()  # threads in a HiGHS run whose stop keeps the incumbent (branch and bound)
+_keep_threads: dict[int, int] = {}  # threads in a run whose stop keeps its plan (branch and bound) -> depth
 _installed = False  # the command line's handling (install) is on
+_own_threads: set[int] = set()  # native ids of the command line's watch threads (never deprioritised)
 _cleanups: list[Callable[[], None]] = []  # run before a forced exit (remove temporary output)
 _said = threading.Lock()  # the message is printed once, by whichever path ends the run
 _stage: Callable[[], str] = lambda: ""  # what the run is doing, for the message (set by progress)
 _interrupted_at: list[str] = []  # the stage when Ctrl-C arrived (stages unwind before the message)
 _signals = [0]  # Ctrl-Cs handled so far (progress's test hold waits for the next one)
+_verdicts: list[bool] = []  # per Ctrl-C handled: whether it landed in a run that keeps its plan
+_noticed = threading.Event()  # the command line said "stopping: ..." for the first Ctrl-C
+NOTICE_WAIT = 2.0  # seconds the run waits for that line, so that it comes first
+VERDICT_WAIT = 0.5  # seconds the command line's watch waits for Python's handler to say where Ctrl-C landed
+
+
+class Detached(Exception):
+    """Branch and bound was stopped and HiGHS did not answer within DETACH_GRACE: it runs on in
+    its own thread (it stops at its next check), and the solve reports the best plan shown."""
+
+
+_busy: dict[int, threading.Thread] = {}  # id(highs) -> the thread of a detached run that has not returned
+_busy_lock = threading.Lock()
 
 
 class Stopped(Exception):
@@ -89,9 +110,11 @@ class StopRequest:
     requested: give each solve a new one.
 
     `request()` returns at once; the solve returns when HiGHS next looks for the stop: within
-    a fraction of a second in an LP, between nodes and heuristics in branch and bound, where a
-    sub-MIP heuristic never looks (on 200 generated counties one ran 23 s). A thread that
-    must not wait joins the solving thread with a timeout of its own.
+    a fraction of a second in an LP; in branch and bound between nodes and heuristics, and
+    where HiGHS does not look (its root LP, a sub-MIP heuristic: on 200 generated counties one
+    ran 23 s) DETACH_GRACE seconds after the request, with the plan its status line showed,
+    HiGHS left to stop in the background. A thread that must not wait joins the solving thread
+    with a timeout of its own.
     """
 
     def __init__(self) -> None:
@@ -224,6 +247,8 @@ def keep() -> str:
     notebook (no `install`), Ctrl-C is then spent: the next solve runs. Returns what stopped
     it (`stop_message`)."""
     said = stop_message()
+    if _installed and _requested.is_set():
+        _noticed.wait(NOTICE_WAIT)  # the "stopping: ..." line comes before the run's own
     _keeping.set()
     _interrupted_at.clear()
     if not _installed:
@@ -276,6 +301,7 @@ def _inside_highs_callback(frame) -> bool:
 
 
 def _handler(signum, frame) -> None:
+    _verdicts.append(threading.get_ident() in _keep_threads or _keeping.is_set())
     _signals[0] += 1
     _arrived()
     if _inside_highs_callback(frame) or threading.get_ident() in _keep_threads:
@@ -306,7 +332,10 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
     if stop is not None:
         stop._add(highs)
     if keep:
-        _keep_threads.add(me)
+        _enter_keeping(me)
+    given = highs.__dict__.get("run")  # a wrapper of the caller's (mip._give_start), put back after
+    if keep:
+        highs.run = _detachable(highs, given or highs.run)
     try:
         if not keep:
             check()  # a stop that came between two solves
@@ -314,27 +343,154 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
             highs.cancelSolve()  # HiGHS returns at its first check, with what it has
         yield
     finally:
-        _keep_threads.discard(me)
+        if keep:
+            highs.__dict__.pop("run", None)
+            if given is not None:
+                highs.run = given
+        if keep:
+            _leave_keeping(me)
         _running.remove(highs)
         if stop is not None:
             stop._remove(highs)
-        if highs._Highs__solver_should_stop:
-            highs._Highs__solver_should_stop = False  # highspy resets it only in startSolve: reuse needs it
-            # and HiGHS keeps its callbacks' "interrupt" answer until they are set again: its next
-            # LP would stop at its first callback (a re-solved model: a study, the workbench)
-            highs.enableCallbacks()
+        if not busy(highs):  # a detached run resets its Highs when HiGHS returns
+            _reset(highs)
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
         check()
 
 
+def _enter_keeping(me: int) -> None:
+    _keep_threads[me] = _keep_threads.get(me, 0) + 1
+
+
+def _leave_keeping(me: int) -> None:
+    if _keep_threads.get(me, 0) > 1:
+        _keep_threads[me] -= 1
+    else:
+        _keep_threads.pop(me, None)
+
+
+@contextmanager
+def keeping() -> Iterator[None]:
+    """Branch and bound's stage, with a plan on the screen or about to be (under a solve that
+    keeps its plans): Ctrl-C here does not raise, as in `solving(highs, keep=True)`; the code
+    inside looks at `requested()`. (Between the stage's start and HiGHS's start a Ctrl-C used
+    to raise and lose relax and fix's plan.)"""
+    if not keeps_plans():
+        yield
+        return
+    me = threading.get_ident()
+    _enter_keeping(me)
+    try:
+        yield
+    finally:
+        _leave_keeping(me)
+
+
+def _reset(highs) -> None:
+    if highs._Highs__solver_should_stop:
+        highs._Highs__solver_should_stop = False  # highspy resets it only in startSolve: reuse needs it
+        # and HiGHS keeps its callbacks' "interrupt" answer until they are set again: its next
+        # LP would stop at its first callback (a re-solved model: a study, the workbench)
+        highs.enableCallbacks()
+
+
+def busy(highs) -> bool:
+    """Whether `highs` is still running a branch and bound the solve left (Detached): it must
+    not be touched (a re-solve loads the model into a new Highs object)."""
+    with _busy_lock:
+        return id(highs) in _busy
+
+
+def detached_runs() -> int:
+    """How many left branch and bound runs are still inside HiGHS."""
+    with _busy_lock:
+        return len(_busy)
+
+
+def _detachable(highs, run: Callable[[], object]) -> Callable[[], object]:
+    """`run` (highspy's run of `highs`) in a thread of its own, in this thread's context (the
+    solve's stop, time budget and progress State); the caller waits, and DETACH_GRACE seconds
+    after a stop HiGHS has not answered, raises Detached and leaves HiGHS running."""
+
+    def run_detachable():
+        done = threading.Event()
+        box: dict = {}
+        context = contextvars.copy_context()
+
+        def work() -> None:
+            try:
+                box["status"] = context.run(run)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                box["error"] = exc
+            finally:
+                with _busy_lock:
+                    done.set()
+                    left = _busy.pop(id(highs), None) is not None
+                if left:
+                    _reset(highs)
+
+        thread = threading.Thread(target=work, name="ewppt-branch-and-bound", daemon=True)
+        thread.start()
+        stopped_at = None
+        while not done.wait(0.05):
+            if stopped_at is None and requested():
+                stopped_at = time.monotonic()
+            if stopped_at is not None and time.monotonic() - stopped_at >= DETACH_GRACE:
+                with _busy_lock:
+                    if not done.is_set():
+                        _busy[id(highs)] = thread
+                        if _installed:
+                            _yield_to_writing()
+                        raise Detached("HiGHS did not hand back its incumbent; the plan shown is reported")
+        if "error" in box:
+            raise box["error"]
+        return box["status"]
+
+    return run_detachable
+
+
+def _yield_to_writing() -> None:
+    """The command line, leaving HiGHS running: every other thread of the process (HiGHS's
+    and its workers) gets the lowest CPU priority, so that re-checking and writing the plan
+    are not slowed by the run it leaves (Linux: a thread's nice value is its own)."""
+    keep = {threading.get_native_id(), *_own_threads}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return
+    for task in tasks:
+        try:
+            if int(task) not in keep:
+                os.setpriority(os.PRIO_PROCESS, int(task), 19)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def leave(code: int) -> None:
+    """The command line's last step: with a left branch and bound still inside HiGHS (Detached),
+    leave at once with `code` (os._exit after flushing), so that the interpreter does not tear
+    down while HiGHS's threads run."""
+    if not detached_runs():
+        return
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - leaving
+            pass
+    os._exit(code)
+
+
 def install(write_fd: int = 2) -> None:
     """For the command line: Ctrl-C ends the run within GRACE seconds, at any stage, with
     exit 130 and one line on standard error (written to `write_fd` as it was at install).
-    In branch and bound under a solve that keeps its plans, the run waits up to STOP_GRACE for
-    HiGHS to hand back its incumbent and then WRITE_GRACE while it writes it; a second Ctrl-C
-    leaves at once (GRACE), without the plan."""
+    In branch and bound under a solve that keeps its plans, the run reports the best plan shown
+    (HiGHS's, handed back, or the copy kept after DETACH_GRACE) and writes it; the forced exit
+    waits STOP_GRACE for it to be reported and WRITE_GRACE while it is written; a second
+    Ctrl-C leaves at once (GRACE), without the plan."""
     global _installed
     _installed = True
     stderr = os.dup(write_fd)
@@ -351,6 +507,7 @@ def install(write_fd: int = 2) -> None:
             pass
 
     def watch() -> None:
+        _own_threads.add(threading.get_native_id())
         while True:
             try:
                 received = os.read(read_end, 64)
@@ -359,18 +516,25 @@ def install(write_fd: int = 2) -> None:
             for _ in range(received.count(signal.SIGINT)):
                 received_at.append(time.monotonic())
                 first = len(received_at) == 1
-                keeping = first and bool(_keep_threads)
-                # the forced exit starts first: nothing below (naming the stage, cancelling
-                # HiGHS) may hold it back
+                if first:  # the handler (the main thread) tells where the signal landed; this thread may come first
+                    waited = time.monotonic()
+                    while not _verdicts and time.monotonic() - waited < VERDICT_WAIT:
+                        time.sleep(0.005)
+                keeping = first and (_verdicts[0] if _verdicts else bool(_keep_threads))
+                # the forced exit starts before anything that takes a lock (naming the stage in
+                # _arrived): nothing may hold it back
                 threading.Thread(target=force_exit, args=(keeping,), daemon=True).start()
                 if not first:
                     _again.set()
                 elif keeping:
-                    say(f"stopping: HiGHS hands back its best plan at its next check (up to {STOP_GRACE:g} s); "
-                        "Ctrl-C again to quit without it")
+                    say(f"stopping: the best plan found is written (HiGHS has {DETACH_GRACE:g} s to hand it back, "
+                        "else the plan shown is); Ctrl-C again to quit without it")
+                if first:
+                    _noticed.set()
                 _arrived()
 
     def force_exit(keeping: bool) -> None:
+        _own_threads.add(threading.get_native_id())
         if not keeping:
             time.sleep(GRACE)
         elif _keeping.wait(STOP_GRACE) or _again.is_set():
@@ -383,8 +547,8 @@ def install(write_fd: int = 2) -> None:
                 cleanup()
             except Exception:  # noqa: BLE001 - leaving now matters more than a leftover
                 pass
-        why = ("; HiGHS did not hand back its best plan (it does not look for Ctrl-C while its MIP's LPs or sub-MIP "
-               "heuristics run); --time-limit SECONDS keeps the plan" if keeping and not _keeping.is_set() else "")
+        why = (f"; the solve did not report its plan within {STOP_GRACE:g} s" if keeping and not _keeping.is_set()
+               else "")
         say_once(lambda text: say(text + f"; ended by force after {waited:.1f} s{why}"))
         os._exit(EXIT_INTERRUPTED)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from optimizer.solving import progress
+from optimizer.solving import interrupt, progress
 from optimizer.data.schema import Scenario
 
 ROUND_UP = 0.5  # a relaxed fund or project at least this much established is taken
@@ -148,6 +148,34 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     return outcome, pinned
 
 
+def _shown_plan(opt, model, discrete, plan: MipOutcome | None,
+                termination: str = "interrupted (HiGHS had not answered the stop)") -> MipOutcome:
+    """A stop in branch and bound that HiGHS did not answer (it runs on in its thread; its
+    Highs object is not read): the best plan the status line shows, with its bound and gap.
+    That is HiGHS's improving solution kept as it was reported (progress.py), loaded into the
+    model's variables by their columns, or relax and fix's `plan` (whose values solve_mip puts
+    back); None of either: a stop without a plan."""
+    _, bound, incumbent = progress.shown()
+    if plan is not None:
+        bound = plan.bound if bound is None else min(bound, plan.bound)
+    if incumbent is not None and (plan is None or incumbent[0] > plan.objective):
+        objective, values = incumbent
+        columns = opt._pyomo_var_to_solver_var_map
+        for v in model.component_data_objects(pyo.Var):
+            j = columns.get(id(v))
+            if j is not None:
+                v.set_value(float(values[j]), skip_validation=True)
+        for v in discrete:
+            pin(v, round(v.value))
+        return MipOutcome(status="stopped", objective=objective, bound=bound, gap=relative_gap(bound, objective),
+                          method="branch-and-bound", termination=termination)
+    if plan is None:
+        return MipOutcome(status="stopped", bound=bound, method="branch-and-bound", termination=termination)
+    plan.status, plan.bound, plan.gap = "stopped", bound, relative_gap(bound, plan.objective)
+    plan.termination = termination
+    return plan
+
+
 def _give_start(opt, start: list[tuple]):
     """Hand HiGHS a feasible plan as the MIP's starting incumbent, at its next run. Returns the
     undo (call it once that run is over).
@@ -251,13 +279,18 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
     the relaxation of step 1, and HiGHS's own rounding and cuts at the root then left about 0.1%
     (see benchmarks/README.md). Small models keep the dual simplex, whose vertex picks the
     same plan among tied ones as before."""
-    undo = _give_start(opt, start) if start else (lambda: None)
-    try:
-        with progress.stage("MIP: branch and bound"):
-            root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
-            status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
-    finally:
-        undo()
+    with interrupt.keeping():  # Ctrl-C from here on keeps the plan shown
+        if plan is not None and interrupt.keeps_plans() and interrupt.requested():  # stopped before HiGHS starts
+            return _shown_plan(opt, model, discrete, plan, "interrupted (before branch and bound)")
+        undo = _give_start(opt, start) if start else (lambda: None)
+        try:
+            with progress.stage("MIP: branch and bound"):
+                root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
+                status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
+        except interrupt.Detached:  # stopped, and HiGHS did not answer: the plan the status line shows
+            return _shown_plan(opt, model, discrete, plan)
+        finally:
+            undo()
     info = opt._solver_model.getInfo() if getattr(opt, "_solver_model", None) is not None else None
     nodes = None if info is None else int(info.mip_node_count)
     found = raw.incumbent_objective if status in ("optimal", "time_limit", "stopped") else None
@@ -275,10 +308,16 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
             pin(v, round(v.value))
         if status == "stopped":  # no HiGHS run after a stop: the plan without its duals
             return outcome
-        with progress.stage("MIP: duals of the plan"):
-            fixed_status, fixed = run(opt, model, scenario, relaxation=True, time_limit=None)
+        # the plan is on the screen: a stop while its duals are computed keeps it, without them
+        try:
+            with interrupt.keeping(), progress.stage("MIP: duals of the plan"):
+                fixed_status, fixed = run(opt, model, scenario, relaxation=True, time_limit=None, keep=True)
+        except interrupt.Detached:
+            fixed_status = "stopped"
         if fixed_status == "optimal":
             outcome.duals = fixed.solution_loader.get_duals()
+        elif fixed_status == "stopped":
+            outcome.status = "stopped"
         return outcome
     if plan is None:
         return MipOutcome(status=status, bound=bound, method="branch-and-bound",

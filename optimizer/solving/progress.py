@@ -42,6 +42,9 @@ class State:
     best: float | None = None  # a MIP's best plan and bound so far
     bound: float | None = None
     nodes: int = 0
+    # HiGHS's best improving solution as it was reported (objective, a copy of its column values):
+    # a stop that HiGHS does not answer reports it (optimizer/solving/mip.py)
+    incumbent: tuple[float, object] | None = None
 
 
 _state = State()  # the process's own (the command line's)
@@ -87,12 +90,16 @@ STDERR = _terminal()
 # the run waits at each stage line containing one until the next Ctrl-C arrives, or the solve's own StopRequest (inside
 # HiGHS's callback for a HiGHS method), so that the signal lands in that stage however fast the
 # machine is. With EWPPT_TEST_HOLD_UNTIL=time_limit it waits instead until the solve's time
-# limit is used up (a budget spent before the next stage, deterministically).
+# limit is used up (a budget spent before the next stage, deterministically). With
+# EWPPT_TEST_HOLD_UNTIL=released, HiGHS "does not answer": the hold goes on after the Ctrl-C or
+# stop until `RELEASE` is set (in process) or the process ends, as HiGHS inside a sub-MIP or an
+# LP of its branch and bound, which never reads the stop.
 HOLD = tuple(marker for marker in os.environ.get("EWPPT_TEST_HOLD", "").split("|") if marker)
 HOLD_UNTIL = os.environ.get("EWPPT_TEST_HOLD_UNTIL", "")
 # A safety net only, so that a test that never sends its signal ends instead of hanging: long
 # enough that no test on a loaded machine reaches it (60 s was reached once, by a browser test).
 HOLD_LIMIT = 900.0  # seconds
+RELEASE = threading.Event()
 
 
 def _emit(text: str) -> None:
@@ -113,6 +120,8 @@ def _hold(before: int) -> None:
             if left is None or left <= 0:
                 return
         time.sleep(0.01)
+    if HOLD_UNTIL == "released":
+        RELEASE.wait(max(HOLD_LIMIT - (time.monotonic() - waited), 0))
 
 
 def current() -> str:
@@ -156,13 +165,37 @@ def _note(method: str, out) -> None:
             state.iterations = int(out.simplex_iteration_count)
         elif method == "interior point":
             state.iterations = int(out.ipm_iteration_count)
-        else:  # HiGHS's figures where it has them (its incumbent may be worse than relax and fix's plan)
+        else:  # HiGHS's bound; its plans come with their values (_improving), so that a plan shown is kept
             state.nodes = int(out.mip_node_count)
-            better = _set_figures(state, _finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
+            better = _set_figures(state, None, _finite(out.mip_dual_bound))
     if changed:
         _emit(current())
     if method == "branch and bound" and better:
-        _emit_figures()
+        _emit_figures("HiGHS")
+
+
+def _improving(event) -> None:
+    """HiGHS's improving solution (in branch and bound): keep a copy of its values, as shown."""
+    out = event.data_out
+    objective = _finite(out.objective_function_value)
+    better = False
+    if objective is not None:
+        values = out.mip_solution.copy()  # HiGHS reuses its memory: a copy, taken now
+        with _lock:
+            state = _st()
+            if state.incumbent is None or objective > state.incumbent[0]:
+                state.incumbent = (objective, values)
+            better = _set_figures(state, objective, _finite(out.mip_dual_bound))
+    _note("branch and bound", out)
+    if better:
+        _emit_figures("HiGHS")
+
+
+def shown() -> tuple[float | None, float | None, tuple[float, object] | None]:
+    """The best plan and bound the status line shows now, and HiGHS's improving solution kept."""
+    with _lock:
+        state = _st()
+        return state.best, state.bound, state.incumbent
 
 
 def _set_figures(state: State, best: float | None, bound: float | None) -> bool:
@@ -180,19 +213,20 @@ def mip_figures(best: float | None = None, bound: float | None = None, reset: bo
     with _lock:
         state = _st()
         if reset:
-            state.best = state.bound = None
+            state.best = state.bound = state.incumbent = None
         better = _set_figures(state, best, bound)
     if better:
-        _emit_figures()
+        _emit_figures("relax and fix")
 
 
-def _emit_figures() -> None:
+def _emit_figures(source: str) -> None:
     """With EWPPT_PROGRESS=lines, a line for each better MIP plan: its figures as the status
-    line shows them (benchmarks/bench_mip.py times when a plan within 1% is first shown)."""
-    if LINES:
+    line shows them and who found it (benchmarks/bench_mip.py times when a plan within 1% is
+    first shown)."""
+    if LINES or HOLD:
         with _lock:
             text = _figures(_st())
-        _emit(f"MIP plan: {text}")
+        _emit(f"MIP plan: {text} ({source})")
 
 
 def _listener(method: str):
@@ -204,6 +238,13 @@ def _listener(method: str):
     return listen
 
 
+def _improving_listener(event) -> None:
+    try:
+        _improving(event)
+    except Exception:  # noqa: BLE001 - an exception in a callback is a HiGHS solve error
+        pass
+
+
 def watch(highs) -> None:
     """Subscribe to `highs`'s interrupt and MIP callbacks (once per highspy.Highs)."""
     if getattr(highs, "_ewppt_watched", False):
@@ -211,7 +252,7 @@ def watch(highs) -> None:
     highs.cbSimplexInterrupt.subscribe(_listener("simplex"))
     highs.cbIpmInterrupt.subscribe(_listener("interior point"))
     highs.cbMipInterrupt.subscribe(_listener("branch and bound"))
-    highs.cbMipImprovingSolution.subscribe(_listener("branch and bound"))
+    highs.cbMipImprovingSolution.subscribe(_improving_listener)
     highs._ewppt_watched = True
 
 

@@ -274,9 +274,11 @@ def _solve_lp(opt, model: pyo.ConcreteModel, scenario: Scenario) -> MipOutcome:
 
 
 def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, relaxation: bool = False,
-         time_limit: float | None | str = "scenario", **options: Any):
+         time_limit: float | None | str = "scenario", keep: bool = False, **options: Any):
     """Solve once; `warm` re-solves with the simplex method from HiGHS's current basis;
-    `relaxation` solves a MIP's LP relaxation; `time_limit` overrides the scenario's."""
+    `relaxation` solves a MIP's LP relaxation; `time_limit` overrides the scenario's. Under a
+    solve that keeps its plans, a stop in branch and bound, or in a run with `keep` (one after
+    a plan was shown), returns status "stopped" instead of raising."""
     limit = scenario.solver.time_limit if time_limit == "scenario" else time_limit
     config = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False, threads=scenario.solver.threads,
                   rel_gap=scenario.solver.mip_rel_gap)
@@ -290,7 +292,7 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     highs = _loaded(opt, model)
     _size_thread_pool(scenario.solver.threads)
     # a stop in branch and bound under a solve that keeps its plans returns what HiGHS has
-    keep = model.integer and not relaxation and interrupt.keeps_plans()
+    keep = (keep or (model.integer and not relaxation)) and interrupt.keeps_plans()
     with interrupt.solving(highs, keep=keep):  # otherwise a stop raises here, whatever HiGHS reports
         if warm:
             # a re-solve of a loaded model: HiGHS's notices are off by option, no capture needed
@@ -328,8 +330,10 @@ def _size_thread_pool(threads: int | None) -> None:
 
 def _loaded(opt, model: pyo.ConcreteModel):
     """The highspy.Highs behind `opt`, holding `model`, its callbacks watched for progress.
-    (Pyomo creates it in the first solve; loading it first lets the callbacks see that solve.)"""
-    if opt._model is not model or opt._solver_model is None:
+    (Pyomo creates it in the first solve; loading it first lets the callbacks see that solve.)
+    A Highs still running a branch and bound that a stop left (interrupt.busy) is replaced."""
+    # a branch and bound left running after a stop (interrupt.Detached) keeps its Highs: load anew
+    if opt._model is not model or opt._solver_model is None or interrupt.busy(opt._solver_model):
         with progress.stage("loading the model into HiGHS"):
             with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's notices, as below
                 opt.set_instance(model)
