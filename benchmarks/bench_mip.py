@@ -6,6 +6,7 @@ and what each part of the formulation and the solve method gives.
     python benchmarks/bench_mip.py --configs engine,no-tightening
     python benchmarks/bench_mip.py --smoke     # 20 counties, every configuration: seconds, for the test suite
     python benchmarks/bench_mip.py --targets --seeds 7,11,23 --before /tmp/before   # a planner's three waits
+    python benchmarks/bench_mip.py --targets --only "gap 1%" --stages             # one target, stage by stage
 
 --targets times the whole `ewppt solve` command, as a planner runs it, on generated instances of
 --recipients counties (12 donors, 10 instruments, 5 years) for each of --seeds:
@@ -15,7 +16,11 @@ and what each part of the formulation and the solve method gives.
                   of the bound (EWPPT_PROGRESS=lines prints each better plan; the run is then stopped)
 With --before FOLDER (a checkout of the code to compare, e.g. `git archive main | tar -x -C FOLDER`)
 each command runs with the code before and after, one right after the other, and the table gives
-both times and their ratio: on a shared machine the ratio is the figure to trust.
+both times and their ratio: on a shared machine the ratio is the figure to trust. Each run also
+gives its CPU seconds (the command's own, user and system): the command is almost all one
+thread, so on a loaded machine its CPU seconds are close to what the wall time would be idle.
+--stages adds, under each row, the wall and CPU seconds of every stage the command names
+(EWPPT_PROGRESS=lines; CPU read from /proc, so Linux only).
 
 Each configuration runs in a fresh process (so peak memory is its own) and prints one line:
 instance load, model build, solve until the plan is within --gap of the best bound (or the
@@ -51,6 +56,16 @@ TARGETS = (("gap 1%", ["--mip-gap", "0.01"], 40.0, 0.01),
            ("gap 0.1%", ["--mip-gap", "0.001"], 180.0, 0.001),
            ("default shown", [], 60.0, 0.01))
 SHOWN = re.compile(r"progress: MIP plan: .*gap ([0-9.]+)%")
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """A running process's CPU seconds so far (user and system), from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def run_command(code: Path, folder: Path, flags: list[str], watch: bool, time_limit: float) -> dict:
@@ -64,27 +79,48 @@ def run_command(code: Path, folder: Path, flags: list[str], watch: bool, time_li
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    text=True)
-        shown, gap = None, None
+        shown, gap, cpu, marks = None, None, None, []
         timer = threading.Timer(time_limit, process.kill) if watch else None
         if timer:
             timer.start()
         for line in process.stderr:
+            if line.startswith("progress:") and "MIP plan" not in line:
+                marks.append((line[len("progress:"):].strip(), time.perf_counter() - started, cpu_seconds(process.pid)))
             found = SHOWN.search(line)
             if watch and found and float(found.group(1)) <= 1.0:
                 shown, gap = time.perf_counter() - started, float(found.group(1)) / 100
+                cpu = cpu_seconds(process.pid)
                 process.kill()  # the process this benchmark started, by its own handle
                 break
-        process.wait()
+        _, status, usage = os.wait4(process.pid, 0)  # process.wait(), with the command's CPU seconds
+        process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         if timer:
             timer.cancel()
+        if not watch:
+            cpu = usage.ru_utime + usage.ru_stime
+        marks.append(("end", shown if watch else wall, cpu))
+        stages = _stages(marks) if shown is not None or not watch else []
         if watch:
-            return dict(seconds=shown, gap=gap, status="shown" if shown is not None else "not shown")
+            return dict(seconds=shown, gap=gap, cpu=cpu, stages=stages, status="shown" if shown is not None else "not shown")
         run = Path(out) / "plan" / "run.json"
         if not run.exists():
-            return dict(seconds=wall, gap=None, status=f"exit {process.returncode}")
+            return dict(seconds=wall, gap=None, cpu=cpu, stages=stages, status=f"exit {process.returncode}")
         record = json.loads(run.read_text(encoding="utf-8"))
-        return dict(seconds=wall, gap=record.get("solver", {}).get("mip_gap"), status=record.get("status"))
+        return dict(seconds=wall, gap=record.get("solver", {}).get("mip_gap"), cpu=cpu, stages=stages,
+                    status=record.get("status"))
+
+
+def _stages(marks: list[tuple]) -> list[tuple]:
+    """(stage, wall s, CPU s or None) from the (stage, wall, CPU) marks at each stage's start, in
+    order; a stage's HiGHS method lines ("... (HiGHS interior point)") and its returns after
+    another stage (loading into HiGHS inside the relaxation) count as the stage."""
+    stages: dict[str, list] = {}
+    for (name, wall, cpu), (_, wall2, cpu2) in zip(marks, marks[1:]):
+        entry = stages.setdefault(name.split(" (HiGHS ")[0], [0.0, 0.0])
+        entry[0] += wall2 - wall
+        entry[1] = None if entry[1] is None or cpu is None or cpu2 is None else entry[1] + cpu2 - cpu
+    return [(name, wall, cpu) for name, (wall, cpu) in stages.items()]
 
 
 def targets(args) -> list[str]:
@@ -94,16 +130,18 @@ def targets(args) -> list[str]:
     codes = [("after", ROOT)] + ([("before", Path(args.before).resolve())] if args.before else [])
     failed = []
     print(f"{args.recipients} counties, {args.donors} donors, {args.instruments} instruments, {args.years} years; "
-          f"whole `ewppt solve` wall seconds (time limit {args.time_limit:g} s)")
-    print("| seed | run | target | " + " | ".join(f"{name} s | {name} gap" for name, _ in codes)
+          f"whole `ewppt solve` wall and CPU seconds (time limit {args.time_limit:g} s, load average "
+          f"{os.getloadavg()[0]:.1f} at the start)")
+    print("| seed | run | target | " + " | ".join(f"{name} s | {name} CPU s | {name} gap" for name, _ in codes)
           + (" | before / after |" if args.before else " |"))
-    print("|---" * (3 + 2 * len(codes) + (1 if args.before else 0)) + "|")
+    print("|---" * (3 + 3 * len(codes) + (1 if args.before else 0)) + "|")
+    chosen = [t for t in TARGETS if not args.only or t[0] in args.only.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for seed in [int(s) for s in args.seeds.split(",")]:
             folder = generate_instance(Path(tmp) / f"s{seed}", recipients=args.recipients, donors=args.donors,
                                        instruments=args.instruments, years=args.years, seed=seed)
-            for name, flags, limit, gap_target in TARGETS:
-                cells, seconds = [], {}
+            for name, flags, limit, gap_target in chosen:
+                cells, seconds, breakdown = [], {}, []
                 for code_name, code in codes:
                     r = run_command(code, folder, flags, watch=not flags, time_limit=args.time_limit)
                     seconds[code_name] = r["seconds"]
@@ -111,13 +149,19 @@ def targets(args) -> list[str]:
                     if code_name == "after" and not met:
                         failed.append(f"seed {seed} {name}: {r['status']}")
                     cells += ["-" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                              "-" if r["cpu"] is None else f"{r['cpu']:.1f}",
                               "-" if r["gap"] is None else f"{r['gap']:.3%}"]
+                    breakdown.append(f"    {code_name}: " + "; ".join(
+                        f"{stage} {wall:.1f} s" + ("" if used is None else f" ({used:.1f} CPU)")
+                        for stage, wall, used in r["stages"]))
                 ratio = ""
                 if args.before:
                     b, a = seconds.get("before"), seconds.get("after")
                     ratio = f" {b / a:.2f} |" if a and b else " - |"
                 print(f"| {seed} | {name} | {limit:g} s, {gap_target:.1%} | " + " | ".join(cells) + " |" + ratio,
                       flush=True)
+                if args.stages:
+                    print("\n".join(breakdown), flush=True)
     return failed
 
 
@@ -169,6 +213,8 @@ def main() -> None:
     parser.add_argument("--targets", action="store_true", help="time the three planner targets on --seeds")
     parser.add_argument("--seeds", default="7,11,23", help="--targets: comma-separated generator seeds")
     parser.add_argument("--before", help="--targets: a checkout of the code to compare with, run side by side")
+    parser.add_argument("--only", help="--targets: comma-separated targets to run (gap 1%%, gap 0.1%%, default shown)")
+    parser.add_argument("--stages", action="store_true", help="--targets: each run's stages, wall and CPU seconds")
     args = parser.parse_args()
     if args.smoke:
         args.recipients, args.ablation, args.time_limit = 20, True, 20.0
