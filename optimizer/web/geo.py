@@ -174,13 +174,3 @@ def _rounded(geometry: dict) -> dict:
 
 def background_codes() -> list[str]:
     return [*PROVINCES, *BACKGROUND]
-
-
-def warm(recipients, donors) -> None:
-    """Load the outlines a map of these partners draws (a second or more, once per process), so
-    the first plan's page need not wait for them; nothing when there is to be no map."""
-    located = locate(recipients, donors)
-    if located.unplaced or boundaries_missing():
-        return
-    for code in {*located.recipients.values(), *located.donors.values(), *background_codes()}:
-        shape(code)

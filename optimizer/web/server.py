@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable
 
 from optimizer.data.io import Instance
-from optimizer.web import geo
 from optimizer.web.app import IDLE_SECONDS, MAX_UPLOAD, create_app
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -37,7 +35,4 @@ def serve(instance: Instance, host: str = "127.0.0.1", port: int = 8000, say: Ca
         say(f"warning: serving on {host}, not only this machine: anyone who can reach port {port} can use the "
             "workbench and read its plans (it has no login)")
     say(f"the workbench for {instance.path.name} is at {url_of(host, port)} (Ctrl-C stops it)")
-    # the map's outlines load while the first plan solves
-    threading.Thread(target=geo.warm, args=(instance.recipients, instance.donors), daemon=True,
-                     name="map outlines").start()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
