@@ -906,11 +906,16 @@ def serve(
     max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted (MB)")] = 20.0,
 ) -> None:
     """The planner's workbench: a local web page that solves PATH and re-solves it as you move its knobs."""
+    from optimizer.web.server import CannotListen
     from optimizer.web.server import serve as run_server
 
     loaded = _load(instance)
-    run_server(loaded, host=host, port=port, say=lambda text: out.print(_plain(text), highlight=False),
-               idle_seconds=idle_minutes * 60, max_upload=int(max_upload_mb * 1024 * 1024))
+    try:
+        run_server(loaded, host=host, port=port, say=lambda text: out.print(_plain(text), highlight=False),
+                   idle_seconds=idle_minutes * 60, max_upload=int(max_upload_mb * 1024 * 1024))
+    except CannotListen as exc:
+        err.print(_plain(f"error: {exc}"), style="bold red", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 @app.command()

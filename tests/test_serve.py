@@ -371,6 +371,23 @@ def test_it_listens_on_loopback_unless_told_and_then_warns():
                                       text=True, cwd=ROOT).stdout
 
 
+def test_the_address_printed_is_open_and_a_port_in_use_is_a_clear_error():
+    """The address is printed once the socket listens (a script may connect the moment it reads
+    it); a port another program holds is one line naming it, not uvicorn's traceback."""
+    import socket
+
+    running = Server("tiny")
+    try:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10):
+            pass  # refused before the fix whenever uvicorn had not bound yet
+        done = subprocess.run([sys.executable, "-m", "optimizer", "serve", "tiny", "--port", str(running.port)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+    finally:
+        running.close()
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"error: 127.0.0.1 port {running.port} is in use" in done.stderr, done.stderr
+
+
 def test_a_foreign_host_header_is_refused(server):
     with httpx.Client(base_url=server.url) as client:
         assert client.get("/", headers={"Host": "attacker.example:80"}).status_code == 421
