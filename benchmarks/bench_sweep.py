@@ -11,7 +11,8 @@ Four comparisons (issue 6), all on the same design, a grid over the extraction p
    rebuilding the Pyomo model and solving from scratch for each scenario (measured on every
    `--rebuild-every`-th scenario and scaled to the whole design);
 2. the same against a bare highspy model of the identical LP (the matrix passed once; per
-   scenario only the changed row bounds and coefficients, warm start), throughput ratio;
+   scenario only the changed row bounds and coefficients, warm start), throughput ratio (bare
+   highspy's coefficient loop and plan read are written as fast as the sweep's own);
 3. build and first solve through Pyomo against passing the same LP to highspy and solving;
 4. local workers: 1 process against `--workers` processes, wall time;
 5. (not a target) what writing steady plans costs: a study with `save_allocation` runs the
@@ -151,8 +152,8 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
     for (rows, lower, upper, entry_rows, entry_cols, values, costs, cost_values), how in zip(changes, methods):
         if len(rows):
             raw.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
-        for r, c, v in zip(entry_rows, entry_cols, values):
-            raw.changeCoeff(int(r), int(c), float(v))
+        for r, c, v in zip(entry_rows.tolist(), entry_cols.tolist(), values.tolist()):  # as fast as the sweep's loop
+            raw.changeCoeff(r, c, v)
         if len(costs):
             raw.changeColsCost(len(costs), costs.astype(np.int32), cost_values)
         if how.startswith("warm simplex"):
@@ -164,7 +165,8 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int) -> dict[st
             raw.setOptionValue("solver", method)
             raw.setOptionValue("simplex_iteration_limit", 2147483647)
             raw.run()
-        np.asarray(raw.getSolution().col_value)
+        columns = raw.getSolution().col_value
+        np.fromiter(columns, dtype=float, count=len(columns))  # the sweep reads its plan so
         objectives.append(raw.getInfo().objective_function_value)
     highspy_s = time.perf_counter() - started
     ours = np.array([r["objective"] for r in records])
@@ -212,9 +214,9 @@ def report(name: str, r: dict[str, float]) -> None:
           f"median {r['resolve_median_s'] * 1000:.1f} ms) vs rebuild {r['rebuild_each_s']:.3f} s each "
           f"({r['rebuild_each_s'] * n:.1f} s): {r['rebuild_ratio']:.1f}x faster (target >= 20x)")
     print(f"  2. bare highspy replay of the same {n} LPs {r['highspy_s']:.2f} s: our throughput / highspy = "
-          f"{r['highspy_ratio']:.2f} (target >= 0.8); largest objective difference {r['objective_gap']:.1e}")
+          f"{r['highspy_ratio']:.2f} (target >= 0.9); largest objective difference {r['objective_gap']:.1e}")
     print(f"  3. build + first solve: Pyomo {r['pyomo_first_s']:.2f} s vs highspy {r['highspy_first_s']:.2f} s: "
-          f"{r['first_ratio']:.1f}x (target <= 2x)")
+          f"{r['first_ratio']:.2f}x (target <= 2x; <= 1.5x at 800 counties)")
     print(f"  4. workers: 1 -> {r['one_worker_s']:.2f} s, {r['workers']} -> {r['n_workers_s']:.2f} s: "
           f"{r['scaling']:.2f}x (target >= 1.7x)")
     print(f"  5. plans written: re-solve {r['plain_each_s']:.3f} s, with the steady stage {r['steady_each_s']:.3f} s "
