@@ -151,13 +151,14 @@ class _BuiltModel:
         updates.update_parameters = True
         with PauseGC():
             _loaded(self.opt, m)  # HiGHS holds the model from here on (the first solve does not load it again)
+            # every later change of a Param reaches HiGHS through the bulk updates, the first solve's too
+            self.selective: _SelectiveUpdates | None = _SelectiveUpdates.attach(self.opt)
         self.base = {(p.param, i): pyo.value(_param(m, p.param, i)) for p in parameters for i in p.indices}
         self.current = dict(self.base)
         self.changed: set[int] = set()  # ids of ParamData moved since the last solve
         self.budgets_moved = False  # since the last solve: every donor's budget row moved
         self.last_method = ""  # how the last scenario was solved (the benchmark reports it)
-        self.direct = None  # HiGHS's solution of a re-solve run straight in HiGHS (_warm_in_highs)
-        self.selective: _SelectiveUpdates | None = None
+        self.direct = None  # HiGHS's solution of a solve run straight in HiGHS (_in_highs)
         self.budget_formula: BudgetFormula | None = None  # built at the first point that moves a budget
 
         sets = m.index_sets
@@ -246,8 +247,6 @@ class _BuiltModel:
             outcome, fixed = MipOutcome(status=status, objective=raw.incumbent_objective,
                                         termination=raw.termination_condition.name), []
         self.changed, self.budgets_moved = set(), False
-        if not self.solved:
-            self.selective = _SelectiveUpdates.attach(self.opt)
         self.solved = True
         try:
             if outcome.status == "stopped" and not outcome.has_plan:
@@ -306,10 +305,13 @@ class _BuiltModel:
         m = self.model
         large = self.solved and self.opt._solver_model.getNumRow() > FRESH_AFTER_BUDGETS_ROWS
         self.direct = None
+        # straight in HiGHS when the bulk updates hold HiGHS to the Params (the equity objective's
+        # second stage moves the objective through Pyomo)
+        direct = self.selective is not None and self.scenario.objective != "equity"
         if self.solved and not (self.budgets_moved and large):
             limit = max(1000, self.opt._solver_model.getNumRow())
-            if self.selective is not None and self.scenario.objective != "equity":
-                status, raw = self._warm_in_highs(limit)
+            if direct:
+                status, raw = self._in_highs("simplex", limit)
             else:
                 status, raw = _run(self.opt, m, self.scenario, warm=True, simplex_iteration_limit=limit)
             if status == "optimal":
@@ -318,21 +320,31 @@ class _BuiltModel:
             self.last_method = f"warm simplex past {limit:,} iterations, then "
         else:
             self.last_method = ""
-        status, raw = _run(self.opt, m, self.scenario, simplex_iteration_limit=ITERATION_LIMIT_OFF)
         self.last_method += self.scenario.solver.method
-        return status, raw
+        if direct:
+            status, raw = self._in_highs(self.scenario.solver.method, ITERATION_LIMIT_OFF)
+            if status == "optimal":
+                return status, raw
+        # not optimal (or not straight in HiGHS): through Pyomo, which names the status
+        self.direct = None
+        return _run(self.opt, m, self.scenario, simplex_iteration_limit=ITERATION_LIMIT_OFF)
 
-    def _warm_in_highs(self, limit: int):
-        """A warm simplex re-solve straight in HiGHS. The selective updates have pushed every
-        change already, so Pyomo's solve would only add its own bookkeeping: on ewppt-2010 about
-        half of a 9 ms re-solve (its configuration, output capture and update scans)."""
+    def _in_highs(self, method: str, limit: int):
+        """A solve straight in HiGHS by `method` ("simplex" from the last basis, or the
+        scenario's), its simplex stopped past `limit` iterations. The bulk updates have pushed
+        every change already, so Pyomo's solve would only add its own bookkeeping: on ewppt-2010
+        about half of a 9 ms re-solve (its configuration, output capture and update scans), and
+        0.03 s of the first solve. Its status is "optimal" or "numerical" (the caller then
+        solves through Pyomo, which tells infeasible from unbounded)."""
         import highspy
 
         h = self.opt._solver_model
         time_limit = self.scenario.solver.time_limit
-        for name, value in (("output_flag", False), ("solver", "simplex"), ("simplex_iteration_limit", int(limit)),
-                            ("run_crossover", "on"),
-                            ("time_limit", math.inf if time_limit is None else float(time_limit))):
+        options = [("output_flag", False), ("solver", method), ("simplex_iteration_limit", int(limit)),
+                   ("run_crossover", "on"), ("time_limit", math.inf if time_limit is None else float(time_limit))]
+        if self.scenario.solver.threads is not None:
+            options.append(("threads", int(self.scenario.solver.threads)))
+        for name, value in options:
             h.setOptionValue(name, value)
         self.opt._sol = None  # Pyomo's record of the last solution no longer holds
         with interrupt.solving(h):
