@@ -452,14 +452,14 @@ class _SelectiveUpdates:
 
     The Params themselves hold the scenario's values (so everything that reads the Pyomo model
     later sees it); this reads them and pushes to HiGHS what depends on them, one call per kind:
-    row bounds by `changeRowsBounds`, costs by `changeColsCost`, column bounds by
-    `changeColsBounds`, and the matrix entries in one loop of `changeCoeff` (highspy has no
-    bulk form of it). Pyomo's persistent HiGHS interface would instead re-evaluate every mutable
-    expression one by one before each solve (3.4 ms for the 1,125 leverage entries of
-    ewppt-2010 alone).
+    row bounds by `changeRowsBounds`, costs by `changeColsCost`, and the matrix entries in one
+    tight loop of `changeCoeff` (highspy 1.16 has no bulk form of it). Pyomo's persistent HiGHS
+    interface evaluates each mutable expression and pushes it by itself (3.4 ms for the 1,125
+    leverage entries of ewppt-2010 alone). Column bounds that read Params (none in this
+    engine's models) go through Pyomo's own helpers, which follow a MIP's fixing and freeing.
 
-    `attach` (after the model's first solve, when Pyomo's interface holds its update helpers)
-    compiles each helper's expression: almost all read one Param as a * p + b (`p`, `-p`,
+    `attach` (once the model is loaded into HiGHS, when Pyomo's interface holds its update
+    helpers) compiles each helper's expression: almost all read one Param as a * p + b (`p`, `-p`,
     `c * p`), computed for all of them at once with numpy, bit for bit what Pyomo computes;
     any other expression is evaluated by Pyomo, only when a Param it reads moved. `update`
     pushes only the values that differ from what HiGHS holds. It turns off Pyomo's own
