@@ -128,3 +128,81 @@ def budget_values(m: pyo.ConcreteModel) -> list[tuple[object, float]]:
         updates += [(m.fund_capital_max[key], value)
                     for key, value in fund_capital_limits(m, m.index_sets, budget).items()]
     return updates
+
+
+class BudgetFormula:
+    """`budget_values` as arrays, for a model re-solved many times (a sweep moving the
+    proportion at every tenth scenario): the same values bit for bit (each sum taken in the
+    same order), computed by numpy instead of a Python loop over the model's keys (1.4 ms on
+    ewppt-2010 against a few microseconds).
+
+    Built once per model; `values()` reads the proportion, and the revenue and capacities when
+    they are mutable (a study may move them), from the Params at each call.
+    """
+
+    def __init__(self, m: pyo.ConcreteModel):
+        import numpy as np
+
+        sets = m.index_sets
+        self.m = m
+        self.budget_keys = [(d, t) for d in sets.donors for t in sets.years]
+        self.budget_data = [m.budget_amount[key] for key in self.budget_keys]
+        position = {key: n for n, key in enumerate(self.budget_keys)}
+        self.revenue_keys = [[(d, lvl, t) for lvl in sets.levels] for d, t in self.budget_keys]
+        self.revenue = self._revenue()
+        self.capital = m.fund_capital_max.mutable
+        if not self.capital:
+            return
+        donors_of: dict[str, list[str]] = {}
+        for d, w in sets.pairs:
+            donors_of.setdefault(w, []).append(d)
+        capacity = set(sets.capacity_keys)
+        self.capital_data = [m.fund_capital_max[key] for key in sets.fund_keys]
+        padding = len(self.budget_keys)  # the position of an appended 0.0: adding it changes nothing
+        terms = [[position[d, t] for d in donors_of.get(w, ()) for t in sets.years] for w, _ in sets.fund_keys]
+        width = max((len(t) for t in terms), default=0)
+        self.terms = np.array([t + [padding] * (width - len(t)) for t in terms], dtype=int).reshape(len(terms), width)
+        self.capped = np.array([all((w, k, t) in capacity for t in sets.years) for w, k in sets.fund_keys], dtype=bool)
+        self.cap_keys = [[(w, k, t) for t in sets.years] for (w, k), c in zip(sets.fund_keys, self.capped) if c]
+        self.max_aid = self._max_aid()
+
+    def _revenue(self):
+        import numpy as np
+
+        revenue = self.m.revenue
+        return np.array([[revenue[key].value if revenue.mutable else revenue[key] for key in keys]
+                         for keys in self.revenue_keys], dtype=float).reshape(len(self.revenue_keys),
+                                                                             len(self.m.index_sets.levels))
+
+    def _max_aid(self):
+        import numpy as np
+
+        return np.array([[pyo.value(self.m.max_aid[key]) for key in keys] for keys in self.cap_keys],
+                        dtype=float).reshape(len(self.cap_keys), len(self.m.index_sets.years))
+
+    def values(self, moved: set[str] = frozenset()) -> list[tuple[object, float]]:
+        """(ParamData, value) as budget_values gives them; `moved` names the Params moved since
+        the last call among revenue and max_aid (their arrays are read again)."""
+        import numpy as np
+
+        m = self.m
+        if "revenue" in moved:
+            self.revenue = self._revenue()
+        proportion = [pyo.value(m.proportion[lvl]) for lvl in m.index_sets.levels]
+        budget = np.zeros(len(self.budget_keys))
+        for column, p in enumerate(proportion):  # sum(p * R for each level), in level order
+            budget = budget + p * self.revenue[:, column]
+        updates = list(zip(self.budget_data, budget.tolist()))
+        if not self.capital:
+            return updates
+        if "max_aid" in moved:
+            self.max_aid = self._max_aid()
+        padded = np.append(budget, 0.0)
+        limit = np.zeros(len(self.capital_data))
+        for column in range(self.terms.shape[1]):  # each donor's budgets, year by year, in order
+            limit = limit + padded[self.terms[:, column]]
+        capacity = np.zeros(len(self.cap_keys))
+        for column in range(self.max_aid.shape[1]):
+            capacity = capacity + self.max_aid[:, column]
+        limit[self.capped] = np.minimum(limit[self.capped], capacity)
+        return updates + list(zip(self.capital_data, np.maximum(limit, 0.0).tolist()))

@@ -30,14 +30,15 @@ ESTABLISHED = 1e-6  # million yuan: a fund with more capital than this is establ
 def segment_people(totals: np.ndarray, widths: np.ndarray, rates: np.ndarray, segment_effect: np.ndarray) -> np.ndarray:
     """People lifted by each segment when totals[e], the plan's aid to recipient-instrument e,
     fills e's segments in order. Segments are sorted by recipient-instrument, then segment;
-    segment_effect[i] is the recipient-instrument of segment i."""
+    segment_effect[i] is the recipient-instrument of segment i. `totals` may have leading
+    dimensions (one row of totals per year, say): the result has the same."""
     if not len(widths):
-        return np.zeros(0)
+        return np.zeros((*np.shape(totals)[:-1], 0))
     ends = np.cumsum(widths)
     first = np.r_[True, segment_effect[1:] != segment_effect[:-1]]
     group_start = np.maximum.accumulate(np.where(first, ends - widths, 0.0))
     lower = ends - widths - group_start  # where each segment starts within its group
-    return np.clip(totals[segment_effect] - lower, 0.0, widths) * rates
+    return np.clip(totals[..., segment_effect] - lower, 0.0, widths) * rates
 
 
 def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import multiprocessing
+import operator
 import os
 import queue
 import threading
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from models.parameters import budget_values
+from models.parameters import BudgetFormula
 from optimizer.solving import interrupt
 from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.solving.evaluate import segment_people
@@ -43,7 +44,7 @@ from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.scaling import require_plain
 from optimizer.data.schema import Scenario, effect_weight
 from optimizer.solving.mip import MipOutcome, release, solve_mip
-from optimizer.solving.solve import STEADY_LEAST_SECONDS, STEADY_MIN_SECONDS, _equity_second_stage, _run, new_solver
+from optimizer.solving.solve import STEADY_LEAST_SECONDS, STEADY_MIN_SECONDS, _equity_second_stage, _loaded, _run, new_solver
 from optimizer.solving.steady import steady_plan
 from optimizer.studies.study import (
     NEUTRAL_PRIORITY,
@@ -154,10 +155,15 @@ class _BuiltModel:
 
     def __init__(self, instance: Instance, scenario: Scenario, parameters: list[ResolvedParameter]):
         from models.assemble import build_model
+        from pyomo.common.gc_manager import PauseGC
 
         self.scenario = scenario
         self.parameters = parameters
-        self.model = m = build_model(instance, scenario, mutable={p.param for p in parameters})
+        # Building and loading the model make hundreds of thousands of objects that all live on;
+        # the garbage collector's passes over them find nothing to free (at 300 counties a
+        # third of the build and load)
+        with PauseGC():
+            self.model = m = build_model(instance, scenario, mutable={p.param for p in parameters})
         self.opt = new_solver()
         self.solved = False  # the first solve uses the scenario's method, later ones warm-start simplex
         if self.opt is None:
@@ -173,13 +179,17 @@ class _BuiltModel:
         # a MIP's relax-and-fix fixes and frees the whole decisions (optimizer.solving.mip)
         updates.update_vars = equity or m.integer
         updates.update_parameters = True
+        with PauseGC():
+            _loaded(self.opt, m)  # HiGHS holds the model from here on (the first solve does not load it again)
+            # every later change of a Param reaches HiGHS through the bulk updates, the first solve's too
+            self.selective: _SelectiveUpdates | None = _SelectiveUpdates.attach(self.opt)
         self.base = {(p.param, i): pyo.value(_param(m, p.param, i)) for p in parameters for i in p.indices}
         self.current = dict(self.base)
         self.changed: set[int] = set()  # ids of ParamData moved since the last solve
         self.budgets_moved = False  # since the last solve: every donor's budget row moved
         self.last_method = ""  # how the last scenario was solved (the benchmark reports it)
-        self.direct = None  # HiGHS's solution of a re-solve run straight in HiGHS (_warm_in_highs)
-        self.selective: _SelectiveUpdates | None = None
+        self.direct = None  # HiGHS's solution of a solve run straight in HiGHS (_in_highs)
+        self.budget_formula: BudgetFormula | None = None  # built at the first point that moves a budget
 
         sets = m.index_sets
         self.x_vars = [m.x[f] for f in sets.flows]
@@ -210,6 +220,12 @@ class _BuiltModel:
         self.moving = {p.param for p in parameters}
         self.arrays = {name: self._read(name) for name in ("width", "people_per_million", "poor_population",
                                                            "leverage")}
+        # `_people`'s rows (each plan year, then the plan as the objective counts it) laid end to end
+        rows = np.arange(len(sets.years) + 1)[:, None]
+        self.row_effect = (rows * len(sets.effect_keys) + self.flow_effect[self.has_effect]).ravel()
+        self.row_recipient = (rows * len(sets.recipients) + self.segment_recipient).ravel()
+        self.row_project = (rows * len(sets.recipients) + self.project_recipient).ravel()
+        self._weights_for: float | None = None
 
     def _read(self, name: str) -> np.ndarray:
         m = self.model
@@ -234,9 +250,11 @@ class _BuiltModel:
                 self.changed.add(id(data))
                 moved.add(key[0])
         self.current = values
-        # the budgets follow their inputs; recomputing them costs 1.4 ms on ewppt-2010, so only when one moved
+        # the budgets follow their inputs (recomputed by numpy, and only when one moved)
         if moved & {"proportion", "revenue", "max_aid"}:
-            for data, value in budget_values(self.model):
+            if self.budget_formula is None:
+                self.budget_formula = BudgetFormula(self.model)
+            for data, value in self.budget_formula.values(moved):
                 if data.value != value:
                     data.set_value(value)
                     self.changed.add(id(data))
@@ -259,7 +277,7 @@ class _BuiltModel:
             outcome, fixed = MipOutcome(status=status, objective=raw.incumbent_objective,
                                         termination=raw.termination_condition.name), []
         self.changed, self.budgets_moved = set(), False
-        if not self.solved and self.selective is None:  # (a kept model has it from its first study)
+        if not self.solved and self.selective is None:  # (set_instance's fallback in start_afresh)
             self.selective = _SelectiveUpdates.attach(self.opt)
         self.solved = True
         try:
@@ -282,7 +300,8 @@ class _BuiltModel:
                 aid, opened, built = (np.array([v.value or 0.0 for v in vs], dtype=float)
                                       for vs in (self.x_vars, self.y_vars, self.v_vars))
             else:  # an LP, or a MIP's relaxation (`scenario.model = "lp"`): fractional funds and projects
-                aid, opened, built = (self._values(raw, vs, cache) if vs else np.zeros(0) for vs, cache in
+                columns = self._column_values()
+                aid, opened, built = (self._values(raw, vs, cache, columns) if vs else np.zeros(0) for vs, cache in
                                       ((self.x_vars, "_x_columns"), (self.y_vars, "_y_columns"),
                                        (self.v_vars, "_v_columns")))
         finally:
@@ -358,10 +377,13 @@ class _BuiltModel:
         m = self.model
         large = self.solved and self.opt._solver_model.getNumRow() > FRESH_AFTER_BUDGETS_ROWS
         self.direct = None
+        # straight in HiGHS when the bulk updates hold HiGHS to the Params (the equity objective's
+        # second stage moves the objective through Pyomo)
+        direct = self.selective is not None and self.scenario.objective != "equity"
         if self.solved and not (self.budgets_moved and large):
             limit = max(1000, self.opt._solver_model.getNumRow())
-            if self.selective is not None and self.scenario.objective != "equity":
-                status, raw = self._warm_in_highs(limit)
+            if direct:
+                status, raw = self._in_highs("simplex", limit)
             else:
                 status, raw = _run(self.opt, m, self.scenario, warm=True, simplex_iteration_limit=limit)
             if status == "optimal":
@@ -370,21 +392,31 @@ class _BuiltModel:
             self.last_method = f"warm simplex past {limit:,} iterations, then "
         else:
             self.last_method = ""
-        status, raw = _run(self.opt, m, self.scenario, simplex_iteration_limit=ITERATION_LIMIT_OFF)
         self.last_method += self.scenario.solver.method
-        return status, raw
+        if direct:
+            status, raw = self._in_highs(self.scenario.solver.method, ITERATION_LIMIT_OFF)
+            if status == "optimal":
+                return status, raw
+        # not optimal (or not straight in HiGHS): through Pyomo, which names the status
+        self.direct = None
+        return _run(self.opt, m, self.scenario, simplex_iteration_limit=ITERATION_LIMIT_OFF)
 
-    def _warm_in_highs(self, limit: int):
-        """A warm simplex re-solve straight in HiGHS. The selective updates have pushed every
-        change already, so Pyomo's solve would only add its own bookkeeping: on ewppt-2010 about
-        half of a 9 ms re-solve (its configuration, output capture and update scans)."""
+    def _in_highs(self, method: str, limit: int):
+        """A solve straight in HiGHS by `method` ("simplex" from the last basis, or the
+        scenario's), its simplex stopped past `limit` iterations. The bulk updates have pushed
+        every change already, so Pyomo's solve would only add its own bookkeeping: on ewppt-2010
+        about half of a 9 ms re-solve (its configuration, output capture and update scans), and
+        0.03 s of the first solve. Its status is "optimal" or "numerical" (the caller then
+        solves through Pyomo, which tells infeasible from unbounded)."""
         import highspy
 
         h = self.opt._solver_model
         time_limit = self.scenario.solver.time_limit
-        for name, value in (("output_flag", False), ("solver", "simplex"), ("simplex_iteration_limit", int(limit)),
-                            ("run_crossover", "on"),
-                            ("time_limit", math.inf if time_limit is None else float(time_limit))):
+        options = [("output_flag", False), ("solver", method), ("simplex_iteration_limit", int(limit)),
+                   ("run_crossover", "on"), ("time_limit", math.inf if time_limit is None else float(time_limit))]
+        if self.scenario.solver.threads is not None:
+            options.append(("threads", int(self.scenario.solver.threads)))
+        for name, value in options:
             h.setOptionValue(name, value)
         self.opt._sol = None  # Pyomo's record of the last solution no longer holds
         with interrupt.solving(h):
@@ -395,18 +427,27 @@ class _BuiltModel:
                               termination_condition=SimpleNamespace(name=h.getModelStatus().name))
         return ("optimal" if optimal else "numerical"), raw
 
-    def _values(self, raw, variables: list, cache: str) -> np.ndarray:
-        """Values of `variables`, in order. Reads HiGHS's column values directly when Pyomo's
-        interface exposes its column map (pyomo 6.10: about 12 ms saved per re-solve on
-        ewppt-2010); otherwise through the solution loader."""
-        columns = getattr(self, cache, None)
-        column_map = getattr(self.opt, "_pyomo_var_to_solver_var_map", None)
+    def _column_values(self) -> np.ndarray | None:
+        """HiGHS's column values of the last solve as one array (highspy hands them over as a
+        list: converted once per solve, not once per kind of variable); None when Pyomo's
+        interface holds no solution of its own to read."""
         solution = self.direct if self.direct is not None else getattr(self.opt, "_sol", None)
-        if columns is None and column_map is not None:
-            columns = np.array([column_map[id(v)] for v in variables], dtype=int)
-            setattr(self, cache, columns)
-        if columns is not None and solution is not None:
-            return np.asarray(solution.col_value)[columns]
+        if solution is None or getattr(self.opt, "_pyomo_var_to_solver_var_map", None) is None:
+            return None
+        values = solution.col_value
+        return np.fromiter(values, dtype=float, count=len(values))
+
+    def _values(self, raw, variables: list, cache: str, columns: np.ndarray | None) -> np.ndarray:
+        """Values of `variables`, in order: from HiGHS's column values (`columns`) by the
+        interface's column map (pyomo 6.10: about 12 ms saved per re-solve on ewppt-2010),
+        otherwise through the solution loader."""
+        at = getattr(self, cache, None)
+        column_map = getattr(self.opt, "_pyomo_var_to_solver_var_map", None)
+        if at is None and column_map is not None:
+            at = np.array([column_map[id(v)] for v in variables], dtype=int)
+            setattr(self, cache, at)
+        if at is not None and columns is not None:
+            return columns[at]
         primal = raw.solution_loader.get_vars(variables)
         return np.array([primal[v] for v in variables])
 
@@ -416,12 +457,9 @@ class _BuiltModel:
         effect (in full by the plan's last year, discounted by the current discount_rate after
         it), built projects count from their earliest year plus the lag; people_lifted_by_plan_end
         and each year's people (summed: people_years) count only the aid in effect by then."""
-        m = self.model
-        years = m.index_sets.years
-        people = {t: self._people(aid, opened, built, t, 0.0) for t in years}
-        discount = 0.0 if m.beyond_plan == "ignored" else 1.0 / (1.0 + pyo.value(m.discount_rate))
-        final, poor, leverage = self._people(aid, opened, built, years[-1], discount), \
-            self.arrays["poor_population"], self.arrays["leverage"]
+        people = self._people(aid, opened, built)
+        by_year, final = people[:-1], people[-1]
+        poor, leverage = self.arrays["poor_population"], self.arrays["leverage"]
         covered = self.coverage_mask & (poor > 0)
         charge = self.fund_setup * opened
         return {
@@ -429,20 +467,26 @@ class _BuiltModel:
             "min_coverage": float((final[covered] / poor[covered]).min()) if covered.any() else float("nan"),
             "total_aid": float(aid.sum()),
             "leveraged_investment": float(leverage[self.flow_instrument] @ aid - leverage[self.fund_instrument] @ charge),
-            "people_years": float(sum(p.sum() for p in people.values())),
-            "people_lifted_by_plan_end": float(people[years[-1]].sum()),
+            "people_years": float(sum(p.sum() for p in by_year)),
+            "people_lifted_by_plan_end": float(by_year[-1].sum()),
         }
 
-    def _people(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray, year: int, discount: float) -> np.ndarray:
-        """People lifted per recipient in `year` by the aid that has taken effect by then, and by
-        the aid taking effect later at `discount` per year of delay (schema.effect_weight; 0: none)."""
+    def _people(self, aid: np.ndarray, opened: np.ndarray, built: np.ndarray) -> np.ndarray:
+        """People lifted per recipient (columns), one row per plan year (by the aid that has
+        taken effect by then) and a last row for the plan as the objective counts it (the aid
+        taking effect after the plan discounted by the current discount_rate: schema.effect_weight),
+        all at once: one bincount per quantity over the rows laid end to end."""
+        m = self.model
+        discount = 0.0 if m.beyond_plan == "ignored" else 1.0 / (1.0 + pyo.value(m.discount_rate))
+        flow_weights, project_weights = self._weights(discount)
         widths, rates = self.arrays["width"], self.arrays["people_per_million"]
         poor = self.arrays["poor_population"]
-        count = len(self.model.index_sets.effect_keys)
-        totals = np.bincount(self.flow_effect[self.has_effect], weights=aid[self.has_effect], minlength=count)
-        weight = effect_weight(self.flow_year, self.flow_lag, year, discount) * self.has_effect
-        counted = np.bincount(self.flow_effect[self.has_effect], weights=(aid * weight)[self.has_effect],
-                              minlength=count)
+        rows, count = flow_weights.shape[0], len(m.index_sets.effect_keys)
+        paid = aid[self.has_effect]
+        effect = self.flow_effect[self.has_effect]
+        totals = np.bincount(effect, weights=paid, minlength=count)
+        counted = np.bincount(self.row_effect, weights=(flow_weights * paid).ravel(),
+                              minlength=rows * count).reshape(rows, count)
         charge = self.fund_setup * opened
         totals[self.fund_effect] = np.maximum(totals[self.fund_effect] - charge[self.fund_has_effect], 0.0)
         # a fraction of a fund (a relaxation) has that fraction of each segment, as in the model
@@ -450,63 +494,232 @@ class _BuiltModel:
         share[self.fund_effect] = opened[self.fund_has_effect]
         lifted = segment_people(np.minimum(totals, counted), widths * share[self.segment_effect], rates,
                                 self.segment_effect)
-        people = np.bincount(self.segment_recipient, weights=lifted, minlength=len(poor))
-        # a project starting after the plan is never built; weighted 1 as in the model
-        serving = np.where(self.project_start > self.model.index_sets.years[-1], 1.0,
-                           effect_weight(self.project_start, self.project_lag, year, discount))
-        people += np.bincount(self.project_recipient, weights=self.project_people * built * serving, minlength=len(poor))
+        size = rows * len(poor)
+        people = np.bincount(self.row_recipient, weights=lifted.ravel(), minlength=size).reshape(rows, len(poor))
+        people += np.bincount(self.row_project, weights=(self.project_people * built * project_weights).ravel(),
+                              minlength=size).reshape(rows, len(poor))
         return np.minimum(people, poor)
+
+    def _weights(self, discount: float) -> tuple[np.ndarray, np.ndarray]:
+        """The weights of each flow with effect rows and of each project in the rows of `_people`
+        (computed again only when the discount moves)."""
+        if self._weights_for != discount:
+            years = self.model.index_sets.years
+            rows = [(t, 0.0) for t in years] + [(years[-1], discount)]
+            paid, lag = self.flow_year[self.has_effect], self.flow_lag[self.has_effect]
+            self._flow_weights = np.array([effect_weight(paid, lag, t, d) for t, d in rows], dtype=float)
+            # a project starting after the plan is never built; weighted 1 as in the model
+            self._project_weights = np.array(
+                [np.where(self.project_start > years[-1], 1.0, effect_weight(self.project_start, self.project_lag, t, d))
+                 for t, d in rows], dtype=float).reshape(len(rows), len(self.project_start))
+            self._weights_for = discount
+        return self._flow_weights, self._project_weights
+
+
+_PARAM_VALUE = operator.attrgetter("_value")
 
 
 class _SelectiveUpdates:
-    """Push only the coefficients and bounds that depend on Params a scenario moved.
+    """Push to HiGHS, in bulk, the coefficients, bounds and costs that read Params a scenario moved.
 
-    Pyomo's persistent HiGHS interface re-evaluates every mutable coefficient and bound before
-    each solve. This indexes its update helpers by the Params they read (once, after the first
-    solve) and updates just those, which halves a re-solve on ewppt-2010. It relies on the
-    interface's internals (`_mutable_helpers`, `_mutable_bounds`, `_mutable_objective` of
-    pyomo 6.10); when they are missing, `attach` returns None and Pyomo's own full update stays on.
+    The Params themselves hold the scenario's values (so everything that reads the Pyomo model
+    later sees it); this reads them and pushes to HiGHS what depends on them, one call per kind:
+    row bounds by `changeRowsBounds`, costs by `changeColsCost`, and the matrix entries in one
+    tight loop of `changeCoeff` (highspy 1.16 has no bulk form of it). Pyomo's persistent HiGHS
+    interface evaluates each mutable expression and pushes it by itself (3.4 ms for the 1,125
+    leverage entries of ewppt-2010 alone). Column bounds that read Params (none in this
+    engine's models) go through Pyomo's own helpers, which follow a MIP's fixing and freeing.
+
+    `attach` (once the model is loaded into HiGHS, when Pyomo's interface holds its update
+    helpers) compiles each helper's expression: almost all read one Param as a * p + b (`p`, `-p`,
+    `c * p`), computed for all of them at once with numpy, bit for bit what Pyomo computes;
+    any other expression is evaluated by Pyomo, only when a Param it reads moved. `update`
+    pushes only the values that differ from what HiGHS holds. It turns off Pyomo's own
+    parameter updates: HiGHS and the Params stay consistent through this class alone, so
+    nothing re-pushes stale values. It relies on the interface's internals (`_mutable_helpers`,
+    `_mutable_bounds`, `_mutable_objective` and the column and row maps of pyomo 6.9 to 6.10);
+    when they are missing, `attach` returns None and Pyomo's own full update stays on.
     """
 
-    def __init__(self, opt, by_param: dict[int, list]):
+    def __init__(self, opt):
         self.opt = opt
-        self.by_param = by_param
+        self.params: list = []  # the mutable ParamData the helpers read, by position
+        self.position: dict[int, int] = {}  # id(ParamData) -> position
+        self.fields: dict[str, _Field] = {}
 
     @classmethod
     def attach(cls, opt) -> "_SelectiveUpdates | None":
-        from pyomo.core.expr.visitor import identify_mutable_parameters
-
         try:
-            helpers = [h for hs in opt._mutable_helpers.values() for h in hs]
-            helpers += [h for _, h in opt._mutable_bounds.values()]
-            opt._mutable_objective  # noqa: B018 - present in the supported versions
+            opt._mutable_helpers, opt._mutable_bounds, opt._mutable_objective  # noqa: B018 - pyomo 6.9, 6.10
+            opt._pyomo_con_to_solver_con_map, opt._pyomo_var_to_solver_var_map  # noqa: B018
         except AttributeError:
             return None
-        by_param: dict[int, list] = {}
-        for helper in helpers:
-            exprs = [getattr(helper, name) for name in ("expr", "lower_expr", "upper_expr") if hasattr(helper, name)]
-            for expr in exprs:
-                if expr is None or isinstance(expr, (int, float)):
-                    continue
-                for data in identify_mutable_parameters(expr):
-                    by_param.setdefault(id(data), []).append(helper)
+        self = cls(opt)
+        self._compile()
         opt.config.auto_updates.update_parameters = False
-        return cls(opt, by_param)
+        return self
 
-    def update(self, changed: set[int]) -> None:
-        if not changed:
-            return
+    def _compile(self) -> None:
         opt = self.opt
+        rows, cols = opt._pyomo_con_to_solver_con_map, opt._pyomo_var_to_solver_var_map
+        entries, bounds = [], []
+        for con, helpers in opt._mutable_helpers.items():
+            for helper in helpers:
+                if hasattr(helper, "pyomo_var_id"):  # a matrix entry
+                    entries.append(((rows[con], cols[helper.pyomo_var_id]), helper.expr))
+                else:  # a row's bounds
+                    bounds.append((rows[con], helper.lower_expr, helper.upper_expr))
+        self.fields = {
+            "coefficient": _Field(self, [x for _, x in entries], [r for (r, _), _ in entries],
+                                  [c for (_, c), _ in entries]),
+            "row_lower": _Field(self, [lo for _, lo, _ in bounds], [r for r, _, _ in bounds]),
+            "row_upper": _Field(self, [up for _, _, up in bounds], [r for r, _, _ in bounds]),
+        }
+        self._compile_costs()
+        self.p = self._param_values()
+        self.sizes = (len(rows), len(cols))
+
+    def _compile_costs(self) -> None:
+        """Compile the objective's costs: at attach, and whenever Pyomo has set a new objective
+        (the equity objective's second stage), whose costs it pushed from the Params then."""
+        objective = self.opt._mutable_objective
+        columns = self.opt._pyomo_var_to_solver_var_map
+        coefficients = objective.linear_coefs
+        known = len(self.params)
+        self.fields["cost"] = _Field(self, [c.expr for c in coefficients],
+                                     [columns[c.pyomo_var_id] for c in coefficients])
+        self.objective = objective
+        if hasattr(self, "p") and len(self.params) > known:  # Params only the new objective reads
+            self.p = np.append(self.p, [_PARAM_VALUE(d) for d in self.params[known:]])
+
+    def index_of(self, data) -> int:
+        key = id(data)
+        if key not in self.position:
+            self.position[key] = len(self.params)
+            self.params.append(data)
+        return self.position[key]
+
+    def _param_values(self) -> np.ndarray:
+        # ParamData._value (pyomo 6.9, 6.10) is what `.value` returns, read without its checks
+        return np.fromiter(map(_PARAM_VALUE, self.params), dtype=float, count=len(self.params))
+
+    def update(self, changed: set[int] | None = None) -> None:
+        """Push what the Params' current values change. (`changed`, the ids of the ParamData a
+        caller moved, is not needed: every Param the helpers read is compared with its value
+        at the last push, which also catches a Param moved by anyone else.)"""
+        opt = self.opt
+        h = opt._solver_model
+        if self.sizes != (len(opt._pyomo_con_to_solver_con_map), len(opt._pyomo_var_to_solver_var_map)):
+            opt.update_parameters()  # rows or columns were added or removed: Pyomo pushes all, then re-index
+            self._compile()
+            return
+        if opt._mutable_objective is not self.objective:  # a new objective, its costs pushed by Pyomo
+            self._compile_costs()
+        p = self._param_values()
+        moved = np.flatnonzero(p != self.p)
+        if not len(moved):
+            return
+        self.p = p
         opt._sol = None
         if opt._last_results_object is not None:
             opt._last_results_object.solution_loader.invalidate()
-        seen = set()
-        for key in changed:
-            for helper in self.by_param.get(key, ()):
-                if id(helper) not in seen:
-                    seen.add(id(helper))
-                    helper.update()
-        opt._mutable_objective.update()
+        moved_ids = {id(self.params[i]) for i in moved.tolist()}
+        fields = {name: field.values(p, moved_ids) for name, field in self.fields.items()}
+        coefficient = self.fields["coefficient"]
+        changes = fields["coefficient"]
+        if changes is not None:
+            change = h.changeCoeff
+            rows, columns = coefficient.index
+            for r, c, v in zip(rows[changes].tolist(), columns[changes].tolist(),
+                               coefficient.current[changes].tolist()):
+                change(r, c, v)
+        lower, upper = fields["row_lower"], fields["row_upper"]
+        if lower is not None or upper is not None:
+            at = np.union1d(*(np.zeros(0, dtype=int) if x is None else x for x in (lower, upper)))
+            h.changeRowsBounds(len(at), self.fields["row_lower"].index[0][at], self.fields["row_lower"].current[at],
+                               self.fields["row_upper"].current[at])
+        cost = fields["cost"]
+        if cost is not None:
+            h.changeColsCost(len(cost), self.fields["cost"].index[0][cost], self.fields["cost"].current[cost])
+        self.objective.constant.update()
+        # column bounds that read Params (none in this engine's models): Pyomo's own helpers,
+        # which follow the variables' fixing and freeing (a MIP's relax-and-fix)
+        for _, helper in opt._mutable_bounds.values():
+            helper.update()
+
+
+class _Field:
+    """One kind of value HiGHS holds (matrix entries, row lower or upper bounds, costs), each a
+    Pyomo expression of Params: `index` (a row or column, or for entries a pair of arrays),
+    `current` (what HiGHS holds), and the compiled forms a * p + b of those that have one."""
+
+    def __init__(self, owner: _SelectiveUpdates, exprs: list, *index: list):
+        from pyomo.core.expr.visitor import identify_mutable_parameters
+
+        self.index = tuple(np.array(i, dtype=np.int32) for i in index)  # (rows, columns) for entries
+        self.current = np.array([pyo.value(x) for x in exprs], dtype=float)
+        forms = [_linear_form(x, owner) for x in exprs]
+        self.linear = np.array([f is not None for f in forms], dtype=bool)
+        self.at = np.flatnonzero(self.linear)
+        self.scale = np.array([f[0] for f in forms if f is not None], dtype=float)
+        self.param = np.array([f[1] for f in forms if f is not None], dtype=int)
+        self.offset = np.array([f[2] for f in forms if f is not None], dtype=float)
+        # the rest: Pyomo evaluates them when a Param they read moved
+        self.other: dict[int, list[int]] = {}  # id(ParamData) -> positions
+        self.exprs = exprs
+        for i in np.flatnonzero(~self.linear).tolist():
+            for data in identify_mutable_parameters(exprs[i]):
+                owner.index_of(data)  # compared at each update like the others
+                self.other.setdefault(id(data), []).append(i)
+
+    def values(self, p: np.ndarray, moved: set[int]) -> np.ndarray | None:
+        """Bring `current` to the Params' values `p`; the positions that changed (None: none)."""
+        new = self.current.copy()
+        if len(self.at):
+            new[self.at] = self.scale * p[self.param] + self.offset
+        for i in sorted({i for key in moved & self.other.keys() for i in self.other[key]}):
+            new[i] = pyo.value(self.exprs[i])
+        changed = np.flatnonzero(new != self.current)
+        self.current = new
+        return changed if len(changed) else None
+
+
+def _linear_form(expr, owner: _SelectiveUpdates) -> tuple[float, int, float] | None:
+    """(a, position of p, b) when `expr` is a * p + b of one mutable Param p, in a form whose
+    value numpy computes bit for bit as Pyomo does (p, -x, c * x, x + c for such x); else None."""
+    from pyomo.core.base.param import ParamData
+    from pyomo.core.expr import numeric_expr as ne
+
+    if isinstance(expr, ParamData):
+        return 1.0, owner.index_of(expr), 0.0  # only a mutable Param is a node of an expression
+    if not getattr(expr, "is_expression_type", lambda: False)():
+        return None
+    args = expr.args
+    if isinstance(expr, ne.NegationExpression):
+        inner = _linear_form(args[0], owner)
+        return None if inner is None else (-inner[0], inner[1], -inner[2])
+    constant = [_constant(a) for a in args]
+    if isinstance(expr, ne.ProductExpression) and len(args) == 2 and (constant[0] is None) != (constant[1] is None):
+        c = constant[0] if constant[0] is not None else constant[1]
+        inner = _linear_form(args[0] if constant[0] is None else args[1], owner)
+        # c * (+-p) is (+-c) * p exactly; c * (a * p) is not always (c * a) * p
+        return None if inner is None or abs(inner[0]) != 1.0 or inner[2] != 0.0 else (c * inner[0], inner[1], 0.0)
+    if isinstance(expr, ne.SumExpression) and len(args) == 2 and (constant[0] is None) != (constant[1] is None):
+        c = constant[0] if constant[0] is not None else constant[1]
+        inner = _linear_form(args[0] if constant[0] is None else args[1], owner)
+        return None if inner is None or inner[2] != 0.0 else (inner[0], inner[1], c)
+    return None
+
+
+def _constant(expr) -> float | None:
+    """The value of an expression that reads no mutable Param; None for one that does."""
+    from pyomo.core.expr.visitor import identify_mutable_parameters
+
+    if isinstance(expr, (int, float)):
+        return float(expr)
+    if next(iter(identify_mutable_parameters(expr)), None) is not None:
+        return None
+    return float(pyo.value(expr))
 
 
 def _param(model: pyo.ConcreteModel, name: str, index: Any):
