@@ -107,12 +107,18 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     has y of each effect segment, as in the model); by default a fund is established when it
     has capital and no project is built.
     """
+    return _people_lifted(instance, allocation, established, built, year)
+
+
+def _people_lifted(instance, allocation: pd.DataFrame, established, built, year: int | None,
+                   line: np.ndarray | None = None) -> pd.Series:
+    """people_lifted; `line` the allocation's rows' effect lines when known (_Effects.lines)."""
     fx = _effects(instance)
     years = list(instance.scenario.years)
     # aid in effect by `year` counts in full, later aid not at all; with no year, later aid is discounted
     last, discount = (years[-1], instance.scenario.horizon.discount) if year is None else (year, 0.0)
     n = len(fx.effect_keys)
-    line = fx.lines(allocation)
+    line = fx.lines(allocation) if line is None else line
     on = line >= 0
     aid = allocation["aid"].to_numpy(dtype=float)
     weight = effect_weight(allocation["year"].to_numpy(dtype=int),
@@ -158,7 +164,8 @@ def people_years(instance, allocation: pd.DataFrame, established: Mapping[tuple[
                  built: Mapping[str, float] | None = None) -> pd.Series:
     """People-years per recipient: the sum over plan years t of the people lifted in t by the
     aid that has taken effect by t (the `people_years` objective)."""
-    return sum(people_lifted(instance, allocation, established, built, year=t)
+    line = _effects(instance).lines(allocation)
+    return sum(_people_lifted(instance, allocation, established, built, t, line)
                for t in instance.scenario.years).rename("people_years")
 
 
