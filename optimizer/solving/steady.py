@@ -30,6 +30,7 @@ from pyomo.common.tee import capture_output
 from models.steadiness import DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_lag, profile_share, tie_weight
 from optimizer.solving import interrupt, progress
 
+DECISION_TIE = TIE_BREAK / 10  # a whole decision's tie-break weight is 1 to 2 times this (per fund, project, cadre-year)
 ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
 OBJECTIVE_TOLERANCE = 1e-7  # the steady plan keeps the first objective to this relative change
 
@@ -203,6 +204,7 @@ class _Block:
     value: list
     lower: list
     totals: list
+    shares: list = None  # per entry that holds a profile share: (its place in `value`, factor, donor, lag, year's place)
 
     @property
     def rows(self) -> int:
@@ -223,16 +225,31 @@ def _steady_block(model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, 
     costs = np.zeros(n_cols)
     for flow in sets.flows:
         costs[cols[id(model.x[flow])]] = TIE_BREAK * tie_weight(flow)
+    # the whole decisions (funds, projects, cadres) have a tie-break of their own: in an LP
+    # relaxation they are fractions the plan's flows leave free (a donor's cadre money split
+    # between its recipients), and without one the steady plan's decisions would be whichever
+    # vertex HiGHS lands on, not the same from a fresh solve and a warm re-solve (a live plan).
+    # Held decisions (a MIP's) make it a constant.
+    for name, keys in (("y", sets.fund_keys), ("v", sets.projects), ("c", sets.cadre_keys)):
+        var = model.component(name)
+        if var is None:
+            continue
+        for key in keys:
+            j = cols.get(id(var[key]))
+            if j is not None:
+                costs[j] = DECISION_TIE * (1.0 + tie_weight((name, *(key if isinstance(key, tuple) else (key,)))))
 
     # per line l its total X[l] as a column, X[l] - sum_t x[l,t] = 0, so that each profile row
     # holds x[l,t], X[l] and a slack (with the sum substituted every row was dense in the line's
     # years: 889,675 nonzeros against 744,067 at 800 counties)
-    block = _Block(costs, [], [0], [], [], [], [])
+    block = _Block(costs, [], [0], [], [], [], [], [])
     index, value, weights, lower, starts = block.index, block.value, block.weights, block.lower, block.starts
 
-    def add_row(pairs: list[tuple[int, float]]) -> None:
+    def add_row(pairs: list[tuple[int, float]], share: tuple | None = None) -> None:
         for j, a in sorted(pairs):
             if a != 0.0 or every_line:
+                if share is not None and j == share[0]:  # the line total's coefficient: a profile share
+                    block.shares.append((len(value), *share[1:]))
                 index.append(j)
                 value.append(a)
         starts.append(len(index))
@@ -257,8 +274,10 @@ def _steady_block(model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, 
             pi = shares[position]
             excess, deep = n_cols + len(weights), n_cols + len(weights) + 1
             weights += [1.0, SHORTFALL_WEIGHT]
-            add_row([(j, -1.0), (total, pi), (excess, 1.0)])  # excess:  g - x_t + pi X >= 0
-            add_row([(j, 1.0), (total, -DEEP_SHORTFALL * pi), (deep, 1.0)])  # deep shortfall:  s + x_t - DEEP pi X >= 0
+            add_row([(j, -1.0), (total, pi), (excess, 1.0)],  # excess:  g - x_t + pi X >= 0
+                    (total, 1.0, d, lag, position))
+            add_row([(j, 1.0), (total, -DEEP_SHORTFALL * pi), (deep, 1.0)],  # deep shortfall:  s + x_t - DEEP pi X >= 0
+                    (total, -DEEP_SHORTFALL, d, lag, position))
     return block
 
 
@@ -294,7 +313,8 @@ class SteadyCopy:
         self.columns: np.ndarray | None = None  # the column of each entry of that matrix
         self.block: _Block | None = None
         self.block_rows: np.ndarray | None = None
-        self.n_rows = 0
+        self.n_cols = self.n_rows = 0
+        self.block_values: np.ndarray | None = None
         self.builds = 0  # how many times the copy was built (tests read it)
         self.warm = False  # the copy holds a basis of its last solve: this one starts from it
 
@@ -304,30 +324,30 @@ class SteadyCopy:
     def moved(self, lp, col_lower, col_upper, row_lower, row_upper, model: pyo.ConcreteModel,
               cols: dict) -> tuple[object, tuple[int, int]]:
         """The copy, holding the stage's LP for this first stage (`lp`, with the held bounds)."""
-        matrix = lp.a_matrix_
         import highspy
 
+        matrix = lp.a_matrix_
         n_cols, n_rows = lp.num_col_, lp.num_row_
-        block = _steady_block(model, cols, n_cols, col_lower, col_upper, every_line=True)
         starts, index = np.asarray(matrix.start_), np.asarray(matrix.index_)
         values = np.asarray(matrix.value_, dtype=float)
         same = (self.highs is not None and matrix.format_ == highspy.MatrixFormat.kColwise and self.first is not None
-                and n_rows == self.n_rows and np.array_equal(starts, self.first[0]) and np.array_equal(index, self.first[1])
-                and len(block.index) == len(self.block.index) and block.starts == self.block.starts
-                and block.index == self.block.index)
+                and n_cols == self.n_cols and n_rows == self.n_rows and np.array_equal(starts, self.first[0])
+                and np.array_equal(index, self.first[1]))
         if not same:
+            block = _steady_block(model, cols, n_cols, col_lower, col_upper, every_line=True)
             copy = _copy(lp, col_lower, col_upper, row_lower, row_upper)
             copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), block.costs)
             _add_block(copy, block)
-            self.highs, self.n_rows, self.block = copy, n_rows, block
+            self.highs, self.n_cols, self.n_rows, self.block = copy, n_cols, n_rows, block
             colwise = matrix.format_ == highspy.MatrixFormat.kColwise
             self.first = (starts.copy(), index.copy(), values.copy()) if colwise else None
             self.columns = np.repeat(np.arange(n_cols, dtype=np.int32), np.diff(starts)) if colwise else None
             self.block_rows = n_rows + np.repeat(np.arange(block.rows), np.diff(block.starts))
+            self.block_values = np.array(block.value, dtype=float)
             self.builds += 1
             self.warm = False
             return copy, (len(block.weights), block.rows)
-        copy = self.highs
+        copy, block = self.highs, self.block
         every = np.arange(n_cols, dtype=np.int32)
         copy.changeColsBounds(n_cols, every, np.asarray(col_lower, dtype=float), np.asarray(col_upper, dtype=float))
         copy.changeRowsBounds(n_rows, np.arange(n_rows, dtype=np.int32), np.asarray(row_lower, dtype=float),
@@ -335,10 +355,18 @@ class SteadyCopy:
         for p in np.flatnonzero(values != self.first[2]):  # coefficients a Param moved
             copy.changeCoeff(int(index[p]), int(self.columns[p]), float(values[p]))
         self.first[2][:] = values
-        old, new = np.asarray(self.block.value), np.asarray(block.value)
-        for p in np.flatnonzero(old != new):  # profile shares a budget moved
-            copy.changeCoeff(int(self.block_rows[p]), int(block.index[p]), float(new[p]))
-        self.block = block
+        # the profile shares, from this solve's budgets (a proportion moves them)
+        years = list(model.steady_years)
+        budget = {key: pyo.value(model.budget_amount[key]) for key in model.budget_amount}
+        shares: dict[tuple, list[float]] = {}
+        for place, factor, d, lag, position in block.shares:
+            line = shares.get((d, lag))
+            if line is None:
+                line = shares[d, lag] = [profile_share(budget, d, years, lag, t) for t in years]
+            value = factor * line[position]
+            if value != self.block_values[place]:
+                copy.changeCoeff(int(self.block_rows[place]), int(block.index[place]), float(value))
+                self.block_values[place] = value
         return copy, (len(block.weights), block.rows)
 
 
