@@ -15,6 +15,10 @@ the stage is refused if it moved by more than OBJECTIVE_TOLERANCE.
 
 Under a solve that keeps its plans (a StopRequest; `ewppt solve`), a stop in this stage ends
 it with status "stopped" and the first stage's plan stays loaded.
+
+A live plan (the workbench) keeps the stage's HiGHS between its re-solves (`SteadyCopy`): its
+bounds and moved coefficients are changed in place and the simplex method starts from the last
+basis, instead of a new LP solved by interior point on every knob change.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
-from models.steadiness import DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_lag, profile_share, tie_weight
+from models.steadiness import (DECISION_TIE, DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_lag, profile_share,
+                               tie_weight)
 from optimizer.solving import interrupt, progress
 
-DECISION_TIE = TIE_BREAK / 10  # a whole decision's tie-break weight is 1 to 2 times this (per fund, project, cadre-year)
 ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
 OBJECTIVE_TOLERANCE = 1e-7  # the steady plan keeps the first objective to this relative change
 
