@@ -186,3 +186,21 @@ def test_the_steady_stage_is_kept_and_warm_started_across_param_moves():
     first = live._steady
     live.solve({"scenario.objective": "equity"})  # a structure change: a new model, a new stage LP
     assert live.builds == 2 and live._steady is not first and isinstance(live._steady, SteadyCopy)
+
+
+def test_a_scenario_change_re_runs_the_scenario_checks_and_keeps_the_tables_problems():
+    """with_scenario runs the checks that read no scenario once per tables: the problems found are
+    those of every check run afresh, and a scenario the tables cannot serve is still refused."""
+    from optimizer.data.checks import run_checks
+    from optimizer.data.schema import TABLES
+
+    tiny = load_instance(INSTANCES / "tiny")
+    tables = {name: tiny.table(name) for name in TABLES}
+    for overrides in ({"proportion.provincial": 0.0, "proportion.prefectural": 0.0},  # a warning: no budget
+                      {"priorities.enterprise_finance_min": 0.7, "priorities.household_finance_min": 0.5}):
+        scenario = tiny.scenario.override(**overrides)
+        moved = tiny.with_scenario(tiny.scenario).with_scenario(scenario)
+        errors, warnings = run_checks(tables, scenario)
+        assert not errors and warnings and [str(w) for w in moved.warnings] == [str(w) for w in warnings]
+    with pytest.raises(InvalidInstance, match="revenue"):
+        tiny.with_scenario(tiny.scenario).with_scenario(tiny.scenario.override(**{"scenario.years": [2030, 2031]}))
