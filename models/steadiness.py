@@ -20,6 +20,7 @@ from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario, takes_effect
 
 TIE_BREAK = 1e-2  # the tie-break's weight against one million yuan of aid off profile
+DECISION_TIE = TIE_BREAK / 10  # a whole decision's tie-break weight is 1 to 2 times this (per fund, project, cadre-year)
 DEEP_SHORTFALL = 0.5  # a year below this share of its line's profile is a deep shortfall ...
 SHORTFALL_WEIGHT = 0.1  # ... and weighted a tenth of aid off profile
 
@@ -58,6 +59,7 @@ def add_year_profile(m: pyo.ConcreteModel, instance: Instance, scenario: Scenari
 
         min  sum_{l,t} g[l,t] + SHORTFALL_WEIGHT sum_{l,t} s[l,t]
              + TIE_BREAK sum_{d,w,k,t} h[d,w,k,t] x[d,w,k,t]
+             + TIE_BREAK / 10 sum_{whole decisions u} (1 + h[u]) u    (funds y, projects v, cadres c)
         over the plans optimal for the scenario's objective (for equity: also keeping its
         people lifted).
 

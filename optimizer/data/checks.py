@@ -404,9 +404,23 @@ CHECKS: tuple[Callable[[Tables, Scenario], list[Problem]], ...] = (
 )
 
 
-def run_checks(tables: Tables, scenario: Scenario) -> tuple[list[Problem], list[Problem]]:
-    """All checks in order; returns (errors, warnings)."""
-    problems = [p for check in CHECKS for p in check(tables, scenario)]
+# the checks that read the scenario (its years, proportions or priorities); every other check
+# reads the tables alone
+SCENARIO_CHECKS = frozenset({check_revenue_years, check_capacity_years, check_some_budget, check_share_sum,
+                             check_projects, check_locks})
+
+
+def table_checks(tables: Tables) -> dict[Callable, list[Problem]]:
+    """The problems of the checks that read the tables alone, by check (see run_checks' `known`)."""
+    return {check: check(tables, None) for check in CHECKS if check not in SCENARIO_CHECKS}
+
+
+def run_checks(tables: Tables, scenario: Scenario,
+               known: dict[Callable, list[Problem]] | None = None) -> tuple[list[Problem], list[Problem]]:
+    """All checks in order; returns (errors, warnings). `known` (from table_checks on these very
+    tables) stands for the checks that read no scenario: only the others run."""
+    known = known or {}
+    problems = [p for check in CHECKS for p in (known[check] if check in known else check(tables, scenario))]
     errors = [p for p in problems if not p.message.startswith("warning:")]
     warnings = [p for p in problems if p.message.startswith("warning:")]
     return errors, warnings

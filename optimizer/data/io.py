@@ -70,14 +70,21 @@ class Instance:
         return h.hexdigest()
 
     def with_scenario(self, scenario: Scenario) -> "Instance":
-        """The same tables under another scenario (checks that depend on the years re-run)."""
-        from optimizer.data.checks import run_checks
+        """The same tables under another scenario (the checks that read the scenario re-run; those
+        that read the tables alone are run once for these tables and kept with them)."""
+        from optimizer.data.checks import run_checks, table_checks
 
         tables = {name: self.table(name) for name in TABLES}
-        errors, warnings = run_checks(tables, scenario)
+        known = self.__dict__.get("_table_checks")
+        if known is None:
+            known = table_checks(tables)
+            object.__setattr__(self, "_table_checks", known)  # the same tables: the same problems
+        errors, warnings = run_checks(tables, scenario, known)
         if errors:
             raise InvalidInstance(errors)
-        return Instance(path=self.path, scenario=scenario, warnings=tuple(warnings), **tables)
+        instance = Instance(path=self.path, scenario=scenario, warnings=tuple(warnings), **tables)
+        object.__setattr__(instance, "_table_checks", known)
+        return instance
 
 
 # ----------------------------------------------------------------------------- locating

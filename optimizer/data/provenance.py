@@ -150,5 +150,21 @@ def instance_figures(path: str | Path | None) -> dict[str, int] | None:
     instance has none or it is malformed (`ewppt validate` reports the problems)."""
     if path is None:
         return None
+    source = Path(path) if Path(path).is_file() else Path(path) / PROVENANCE_FILE
+    try:
+        stat = source.stat()
+        stamp = (str(source.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    if stamp is not None and stamp in _FIGURES:  # the same file, unchanged: read once (a live plan's re-solves)
+        return dict(_FIGURES[stamp]) if _FIGURES[stamp] is not None else None
     rows, problems = read_provenance(path)
-    return None if problems else provenance_counts(rows)
+    figures = None if problems else provenance_counts(rows)
+    if stamp is not None:
+        _FIGURES[stamp] = dict(figures) if figures is not None else None
+        while len(_FIGURES) > 16:
+            del _FIGURES[next(iter(_FIGURES))]
+    return figures
+
+
+_FIGURES: dict[tuple, dict | None] = {}  # (file, modified, size) -> its counts

@@ -41,6 +41,61 @@ def segment_people(totals: np.ndarray, widths: np.ndarray, rates: np.ndarray, se
     return np.clip(totals[..., segment_effect] - lower, 0.0, widths) * rates
 
 
+class _Effects:
+    """What people_lifted reads from an instance's tables and never from a plan, as arrays:
+    the effect segments (sorted by recipient, instrument, segment; lines that projects replace
+    left out), their recipient-instruments, each instrument's lag and set-up cost, the projects
+    and the poor population per recipient."""
+
+    def __init__(self, instance) -> None:
+        instruments = instance.instruments.set_index("instrument")
+        self.lag = instruments["lag_years"].astype(int)
+        self.setup = instruments["setup_cost"].astype(float)
+        projects = self.projects = instance.projects
+        replaced = set(zip(projects["recipient"], projects["instrument"]))
+        effects = instance.effects
+        if replaced:
+            effects = effects[[key not in replaced for key in zip(effects["recipient"], effects["instrument"])]]
+        segments = effects.sort_values(["recipient", "instrument", "segment"])
+        keys = pd.MultiIndex.from_frame(segments[["recipient", "instrument"]])
+        self.effect_keys = keys.unique()
+        self.position = {key: e for e, key in enumerate(self.effect_keys)}
+        self.index = self.effect_keys.get_indexer(keys)  # each segment's recipient-instrument
+        self.setup_of = self.setup.reindex(self.effect_keys.get_level_values(1)).to_numpy()
+        self.widths = segments["width"].to_numpy(dtype=float)
+        self.rates = segments["people_per_million"].to_numpy(dtype=float)
+        self.poor = recipients_poor(instance)
+        self.segment_recipient = self.poor.index.get_indexer(segments["recipient"])  # -1: not a recipient
+        self.project_recipient = self.poor.index.get_indexer(projects["recipient"])
+        self.project_ids = projects["project"].tolist()
+        self.project_people = projects["people"].to_numpy(dtype=float)
+        self.project_earliest = projects["earliest_year"].to_numpy(dtype=int)
+        self.project_lag = projects["instrument"].map(self.lag).fillna(0).to_numpy(dtype=int)
+        self.instrument_of_project = dict(zip(projects["project"], projects["instrument"]))
+
+    def lines(self, allocation: pd.DataFrame) -> np.ndarray:
+        """Each allocation row's recipient-instrument among the effect lines (-1: none)."""
+        position = self.position
+        return np.fromiter((position.get(key, -1) for key in zip(allocation["recipient"], allocation["instrument"])),
+                           dtype=np.int64, count=len(allocation))
+
+
+_EFFECTS: dict[tuple, tuple] = {}  # id()s of the tables read -> (the tables, kept alive so ids stay theirs; _Effects)
+
+
+def _effects(instance) -> _Effects:
+    """The instance's _Effects, computed once for the same table objects (an instance's tables are
+    not changed in place: a changed table is a new Instance)."""
+    tables = (instance.instruments, instance.projects, instance.effects, instance.recipients)
+    key = tuple(map(id, tables))
+    found = _EFFECTS.get(key)
+    if found is None:
+        found = _EFFECTS[key] = (tables, _Effects(instance))
+        while len(_EFFECTS) > 8:
+            del _EFFECTS[next(iter(_EFFECTS))]
+    return found[1]
+
+
 def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple[str, str], float] | None = None,
                   built: Mapping[str, float] | None = None, year: int | None = None) -> pd.Series:
     """People lifted per recipient (indexed by recipient, every recipient present): by default
@@ -53,50 +108,48 @@ def people_lifted(instance, allocation: pd.DataFrame, established: Mapping[tuple
     has y of each effect segment, as in the model); by default a fund is established when it
     has capital and no project is built.
     """
+    return _people_lifted(instance, allocation, established, built, year)
+
+
+def _people_lifted(instance, allocation: pd.DataFrame, established, built, year: int | None,
+                   line: np.ndarray | None = None) -> pd.Series:
+    """people_lifted; `line` the allocation's rows' effect lines when known (_Effects.lines)."""
+    fx = _effects(instance)
     years = list(instance.scenario.years)
     # aid in effect by `year` counts in full, later aid not at all; with no year, later aid is discounted
     last, discount = (years[-1], instance.scenario.horizon.discount) if year is None else (year, 0.0)
-    lag = instance.instruments.set_index("instrument")["lag_years"].astype(int)
-    projects = instance.projects
-    replaced = set(zip(projects["recipient"], projects["instrument"]))
-    effects = instance.effects
-    if replaced:
-        effects = effects[[key not in replaced for key in zip(effects["recipient"], effects["instrument"])]]
-    segments = effects.sort_values(["recipient", "instrument", "segment"])
-    keys = pd.MultiIndex.from_frame(segments[["recipient", "instrument"]])
-    effect_keys = keys.unique()
-    totals = allocation.groupby(["recipient", "instrument"])["aid"].sum().reindex(effect_keys, fill_value=0.0)
+    n = len(fx.effect_keys)
+    line = fx.lines(allocation) if line is None else line
+    on = line >= 0
+    aid = allocation["aid"].to_numpy(dtype=float)
     weight = effect_weight(allocation["year"].to_numpy(dtype=int),
-                           allocation["instrument"].map(lag).fillna(0).to_numpy(dtype=int), last, discount)
-    counted = ((allocation["aid"] * weight).groupby([allocation["recipient"], allocation["instrument"]]).sum()
-               .reindex(effect_keys, fill_value=0.0).to_numpy(dtype=float))
-    setup = instance.instruments.set_index("instrument")["setup_cost"].astype(float)
+                           allocation["instrument"].map(fx.lag).fillna(0).to_numpy(dtype=int), last, discount)
+    totals = np.bincount(line[on], weights=aid[on], minlength=n)
+    counted = np.bincount(line[on], weights=(aid * weight)[on], minlength=n)
     if established is None:
-        opened = totals.to_numpy(dtype=float) > ESTABLISHED
+        opened = totals > ESTABLISHED
+        share = 1.0
     else:
-        opened = np.array([established.get(key, 0.0) for key in effect_keys], dtype=float)
-    setup_of = setup.reindex(effect_keys.get_level_values(1)).to_numpy()
-    charge = setup_of * opened
-    # a fraction of a fund (an LP relaxation) has that fraction of each segment (fund_effect)
-    index = effect_keys.get_indexer(keys)
-    is_fund = np.array([key in established for key in effect_keys]) if established is not None else np.zeros(0, bool)
-    share = np.where(is_fund, opened, 1.0)[index] if established is not None else 1.0
-    lifted = segment_people(np.minimum(np.maximum(totals.to_numpy(dtype=float) - charge, 0.0), counted),
-                            segments["width"].to_numpy(dtype=float) * share,
-                            segments["people_per_million"].to_numpy(dtype=float), index)
-    by_recipient = pd.Series(lifted, index=segments["recipient"].to_numpy()).groupby(level=0).sum()
-    share = projects["project"].map(built or {}).fillna(0.0).astype(float)
-    earliest = projects["earliest_year"].to_numpy(dtype=int)
-    # a project starting after the plan is never built (recheck), and weighted 1 as in the model
-    serving = np.where(earliest > years[-1], 1.0,
-                       effect_weight(np.maximum(earliest, years[0]),
-                                     projects["instrument"].map(lag).fillna(0).to_numpy(dtype=int), last, discount))
-    share = share * serving
-    project_people = (projects["people"].astype(float) * share).groupby(projects["recipient"]).sum()
-    by_recipient = by_recipient.add(project_people, fill_value=0.0)
-    poor = recipients_poor(instance)
-    people = by_recipient.reindex(poor.index, fill_value=0.0)
-    return np.minimum(people, poor).rename("people_lifted")
+        opened = np.array([established.get(key, 0.0) for key in fx.effect_keys], dtype=float)
+        # a fraction of a fund (an LP relaxation) has that fraction of each segment (fund_effect)
+        is_fund = np.array([key in established for key in fx.effect_keys], dtype=bool)
+        share = np.where(is_fund, opened, 1.0)[fx.index]
+    charge = fx.setup_of * opened
+    lifted = segment_people(np.minimum(np.maximum(totals - charge, 0.0), counted), fx.widths * share, fx.rates,
+                            fx.index)
+    poor = fx.poor
+    mine = fx.segment_recipient >= 0
+    people = np.bincount(fx.segment_recipient[mine], weights=lifted[mine], minlength=len(poor))
+    if len(fx.project_ids):
+        chosen = np.array([float((built or {}).get(q, 0.0)) for q in fx.project_ids])
+        chosen = np.nan_to_num(chosen, nan=0.0)
+        # a project starting after the plan is never built (recheck), and weighted 1 as in the model
+        serving = np.where(fx.project_earliest > years[-1], 1.0,
+                           effect_weight(np.maximum(fx.project_earliest, years[0]), fx.project_lag, last, discount))
+        served = fx.project_recipient >= 0
+        people += np.bincount(fx.project_recipient[served], weights=(fx.project_people * chosen * serving)[served],
+                              minlength=len(poor))
+    return pd.Series(np.minimum(people, poor.to_numpy()), index=poor.index, name="people_lifted")
 
 
 def people_lifted_by_plan_end(instance, allocation: pd.DataFrame,
@@ -112,7 +165,8 @@ def people_years(instance, allocation: pd.DataFrame, established: Mapping[tuple[
                  built: Mapping[str, float] | None = None) -> pd.Series:
     """People-years per recipient: the sum over plan years t of the people lifted in t by the
     aid that has taken effect by t (the `people_years` objective)."""
-    return sum(people_lifted(instance, allocation, established, built, year=t)
+    line = _effects(instance).lines(allocation)
+    return sum(_people_lifted(instance, allocation, established, built, t, line)
                for t in instance.scenario.years).rename("people_years")
 
 
@@ -123,14 +177,13 @@ def people_by_category(instance, allocation: pd.DataFrame, established: Mapping[
     by the recipient's poor population, so the categories add up to the plan's total whenever no
     recipient reaches its cap)."""
     category = instance.instruments.set_index("instrument")["category"]
-    projects = instance.projects
+    instrument_of = _effects(instance).instrument_of_project
     out = {}
     for name in sorted(category.unique()):
         mine = set(category.index[category == name])
         part = allocation[allocation["instrument"].isin(mine)]
         funds = {key: y for key, y in (established or {}).items() if key[1] in mine} if established is not None else None
-        builds = {q: b for q, b in (built or {}).items()
-                  if projects.loc[projects["project"] == q, "instrument"].isin(mine).any()}
+        builds = {q: b for q, b in (built or {}).items() if instrument_of.get(q) in mine}
         people = people_lifted(instance, part, funds, builds).sum()
         out[name] = {"aid_million": float(part["aid"].sum()), "people_lifted": float(people)}
     return out

@@ -59,18 +59,20 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
         violations.append(f"aid in years outside the plan: {outside}")
 
     # budgets, with cadre costs
+    # (sums are read as dicts: one Series lookup per rule took most of the re-check's time)
     budget = budgets(instance.revenue, scenario)
-    spent = alloc.groupby(["donor", "year"])["aid"].sum()
+    budget_of = budget.to_dict()
+    spent = alloc.groupby(["donor", "year"])["aid"].sum().to_dict()
     cadres = decisions[decisions["kind"] == "cadres"] if len(decisions) else decisions
-    cadre_cost = cadres.groupby(["donor", "year"])["money"].sum() if len(cadres) else pd.Series(dtype=float)
+    cadre_cost = cadres.groupby(["donor", "year"])["money"].sum().to_dict() if len(cadres) else {}
     for d in instance.donors["donor"]:
         for t in years:
-            b = float(budget.get((d, t), 0.0))
+            b = float(budget_of.get((d, t), 0.0))
             used = float(spent.get((d, t), 0.0)) + float(cadre_cost.get((d, t), 0.0))
             check(-abs(used - b), b, f"budget {d} {t}: spent {used:.6g}, budget {b:.6g}")
 
     # quotas and growth
-    pair_aid = alloc.groupby(["donor", "recipient", "year"])["aid"].sum()
+    pair_aid = alloc.groupby(["donor", "recipient", "year"])["aid"].sum().to_dict()
     growth = scenario.priorities.quota_growth_min
     for d, w, q in instance.pairs[["donor", "recipient", "base_quota"]].itertuples(index=False):
         for i, t in enumerate(years):
@@ -88,13 +90,13 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     national = scenario.priorities.scope == "national"
     group = pd.Series("*", index=alloc.index) if national else alloc["donor"]
     groups = ["*"] if national else list(instance.donors["donor"])
-    group_budget = budget.groupby(level=1).sum() if national else budget
+    group_budget = (budget.groupby(level=1).sum() if national else budget).to_dict()
 
-    def totals(mask) -> pd.Series:
+    def totals(mask) -> dict:
         """Aid of the flows in `mask` per (group, year), summed once for every row of a rule."""
-        return alloc["aid"].where(mask, 0.0).groupby([group, alloc["year"]]).sum()
+        return alloc["aid"].where(mask, 0.0).groupby([group, alloc["year"]]).sum().to_dict()
 
-    def total(summed: pd.Series, g, t) -> float:
+    def total(summed: dict, g, t) -> float:
         return float(summed.get((g, t), 0.0))
 
     everything = pd.Series(True, index=alloc.index)
@@ -124,7 +126,7 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
                       f"{rule} {g} {t}: {amount:.6g} against {share:g} x {reference:.6g}")
 
     # capacity
-    by_rik = alloc.groupby(["recipient", "instrument", "year"])["aid"].sum()
+    by_rik = alloc.groupby(["recipient", "instrument", "year"])["aid"].sum().to_dict()
     for w, k, t, cap in instance.capacity[["recipient", "instrument", "year", "max_aid"]].itertuples(index=False):
         if t in years:
             a = float(by_rik.get((w, k, int(t)), 0.0))
@@ -135,8 +137,8 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     rec = instance.recipients.set_index("recipient")
     paired = {w for _, w in pairs}
     lent = (alloc["aid"] * alloc["instrument"].map(leverage).astype(float))[alloc["category"] == "enterprise_finance"] \
-        .groupby([alloc["recipient"], alloc["year"]]).sum()
-    built = alloc[alloc["category"] == "public_goods"].groupby(["recipient", "year"])["aid"].sum()
+        .groupby([alloc["recipient"], alloc["year"]]).sum().to_dict()
+    built = alloc[alloc["category"] == "public_goods"].groupby(["recipient", "year"])["aid"].sum().to_dict()
     for w in paired:
         cumulative = 0.0
         for t in years:
@@ -145,7 +147,7 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
             check(limit - float(lent.get((w, t), 0.0)), limit, f"investment {w} {t}: lending above {limit:.6g}")
 
     # locks: promised aid kept
-    flow = alloc.groupby(["donor", "recipient", "instrument", "year"])["aid"].sum()
+    flow = alloc.groupby(["donor", "recipient", "instrument", "year"])["aid"].sum().to_dict()
     for d, w, k, t, aid, lo, hi in instance.locks[["donor", "recipient", "instrument", "year", "aid", "min_aid",
                                                     "max_aid"]].itertuples(index=False):
         x = float(flow.get((d, w, k, int(t)), 0.0))
@@ -230,7 +232,7 @@ def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, yea
     # projects: a line's aid is the cost of its built projects, paid from their years on
     projects = instance.projects
     built = set(decisions.loc[decisions["kind"] == "project", "project"]) if len(decisions) else set()
-    by_year = alloc.groupby(["recipient", "instrument", "year"])["aid"].sum()
+    by_year = alloc.groupby(["recipient", "instrument", "year"])["aid"].sum().to_dict()
     for (w, k), group in projects.groupby(["recipient", "instrument"]):
         chosen = group[group["project"].isin(built)]
         cost = float(chosen["cost"].sum())

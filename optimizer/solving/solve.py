@@ -112,7 +112,7 @@ def new_solver():
 
 
 def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt=None,
-                ranging: bool = False, stop: interrupt.StopRequest | None = None) -> Result:
+                ranging: bool = False, stop: interrupt.StopRequest | None = None, steady=None) -> Result:
     """Solve a built model and read the plan back into a Result (with its ranging table when
     `ranging`: computed here, while HiGHS still holds the plan's LP and basis).
 
@@ -121,12 +121,15 @@ def solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario
     with its whole decisions fixed (what one more million is worth, given those decisions).
     `stop` as in `solve`: a MIP stopped in branch and bound with a plan reports it with status
     `stopped`. The scenario's time limit covers every stage here, the steady stage included.
+    `steady` (a `steady.SteadyCopy` the caller keeps with `model` and `opt`) keeps the steady
+    stage's LP between re-solves of this model, moved and warm started (a live plan's re-solve).
     """
     with interrupt.controlled(stop, scenario.solver.time_limit):
-        return _solve_model(model, instance, scenario, opt, ranging)
+        return _solve_model(model, instance, scenario, opt, ranging, steady)
 
 
-def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt, ranging: bool) -> Result:
+def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenario, opt, ranging: bool,
+                 steady_copy=None) -> Result:
     base = dict(scenario=scenario.model_dump(mode="json"), instance_digest=instance.digest,
                 warnings=[str(w) for w in instance.warnings], figures=instance_figures(instance.path))
     opt = opt or new_solver()
@@ -161,7 +164,8 @@ def _solve_model(model: pyo.ConcreteModel, instance: Instance, scenario: Scenari
                 ranged = _ranging(opt, model, notes)
         steady = None
         if outcome.status in planned and outcome.has_plan and getattr(model, "steady_years", None):
-            steady = _steady_stage(opt, model, scenario, outcome.status, time.perf_counter() - started, notes)
+            steady = _steady_stage(opt, model, scenario, outcome.status, time.perf_counter() - started, notes,
+                                   steady_copy)
             if steady == "stopped":  # stopped in the steady stage: the first stage's plan, reported as stopped
                 stopped_by = interrupt.keep()
                 first_status, outcome.status = outcome.status, "stopped"
@@ -224,7 +228,7 @@ def _stopped_message(outcome: MipOutcome, stopped_by: str, first_status: str = "
 
 
 def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, status: str, first_stage: float,
-                  notes: list[str]) -> str:
+                  notes: list[str], reuse=None) -> str:
     """Run the steady stage within what is left of the time limit; returns its status
     (`optimal`, HiGHS's status when it stopped, or `skipped: ...`), a note when the plan stays
     the first stage's."""
@@ -244,7 +248,7 @@ def _steady_stage(opt, model: pyo.ConcreteModel, scenario: Scenario, status: str
     if left is not None:
         limit = min(limit, left)
     with progress.stage("steady year profiles: the same objective, funding lines on their profiles"):
-        steady = steady_plan(opt, model, scenario, limit).status
+        steady = steady_plan(opt, model, scenario, limit, reuse).status
     if steady == "stopped":
         notes.append(f"year profiles: the steady stage was stopped; {first}")
     elif steady != "optimal":

@@ -15,6 +15,10 @@ the stage is refused if it moved by more than OBJECTIVE_TOLERANCE.
 
 Under a solve that keeps its plans (a StopRequest; `ewppt solve`), a stop in this stage ends
 it with status "stopped" and the first stage's plan stays loaded.
+
+A live plan (the workbench) keeps the stage's HiGHS between its re-solves (`SteadyCopy`): its
+bounds and moved coefficients are changed in place and the simplex method starts from the last
+basis, instead of a new LP solved by interior point on every knob change.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 
-from models.steadiness import DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_lag, profile_share, tie_weight
+from models.steadiness import (DECISION_TIE, DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_lag, profile_share,
+                               tie_weight)
 from optimizer.solving import interrupt, progress
 
 ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
@@ -44,10 +49,15 @@ class SteadyOutcome:
     objective_change: float = 0.0
 
 
-def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> SteadyOutcome:
+def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
+                reuse: "SteadyCopy | None" = None) -> SteadyOutcome:
     """Load into `model` the steadiest of the plans as good as the one HiGHS (`opt`'s, Pyomo's
     persistent HiGHS) has just solved; a MIP's whole decisions stay at the plan's values. The
-    plan loaded stays when the stage does not end optimal."""
+    plan loaded stays when the stage does not end optimal.
+
+    `reuse` (a SteadyCopy held by the caller across re-solves of the same model, as a live
+    plan does) keeps the stage's HiGHS between solves: its bounds and coefficients are moved to
+    this solve's and it starts from its last basis, instead of a new LP each time."""
     import highspy
 
     keep = interrupt.keeps_plans()  # a stop here keeps the first stage's plan (no exception)
@@ -115,16 +125,26 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float) -> S
         floor = better * value - OBJECTIVE_TOLERANCE * max(1.0, abs(value)) / 10
         dense_row = (np.flatnonzero(costs), better * costs[costs != 0], floor)
 
-    copy = _copy(lp, col_lower, col_upper, row_lower, row_upper)
-    if dense_row is not None:
-        index, values, floor = dense_row
-        copy.addRow(floor, math.inf, len(index), index.astype(np.int32), values)
-    added = _add_steady_rows(copy, model, cols, n_cols, col_lower, col_upper)
+    if reuse is not None and dense_row is None:  # a live plan: the copy of its last re-solve, moved
+        copy, added = reuse.moved(lp, col_lower, col_upper, row_lower, row_upper, model, cols)
+    else:
+        copy = _copy(lp, col_lower, col_upper, row_lower, row_upper)
+        if dense_row is not None:
+            index, values, floor = dense_row
+            copy.addRow(floor, math.inf, len(index), index.astype(np.int32), values)
+        added = _add_steady_rows(copy, model, cols, n_cols, col_lower, col_upper)
     outcome.columns_added, outcome.rows_added = added
 
     _set_options(copy, scenario, time_limit)
+    if reuse is not None:
+        # HiGHS's time limit counts every run of one Highs object: this run's from where the last ended
+        copy.setOptionValue("time_limit", float(time_limit) + copy.getRunTime())
+        if reuse.warm:  # the basis of the last re-solve, moved: the simplex method
+            copy.setOptionValue("solver", "simplex")
     with interrupt.solving(copy, keep=keep):
         copy.run()
+    if reuse is not None:
+        reuse.solved(copy)
     if keep and interrupt.requested():
         outcome.status = "stopped"
         return outcome
@@ -181,6 +201,36 @@ def _copy(lp, col_lower, col_upper, row_lower, row_upper, objective: bool = Fals
 
 def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, col_upper) -> tuple[int, int]:
     """models/steadiness.py's columns and rows, for the lines that can still move."""
+    block = _steady_block(model, cols, n_cols, col_lower, col_upper)
+    copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), block.costs)
+    return _add_block(copy, block)
+
+
+@dataclass
+class _Block:
+    """The steady stage's columns (after the first stage's n_cols) and rows (after its rows), in
+    rows: `starts`, `index`, `value` (CSR), `lower`/`upper` per row, `weights` per new column, and
+    `costs` the tie-break of the first stage's columns."""
+
+    costs: np.ndarray
+    weights: list
+    starts: list
+    index: list
+    value: list
+    lower: list
+    totals: list
+    shares: list = None  # per entry that holds a profile share: (its place in `value`, factor, donor, lag, year's place)
+
+    @property
+    def rows(self) -> int:
+        return len(self.lower)
+
+
+def _steady_block(model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, col_upper,
+                  every_line: bool = False) -> _Block:
+    """The steady columns and rows; a line whose every flow is held is left out (its profile
+    gap is a constant) unless `every_line`, which also keeps the coefficients that are 0 now
+    (so that the block's structure is the same for every budget and every set of held flows)."""
     sets = model.index_sets
     years = list(model.steady_years)
     budget = {key: pyo.value(model.budget_amount[key]) for key in model.budget_amount}
@@ -190,29 +240,48 @@ def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, co
     costs = np.zeros(n_cols)
     for flow in sets.flows:
         costs[cols[id(model.x[flow])]] = TIE_BREAK * tie_weight(flow)
-    copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), costs)
+    # the whole decisions (funds, projects, cadres) have a tie-break of their own: in an LP
+    # relaxation they are fractions the plan's flows leave free (a donor's cadre money split
+    # between its recipients), and without one the steady plan's decisions would be whichever
+    # vertex HiGHS lands on, not the same from a fresh solve and a warm re-solve (a live plan).
+    # Held decisions (a MIP's) make it a constant.
+    for name, keys in (("y", sets.fund_keys), ("v", sets.projects), ("c", sets.cadre_keys)):
+        var = model.component(name)
+        if var is None:
+            continue
+        for key in keys:
+            j = cols.get(id(var[key]))
+            if j is not None:
+                costs[j] = DECISION_TIE * (1.0 + tie_weight((name, *(key if isinstance(key, tuple) else (key,)))))
 
     # per line l its total X[l] as a column, X[l] - sum_t x[l,t] = 0, so that each profile row
     # holds x[l,t], X[l] and a slack (with the sum substituted every row was dense in the line's
     # years: 889,675 nonzeros against 744,067 at 800 counties)
-    starts, index, value, weights, lower, totals = [0], [], [], [], [], []
+    block = _Block(costs, [], [0], [], [], [], [], [])
+    index, value, weights, lower, starts = block.index, block.value, block.weights, block.lower, block.starts
 
-    def add_row(pairs: list[tuple[int, float]]) -> None:
+    def add_row(pairs: list[tuple[int, float]], share: tuple | None = None) -> None:
         for j, a in sorted(pairs):
-            if a != 0.0:
+            if a != 0.0 or every_line:
+                if share is not None and j == share[0]:  # the line total's coefficient: a profile share
+                    block.shares.append((len(value), *share[1:]))
                 index.append(j)
                 value.append(a)
         starts.append(len(index))
         lower.append(0.0)
 
+    shares_of: dict[tuple, list[float]] = {}
     for (d, w, k), members in lines.items():
         present = [j for j in members if j is not None]
-        if all(col_upper[j] == col_lower[j] for j in present):
+        if not every_line and all(col_upper[j] == col_lower[j] for j in present):
             continue  # the whole line is held: its profile gap is a constant
-        shares = [profile_share(budget, d, years, profile_lag(model, k), t) for t in years]
+        lag = profile_lag(model, k)
+        shares = shares_of.get((d, lag))
+        if shares is None:
+            shares = shares_of[d, lag] = [profile_share(budget, d, years, lag, t) for t in years]
         total = n_cols + len(weights)
         weights.append(0.0)
-        totals.append(len(lower))
+        block.totals.append(len(lower))
         add_row([(total, 1.0)] + [(j, -1.0) for j in present])  # X - sum_t x_t = 0
         for position, j in enumerate(members):
             if j is None:
@@ -220,24 +289,105 @@ def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, co
             pi = shares[position]
             excess, deep = n_cols + len(weights), n_cols + len(weights) + 1
             weights += [1.0, SHORTFALL_WEIGHT]
-            add_row([(j, -1.0), (total, pi), (excess, 1.0)])  # excess:  g - x_t + pi X >= 0
-            add_row([(j, 1.0), (total, -DEEP_SHORTFALL * pi), (deep, 1.0)])  # deep shortfall:  s + x_t - DEEP pi X >= 0
-    if not weights:
+            add_row([(j, -1.0), (total, pi), (excess, 1.0)],  # excess:  g - x_t + pi X >= 0
+                    (total, 1.0, d, lag, position))
+            add_row([(j, 1.0), (total, -DEEP_SHORTFALL * pi), (deep, 1.0)],  # deep shortfall:  s + x_t - DEEP pi X >= 0
+                    (total, -DEEP_SHORTFALL, d, lag, position))
+    return block
+
+
+def _add_block(copy, block: _Block) -> tuple[int, int]:
+    if not block.weights:
         return 0, 0
-    new_cols, n_new_rows = len(weights), len(lower)
-    copy.addCols(new_cols, np.array(weights), np.zeros(new_cols), np.full(new_cols, math.inf), 0,
+    new_cols, n_new_rows = len(block.weights), block.rows
+    copy.addCols(new_cols, np.array(block.weights), np.zeros(new_cols), np.full(new_cols, math.inf), 0,
                  np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([], dtype=float))
     upper = np.full(n_new_rows, math.inf)
-    upper[totals] = 0.0
-    copy.addRows(n_new_rows, np.array(lower), upper, len(index),
-                 np.array(starts[:-1], dtype=np.int32), np.array(index, dtype=np.int32), np.array(value, dtype=float))
+    upper[block.totals] = 0.0
+    copy.addRows(n_new_rows, np.array(block.lower), upper, len(block.index), np.array(block.starts[:-1], dtype=np.int32),
+                 np.array(block.index, dtype=np.int32), np.array(block.value, dtype=float))
     return new_cols, n_new_rows
+
+
+class SteadyCopy:
+    """The steady stage's HiGHS, kept across re-solves of one model (a live plan re-solved for
+    each change of its knobs; see steady_plan's `reuse`).
+
+    The LP it holds is the one a fresh stage would build, with every line's rows present (a
+    line whose flows are all held has a constant profile gap: its rows change the objective by
+    a constant, not the plans that are optimal). A re-solve moves it to the first stage's new
+    LP: the column and row bounds (the held flows and rows of this solve), the coefficients of
+    the first stage's matrix that moved (a Param in a coefficient) and the profile shares
+    (budgets moved by a proportion). HiGHS then starts from the basis of the last solve. When
+    the first stage's matrix changed its structure (a model rebuilt), the copy is built anew.
+    """
+
+    def __init__(self) -> None:
+        self.highs = None
+        self.first: tuple | None = None  # the first stage's matrix: starts, index, values
+        self.columns: np.ndarray | None = None  # the column of each entry of that matrix
+        self.block: _Block | None = None
+        self.block_rows: np.ndarray | None = None
+        self.n_cols = self.n_rows = 0
+        self.block_values: np.ndarray | None = None
+        self.builds = 0  # how many times the copy was built (tests read it)
+        self.warm = False  # the copy holds a basis of its last solve: this one starts from it
+
+    def solved(self, copy) -> None:
+        self.warm = copy is self.highs and copy.getBasis().valid
+
+    def moved(self, lp, col_lower, col_upper, row_lower, row_upper, model: pyo.ConcreteModel,
+              cols: dict) -> tuple[object, tuple[int, int]]:
+        """The copy, holding the stage's LP for this first stage (`lp`, with the held bounds)."""
+        import highspy
+
+        matrix = lp.a_matrix_
+        n_cols, n_rows = lp.num_col_, lp.num_row_
+        starts, index = np.asarray(matrix.start_), np.asarray(matrix.index_)
+        values = np.asarray(matrix.value_, dtype=float)
+        same = (self.highs is not None and matrix.format_ == highspy.MatrixFormat.kColwise and self.first is not None
+                and n_cols == self.n_cols and n_rows == self.n_rows and np.array_equal(starts, self.first[0])
+                and np.array_equal(index, self.first[1]))
+        if not same:
+            block = _steady_block(model, cols, n_cols, col_lower, col_upper, every_line=True)
+            copy = _copy(lp, col_lower, col_upper, row_lower, row_upper)
+            copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), block.costs)
+            _add_block(copy, block)
+            self.highs, self.n_cols, self.n_rows, self.block = copy, n_cols, n_rows, block
+            colwise = matrix.format_ == highspy.MatrixFormat.kColwise
+            self.first = (starts.copy(), index.copy(), values.copy()) if colwise else None
+            self.columns = np.repeat(np.arange(n_cols, dtype=np.int32), np.diff(starts)) if colwise else None
+            self.block_rows = n_rows + np.repeat(np.arange(block.rows), np.diff(block.starts))
+            self.block_values = np.array(block.value, dtype=float)
+            self.builds += 1
+            self.warm = False
+            return copy, (len(block.weights), block.rows)
+        copy, block = self.highs, self.block
+        every = np.arange(n_cols, dtype=np.int32)
+        copy.changeColsBounds(n_cols, every, np.asarray(col_lower, dtype=float), np.asarray(col_upper, dtype=float))
+        copy.changeRowsBounds(n_rows, np.arange(n_rows, dtype=np.int32), np.asarray(row_lower, dtype=float),
+                              np.asarray(row_upper, dtype=float))
+        for p in np.flatnonzero(values != self.first[2]):  # coefficients a Param moved
+            copy.changeCoeff(int(index[p]), int(self.columns[p]), float(values[p]))
+        self.first[2][:] = values
+        # the profile shares, from this solve's budgets (a proportion moves them)
+        years = list(model.steady_years)
+        budget = {key: pyo.value(model.budget_amount[key]) for key in model.budget_amount}
+        shares: dict[tuple, list[float]] = {}
+        for place, factor, d, lag, position in block.shares:
+            line = shares.get((d, lag))
+            if line is None:
+                line = shares[d, lag] = [profile_share(budget, d, years, lag, t) for t in years]
+            value = factor * line[position]
+            if value != self.block_values[place]:
+                copy.changeCoeff(int(self.block_rows[place]), int(block.index[place]), float(value))
+                self.block_values[place] = value
+        return copy, (len(block.weights), block.rows)
 
 
 def _set_options(copy, scenario, time_limit: float) -> None:
     method = scenario.solver.method
-    if method != "choose":
-        copy.setOptionValue("solver", method)
+    copy.setOptionValue("solver", method)
     if scenario.solver.threads:
         copy.setOptionValue("threads", int(scenario.solver.threads))
     copy.setOptionValue("time_limit", float(time_limit))

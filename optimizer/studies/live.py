@@ -28,6 +28,7 @@ from optimizer.data.schema import LEVELS, PRIORITY_KEYS, TABLES, Scenario
 from optimizer.solving import interrupt
 from optimizer.solving.results import Result
 from optimizer.solving.solve import solve, solve_model
+from optimizer.solving.steady import SteadyCopy
 from optimizer.studies.study import ParameterSpec, ResolvedParameter, Study, apply_to_instance, base_level, \
     resolve_parameters
 from optimizer.studies.sweep import _BuiltModel, _param, _SelectiveUpdates
@@ -65,6 +66,7 @@ class LivePlan:
         self.instance = instance
         self.plain = scale_of(instance).plain  # the sweep engine works in the instance's own units
         self._built: _BuiltModel | None = None
+        self._steady: SteadyCopy | None = None  # the steady stage's LP, kept with the built model
         self._structure: tuple | None = None
         self._cells: dict[str, ResolvedParameter] = {}  # table paths moved so far
         self._file_values: dict[str, float] = {}  # their values in the files
@@ -142,7 +144,7 @@ class LivePlan:
         if built.selective is not None:
             built.selective.update(built.changed)
         built.changed, built.budgets_moved = set(), False
-        result = solve_model(built.model, instance, scenario, opt=built.opt, stop=stop)
+        result = solve_model(built.model, instance, scenario, opt=built.opt, stop=stop, steady=self._steady)
         if not built.solved:
             built.selective = _SelectiveUpdates.attach(built.opt)
             built.solved = True
@@ -168,6 +170,7 @@ class LivePlan:
         parameters += [ResolvedParameter(f"{name} cells", "value", name, (), _spec(name)) for name in CELL_PARAMS]
         parameters += list(self._cells.values())
         self._built = _BuiltModel(instance, scenario, parameters)
+        self._steady = SteadyCopy()
         self.builds += 1
 
     def _value(self, parameter: ResolvedParameter, scenario: Scenario, point: dict[str, float]) -> float:
