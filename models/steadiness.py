@@ -11,7 +11,6 @@ the lines' profiles is minimised.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 
 import pyomo.environ as pyo

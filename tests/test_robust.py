@@ -27,7 +27,6 @@ are asserted flow by flow.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd

@@ -15,7 +15,6 @@ no map and says which names it could not place.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
