@@ -24,7 +24,7 @@ HEADERS = {
     "bench_robust.py": "scenarios    columns       rows  build s",
     "bench_serve.py": "| instance | model | changes | plan p50 s |",
     "bench_solve.py": "extract s",
-    "bench_sweep.py": "1. persistent sweep",
+    "bench_sweep.py": "1. rebuild",
     "bench_target.py": "target model",
 }
 

@@ -106,7 +106,7 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     if status in ("infeasible", "time_limit"):  # no relaxed plan, so no plan at all
         return MipOutcome(status=status, termination=raw.termination_condition.name), []
     if status != "optimal":  # unbounded or trouble: let branch and bound say what it is
-        return _branch_and_bound(opt, model, scenario, run, left(), discrete, None), pinned
+        return _branch_and_bound(opt, model, scenario, run, left, discrete, None), pinned
     bound = raw.incumbent_objective
     progress.mip_figures(bound=bound)
     raw.solution_loader.load_vars()
@@ -139,7 +139,7 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
 
     saved = [(v, v.value) for v in model.component_data_objects(pyo.Var)] if plan else []
     release(pinned)
-    outcome = _branch_and_bound(opt, model, scenario, run, left(), discrete, plan, saved)
+    outcome = _branch_and_bound(opt, model, scenario, run, left, discrete, plan, saved)
     if plan is not None and outcome is plan:  # branch and bound found nothing better
         for v, value in saved:
             v.set_value(value, skip_validation=True)
@@ -268,9 +268,10 @@ def _fewest_cadres(model: pyo.ConcreteModel, w: str, cadres: list, funds: int, r
         capacity += pyo.value(model.cadre_capacity[best.index()[:2]])
 
 
-def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: MipOutcome | None,
+def _branch_and_bound(opt, model, scenario, run, time_left, discrete, plan: MipOutcome | None,
                       start: list[tuple] = ()) -> MipOutcome:
-    """HiGHS's MIP for the time left; keeps `plan` (from relax and fix) if it stays the better.
+    """HiGHS's MIP for the time left (`time_left()`, read as HiGHS starts); keeps `plan` (from
+    relax and fix) if it stays the better.
 
     HiGHS starts from `start` (the plan's (variable, value) pairs) as its first incumbent, and
     on a large model (ROOT_LP_COLUMNS) solves its root LP by interior point (`mip_lp_solver`; its
@@ -286,7 +287,7 @@ def _branch_and_bound(opt, model, scenario, run, time_limit, discrete, plan: Mip
         try:
             with progress.stage("MIP: branch and bound"):
                 root = "ipm" if model.nvariables() >= ROOT_LP_COLUMNS else "choose"
-                status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_limit, mip_lp_solver=root)
+                status, raw = run(opt, model, scenario, relaxation=False, time_limit=time_left(), mip_lp_solver=root)
         except interrupt.Detached:  # stopped, and HiGHS did not answer: the plan the status line shows
             return _shown_plan(opt, model, discrete, plan)
         finally:
