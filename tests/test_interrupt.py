@@ -142,10 +142,13 @@ def test_an_interrupted_mip_is_never_a_time_limit(tmp_path, county_mip):
     assert "time_limit" not in rest and run["solver"]["termination"] != "maxTimeLimit"
 
 
-def test_a_second_ctrl_c_while_writing_the_stopped_plan_leaves_nothing(tmp_path):
-    out = tmp_path / "out"
+def ctrl_c_in_branch_and_bound_then_in_writing(out: Path, hold_until: str = "") -> str:
+    """`ewppt solve ewppt-2010`, held in branch and bound and then where it writes the stopped
+    plan (with `hold_until`, as EWPPT_TEST_HOLD_UNTIL), Ctrl-C at each; asserts exit 130 and
+    returns standard error after the second."""
     markers = ["MIP: branch and bound (HiGHS branch and bound)", "writing the stopped plan"]
-    env = {**os.environ, "EWPPT_PROGRESS": "lines", "EWPPT_TEST_HOLD": "|".join(markers)}
+    env = {**os.environ, "EWPPT_PROGRESS": "lines", "EWPPT_TEST_HOLD": "|".join(markers),
+           "EWPPT_TEST_HOLD_UNTIL": hold_until}
     process = subprocess.Popen([sys.executable, "-m", "optimizer", "solve", "ewppt-2010", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     for marker in markers:
@@ -158,6 +161,12 @@ def test_a_second_ctrl_c_while_writing_the_stopped_plan_leaves_nothing(tmp_path)
     rest = process.stderr.read()
     process.communicate(timeout=120)
     assert process.returncode == 130, rest
+    return rest
+
+
+def test_a_second_ctrl_c_while_writing_the_stopped_plan_leaves_nothing(tmp_path):
+    out = tmp_path / "out"
+    rest = ctrl_c_in_branch_and_bound_then_in_writing(out)
     lines = [line for line in rest.splitlines() if not line.startswith("progress: ")]
     assert lines == ["interrupted; no partial output was written (Ctrl-C while writing the stopped plan)"], rest
     assert not out.exists() or list(out.iterdir()) == []
@@ -331,21 +340,7 @@ def test_a_second_ctrl_c_while_highs_does_not_answer_leaves_at_once(tmp_path):
     """Held without an answer in branch and bound and then in writing: the second Ctrl-C leaves
     without the plan, and nothing is written."""
     out = tmp_path / "out"
-    markers = ["MIP: branch and bound (HiGHS branch and bound)", "writing the stopped plan"]
-    env = {**os.environ, "EWPPT_PROGRESS": "lines", "EWPPT_TEST_HOLD": "|".join(markers),
-           "EWPPT_TEST_HOLD_UNTIL": "released"}
-    process = subprocess.Popen([sys.executable, "-m", "optimizer", "solve", "ewppt-2010", "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    for marker in markers:
-        for line in process.stderr:
-            if marker in line:
-                process.send_signal(signal.SIGINT)
-                break
-        else:
-            pytest.fail(f"the run never reached {marker!r}")
-    rest = process.stderr.read()
-    process.communicate(timeout=120)
-    assert process.returncode == 130, rest
+    rest = ctrl_c_in_branch_and_bound_then_in_writing(out, hold_until="released")
     lines = [line for line in rest.splitlines() if not line.startswith("progress: ")]
     assert len(lines) == 1 and lines[0].startswith(
         "interrupted; no partial output was written (Ctrl-C while writing the stopped plan)"), rest

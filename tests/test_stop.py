@@ -171,7 +171,7 @@ def test_a_stop_highs_does_not_answer_with_no_plan_shown_keeps_none(ewppt, deaf)
     def branch_and_bound():
         with interrupt.controlled(stop):
             progress.mip_figures(reset=True)  # no plan shown (no relax and fix here)
-            return _branch_and_bound(opt, model, ewppt.scenario, _run, None, discrete_vars(model), None)
+            return _branch_and_bound(opt, model, ewppt.scenario, _run, lambda: None, discrete_vars(model), None)
 
     held = Held(branch_and_bound)
     held.wait_in_branch_and_bound()
