@@ -31,7 +31,7 @@ from optimizer.solving.solve import solve, solve_model
 from optimizer.solving.steady import SteadyCopy
 from optimizer.studies.study import ParameterSpec, ResolvedParameter, Study, apply_to_instance, base_level, \
     resolve_parameters
-from optimizer.studies.sweep import _BuiltModel, _param, _SelectiveUpdates
+from optimizer.studies.sweep import _BuiltModel, _param
 
 # Scenario keys a Param carries (moved in place); every other scenario key is read by the solve
 # (solver.*) or changes the structure (see the module's docstring).
@@ -145,9 +145,7 @@ class LivePlan:
             built.selective.update(built.changed)
         built.changed, built.budgets_moved = set(), False
         result = solve_model(built.model, instance, scenario, opt=built.opt, stop=stop, steady=self._steady)
-        if not built.solved:
-            built.selective = _SelectiveUpdates.attach(built.opt)
-            built.solved = True
+        built.solved = True  # (its bulk updates were attached when it was built)
         seconds = time.perf_counter() - started
         result.timings = {**result.timings, "total": seconds}
         return LiveSolve(result, scenario, instance, rebuilt, seconds, dict(settings))
