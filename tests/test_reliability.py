@@ -197,3 +197,35 @@ def test_solves_in_one_process_may_each_name_their_threads():
     lines = [line.split() for line in done.stdout.splitlines()]
     assert [status for _, status, _ in lines] == ["optimal"] * 5, done.stdout
     assert len({objective for _, _, objective in lines}) == 1, done.stdout
+
+
+SOLVES_IN_THREADS = """
+import threading
+from optimizer import load_instance
+from optimizer.solving.solve import solve
+instance = load_instance("instances/tiny")
+alone = solve(instance).objective
+results, errors = [], []
+def work():
+    try:
+        for _ in range(5):
+            results.append(solve(instance).objective)
+    except BaseException as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(results), len(errors), all(r == alone for r in results))
+"""
+
+
+def test_solves_in_several_threads_of_one_process_take_turns():
+    """Pyomo's output capture redirects the process's file descriptors; two threads inside it at
+    once restored them out of order ("Bad file descriptor", then a broken pipe that ended a
+    pytest worker). Twenty solves in four threads: every one optimal, as alone, and the
+    process's own output still works."""
+    done = subprocess.run([sys.executable, "-c", SOLVES_IN_THREADS + "print('still printing')"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["20 0 True", "still printing"], done.stdout + done.stderr
+    assert "Bad file descriptor" not in done.stderr and "Exception in thread" not in done.stderr, done.stderr

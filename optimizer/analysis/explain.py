@@ -34,7 +34,6 @@ values the planner wrote.
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,9 +41,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.common.tee import capture_output
 
 from optimizer.solving import interrupt, progress
+from optimizer.solving.quiet import quiet
 from optimizer.data.io import Instance
 from optimizer.data import numbers
 from optimizer.data.numbers import money, share
@@ -174,7 +173,7 @@ def _conflict(opt, model: pyo.ConcreteModel, instance: Instance, explanation: Ex
     rows = {index: con for con, index in opt._pyomo_con_to_solver_con_map.items()}
     columns = {index: var_id for var_id, index in opt._pyomo_var_to_solver_var_map.items()}
     variables = {id(v): v for v in model.component_data_objects(pyo.Var)}
-    with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS logs its filters to stdout
+    with quiet():  # HiGHS logs its filters to stdout
         iis = irreducible_subset(opt._solver_model.getLp())  # the persistent interface's LP
     if iis is None:
         explanation.headline = "HiGHS found no irreducible infeasible subset (see the least relaxation below)"

@@ -37,7 +37,6 @@ group) at once, as the instance's figure does; the rows with a year move that ro
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,9 +44,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.common.tee import capture_output
 
 from optimizer.solving import interrupt, progress
+from optimizer.solving.quiet import quiet
 
 RANGING_COLUMNS = ["family", "rule", "donor", "recipient", "instrument", "year", "segment", "parameter", "value",
                    "lower", "upper", "slope", "objective_at_lower", "objective_at_upper", "exact"]
@@ -89,7 +88,7 @@ def ranging_table(opt, model: pyo.ConcreteModel) -> pd.DataFrame:
     cols = opt._pyomo_var_to_solver_var_map
     lp = h.getLp()
     basis = h.getBasis()
-    with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's banner, on a first Highs()
+    with quiet():  # HiGHS's banner, on a first Highs()
         copy = highspy.Highs()
     copy.setOptionValue("output_flag", False)
     progress.watch(copy)

@@ -12,14 +12,12 @@ first HiGHS run; building the model is not counted).
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
@@ -28,6 +26,7 @@ from optimizer.data.provenance import instance_figures
 from optimizer.data.scaling import rescaled, scale_of
 from optimizer.data.schema import Scenario
 from optimizer.solving import interrupt, progress
+from optimizer.solving.quiet import exclusive, quiet
 from optimizer.solving.mip import MipOutcome, release, solve_mip
 from optimizer.solving.recheck import recheck
 from optimizer.solving.steady import steady_plan
@@ -300,7 +299,8 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     with interrupt.solving(highs, keep=keep):  # otherwise a stop raises here, whatever HiGHS reports
         if warm:
             # a re-solve of a loaded model: HiGHS's notices are off by option, no capture needed
-            raw = opt.solve(model, **config, solver_options={"output_flag": False, **options})
+            with exclusive():  # Pyomo's solve captures the output itself
+                raw = opt.solve(model, **config, solver_options={"output_flag": False, **options})
         else:
             raw = _quiet_solve(opt, model, config, options)
         condition = raw.termination_condition
@@ -339,7 +339,7 @@ def _loaded(opt, model: pyo.ConcreteModel):
     # a branch and bound left running after a stop (interrupt.Detached) keeps its Highs: load anew
     if opt._model is not model or opt._solver_model is None or interrupt.busy(opt._solver_model):
         with progress.stage("loading the model into HiGHS"):
-            with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's notices, as below
+            with quiet():  # HiGHS's notices, as below
                 opt.set_instance(model)
     progress.watch(opt._solver_model)
     return opt._solver_model
@@ -349,7 +349,7 @@ def _quiet_solve(opt, model: pyo.ConcreteModel, config: dict, options: dict):
     # HiGHS writes notices (for example about zero coefficients from Params that are 0 now
     # but may move in a study) straight to the process's stdout while Pyomo loads or updates
     # the model; keep them off the planner's terminal. (Pyomo keeps HiGHS's solve log itself.)
-    with capture_output(output=io.StringIO(), capture_fd=True):
+    with quiet():
         return opt.solve(model, **config, solver_options=options)
 
 

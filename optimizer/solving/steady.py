@@ -23,17 +23,16 @@ basis, instead of a new LP solved by interior point on every knob change.
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.common.tee import capture_output
 
 from models.steadiness import (DECISION_TIE, DEEP_SHORTFALL, SHORTFALL_WEIGHT, TIE_BREAK, profile_lag, profile_share,
                                tie_weight)
 from optimizer.solving import interrupt, progress
+from optimizer.solving.quiet import quiet
 
 ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
 OBJECTIVE_TOLERANCE = 1e-7  # the steady plan keeps the first objective to this relative change
@@ -184,7 +183,7 @@ def _copy(lp, col_lower, col_upper, row_lower, row_upper, objective: bool = Fals
     `objective` (the LP's own then)."""
     import highspy
 
-    with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's banner
+    with quiet():  # HiGHS's banner
         copy = highspy.Highs()
     copy.setOptionValue("output_flag", False)
     progress.watch(copy)

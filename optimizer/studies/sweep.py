@@ -38,6 +38,7 @@ import pyomo.environ as pyo
 
 from models.parameters import BudgetFormula
 from optimizer.solving import interrupt
+from optimizer.solving.quiet import quiet
 from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.solving.evaluate import segment_people
 from optimizer.data.io import Instance, atomic_write, atomic_write_text
@@ -331,10 +332,8 @@ class _BuiltModel:
         Pyomo's interface is pointed at it; without the interface's internals (pyomo 6.10)
         Pyomo loads the model again. The Params keep the last study's values; `apply` moves
         them from there, as from the built ones."""
-        import io
 
         import highspy
-        from pyomo.common.tee import capture_output
 
         opt = self.opt
         old = getattr(opt, "_solver_model", None)
@@ -348,7 +347,7 @@ class _BuiltModel:
             helpers += [objective, objective.constant, *objective.linear_coefs]
         except AttributeError:
             helpers = None
-        with capture_output(output=io.StringIO(), capture_fd=True):  # HiGHS's notices
+        with quiet():  # HiGHS's notices
             if helpers is None:
                 opt.set_instance(self.model)
                 self.selective = None  # its helpers were the old interface's
