@@ -17,8 +17,8 @@ import json
 import math
 import os
 import socket
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -109,10 +109,10 @@ def too_large(max_bytes: int) -> str:
     return f"refused: the upload is larger than the limit of {max_bytes / 1024 / 1024:,.1f} MB\n"
 
 
-# Solves at once. One: the library keeps HiGHS's notices off the terminal with Pyomo's
-# capture_output, which redirects the whole process's standard output and is not safe in two
-# threads at once (two concurrent solves fail with "Captured output does not match sys.stdout").
-# HiGHS itself may use the machine's cores inside one solve; further solves wait in the queue.
+# Solves at once. One: solves in one process take turns anyway (Pyomo's output capture
+# redirects the whole process's output, so the library holds one lock around it:
+# optimizer/solving/quiet.py), and a queue says where a tab waits, where a second slot would
+# only block. HiGHS itself may use the machine's cores inside one solve.
 SOLVE_SLOTS = 1
 
 
@@ -146,9 +146,6 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
     def problem_response(request: Request, problems: list[str], status_code: int = 400) -> HTMLResponse:
         return page(request, "_problems.html", status_code, problems=problems)
 
-    def session_or_none(sid: str) -> Session | None:
-        return sessions.get(sid)
-
     def known_session(sid: str) -> Iterator[Session]:
         """The route's session (a FastAPI dependency), held for the request: an unknown one ends
         the request with a 404 page."""
@@ -172,7 +169,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
 
     @app.get("/s/{sid}/", response_class=HTMLResponse)
     def workbench(request: Request, sid: str):
-        session = session_or_none(sid)
+        session = sessions.get(sid)
         if session is None:
             return RedirectResponse("/", status_code=303)
         return page(request, "page.html", session=session, knobs=views.knobs(session.instance, session.settings),
@@ -217,7 +214,7 @@ def create_app(instance: Instance, host: str = "127.0.0.1", port: int = 8000, ma
 
     @app.get("/s/{sid}/events")
     async def events(request: Request, sid: str):
-        if session_or_none(sid) is None:
+        if sessions.get(sid) is None:
             raise UnknownSession(sid)
 
         async def stream():
