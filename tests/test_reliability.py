@@ -229,3 +229,22 @@ def test_solves_in_several_threads_of_one_process_take_turns():
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["20 0 True", "still printing"], done.stdout + done.stderr
     assert "Bad file descriptor" not in done.stderr and "Exception in thread" not in done.stderr, done.stderr
+
+
+def test_each_run_of_one_highs_gets_its_own_time_limit():
+    """HiGHS measures `time_limit` against every run() of one Highs object so far (a live plan's,
+    a sweep's and the MIP driver's stages share one), so a re-solve given 5 s had only what the
+    earlier runs left of them; each run's limit now starts where the last run ended."""
+    from optimizer.solving.solve import _run, new_solver
+
+    instance = load_instance(INSTANCES / "tiny")
+    model, opt = build_model(instance), new_solver()
+    limits = []
+    for _ in range(3):
+        spent = opt._solver_model.getRunTime() if opt._solver_model is not None else 0.0
+        status, _ = _run(opt, model, instance.scenario, time_limit=5.0)
+        assert status == "optimal"
+        _, limit = opt._solver_model.getOptionValue("time_limit")
+        limits.append(limit - spent)
+    assert opt._solver_model.getRunTime() > 0
+    assert limits == pytest.approx([5.0, 5.0, 5.0], abs=1e-9)

@@ -38,6 +38,7 @@ imports pandas and Pyomo, so that Ctrl-C works from the first second.
 from __future__ import annotations
 
 import contextvars
+import math
 import logging
 import os
 import signal
@@ -183,6 +184,14 @@ def time_left() -> float | None:
     if control is None or control.deadline is None:
         return None
     return control.deadline - time.perf_counter()
+
+
+def run_limit(highs, seconds: float | None) -> float:
+    """The `time_limit` option that gives `highs`'s next run `seconds` (inf: none). HiGHS
+    measures its limit against the run time of the Highs object, every run() so far included
+    (highspy 1.16: `getRunTime()` grows across runs, and a re-solve whose limit is below it
+    stops at once), so a run's own limit is the time already spent plus its own."""
+    return math.inf if seconds is None else float(seconds) + highs.getRunTime()
 
 
 def keeps_plans() -> bool:

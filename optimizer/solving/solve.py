@@ -286,13 +286,13 @@ def _run(opt, model: pyo.ConcreteModel, scenario: Scenario, warm: bool = False, 
     config = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False, threads=scenario.solver.threads,
                   rel_gap=scenario.solver.mip_rel_gap)
     # HiGHS keeps options between solves of one model: always set the ones that vary
-    options = {"time_limit": math.inf if limit is None else float(limit), "run_crossover": "on", **options}
+    highs = _loaded(opt, model)
+    options = {"time_limit": interrupt.run_limit(highs, limit), "run_crossover": "on", **options}
     if model.integer:
         options["solve_relaxation"] = relaxation
     method = "simplex" if warm else scenario.solver.method
     if method != "choose":
         options = {"solver": method, **options}
-    highs = _loaded(opt, model)
     _size_thread_pool(scenario.solver.threads)
     # a stop in branch and bound under a solve that keeps its plans returns what HiGHS has
     keep = (keep or (model.integer and not relaxation)) and interrupt.keeps_plans()

@@ -135,9 +135,8 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
     outcome.columns_added, outcome.rows_added = added
 
     _set_options(copy, scenario, time_limit)
-    if reuse is not None:
-        # HiGHS's time limit counts every run of one Highs object: this run's from where the last ended
-        copy.setOptionValue("time_limit", float(time_limit) + copy.getRunTime())
+    if reuse is not None:  # HiGHS's time limit counts every run of one Highs object
+        copy.setOptionValue("time_limit", interrupt.run_limit(copy, time_limit))
         if reuse.warm:  # the basis of the last re-solve, moved: the simplex method
             copy.setOptionValue("solver", "simplex")
     with interrupt.solving(copy, keep=keep):

@@ -412,7 +412,7 @@ class _BuiltModel:
         h = self.opt._solver_model
         time_limit = self.scenario.solver.time_limit
         options = [("output_flag", False), ("solver", method), ("simplex_iteration_limit", int(limit)),
-                   ("run_crossover", "on"), ("time_limit", math.inf if time_limit is None else float(time_limit))]
+                   ("run_crossover", "on"), ("time_limit", interrupt.run_limit(h, time_limit))]
         if self.scenario.solver.threads is not None:
             options.append(("threads", int(self.scenario.solver.threads)))
         for name, value in options:
