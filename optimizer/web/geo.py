@@ -173,3 +173,47 @@ def _rounded(geometry: dict) -> dict:
 
 def background_codes() -> list[str]:
     return [*PROVINCES, *BACKGROUND]
+
+
+# Label boxes in degrees of the map (lon 73-136 on the page's width, Plotly's 9-pixel font):
+# a character's width, a line's height, and the gap between a marker and its label.
+CHARACTER_WIDTH, LINE_HEIGHT, LABEL_GAP = 0.36, 0.8, 0.45
+MARKER_HALF = 0.3  # half a marker's side, so no label covers another partner's marker
+PLACES = ("middle right", "middle left", "top center", "bottom center")
+
+
+def label_positions(points: dict[str, tuple[float, float, str]], first: dict[str, str]) -> dict[str, str]:
+    """Where each marker's label goes ({key: (lon, lat, label)} -> {key: Plotly textposition}),
+    so that no two labels overlap and no label covers a marker, where the four places around a
+    marker allow it: each key tries `first[key]`, then the others of PLACES, and keeps the first
+    place that is clear of the labels placed before it (keys taken west to east, then south to
+    north, so the result never depends on the order given). A key with no clear place keeps
+    `first[key]`."""
+    def box(lon, lat, text, place):
+        width, half = CHARACTER_WIDTH * len(text), LINE_HEIGHT / 2
+        if place == "middle right":
+            return lon + LABEL_GAP, lat - half, lon + LABEL_GAP + width, lat + half
+        if place == "middle left":
+            return lon - LABEL_GAP - width, lat - half, lon - LABEL_GAP, lat + half
+        if place == "top center":
+            return lon - width / 2, lat + LABEL_GAP, lon + width / 2, lat + LABEL_GAP + LINE_HEIGHT
+        return lon - width / 2, lat - LABEL_GAP - LINE_HEIGHT, lon + width / 2, lat - LABEL_GAP
+
+    def apart(a, b):
+        return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+    markers = [(lon - MARKER_HALF, lat - MARKER_HALF, lon + MARKER_HALF, lat + MARKER_HALF)
+               for lon, lat, _ in points.values()]
+    taken: list[tuple[float, float, float, float]] = []
+    chosen: dict[str, str] = {}
+    for key in sorted(points, key=lambda k: (points[k][0], points[k][1], k)):
+        lon, lat, text = points[key]
+        for place in (first[key], *(p for p in PLACES if p != first[key])):
+            candidate = box(lon, lat, text, place)
+            if all(apart(candidate, other) for other in taken + markers):
+                break
+        else:
+            place, candidate = first[key], box(lon, lat, text, first[key])
+        chosen[key] = place
+        taken.append(candidate)
+    return chosen

@@ -178,14 +178,16 @@ def map_figure(instance: Instance, allocation: pd.DataFrame, kpis: pd.DataFrame)
                      "hovertext": [text] * 3, "hoverinfo": "text", "showlegend": False})
     donors = list(located.donors)
 
-    def position(donor):  # a city's name to the right of its marker, a province's to the left
-        return "middle left" if located.donors[donor].endswith("0000") else "middle right"
-
+    # a city's name to the right of its marker, a province's to the left, unless that overlaps
+    centres = {d: shapes[located.donors[d]].centre for d in donors}
+    positions = geo.label_positions(
+        {d: (*centres[d], names[d]) for d in donors},
+        {d: "middle left" if located.donors[d].endswith("0000") else "middle right" for d in donors})
     given = allocation.groupby("donor")["aid"].sum()
     data.append({"type": "scattergeo", "mode": "markers+text", "name": "donors",
                  "lon": [shapes[located.donors[d]].centre[0] for d in donors],
                  "lat": [shapes[located.donors[d]].centre[1] for d in donors],
-                 "text": [names[d] for d in donors], "textposition": [position(d) for d in donors], "textfont": {"size": 9},
+                 "text": [names[d] for d in donors], "textposition": [positions[d] for d in donors], "textfont": {"size": 9},
                  "marker": {"size": 8, "color": "#d94801", "symbol": "diamond", "line": {"color": "white", "width": 1}},
                  "hovertext": [f"<b>{names[d]}</b> (donor)<br>aid given {numbers.money(given.get(d, 0.0))} million yuan"
                                for d in donors], "hoverinfo": "text", "showlegend": False})
