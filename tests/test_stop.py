@@ -8,6 +8,7 @@ whatever the machine's speed; the other solve never holds.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -141,12 +142,16 @@ def test_a_stop_highs_does_not_answer_returns_the_plan_shown(ewppt, deaf, monkey
     look for the stop; the same runner then solves on (in a new Highs object, the left one
     still running)."""
     runner = ScenarioRunner(ewppt, [], save_allocation=True)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     stop = StopRequest()
     held = Held(lambda: runner.run(0, {}, stop=stop))
     held.wait_in_branch_and_bound()
     stop.request()
     record = held.join()  # returned, HiGHS still held in its callback
     assert interrupt.detached_runs() == 1
+    (left,) = interrupt._busy.values()  # the left run's thread: the lowest priority, no rival for the next solve
+    assert os.getpriority(os.PRIO_PROCESS, left.native_id) == 19
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # the workbench's own threads: unchanged
     assert record["status"] == "stopped" and record["message"].startswith("stopped on request: the best plan found")
     assert record["objective"] == held.state.best and record["best_bound"] == pytest.approx(held.state.bound)
     assert record["mip_gap"] == pytest.approx((held.state.bound - held.state.best) / held.state.best)

@@ -450,6 +450,7 @@ def _detachable(highs, run: Callable[[], object]) -> Callable[[], object]:
                 with _busy_lock:
                     if not done.is_set():
                         _busy[id(highs)] = thread
+                        _lowest_priority(thread.native_id)  # the left run: no rival for the next solve
                         if _installed:
                             _yield_to_writing()
                         raise Detached("HiGHS did not hand back its incumbent; the plan shown is reported")
@@ -458,6 +459,15 @@ def _detachable(highs, run: Callable[[], object]) -> Callable[[], object]:
         return box["status"]
 
     return run_detachable
+
+
+def _lowest_priority(task: int | None) -> None:
+    """The thread `task` (a native id) at the lowest CPU priority (Linux: a thread's nice value
+    is its own); nothing where that is not allowed."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, int(task), 19)
+    except (OSError, TypeError, ValueError, AttributeError):
+        pass
 
 
 def _yield_to_writing() -> None:
@@ -470,11 +480,8 @@ def _yield_to_writing() -> None:
     except OSError:
         return
     for task in tasks:
-        try:
-            if int(task) not in keep:
-                os.setpriority(os.PRIO_PROCESS, int(task), 19)
-        except (OSError, ValueError, AttributeError):
-            pass
+        if task.isdigit() and int(task) not in keep:
+            _lowest_priority(int(task))
 
 
 def leave(code: int) -> None:
