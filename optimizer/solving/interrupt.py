@@ -128,7 +128,7 @@ class StopRequest:
             self._event.set()
             running = list(self._running)
         for highs in running:
-            highs.cancelSolve()
+            _cancel(highs)
 
     @property
     def requested(self) -> bool:
@@ -138,7 +138,7 @@ class StopRequest:
         with self._lock:
             self._running.append(highs)
             if self._event.is_set():
-                highs.cancelSolve()
+                _cancel(highs)
 
     def _remove(self, highs) -> None:
         with self._lock:
@@ -287,7 +287,34 @@ def _arrived() -> None:
         _interrupted_at.append(_stage())
     _requested.set()
     for highs in list(_running):
-        highs.cancelSolve()
+        _cancel(highs)
+
+
+# HiGHS's interrupt checks that call back into Python (highspy's callback events): the stop is
+# read there (cancelSolve), and so are the progress listener's notes
+_CHECKS = ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt")
+_unwatched: set[int] = set()  # id(highs) of runs without Python callbacks (solving(callbacks=False))
+# Reentrant: Ctrl-C's handler (_arrived -> _cancel) may run in the main thread while it holds the lock
+_unwatched_lock = threading.RLock()
+
+
+def _start_checks(highs) -> None:
+    """HiGHS calls back into Python at its interrupt checks again (those highspy has subscribers
+    for: the stop, and the progress listener)."""
+    for name in _CHECKS:
+        event = getattr(highs, name)
+        if event.callbacks:
+            highs.startCallback(event.callback_type)
+
+
+def _cancel(highs) -> None:
+    """Ask `highs` to stop at its next interrupt check. A run without Python callbacks gets them
+    back first (HiGHS reads the flag it sets between iterations, from any thread), so that it
+    stops as promptly as one that had them all along."""
+    highs.cancelSolve()
+    with _unwatched_lock:
+        if id(highs) in _unwatched:
+            _start_checks(highs)
 
 
 def _inside_highs_callback(frame) -> bool:
@@ -313,13 +340,20 @@ def _handler(signum, frame) -> None:
 
 
 @contextmanager
-def solving(highs, keep: bool = False) -> Iterator[None]:
+def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]:
     """Run HiGHS (`highs` a highspy.Highs) so that Ctrl-C, or the current solve's StopRequest,
     stops it: raises KeyboardInterrupt (Ctrl-C) or Stopped when HiGHS returns after a stop,
     whatever status it reports. With `keep` (branch and bound under a solve that keeps its
     plans) it raises nothing: HiGHS returns what it has and the caller reports it as stopped.
     In the main thread of a program that kept Python's default handler (a script, a
-    notebook), the handler is installed for the duration of the solve."""
+    notebook), the handler is installed for the duration of the solve.
+
+    With `callbacks=False` (an LP's warm re-solve in a study or the workbench: thousands a
+    minute) HiGHS runs without calling back into Python, as bare highspy does: no progress
+    notes, and no stop read at its interrupt checks until a stop is asked for. A StopRequest,
+    and Ctrl-C under the command line (its watch thread), turn the checks back on, and HiGHS
+    stops at its next one as it would with them. Ctrl-C in a script or notebook (no `install`)
+    is seen by Python only when HiGHS returns: the re-solve ends first (docs/sweeps.md)."""
     temporary = (threading.current_thread() is threading.main_thread()
                  and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     if temporary:
@@ -329,6 +363,8 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
     stop = control.stop if control is not None else None
     me = threading.get_ident()
     _running.append(highs)
+    if not callbacks:
+        _pause_checks(highs)
     if stop is not None:
         stop._add(highs)
     if keep:
@@ -352,12 +388,31 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
         _running.remove(highs)
         if stop is not None:
             stop._remove(highs)
+        if not callbacks:
+            _resume_checks(highs)
         if not busy(highs):  # a detached run resets its Highs when HiGHS returns
             _reset(highs)
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
         check()
+
+
+def _pause_checks(highs) -> None:
+    """HiGHS stops calling back into Python at its interrupt checks (until _resume_checks, or
+    a stop: _cancel); a stop asked for before this line found `highs` running and set its flag."""
+    with _unwatched_lock:
+        _unwatched.add(id(highs))
+        for name in _CHECKS:
+            highs.stopCallback(getattr(highs, name).callback_type)
+        if highs._Highs__solver_should_stop:  # a stop came between _running and here
+            _start_checks(highs)
+
+
+def _resume_checks(highs) -> None:
+    with _unwatched_lock:
+        _unwatched.discard(id(highs))
+        _start_checks(highs)
 
 
 def _enter_keeping(me: int) -> None:
