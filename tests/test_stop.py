@@ -193,14 +193,17 @@ def ewppt_lp_matrix():
     return next(iter(runner._models.values())).opt._solver_model.getLp()
 
 
-@pytest.mark.parametrize("how", ["stop request", "Ctrl-C"])
+@pytest.mark.parametrize("how", ["stop request", "Ctrl-C", "Ctrl-C seen by the watch thread"])
 def test_a_run_without_callbacks_stops_at_its_next_check(ewppt_lp_matrix, how):
     """A study's warm re-solves run HiGHS without Python callbacks (`solving(callbacks=False)`),
     as bare highspy does: not one call at HiGHS's interrupt checks. A stop turns the checks back
     on, so the run stops at its next one. Deterministic: the stop is asked for from inside the
     run, by HiGHS's log line of its first simplex iteration (a callback the run keeps; its log
-    goes nowhere else). "Ctrl-C" is the signal itself, handled in that callback; under the
-    command line its watch thread makes the same call (interrupt._arrived) while HiGHS runs in C."""
+    goes nowhere else). "Ctrl-C" is the signal itself, handled in that callback. "Ctrl-C seen by
+    the watch thread" is what happens while HiGHS runs in C: Python's handler waits for HiGHS to
+    return, and the signal's byte on the wake-up pipe (written here as the C handler writes it)
+    is read by the run's watch thread (a script's; the command line has its own), which asks
+    HiGHS to stop; the log callback waits until it has."""
     import os
     import signal
 
@@ -232,8 +235,13 @@ def test_a_run_without_callbacks_stops_at_its_next_check(ewppt_lp_matrix, how):
             seen.append(checks[0])
             if how == "stop request":
                 stop.request()
-            else:
+            elif how == "Ctrl-C":
                 os.kill(os.getpid(), signal.SIGINT)
+            else:
+                os.write(interrupt._run_watch[0], bytes([signal.SIGINT]))
+                waited = time.monotonic()
+                while not interrupt.requested() and time.monotonic() - waited < 120:
+                    time.sleep(0.01)
 
     h.cbLogging.subscribe(on_log)
     raised = Stopped if how == "stop request" else KeyboardInterrupt

@@ -358,6 +358,8 @@ def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]
                  and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     if temporary:
         signal.signal(signal.SIGINT, _handler)
+    # a script's run without callbacks: Python's handler would only run when HiGHS returns
+    woken = temporary and not callbacks and _watch_run()
     highs.HandleUserInterrupt = True  # HiGHS's interrupt callbacks read cancelSolve
     control = _control.get()
     stop = control.stop if control is not None else None
@@ -392,10 +394,47 @@ def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]
             _resume_checks(highs)
         if not busy(highs):  # a detached run resets its Highs when HiGHS returns
             _reset(highs)
+        if woken:
+            signal.set_wakeup_fd(-1)
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
         check()
+
+
+_run_watch: list[int] = []  # the write end of the pipe the script's watch thread reads (made once)
+
+
+def _watch_run() -> bool:
+    """In a script or notebook (no `install`), for a run without Python callbacks: Ctrl-C is
+    also written to a pipe (`signal.set_wakeup_fd`, until the run ends) that a thread reads, and
+    that thread asks HiGHS to stop (`_arrived`), as the command line's watch thread does; then
+    HiGHS stops at its next check and Python's handler raises when it returns. Not when the
+    program has a wake-up fd of its own (an event loop): that is left alone, and the re-solve
+    ends before the signal takes effect."""
+    try:
+        if not _run_watch:
+            read_end, write_end = os.pipe()
+            os.set_blocking(write_end, False)
+
+            def watch() -> None:
+                while True:
+                    try:
+                        received = os.read(read_end, 64)
+                    except OSError:
+                        return
+                    if signal.SIGINT in received:
+                        _arrived()
+
+            threading.Thread(target=watch, name="ewppt-interrupt-watch-run", daemon=True).start()
+            _run_watch.append(write_end)
+        before = signal.set_wakeup_fd(_run_watch[0], warn_on_full_buffer=False)
+        if before not in (-1, _run_watch[0]):
+            signal.set_wakeup_fd(before)  # the program's own
+            return False
+        return True
+    except (OSError, ValueError):  # (no pipes or wake-up fds here)
+        return False
 
 
 def _pause_checks(highs) -> None:
