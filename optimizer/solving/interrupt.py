@@ -360,6 +360,7 @@ def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]
         signal.signal(signal.SIGINT, _handler)
     # a script's run without callbacks: Python's handler would only run when HiGHS returns
     woken = temporary and not callbacks and _watch_run()
+    interrupted = False
     highs.HandleUserInterrupt = True  # HiGHS's interrupt callbacks read cancelSolve
     control = _control.get()
     stop = control.stop if control is not None else None
@@ -380,6 +381,9 @@ def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]
         elif requested():
             highs.cancelSolve()  # HiGHS returns at its first check, with what it has
         yield
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         if keep:
             highs.__dict__.pop("run", None)
@@ -396,6 +400,8 @@ def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]
             _reset(highs)
         if woken:
             signal.set_wakeup_fd(-1)
+            if interrupted:  # Python's handler raised as HiGHS returned: the request is spent (as check() does)
+                _requested.clear()
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
@@ -403,6 +409,19 @@ def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]
 
 
 _run_watch: list[int] = []  # the write end of the pipe the script's watch thread reads (made once)
+
+
+def _arrived_in_run() -> None:
+    """Ctrl-C seen by the script's watch thread: ask the runs without callbacks to stop, only
+    while they run (`_resume_checks` ends that under the same lock), so that a signal read late
+    leaves no request behind for the next solve; Python's handler raises when HiGHS returns."""
+    with _unwatched_lock:
+        running = [highs for highs in list(_running) if id(highs) in _unwatched]
+        if not running:
+            return
+        _requested.set()
+        for highs in running:
+            _cancel(highs)
 
 
 def _watch_run() -> bool:
@@ -424,7 +443,7 @@ def _watch_run() -> bool:
                     except OSError:
                         return
                     if signal.SIGINT in received:
-                        _arrived()
+                        _arrived_in_run()
 
             threading.Thread(target=watch, name="ewppt-interrupt-watch-run", daemon=True).start()
             _run_watch.append(write_end)
