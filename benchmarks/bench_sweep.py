@@ -19,7 +19,10 @@ Comparisons (issues 6 and 24), all on the same design, a grid over the extractio
 5. (not a target) what writing steady plans costs: a study with `save_allocation` runs the
    steady stage after each re-solve; seconds per scenario with and without it;
 6. (with `--dask`) a long-lived Dask cluster: the same study twice, the second on the models
-   its workers kept from the first.
+   its workers kept from the first;
+7. (with `--comparisons ...,7`) the re-solves alone, CPU time, interleaved in `--rounds`
+   rounds: our sweep, our sweep with HiGHS's Python callbacks in every run (as before issue
+   24's item 1), and bare highspy; on a loaded machine the steadier measure of the three.
 
 Comparison 4 also gives the CPU seconds of the longest worker (the wall time with a core per
 worker): on a shared machine the wall-time ratio mostly shows how the CPU is shared.
@@ -130,13 +133,13 @@ def bench_workers(instance, study, workers: int) -> dict[str, float]:
             "n_workers_cpu_s": longest[workers], "cpu_scaling": longest[1] / longest[workers]}
 
 
-def bench(instance, scenarios: int, rebuild_every: int, workers: int, only: set[int] = frozenset(ALL)
-          ) -> dict[str, float]:
+def bench(instance, scenarios: int, rebuild_every: int, workers: int, only: set[int] = frozenset(ALL),
+          rounds: int = 3) -> dict[str, float]:
     study = make_study(scenarios, instance.scenario.proportion.provincial or 0.001)
     parameters = resolve_parameters(study, instance)
     points = points_of(study, instance)
     n = len(points)
-    if not only & {1, 2, 3, 5}:  # workers alone (4, 6): no persistent sweep first
+    if not only & {1, 2, 3, 5, 7}:  # workers alone (4, 6): no persistent sweep first
         print(f"  {n} scenarios")
         return {"scenarios": n, **local_workers(instance, study, workers, 6 in only)}
     print(f"  {n} scenarios; model: ", end="", flush=True)
@@ -150,7 +153,9 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int, only: set[
     # loaded machine the CPU time of a single-threaded run is the steadier measure)
     started, cpu = time.perf_counter(), time.process_time()
     runner = ScenarioRunner(instance, parameters)
-    records = [runner.run(sid, point) for sid, point in points]
+    records = [runner.run(*points[0])]
+    first_cpu = time.process_time() - cpu  # the build and first solve: the re-solves alone are the rest
+    records += [runner.run(sid, point) for sid, point in points[1:]]
     persistent_s, persistent_cpu = time.perf_counter() - started, time.process_time() - cpu
     require(all(r["status"] == "optimal" for r in records),
             f"persistent sweep: statuses {sorted({r['status'] for r in records})}, expected all optimal")
@@ -177,9 +182,11 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int, only: set[
         result.update(steady_plans(instance, parameters, points, sample))
 
     if 2 in only:
-        result.update(bare_replay(instance, parameters, points, records, persistent_s, persistent_cpu))
+        result.update(bare_replay(instance, parameters, points, records, persistent_s, persistent_cpu, first_cpu))
     if 3 in only:
         result.update(first_solves(instance))
+    if 7 in only:
+        result.update(interleaved(instance, parameters, points, rounds))
     if only & {4, 6}:
         result.update(local_workers(instance, study, workers, 6 in only))
     return result
@@ -200,8 +207,9 @@ def steady_plans(instance, parameters, points, sample) -> dict[str, float]:
     return {"plain_each_s": per["plain"], "steady_each_s": per["steady"], "steady_ratio": per["steady"] / per["plain"]}
 
 
-def bare_replay(instance, parameters, points, records, persistent_s: float, persistent_cpu: float) -> dict[str, float]:
-    # 2. bare highspy on the identical LPs: record each scenario's LP (untimed), then replay
+def record_changes(instance, parameters, points) -> tuple:
+    """Each scenario's LP as the sweep leaves it in HiGHS (untimed): the first LP, then per
+    scenario the row bounds, matrix entries and costs that changed, and how the sweep solved it."""
     base = None
     changes = []
     replay = ScenarioRunner(instance, parameters)
@@ -221,12 +229,20 @@ def bare_replay(instance, parameters, points, records, persistent_s: float, pers
         changes.append((rows, lp["row_lower"][rows], lp["row_upper"][rows], lp["index"][entries], cols_of_entries,
                         lp["value"][entries], costs, lp["col_cost"][costs]))
         base = {**lp}
+    return base_lp, changes, methods
+
+
+def replay_bare(instance, recorded: tuple) -> tuple[float, float, float, list[float]]:
+    """Bare highspy replays the recorded LPs: wall and CPU seconds, the CPU seconds of its first
+    solve, and the objectives."""
+    base_lp, changes, methods = recorded
     raw = highspy.Highs()
     raw.setOptionValue("output_flag", False)
     raw.passModel(base_lp)
     raw.setOptionValue("threads", instance.scenario.solver.threads or 1)
     started, cpu = time.perf_counter(), time.process_time()
     objectives = []
+    highspy_first_cpu = None
     method = instance.scenario.solver.method
     for (rows, lower, upper, entry_rows, entry_cols, values, costs, cost_values), how in zip(changes, methods):
         if len(rows):
@@ -247,12 +263,67 @@ def bare_replay(instance, parameters, points, records, persistent_s: float, pers
         columns = raw.getSolution().col_value
         np.fromiter(columns, dtype=float, count=len(columns))  # the sweep reads its plan so
         objectives.append(raw.getInfo().objective_function_value)
-    highspy_s, highspy_cpu = time.perf_counter() - started, time.process_time() - cpu
+        if highspy_first_cpu is None:
+            highspy_first_cpu = time.process_time() - cpu
+    return time.perf_counter() - started, time.process_time() - cpu, highspy_first_cpu, objectives
+
+
+def bare_replay(instance, parameters, points, records, persistent_s: float, persistent_cpu: float,
+                first_cpu: float) -> dict[str, float]:
+    # 2. bare highspy on the identical LPs: record each scenario's LP (untimed), then replay
+    recorded = record_changes(instance, parameters, points)
+    methods = recorded[2]
+    highspy_s, highspy_cpu, highspy_first_cpu, objectives = replay_bare(instance, recorded)
     ours = np.array([r["objective"] for r in records])
     worst = float(np.max(np.abs(np.array(objectives) - ours) / np.maximum(1.0, np.abs(ours))))
     require(worst <= OBJECTIVE_TOLERANCE, f"bare highspy's objectives differ from the sweep's: {worst:.1e} relative")
+    # the re-solves alone (our build and first solve left out, and bare highspy's first solve):
+    # what the sweep's own per-point work costs against HiGHS's; and the longest warm re-solve,
+    # which runs without Python callbacks (a Ctrl-C in a script waits for it: docs/sweeps.md)
+    resolves_cpu, highspy_resolves_cpu = persistent_cpu - first_cpu, highspy_cpu - highspy_first_cpu
+    warm = [r["seconds"] for r, how in zip(records, methods) if how == "warm simplex"]
     return {"highspy_s": highspy_s, "highspy_ratio": highspy_s / persistent_s, "objective_gap": worst,
-            "highspy_cpu": highspy_cpu, "highspy_cpu_ratio": highspy_cpu / persistent_cpu}
+            "highspy_cpu": highspy_cpu, "highspy_cpu_ratio": highspy_cpu / persistent_cpu,
+            "resolves_cpu": resolves_cpu, "highspy_resolves_cpu": highspy_resolves_cpu,
+            "resolves_cpu_ratio": highspy_resolves_cpu / resolves_cpu if resolves_cpu > 0 else float("nan"),
+            "worst_warm_s": max(warm, default=float("nan")), "warm_count": len(warm)}
+
+
+def interleaved(instance, parameters, points, rounds: int) -> dict[str, float]:
+    """7. the re-solves alone, CPU time, interleaved in rounds so that a loaded machine's
+    changing share weighs on each alike: our sweep as it runs (warm re-solves without Python
+    callbacks), our sweep with HiGHS's callbacks in every run (as before issue 24's item 1),
+    and bare highspy. Each round builds afresh and leaves the first point untimed."""
+    from optimizer.studies import sweep as sweep_module
+
+    recorded = record_changes(instance, parameters, points)
+    original = sweep_module._BuiltModel._in_highs
+
+    def with_callbacks(self, method: str, limit: int, callbacks: bool = True):
+        return original(self, method, limit, callbacks=True)
+
+    def ours(callbacks: bool) -> float:
+        sweep_module._BuiltModel._in_highs = with_callbacks if callbacks else original
+        try:
+            runner = ScenarioRunner(instance, parameters)
+            runner.run(*points[0])
+            cpu = time.process_time()
+            for sid, point in points[1:]:
+                runner.run(sid, point)
+            return time.process_time() - cpu
+        finally:
+            sweep_module._BuiltModel._in_highs = original
+
+    def bare() -> float:
+        _, cpu, first, _ = replay_bare(instance, recorded)
+        return cpu - first
+
+    totals = {"ours": 0.0, "callbacks": 0.0, "bare": 0.0}
+    for _ in range(rounds):
+        for name, run in (("ours", lambda: ours(False)), ("callbacks", lambda: ours(True)), ("bare", bare)):
+            totals[name] += run()
+    return {"rounds": rounds, "il_ours_cpu": totals["ours"], "il_callbacks_cpu": totals["callbacks"],
+            "il_bare_cpu": totals["bare"]}
 
 
 def first_solves(instance) -> dict[str, float]:
@@ -309,6 +380,14 @@ def report(name: str, r: dict[str, float]) -> None:
         print(f"  2. bare highspy replay of the same {n} LPs {r['highspy_s']:.2f} s: our throughput / highspy = "
           f"{r['highspy_ratio']:.2f} (target >= 0.9); CPU time {r['highspy_cpu']:.2f} s: {r['highspy_cpu_ratio']:.2f}; "
           f"largest objective difference {r['objective_gap']:.1e}")
+        print(f"     re-solves alone (our build and first solve, bare highspy's first solve left out), CPU time: "
+              f"{r['resolves_cpu']:.2f} s vs {r['highspy_resolves_cpu']:.2f} s: {r['resolves_cpu_ratio']:.2f}; "
+              f"longest of {r['warm_count']} warm re-solves (no Python callbacks) {r['worst_warm_s']:.3f} s wall")
+    if "il_ours_cpu" in r:
+        print(f"  7. re-solves alone, interleaved in {r['rounds']} rounds, CPU time: ours {r['il_ours_cpu']:.2f} s, "
+              f"ours with HiGHS's callbacks in every run {r['il_callbacks_cpu']:.2f} s, bare highspy "
+              f"{r['il_bare_cpu']:.2f} s: bare / ours {r['il_bare_cpu'] / r['il_ours_cpu']:.3f} (with the callbacks "
+              f"{r['il_bare_cpu'] / r['il_callbacks_cpu']:.3f})")
     if "first_ratio" in r:
         print(f"  3. build + first solve: Pyomo {r['pyomo_first_s']:.2f} s vs highspy {r['highspy_first_s']:.2f} s: "
           f"{r['first_ratio']:.2f}x, CPU time {r['first_cpu_ratio']:.2f}x (target <= 2x; <= 1.5x at 800 counties)")
@@ -329,6 +408,8 @@ def main() -> None:
     parser.add_argument("--comparisons", default=",".join(map(str, ALL)),
                         help="which comparisons to run, e.g. 2,3 (the persistent sweep always runs)")
     parser.add_argument("--workers-only", action="store_true", help="only comparison 4 (as --comparisons 4)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of comparison 7 (not run by default: "
+                        "--comparisons 2,3,7)")
     parser.add_argument("--dask", action="store_true",
                         help="also 6: the study twice on a long-lived local Dask cluster of --workers workers")
     parser.add_argument("--skip-instance", action="store_true",
@@ -353,7 +434,8 @@ def main() -> None:
     for name, instance in runs:
         print(f"{name}:")
         report(name, bench(instance, args.scenarios, args.rebuild_every, args.workers,
-                           {int(c) for c in args.comparisons.split(",") if c.strip()} | ({6} if args.dask else set())))
+                           {int(c) for c in args.comparisons.split(",") if c.strip()} | ({6} if args.dask else set()),
+                           args.rounds))
 
 
 if __name__ == "__main__":

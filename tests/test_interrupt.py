@@ -249,6 +249,36 @@ def test_sweep_workers_end_with_their_parent(tmp_path, how):
         assert "interrupted; every finished scenario is written (--resume continues)" in rest
 
 
+def test_ctrl_c_in_a_sweep_keeps_every_finished_scenario(tmp_path):
+    """A study's warm re-solves run HiGHS without Python callbacks (docs/sweeps.md): Ctrl-C
+    still ends it with exit 130, the scenarios solved before it written (each once), and
+    `--resume` solves the rest, to the records of a run never interrupted. Held at scenario
+    3's stage, after scenarios 0 to 2 (warm re-solves after the first) were written."""
+    from optimizer import load_instance
+    from optimizer.studies.study import load_study
+    from optimizer.studies.sweep import read_sweep, sweep
+
+    study = tmp_path / "leverage.toml"
+    study.write_text('[study]\nname = "leverage"\ndesign = "grid"\n\n[[parameter]]\npath = "instruments.*.leverage"\n'
+                     'mode = "factor"\nvalues = [0.6, 0.8, 1.0, 1.2, 1.4, 1.6]\n')
+    tiny, out = ROOT / "instances" / "tiny", tmp_path / "sweep"
+    args = ("sweep", str(study), str(tiny), "--out", str(out), "--workers", "1")
+    code, seen, rest = interrupt_at("progress: solving scenario 3", *args)
+    assert code == 130 and "Traceback" not in rest and "ended by force" not in rest, rest
+    assert "interrupted; every finished scenario is written (--resume continues) (Ctrl-C while solving scenario 3)" \
+        in rest, rest
+    done = read_sweep(out)
+    assert sorted(done["scenario_id"]) == [0, 1, 2] and (done["status"] == "optimal").all()
+
+    resumed = subprocess.run([sys.executable, "-m", "optimizer", *args, "--resume"], capture_output=True, text=True,
+                             cwd=ROOT, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = read_sweep(out).sort_values("scenario_id", ignore_index=True)
+    assert list(whole["scenario_id"]) == list(range(6)) and (whole["status"] == "optimal").all()
+    never = sweep(load_instance(tiny), load_study(study), workers=1)  # the same study, not interrupted
+    assert whole["objective"].tolist() == pytest.approx(never["objective"].tolist(), rel=1e-9)
+
+
 def test_ctrl_c_in_the_steady_stage_writes_the_first_stages_plan(tmp_path):
     """The steady stage may take minutes on a large plan: Ctrl-C there keeps the first stage's
     optimal plan (status stopped, exit 130), whose funding lines may jump between years."""

@@ -188,3 +188,80 @@ def test_a_stop_highs_does_not_answer_with_no_plan_shown_keeps_none(ewppt, deaf)
         assert not outcome.has_plan
     else:
         assert outcome.objective == shown[0]
+
+
+@pytest.fixture(scope="module")
+def ewppt_lp_matrix():
+    """ewppt-2010's LP relaxation as HiGHS holds it (a study's model)."""
+    runner = ScenarioRunner(load_instance("ewppt-2010", **{"scenario.model": "lp"}), [])
+    assert runner.run(0, {})["status"] == "optimal"
+    return next(iter(runner._models.values())).opt._solver_model.getLp()
+
+
+@pytest.mark.parametrize("how", ["stop request", "Ctrl-C", "Ctrl-C seen by the watch thread"])
+def test_a_run_without_callbacks_stops_at_its_next_check(ewppt_lp_matrix, how):
+    """A study's warm re-solves run HiGHS without Python callbacks (`solving(callbacks=False)`),
+    as bare highspy does: not one call at HiGHS's interrupt checks. A stop turns the checks back
+    on, so the run stops at its next one. Deterministic: the stop is asked for from inside the
+    run, by HiGHS's log line of its first simplex iteration (a callback the run keeps; its log
+    goes nowhere else). "Ctrl-C" is the signal itself, handled in that callback. "Ctrl-C seen by
+    the watch thread" is what happens while HiGHS runs in C: Python's handler waits for HiGHS to
+    return, and the signal's byte on the wake-up pipe (written here as the C handler writes it)
+    is read by the run's watch thread (a script's; the command line has its own), which asks
+    HiGHS to stop; the log callback waits until it has."""
+    import os
+    import signal
+
+    import highspy
+
+    def fresh() -> tuple[highspy.Highs, list[int]]:
+        h = highspy.Highs()
+        for name, value in (("output_flag", True), ("log_to_console", False), ("presolve", "off"),
+                            ("solver", "simplex"), ("threads", 1)):
+            h.setOptionValue(name, value)
+        h.passModel(ewppt_lp_matrix)
+        checks = [0]  # Python calls at HiGHS's simplex interrupt checks
+        h.cbSimplexInterrupt.subscribe(lambda event: checks.__setitem__(0, checks[0] + 1))
+        return h, checks
+
+    whole, checks = fresh()
+    with interrupt.solving(whole, callbacks=False):  # not stopped: how far the run goes, and no call
+        whole.run()
+    assert whole.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    iterations = whole.getInfo().simplex_iteration_count
+    assert iterations > 100 and checks[0] == 0
+
+    h, checks = fresh()
+    stop, seen = StopRequest(), []
+
+    def on_log(event) -> None:
+        words = event.message.split()  # an iteration report: "<iteration> <objective> Ph1: ..."
+        if len(words) > 2 and words[0].isdigit() and words[2].startswith("Ph") and not seen:
+            seen.append(checks[0])
+            if how == "stop request":
+                stop.request()
+            elif how == "Ctrl-C":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                os.write(interrupt._run_watch[0], bytes([signal.SIGINT]))
+                waited = time.monotonic()
+                while not interrupt.requested() and time.monotonic() - waited < 120:
+                    time.sleep(0.01)
+
+    h.cbLogging.subscribe(on_log)
+    raised = Stopped if how == "stop request" else KeyboardInterrupt
+    with pytest.raises(raised), interrupt.controlled(stop), interrupt.solving(h, callbacks=False):
+        h.run()
+    interrupt._interrupted_at.clear()  # (the command line's record of the stage Ctrl-C landed in)
+    assert seen == [0], "the stop was not asked for inside the run, before any check called back"
+    assert h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    assert h.getInfo().simplex_iteration_count < iterations  # stopped early, at a check
+    assert checks[0] >= 1  # the checks were back on for the stop
+    assert not interrupt.requested()
+
+    # the same Highs solves on, with its checks (`callbacks=True`, the default)
+    with interrupt.solving(h):
+        h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal and checks[0] > 1
+    assert h.getInfo().objective_function_value == pytest.approx(whole.getInfo().objective_function_value,
+                                                                 rel=1e-9)

@@ -129,7 +129,7 @@ class StopRequest:
             self._event.set()
             running = list(self._running)
         for highs in running:
-            highs.cancelSolve()
+            _cancel(highs)
 
     @property
     def requested(self) -> bool:
@@ -139,7 +139,7 @@ class StopRequest:
         with self._lock:
             self._running.append(highs)
             if self._event.is_set():
-                highs.cancelSolve()
+                _cancel(highs)
 
     def _remove(self, highs) -> None:
         with self._lock:
@@ -296,7 +296,34 @@ def _arrived() -> None:
         _interrupted_at.append(_stage())
     _requested.set()
     for highs in list(_running):
-        highs.cancelSolve()
+        _cancel(highs)
+
+
+# HiGHS's interrupt checks that call back into Python (highspy's callback events): the stop is
+# read there (cancelSolve), and so are the progress listener's notes
+_CHECKS = ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt")
+_unwatched: set[int] = set()  # id(highs) of runs without Python callbacks (solving(callbacks=False))
+# Reentrant: Ctrl-C's handler (_arrived -> _cancel) may run in the main thread while it holds the lock
+_unwatched_lock = threading.RLock()
+
+
+def _start_checks(highs) -> None:
+    """HiGHS calls back into Python at its interrupt checks again (those highspy has subscribers
+    for: the stop, and the progress listener)."""
+    for name in _CHECKS:
+        event = getattr(highs, name)
+        if event.callbacks:
+            highs.startCallback(event.callback_type)
+
+
+def _cancel(highs) -> None:
+    """Ask `highs` to stop at its next interrupt check. A run without Python callbacks gets them
+    back first (HiGHS reads the flag it sets between iterations, from any thread), so that it
+    stops as promptly as one that had them all along."""
+    highs.cancelSolve()
+    with _unwatched_lock:
+        if id(highs) in _unwatched:
+            _start_checks(highs)
 
 
 def _inside_highs_callback(frame) -> bool:
@@ -322,22 +349,34 @@ def _handler(signum, frame) -> None:
 
 
 @contextmanager
-def solving(highs, keep: bool = False) -> Iterator[None]:
+def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]:
     """Run HiGHS (`highs` a highspy.Highs) so that Ctrl-C, or the current solve's StopRequest,
     stops it: raises KeyboardInterrupt (Ctrl-C) or Stopped when HiGHS returns after a stop,
     whatever status it reports. With `keep` (branch and bound under a solve that keeps its
     plans) it raises nothing: HiGHS returns what it has and the caller reports it as stopped.
     In the main thread of a program that kept Python's default handler (a script, a
-    notebook), the handler is installed for the duration of the solve."""
+    notebook), the handler is installed for the duration of the solve.
+
+    With `callbacks=False` (an LP's warm re-solve in a study or the workbench: thousands a
+    minute) HiGHS runs without calling back into Python, as bare highspy does: no progress
+    notes, and no stop read at its interrupt checks until a stop is asked for. A StopRequest,
+    and Ctrl-C under the command line (its watch thread), turn the checks back on, and HiGHS
+    stops at its next one as it would with them. Ctrl-C in a script or notebook (no `install`)
+    is seen by Python only when HiGHS returns: the re-solve ends first (docs/sweeps.md)."""
     temporary = (threading.current_thread() is threading.main_thread()
                  and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     if temporary:
         signal.signal(signal.SIGINT, _handler)
+    # a script's run without callbacks: Python's handler would only run when HiGHS returns
+    woken = temporary and not callbacks and _watch_run()
+    interrupted = False
     highs.HandleUserInterrupt = True  # HiGHS's interrupt callbacks read cancelSolve
     control = _control.get()
     stop = control.stop if control is not None else None
     me = threading.get_ident()
     _running.append(highs)
+    if not callbacks:
+        _pause_checks(highs)
     if stop is not None:
         stop._add(highs)
     if keep:
@@ -351,6 +390,9 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
         elif requested():
             highs.cancelSolve()  # HiGHS returns at its first check, with what it has
         yield
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         if keep:
             highs.__dict__.pop("run", None)
@@ -361,12 +403,83 @@ def solving(highs, keep: bool = False) -> Iterator[None]:
         _running.remove(highs)
         if stop is not None:
             stop._remove(highs)
+        if not callbacks:
+            _resume_checks(highs)
         if not busy(highs):  # a detached run resets its Highs when HiGHS returns
             _reset(highs)
+        if woken:
+            signal.set_wakeup_fd(-1)
+            if interrupted:  # Python's handler raised as HiGHS returned: the request is spent (as check() does)
+                _requested.clear()
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
         check()
+
+
+_run_watch: list[int] = []  # the write end of the pipe the script's watch thread reads (made once)
+
+
+def _arrived_in_run() -> None:
+    """Ctrl-C seen by the script's watch thread: ask the runs without callbacks to stop, only
+    while they run (`_resume_checks` ends that under the same lock), so that a signal read late
+    leaves no request behind for the next solve; Python's handler raises when HiGHS returns."""
+    with _unwatched_lock:
+        running = [highs for highs in list(_running) if id(highs) in _unwatched]
+        if not running:
+            return
+        _requested.set()
+        for highs in running:
+            _cancel(highs)
+
+
+def _watch_run() -> bool:
+    """In a script or notebook (no `install`), for a run without Python callbacks: Ctrl-C is
+    also written to a pipe (`signal.set_wakeup_fd`, until the run ends) that a thread reads, and
+    that thread asks HiGHS to stop (`_arrived`), as the command line's watch thread does; then
+    HiGHS stops at its next check and Python's handler raises when it returns. Not when the
+    program has a wake-up fd of its own (an event loop): that is left alone, and the re-solve
+    ends before the signal takes effect."""
+    try:
+        if not _run_watch:
+            read_end, write_end = os.pipe()
+            os.set_blocking(write_end, False)
+
+            def watch() -> None:
+                while True:
+                    try:
+                        received = os.read(read_end, 64)
+                    except OSError:
+                        return
+                    if signal.SIGINT in received:
+                        _arrived_in_run()
+
+            threading.Thread(target=watch, name="ewppt-interrupt-watch-run", daemon=True).start()
+            _run_watch.append(write_end)
+        before = signal.set_wakeup_fd(_run_watch[0], warn_on_full_buffer=False)
+        if before not in (-1, _run_watch[0]):
+            signal.set_wakeup_fd(before)  # the program's own
+            return False
+        return True
+    except (OSError, ValueError):  # (no pipes or wake-up fds here)
+        return False
+
+
+def _pause_checks(highs) -> None:
+    """HiGHS stops calling back into Python at its interrupt checks (until _resume_checks, or
+    a stop: _cancel); a stop asked for before this line found `highs` running and set its flag."""
+    with _unwatched_lock:
+        _unwatched.add(id(highs))
+        for name in _CHECKS:
+            highs.stopCallback(getattr(highs, name).callback_type)
+        if highs._Highs__solver_should_stop:  # a stop came between _running and here
+            _start_checks(highs)
+
+
+def _resume_checks(highs) -> None:
+    with _unwatched_lock:
+        _unwatched.discard(id(highs))
+        _start_checks(highs)
 
 
 def _enter_keeping(me: int) -> None:

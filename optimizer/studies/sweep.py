@@ -37,7 +37,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from models.parameters import BudgetFormula
-from optimizer.solving import interrupt
+from optimizer.solving import interrupt, progress
 from optimizer.solving.quiet import quiet
 from optimizer.data.errors import InvalidInstance, Problem
 from optimizer.solving.evaluate import segment_people
@@ -134,7 +134,9 @@ class ScenarioRunner:
         builds = self.builds
         record: dict[str, Any] = {"scenario_id": int(scenario_id), **point}
         try:
-            with interrupt.controlled(stop):
+            # a stage per point: what a Ctrl-C interrupted (the message names it), and where a
+            # test holds the study; HiGHS's own notes are off in warm re-solves (_in_highs)
+            with interrupt.controlled(stop), progress.stage(f"solving scenario {scenario_id}"):
                 built = self._model_for(point)
                 built.apply(point)
                 record.update(built.solve(self.save_allocation))
@@ -382,7 +384,7 @@ class _BuiltModel:
         if self.solved and not (self.budgets_moved and large):
             limit = max(1000, self.opt._solver_model.getNumRow())
             if direct:
-                status, raw = self._in_highs("simplex", limit)
+                status, raw = self._in_highs("simplex", limit, callbacks=False)
             else:
                 status, raw = _run(self.opt, m, self.scenario, warm=True, simplex_iteration_limit=limit)
             if status == "optimal":
@@ -400,7 +402,7 @@ class _BuiltModel:
         self.direct = None
         return _run(self.opt, m, self.scenario, simplex_iteration_limit=ITERATION_LIMIT_OFF)
 
-    def _in_highs(self, method: str, limit: int):
+    def _in_highs(self, method: str, limit: int, callbacks: bool = True):
         """A solve straight in HiGHS by `method` ("simplex" from the last basis, or the
         scenario's), its simplex stopped past `limit` iterations. The bulk updates have pushed
         every change already, so Pyomo's solve would only add its own bookkeeping: on ewppt-2010
@@ -418,7 +420,7 @@ class _BuiltModel:
         for name, value in options:
             h.setOptionValue(name, value)
         self.opt._sol = None  # Pyomo's record of the last solution no longer holds
-        with interrupt.solving(h):
+        with interrupt.solving(h, callbacks=callbacks):
             h.run()
         optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         self.direct = h.getSolution() if optimal else None
