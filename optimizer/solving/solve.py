@@ -18,7 +18,6 @@ from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
 from optimizer.data.io import Instance
@@ -105,8 +104,11 @@ def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = Fa
 
 
 def new_solver():
-    """The HiGHS solver of Pyomo's new interface; None if highspy cannot be used."""
-    opt = SolverFactory("highs")
+    """The HiGHS solver of Pyomo's new interface (what `SolverFactory("highs")` makes), loading
+    models in bulk into the same LP (optimizer/solving/loading.py); None if highspy cannot be used."""
+    from optimizer.solving.loading import BulkHighs
+
+    opt = BulkHighs()
     return opt if opt.available() else None
 
 
