@@ -105,3 +105,46 @@ def test_the_same_lp_both_ways(name, kind, mutable, generated):
 
 def test_the_engine_loads_by_bulk():
     assert isinstance(new_solver(), BulkHighs)
+
+
+def binding_by_pyomo(model):
+    """binding_table as it was written before (every value from Pyomo's own evaluation)."""
+    from optimizer.solving.results import BINDING_FAMILIES, _index_row, _typed, empty_table, round_figure
+    import pandas as pd
+
+    rows = []
+    for family in BINDING_FAMILIES:
+        block = model.component(family)
+        if block is None:
+            continue
+        for index, con in block.items():
+            body = pyo.value(con.body)
+            slacks = []
+            if con.has_lb():
+                slacks.append(body - pyo.value(con.lower))
+            if con.has_ub():
+                slacks.append(pyo.value(con.upper) - body)
+            slack = max(0.0, min(slacks))
+            scale = 1.0 + max(abs(pyo.value(b)) for b in (con.lower, con.upper) if b is not None)
+            rows.append({"family": family, **_index_row(family, index), "slack": round_figure(slack),
+                         "binding": bool(slack <= 1e-7 * scale)})
+    return _typed(pd.DataFrame(rows, columns=empty_table("binding").columns)) if rows else empty_table("binding")
+
+
+@pytest.mark.parametrize("name", ["tiny", "ewppt-2010", "g100"])
+def test_body_values_and_binding_as_pyomo_computes_them(name, generated):
+    """expression_value is pyo.value to the bit on every row of a solved model, and the binding
+    table built with it is the one built by Pyomo's evaluation."""
+    from optimizer.solving.results import binding_table, expression_value
+    from optimizer.solving.solve import solve_model
+
+    instance = generated if name == "g100" else load_instance(INSTANCES / name)
+    model = build_model(instance, instance.scenario, mutable=SWEEPABLE if name == "tiny" else frozenset())
+    result = solve_model(model, instance, instance.scenario)
+    assert result.has_plan
+    for con in model.component_data_objects(pyo.Constraint, active=True):
+        ours, pyomos = expression_value(con.body), pyo.value(con.body)
+        assert np.float64(ours).tobytes() == np.float64(pyomos).tobytes(), con.name
+    ours, before = binding_table(model), binding_by_pyomo(model)
+    assert ours.equals(before)
+    assert ours["slack"].to_numpy().tobytes() == before["slack"].to_numpy().tobytes()
