@@ -1086,12 +1086,13 @@ def _leave_quickly(code: int) -> None:
     """Exit now with `code`, without the interpreter's teardown: the exit handlers run and the
     output is flushed, but the objects are not freed one by one (after `ewppt solve` at 800
     counties, the model, HiGHS's copies and the tables: 0.3 s of CPU at 100 counties, about 1 s
-    at 800). Only when this is the process's one Python thread (else the interpreter joins the
-    others as usual)."""
+    at 800). Not while another thread that is not a daemon runs (the interpreter would wait
+    for it; daemon threads, like the Ctrl-C watcher, end with the process either way)."""
     import atexit
     import threading
 
-    if threading.active_count() > 1:
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
         return
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
