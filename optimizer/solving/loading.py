@@ -46,6 +46,18 @@ _LEAVES = frozenset({ParamData, ScalarParam, NumericConstant})
 _ninf, _inf = float("-inf"), float("inf")
 
 
+# the pyomo releases whose persistent HiGHS interface this module repeats (tests/test_loading.py
+# compares the two on the installed one); any other: new_solver() makes Pyomo's own
+TESTED_PYOMO = ((6, 9), (6, 10))
+
+
+def supported() -> bool:
+    """Whether the installed pyomo is one this module was written against."""
+    from pyomo.version import version_info
+
+    return tuple(version_info[:2]) in TESTED_PYOMO
+
+
 class _Other(Exception):
     """A constraint this module does not read itself: Pyomo's code reads it."""
 

@@ -106,10 +106,13 @@ def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = Fa
 
 def new_solver():
     """The HiGHS solver of Pyomo's new interface (what `SolverFactory("highs")` makes), loading
-    models in bulk into the same LP (optimizer/solving/loading.py); None if highspy cannot be used."""
-    from optimizer.solving.loading import BulkHighs
+    models in bulk into the same LP (optimizer/solving/loading.py) on the pyomo releases that
+    module was written against; None if highspy cannot be used."""
+    from pyomo.contrib.solver.solvers.highs import Highs
 
-    opt = BulkHighs()
+    from optimizer.solving.loading import BulkHighs, supported
+
+    opt = BulkHighs() if supported() else Highs()
     return opt if opt.available() else None
 
 
