@@ -328,6 +328,7 @@ def solve(
 ) -> None:
     """Solve an instance and write the plan (allocation, kpis, duals, binding, decisions, run.json).
     Ctrl-C in branch and bound writes the best plan found (status stopped, exit 130)."""
+    _LEAVE_QUICKLY[0] = True  # once the plan is written, nothing is left to tear down (see main)
     options = {
         key: value
         for key, value in {
@@ -1078,6 +1079,30 @@ for _command in app.registered_commands:
         _command.help = prose(_command.callback.__doc__)
 
 
+_LEAVE_QUICKLY = [False]  # set by a command whose process has nothing to do after it but free its objects
+
+
+def _leave_quickly(code: int) -> None:
+    """Exit now with `code`, without the interpreter's teardown: the exit handlers run and the
+    output is flushed, but the objects are not freed one by one (after `ewppt solve` at 800
+    counties, the model, HiGHS's copies and the tables: 0.3 s of CPU at 100 counties, about 1 s
+    at 800). Not while another thread that is not a daemon runs (the interpreter would wait
+    for it; daemon threads, like the Ctrl-C watcher, end with the process either way)."""
+    import atexit
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - leaving
+            pass
+    os._exit(code)
+
+
 def main() -> None:
     """Entry point: no traceback reaches a user unless EWPPT_DEBUG is set."""
     sys.stdout = _StdoutThatMayClose(sys.stdout)
@@ -1101,7 +1126,10 @@ def main() -> None:
     except SystemExit as exc:
         if exc.code == interrupt.EXIT_INTERRUPTED:  # typer turns a KeyboardInterrupt into a silent exit 130
             interrupt.say_once(_say)
-        interrupt.leave(exc.code if isinstance(exc.code, int) else int(exc.code is not None))  # HiGHS left running
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        interrupt.leave(code)  # HiGHS left running
+        if _LEAVE_QUICKLY[0]:
+            _leave_quickly(code)
         raise
     except Exception as exc:  # noqa: BLE001 - last line of defence for the user's terminal
         if os.environ.get("EWPPT_DEBUG"):

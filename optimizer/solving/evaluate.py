@@ -76,8 +76,9 @@ class _Effects:
     def lines(self, allocation: pd.DataFrame) -> np.ndarray:
         """Each allocation row's recipient-instrument among the effect lines (-1: none)."""
         position = self.position
-        return np.fromiter((position.get(key, -1) for key in zip(allocation["recipient"], allocation["instrument"])),
-                           dtype=np.int64, count=len(allocation))
+        # (as lists: iterating the text columns themselves went value by value through pyarrow)
+        keys = zip(allocation["recipient"].tolist(), allocation["instrument"].tolist())
+        return np.fromiter((position.get(key, -1) for key in keys), dtype=np.int64, count=len(allocation))
 
 
 _EFFECTS: dict[tuple, tuple] = {}  # id()s of the tables read -> (the tables, kept alive so ids stay theirs; _Effects)

@@ -135,6 +135,7 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
     # investment coupling
     leverage = dict(zip(instance.instruments["instrument"], instance.instruments["leverage"]))
     rec = instance.recipients.set_index("recipient")
+    demand, unlock = rec["investment_demand"].to_dict(), rec["infra_unlock"].to_dict()  # (rec.at per cell was slow)
     paired = {w for _, w in pairs}
     lent = (alloc["aid"] * alloc["instrument"].map(leverage).astype(float))[alloc["category"] == "enterprise_finance"] \
         .groupby([alloc["recipient"], alloc["year"]]).sum().to_dict()
@@ -143,7 +144,7 @@ def recheck(instance, allocation: pd.DataFrame, decisions: pd.DataFrame, whole: 
         cumulative = 0.0
         for t in years:
             cumulative += float(built.get((w, t), 0.0))
-            limit = float(rec.at[w, "investment_demand"]) + float(rec.at[w, "infra_unlock"]) * cumulative
+            limit = float(demand[w]) + float(unlock[w]) * cumulative
             check(limit - float(lent.get((w, t), 0.0)), limit, f"investment {w} {t}: lending above {limit:.6g}")
 
     # locks: promised aid kept
@@ -202,8 +203,9 @@ def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, yea
     inst = instance.instruments.set_index("instrument")
     funds = decisions[decisions["kind"] == "fund"] if len(decisions) else decisions
     opened = {(w, k) for w, k in zip(funds.get("recipient", []), funds.get("instrument", []))}
+    min_size, setup = inst["min_fund_size"].to_dict(), inst["setup_cost"].to_dict()  # (inst.at per fund was slow)
     for (w, k), amount in capital.items():
-        least = max(float(inst.at[k, "min_fund_size"]), float(inst.at[k, "setup_cost"]))
+        least = max(float(min_size[k]), float(setup[k]))
         if least > 0 and amount > RTOL * (money + least):
             if (w, k) not in opened:
                 violations.append(f"fund {w} {k}: capital {amount:.6g} without an established fund")
@@ -234,7 +236,7 @@ def _whole_decisions(instance, alloc: pd.DataFrame, decisions: pd.DataFrame, yea
     built = set(decisions.loc[decisions["kind"] == "project", "project"]) if len(decisions) else set()
     by_year = alloc.groupby(["recipient", "instrument", "year"])["aid"].sum().to_dict()
     for (w, k), group in projects.groupby(["recipient", "instrument"]):
-        chosen = group[group["project"].isin(built)]
+        chosen = group[[q in built for q in group["project"]]]  # (Series.isin on text, per line, was slow)
         cost = float(chosen["cost"].sum())
         aid = float(capital.get((w, k), 0.0))
         if abs(aid - cost) > RTOL * (money + cost):

@@ -28,6 +28,9 @@ import math
 
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.core.base.var import VarData
+from pyomo.core.expr import numeric_expr
+from pyomo.core.expr.numvalue import as_numeric, native_types
 
 from optimizer.data.io import Instance, atomic_write, atomic_write_text
 from optimizer.data.output import result_folder
@@ -407,17 +410,50 @@ def binding_table(model: pyo.ConcreteModel) -> pd.DataFrame:
         if block is None:
             continue
         for index, con in block.items():
-            body = pyo.value(con.body)
+            # con.body, con.lower, con.upper, con.has_lb() and con.has_ub() as Pyomo computes
+            # them, from one standardisation of the constraint (each of those makes its own,
+            # building the difference of the two sides again when both hold variables)
+            lower, body_expr, upper = con.to_bounded_expression()
+            has_lb = con._evaluate_bound(lower, -math.inf) is not None
+            has_ub = con._evaluate_bound(upper, math.inf) is not None
+            lower = as_numeric(lower) if lower.__class__ in native_types and lower is not None else lower
+            upper = as_numeric(upper) if upper.__class__ in native_types and upper is not None else upper
+            body = expression_value(as_numeric(body_expr) if body_expr.__class__ in native_types else body_expr)
             slacks = []
-            if con.has_lb():
-                slacks.append(body - pyo.value(con.lower))
-            if con.has_ub():
-                slacks.append(pyo.value(con.upper) - body)
+            if has_lb:
+                slacks.append(body - pyo.value(lower))
+            if has_ub:
+                slacks.append(pyo.value(upper) - body)
             slack = max(0.0, min(slacks))
-            scale = 1.0 + max(abs(pyo.value(b)) for b in (con.lower, con.upper) if b is not None)
+            scale = 1.0 + max(abs(pyo.value(b)) for b in (lower, upper) if b is not None)
             rows.append({"family": family, **_index_row(family, index), "slack": round_figure(slack),
                          "binding": bool(slack <= 1e-7 * scale)})
     return _typed(pd.DataFrame(rows, columns=empty_table("binding").columns)) if rows else empty_table("binding")
+
+
+def expression_value(expr) -> Any:
+    """pyo.value(expr), computed as Pyomo's evaluation visitor computes it (each node's
+    `_apply_operation` on its arguments' values, in order: the same number to the bit) without
+    the visitor's bookkeeping, for the node types of this engine's linear rows; any other node
+    is evaluated by Pyomo itself."""
+    expanded = _EXPANDED
+
+    def evaluate(node):
+        cls = node.__class__
+        if cls in native_types:
+            return node
+        if cls is VarData:
+            number = node.value
+            return number if number is not None else pyo.value(node)  # (None: Pyomo's error)
+        if cls in expanded:
+            return node._apply_operation([evaluate(arg) for arg in node.args])
+        return pyo.value(node)
+
+    return evaluate(expr)
+
+
+_EXPANDED = frozenset({numeric_expr.SumExpression, numeric_expr.LinearExpression, numeric_expr.MonomialTermExpression,
+                       numeric_expr.NegationExpression, numeric_expr.ProductExpression})
 
 
 def summarise(result: Result, scenario: Scenario, instance: Instance) -> dict[str, Any]:

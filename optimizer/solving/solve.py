@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.common.gc_manager import PauseGC
 from pyomo.contrib.solver.common.results import TerminationCondition
 
 from optimizer.data.io import Instance
@@ -75,7 +75,7 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     # in units HiGHS's absolute tolerances suit, the plan back in the instance's (optimizer/data/scaling.py)
     scale = scale_of(instance)
     with interrupt.controlled(stop):
-        with progress.stage("building the model"):
+        with progress.stage("building the model"), PauseGC():  # (see _loaded)
             model = build_model(rescaled(instance, scale), scenario)
         built = time.perf_counter()
         result = unscaled(solve_model(model, rescaled(instance, scale), scenario, ranging=ranging, stop=stop), instance,
@@ -105,8 +105,14 @@ def _solve_relaxation(instance: Instance, scenario: Scenario, ranging: bool = Fa
 
 
 def new_solver():
-    """The HiGHS solver of Pyomo's new interface; None if highspy cannot be used."""
-    opt = SolverFactory("highs")
+    """The HiGHS solver of Pyomo's new interface (what `SolverFactory("highs")` makes), loading
+    models in bulk into the same LP (optimizer/solving/loading.py) on the pyomo releases that
+    module was written against; None if highspy cannot be used."""
+    from pyomo.contrib.solver.solvers.highs import Highs
+
+    from optimizer.solving.loading import BulkHighs, supported
+
+    opt = BulkHighs() if supported() else Highs()
     return opt if opt.available() else None
 
 
@@ -338,7 +344,9 @@ def _loaded(opt, model: pyo.ConcreteModel):
     A Highs still running a branch and bound that a stop left (interrupt.busy) is replaced."""
     # a branch and bound left running after a stop (interrupt.Detached) keeps its Highs: load anew
     if opt._model is not model or opt._solver_model is None or interrupt.busy(opt._solver_model):
-        with progress.stage("loading the model into HiGHS"):
+        # Building and loading make hundreds of thousands of objects that all live on: the garbage
+        # collector's passes over them find nothing to free (at 800 counties a third of the load)
+        with progress.stage("loading the model into HiGHS"), PauseGC():
             with quiet():  # HiGHS's notices, as below
                 opt.set_instance(model)
     progress.watch(opt._solver_model)
