@@ -166,3 +166,34 @@ def test_a_steady_stage_past_its_bound_keeps_the_first_stage_plan(monkeypatch, t
     assert bounded.solver["steady_stage"] == "time_limit"
     assert plan(bounded) == pytest.approx(plan(free), **APPROX)
     assert any(w.startswith("year profiles: the steady stage stopped (time_limit") for w in bounded.warnings)
+
+
+def test_deep_rows_added_as_needed_give_the_plan_of_every_row(tmp_path, monkeypatch):
+    """The stage adds a line's deep-shortfall rows only where the plan found violates one
+    (steady._add_violated_deep_rows, then the dual simplex method from the last basis). On a
+    generated 60-county LP that takes two rounds (80 rows, then 10 more, of 532 lines' rows); the
+    plan is the one of the stage's LP with every row written at once, flow by flow, with the same
+    objective and the same profile figures."""
+    import optimizer.solving.steady as steady
+    from optimizer.data.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g60", recipients=60, donors=4, instruments=10, years=5, seed=3)
+    text = (folder / "scenario.toml").read_text()
+    (folder / "scenario.toml").write_text(text.replace("[scenario]", '[scenario]\nmodel = "lp"', 1))
+    instance = load_instance(folder)
+    rounds = []
+    add = steady._add_violated_deep_rows
+    monkeypatch.setattr(steady, "_add_violated_deep_rows", lambda copy, pending: rounds.append(add(copy, pending))
+                        or rounds[-1])
+    as_needed = solve(instance)
+    assert rounds == [80, 10, 0]
+    monkeypatch.setattr(steady, "DEEP_ROWS_AS_NEEDED", False)
+    rounds.clear()
+    every_row = solve(instance)
+    assert rounds == []  # every line's deep rows were in the LP from the start
+    assert as_needed.solver["steady_stage"] == every_row.solver["steady_stage"] == "optimal"
+    assert as_needed.objective == every_row.objective
+    both = pd.concat([pd.Series(plan(as_needed)), pd.Series(plan(every_row))], axis=1).fillna(0.0)
+    assert (both.iloc[:, 0] - both.iloc[:, 1]).abs().max() <= 1e-7
+    for figure in ("aid_off_profile", "lines_with_an_empty_year"):
+        assert as_needed.summary[figure] == pytest.approx(every_row.summary[figure], abs=1e-9)
