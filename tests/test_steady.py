@@ -168,12 +168,12 @@ def test_a_steady_stage_past_its_bound_keeps_the_first_stage_plan(monkeypatch, t
     assert any(w.startswith("year profiles: the steady stage stopped (time_limit") for w in bounded.warnings)
 
 
-def test_deep_rows_added_as_needed_give_the_plan_of_every_row(tmp_path, monkeypatch):
-    """The stage adds a line's deep-shortfall rows only where the plan found violates one
-    (steady._add_violated_deep_rows, then the dual simplex method from the last basis). On a
-    generated 60-county LP that takes two rounds (80 rows, then 10 more, of 532 lines' rows); the
-    plan is the one of the stage's LP with every row written at once, flow by flow, with the same
-    objective and the same profile figures."""
+def test_rows_added_as_needed_give_the_plan_of_every_row(tmp_path, monkeypatch):
+    """The stage leaves out of its LP the deep-shortfall rows and the first stage's rows not held
+    at a bound, and adds those its plan misses (steady._add_violated_rows, then the dual simplex
+    method from the last basis) until it misses none. On a generated 60-county LP that takes
+    five rounds (169 rows: 39 of the first stage's and 130 deep-shortfall rows); the plan is the one of the stage's LP with every row written at once, flow by flow,
+    with the same objective and the same profile figures."""
     import optimizer.solving.steady as steady
     from optimizer.data.generate import generate_instance
 
@@ -182,15 +182,21 @@ def test_deep_rows_added_as_needed_give_the_plan_of_every_row(tmp_path, monkeypa
     (folder / "scenario.toml").write_text(text.replace("[scenario]", '[scenario]\nmodel = "lp"', 1))
     instance = load_instance(folder)
     rounds = []
-    add = steady._add_violated_deep_rows
-    monkeypatch.setattr(steady, "_add_violated_deep_rows", lambda copy, pending: rounds.append(add(copy, pending))
-                        or rounds[-1])
+    add = steady._add_violated_rows
+
+    def counted(copy, deep, first, every=False):
+        rounds.append(add(copy, deep, first, every))
+        return rounds[-1]
+
+    monkeypatch.setattr(steady, "_add_violated_rows", counted)
     as_needed = solve(instance)
-    assert rounds == [80, 10, 0]
-    monkeypatch.setattr(steady, "DEEP_ROWS_AS_NEEDED", False)
+    added_rows, added_columns = (sum(r[i] for r in rounds) for i in (0, 1))
+    assert rounds[-1] == (0, 0) and len(rounds) > 2  # measured: 6 rounds, 169 rows
+    assert added_rows > added_columns > 0  # first-stage rows (no column) and deep-shortfall rows (one each)
+    monkeypatch.setattr(steady, "ROWS_AS_NEEDED", False)
     rounds.clear()
     every_row = solve(instance)
-    assert rounds == []  # every line's deep rows were in the LP from the start
+    assert rounds == []  # every row was in the LP from the start
     assert as_needed.solver["steady_stage"] == every_row.solver["steady_stage"] == "optimal"
     assert as_needed.objective == every_row.objective
     both = pd.concat([pd.Series(plan(as_needed)), pd.Series(plan(every_row))], axis=1).fillna(0.0)

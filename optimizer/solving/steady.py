@@ -34,7 +34,7 @@ from models.steadiness import (DECISION_TIE, DEEP_SHORTFALL, SHORTFALL_WEIGHT, T
 from optimizer.solving import interrupt, progress
 from optimizer.solving.quiet import quiet
 
-DEEP_ROWS_AS_NEEDED = True  # a fresh stage adds a line's deep-shortfall rows only where its plan needs them
+ROWS_AS_NEEDED = True  # a fresh stage adds deep-shortfall rows and the first stage's free rows only where its plan needs them
 ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
 OBJECTIVE_TOLERANCE = 1e-7  # the steady plan keeps the first objective to this relative change
 
@@ -127,11 +127,14 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
         floor = better * value - OBJECTIVE_TOLERANCE * max(1.0, abs(value)) / 10
         dense_row = (np.flatnonzero(costs), better * costs[costs != 0], floor)
 
-    deep = None  # a fresh copy's lines whose deep-shortfall rows are not in it yet
+    deep = first_rows = None  # a fresh copy's rows not in it yet: deep-shortfall rows, the first stage's free rows
     if reuse is not None and dense_row is None:  # a live plan: the copy of its last re-solve, moved
         copy, added = reuse.moved(lp, col_lower, col_upper, row_lower, row_upper, model, cols)
     else:
         copy = _copy(lp, col_lower, col_upper, row_lower, row_upper)
+        if ROWS_AS_NEEDED:
+            first_rows = _FirstRows(lp, row_lower, row_upper)
+            copy.deleteRows(len(first_rows.rows), first_rows.rows.astype(np.int32))
         if dense_row is not None:
             index, values, floor = dense_row
             copy.addRow(floor, math.inf, len(index), index.astype(np.int32), values)
@@ -148,15 +151,25 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
         copy.run()
     if reuse is not None:
         reuse.solved(copy)
-    elif deep:  # the deep-shortfall rows the plan found violates, then the dual simplex method
+    elif deep or first_rows:  # the rows left out that the plan found misses, then the dual simplex method
         while not (keep and interrupt.requested()) and copy.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            more = _add_violated_deep_rows(copy, deep)
-            if not more:
+            rows, columns = _add_violated_rows(copy, deep, first_rows)
+            if not rows:
                 break
-            outcome.columns_added += more
-            outcome.rows_added += more
+            outcome.columns_added += columns
+            outcome.rows_added += rows
             copy.setOptionValue("solver", "simplex")
             copy.setOptionValue("simplex_strategy", 1)
+            with interrupt.solving(copy, keep=keep):
+                copy.run()
+        if not (keep and interrupt.requested()) and copy.getModelStatus() not in (
+                highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
+            # not expected (the LP with rows left out is bounded: every column with a cost has a
+            # finite lower bound and the cost is >= 0); then every row, by the scenario's method
+            rows, columns = _add_violated_rows(copy, deep, first_rows, every=True)
+            outcome.columns_added += columns
+            outcome.rows_added += rows
+            _set_options(copy, scenario, time_limit)
             with interrupt.solving(copy, keep=keep):
                 copy.run()
     if keep and interrupt.requested():
@@ -216,7 +229,7 @@ def _copy(lp, col_lower, col_upper, row_lower, row_upper, objective: bool = Fals
 def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, col_upper
                      ) -> tuple[tuple[int, int], "_DeepRows"]:
     """models/steadiness.py's columns and rows, for the lines that can still move, without the
-    deep-shortfall rows (unless not DEEP_ROWS_AS_NEEDED): those are added only where the plan
+    deep-shortfall rows (unless not ROWS_AS_NEEDED): those are added only where the plan
     found violates one (_add_violated_deep_rows), and the lines still without them are returned.
 
     Why that is the same plan: the LP without some deep-shortfall rows is a relaxation of the
@@ -226,7 +239,7 @@ def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, co
     optimum one plan. At 800 counties 153 of 6,097 lines needed their rows after the first
     solve (and 13 more in two further rounds of the dual simplex method, 1 s in all), and the
     interior point solve of the LP without the other 30,000 rows took 14 s against 21 s."""
-    block = _steady_block(model, cols, n_cols, col_lower, col_upper, deep=not DEEP_ROWS_AS_NEEDED)
+    block = _steady_block(model, cols, n_cols, col_lower, col_upper, deep=not ROWS_AS_NEEDED)
     copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), block.costs)
     return _add_block(copy, block), block.pending
 
@@ -254,17 +267,30 @@ class _DeepRows:
         return bool(self.flow)
 
 
-def _add_violated_deep_rows(copy, pending: _DeepRows) -> int:
+def _add_violated_rows(copy, deep: "_DeepRows | None", first: "_FirstRows | None",
+                       every: bool = False) -> tuple[int, int]:
+    """The rows left out of `copy` that its plan misses (all of them if `every`), added to it:
+    how many rows and columns."""
+    values = np.asarray(copy.getSolution().col_value, dtype=float) if not every else None
+    rows = first.add_violated(copy, values) if first else 0
+    columns = _add_violated_deep_rows(copy, deep, values) if deep else 0
+    return rows + columns, columns
+
+
+def _add_violated_deep_rows(copy, pending: _DeepRows, values: np.ndarray | None) -> int:
     """The deep-shortfall rows (s[l,t] + x[l,t] - DEEP pi X[l] >= 0, s >= 0 at weight
-    SHORTFALL_WEIGHT) of every line in `pending` whose plan in `copy` violates one of them,
-    added to `copy` and taken out of `pending`; how many rows (and columns) were added."""
+    SHORTFALL_WEIGHT) of every line in `pending` whose plan (`values`, the columns of `copy`;
+    None: every line) violates one of them, added to `copy` and taken out of `pending`; how many
+    rows (and columns) were added."""
     if not pending:
         return 0
-    values = np.asarray(copy.getSolution().col_value, dtype=float)
     flow, total, share, line = (np.asarray(a) for a in (pending.flow, pending.total, pending.share, pending.line))
-    size = values[total]
-    missed = DEEP_SHORTFALL * share * size - values[flow] > DEEP_VIOLATED * np.maximum(1.0, size)
-    chosen = np.isin(line, np.unique(line[missed]))  # every row of a line that misses one
+    if values is None:
+        chosen = np.ones(len(flow), dtype=bool)
+    else:
+        size = values[total]
+        missed = DEEP_SHORTFALL * share * size - values[flow] > DEEP_VIOLATED * np.maximum(1.0, size)
+        chosen = np.isin(line, np.unique(line[missed]))  # every row of a line that misses one
     added = int(chosen.sum())
     if added:
         column = copy.getNumCol() + np.arange(added)
@@ -278,6 +304,59 @@ def _add_violated_deep_rows(copy, pending: _DeepRows) -> int:
         pending.flow, pending.total, pending.share, pending.line = (
             a[rest].tolist() for a in (flow, total, share, line))
     return added
+
+
+FIRST_VIOLATED = 1e-9  # a first-stage row is added when the plan misses it by more than this times (1 + |bound|)
+
+
+class _FirstRows:
+    """The first stage's rows that the stage's LP may leave out at first: those not held at an
+    active bound (row_lower != row_upper: inequalities the first stage's optimal duals leave
+    free). Their entries, row by row over the rows left out, for their activity under a plan."""
+
+    def __init__(self, lp, row_lower: np.ndarray, row_upper: np.ndarray) -> None:
+        import highspy
+
+        matrix = lp.a_matrix_
+        n_rows, n_cols = lp.num_row_, lp.num_col_
+        starts = np.asarray(matrix.start_, dtype=np.int64)
+        index = np.asarray(matrix.index_, dtype=np.int64)
+        value = np.asarray(matrix.value_, dtype=float)
+        if matrix.format_ == highspy.MatrixFormat.kColwise:
+            row, col = index, np.repeat(np.arange(n_cols), np.diff(starts))
+        else:
+            row, col = np.repeat(np.arange(n_rows), np.diff(starts)), index
+        self.rows = np.flatnonzero(row_lower != row_upper)
+        self.lower, self.upper = row_lower[self.rows], row_upper[self.rows]
+        place = np.full(n_rows, -1)
+        place[self.rows] = np.arange(len(self.rows))
+        kept = place[row] >= 0
+        order = np.argsort(place[row][kept], kind="stable")
+        self.place = place[row][kept][order]  # each entry's row, as its place among the rows left out
+        self.col, self.value = col[kept][order], value[kept][order]
+        self.waiting = np.ones(len(self.rows), dtype=bool)
+
+    def __bool__(self) -> bool:
+        return bool(self.waiting.any())
+
+    def add_violated(self, copy, values: np.ndarray | None) -> int:
+        """The rows still left out that the plan (`values`; None: every row) misses, added to `copy`."""
+        if values is None:
+            chosen = self.waiting.copy()
+        else:
+            activity = np.bincount(self.place, weights=self.value * values[self.col], minlength=len(self.rows))
+            missed = ((activity < self.lower - FIRST_VIOLATED * (1.0 + np.abs(self.lower)))
+                      | (activity > self.upper + FIRST_VIOLATED * (1.0 + np.abs(self.upper))))
+            chosen = self.waiting & missed
+        added = int(chosen.sum())
+        if added:
+            entries = chosen[self.place]
+            counts = np.bincount(self.place[entries], minlength=len(self.rows))[chosen]
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+            copy.addRows(added, self.lower[chosen], self.upper[chosen], int(entries.sum()), starts,
+                         self.col[entries].astype(np.int32), self.value[entries])
+            self.waiting &= ~chosen
+        return added
 
 
 @dataclass
