@@ -127,6 +127,16 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
         floor = better * value - OBJECTIVE_TOLERANCE * max(1.0, abs(value)) / 10
         dense_row = (np.flatnonzero(costs), better * costs[costs != 0], floor)
 
+    # Rows as needed (a fresh copy): its LP is first solved without the deep-shortfall rows and
+    # without the first stage's rows not held at a bound (its inequalities with a zero dual), a
+    # relaxation of the stage's LP (the same objective, fewer rows). A plan of it that misses none
+    # of the rows left out is feasible for the whole LP at the same objective, hence optimal there,
+    # and the tie-break makes that optimum one plan: the stage's plan, not an approximation. The
+    # rows it misses are added and the LP re-solved by the dual simplex method from its basis,
+    # until none is missed. At 800 counties (issue 23; benchmarks/README.md) the first solve
+    # leaves out 70,861 of the 123,552 rows (30,485 deep-shortfall rows, 40,376 first-stage
+    # rows), interior point takes 8.8 CPU s against 20.7 s with every row, and 8 rounds add
+    # 399 first-stage rows and the deep-shortfall rows of 271 lines in about 3 s.
     deep = first_rows = None  # a fresh copy's rows not in it yet: deep-shortfall rows, the first stage's free rows
     if reuse is not None and dense_row is None:  # a live plan: the copy of its last re-solve, moved
         copy, added = reuse.moved(lp, col_lower, col_upper, row_lower, row_upper, model, cols)
@@ -230,15 +240,7 @@ def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, co
                      ) -> tuple[tuple[int, int], "_DeepRows"]:
     """models/steadiness.py's columns and rows, for the lines that can still move, without the
     deep-shortfall rows (unless not ROWS_AS_NEEDED): those are added only where the plan
-    found violates one (_add_violated_deep_rows), and the lines still without them are returned.
-
-    Why that is the same plan: the LP without some deep-shortfall rows is a relaxation of the
-    stage's LP (fewer rows, the same objective on the columns it has). When its optimum keeps
-    every missing row (x[l,t] >= DEEP pi X[l], so its s[l,t] would be 0), that plan is feasible
-    for the whole LP at the same objective, hence optimal there, and the tie-break makes that
-    optimum one plan. At 800 counties 153 of 6,097 lines needed their rows after the first
-    solve (and 13 more in two further rounds of the dual simplex method, 1 s in all), and the
-    interior point solve of the LP without the other 30,000 rows took 14 s against 21 s."""
+    found misses one (_add_violated_rows), and the lines still without them are returned."""
     block = _steady_block(model, cols, n_cols, col_lower, col_upper, deep=not ROWS_AS_NEEDED)
     copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), block.costs)
     return _add_block(copy, block), block.pending
