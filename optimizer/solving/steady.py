@@ -11,7 +11,9 @@ HiGHS a far smaller LP than holding "objective >= its optimum" by a dense row: m
 0 with a non-zero reduced cost, and the dense row made interior point's crossover run for
 minutes at 800 counties. When the solver has no duals to use (a MIP stopped by its limit), the
 dense row is used instead. The first stage's objective is re-evaluated on the steady plan and
-the stage is refused if it moved by more than OBJECTIVE_TOLERANCE.
+the stage is refused if it moved by more than OBJECTIVE_TOLERANCE. A fresh stage leaves its
+deep-shortfall rows and the first stage's free rows out of its LP and adds those its plan
+misses (ROWS_AS_NEEDED: the same optimum, a smaller LP; steady_plan says why).
 
 Under a solve that keeps its plans (a StopRequest; `ewppt solve`), a stop in this stage ends
 it with status "stopped" and the first stage's plan stays loaded.
