@@ -87,7 +87,9 @@ def add_year_profile(m: pyo.ConcreteModel, instance: Instance, scenario: Scenari
     moved the aid off profile by less than 1e-7 of all aid there and on ewppt-2010.
 
     "Over the optimal plans" is held exactly by complementary slackness, not by an objective
-    row (see optimizer/solving/steady.py). Only the plan years are noted here.
+    row, and the shortfall rows (and the first stage's free rows) are added only where the plan
+    would miss one (the same optimum; see optimizer/solving/steady.py). Only the plan years are
+    noted here.
     """
     if scenario.scenario.year_profile != "steady" or len(scenario.years) < 2:
         return

@@ -166,3 +166,40 @@ def test_a_steady_stage_past_its_bound_keeps_the_first_stage_plan(monkeypatch, t
     assert bounded.solver["steady_stage"] == "time_limit"
     assert plan(bounded) == pytest.approx(plan(free), **APPROX)
     assert any(w.startswith("year profiles: the steady stage stopped (time_limit") for w in bounded.warnings)
+
+
+def test_rows_added_as_needed_give_the_plan_of_every_row(tmp_path, monkeypatch):
+    """The stage leaves out of its LP the deep-shortfall rows and the first stage's rows not held
+    at a bound, and adds those its plan misses (steady._add_violated_rows, then the dual simplex
+    method from the last basis) until it misses none. On a generated 60-county LP that takes
+    five rounds (169 rows: 39 of the first stage's and 130 deep-shortfall rows); the plan is the one of the stage's LP with every row written at once, flow by flow,
+    with the same objective and the same profile figures."""
+    import optimizer.solving.steady as steady
+    from optimizer.data.generate import generate_instance
+
+    folder = generate_instance(tmp_path / "g60", recipients=60, donors=4, instruments=10, years=5, seed=3)
+    text = (folder / "scenario.toml").read_text()
+    (folder / "scenario.toml").write_text(text.replace("[scenario]", '[scenario]\nmodel = "lp"', 1))
+    instance = load_instance(folder)
+    rounds = []
+    add = steady._add_violated_rows
+
+    def counted(copy, deep, first, every=False):
+        rounds.append(add(copy, deep, first, every))
+        return rounds[-1]
+
+    monkeypatch.setattr(steady, "_add_violated_rows", counted)
+    as_needed = solve(instance)
+    added_rows, added_columns = (sum(r[i] for r in rounds) for i in (0, 1))
+    assert rounds[-1] == (0, 0) and len(rounds) > 2  # measured: 6 rounds, 169 rows
+    assert added_rows > added_columns > 0  # first-stage rows (no column) and deep-shortfall rows (one each)
+    monkeypatch.setattr(steady, "ROWS_AS_NEEDED", False)
+    rounds.clear()
+    every_row = solve(instance)
+    assert rounds == []  # every row was in the LP from the start
+    assert as_needed.solver["steady_stage"] == every_row.solver["steady_stage"] == "optimal"
+    assert as_needed.objective == every_row.objective
+    both = pd.concat([pd.Series(plan(as_needed)), pd.Series(plan(every_row))], axis=1).fillna(0.0)
+    assert (both.iloc[:, 0] - both.iloc[:, 1]).abs().max() <= 1e-7
+    for figure in ("aid_off_profile", "lines_with_an_empty_year"):
+        assert as_needed.summary[figure] == pytest.approx(every_row.summary[figure], abs=1e-9)

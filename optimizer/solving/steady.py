@@ -11,7 +11,9 @@ HiGHS a far smaller LP than holding "objective >= its optimum" by a dense row: m
 0 with a non-zero reduced cost, and the dense row made interior point's crossover run for
 minutes at 800 counties. When the solver has no duals to use (a MIP stopped by its limit), the
 dense row is used instead. The first stage's objective is re-evaluated on the steady plan and
-the stage is refused if it moved by more than OBJECTIVE_TOLERANCE.
+the stage is refused if it moved by more than OBJECTIVE_TOLERANCE. A fresh stage leaves its
+deep-shortfall rows and the first stage's free rows out of its LP and adds those its plan
+misses (ROWS_AS_NEEDED: the same optimum, a smaller LP; steady_plan says why).
 
 Under a solve that keeps its plans (a StopRequest; `ewppt solve`), a stop in this stage ends
 it with status "stopped" and the first stage's plan stays loaded.
@@ -34,6 +36,7 @@ from models.steadiness import (DECISION_TIE, DEEP_SHORTFALL, SHORTFALL_WEIGHT, T
 from optimizer.solving import interrupt, progress
 from optimizer.solving.quiet import quiet
 
+ROWS_AS_NEEDED = True  # a fresh stage adds deep-shortfall rows and the first stage's free rows only where its plan needs them
 ZERO_DUAL = 1e-9  # a reduced cost or dual at most this (relative to the largest) counts as 0
 OBJECTIVE_TOLERANCE = 1e-7  # the steady plan keeps the first objective to this relative change
 
@@ -71,8 +74,10 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
     row_lower, row_upper = np.asarray(lp.row_lower_, dtype=float).copy(), np.asarray(lp.row_upper_, dtype=float).copy()
     solution = h.getSolution()
     solved = h.getModelStatus() == highspy.HighsModelStatus.kOptimal and solution.value_valid
+    by_column = None  # the model's variable of each column, when read
     if model.integer:  # the plan is in the model's variables (optimizer.solving.mip); HiGHS may hold another solve
-        plan = np.array([_value(v) for v in _vars_by_column(model, cols, n_cols)])
+        by_column = _vars_by_column(model, cols, n_cols)
+        plan = np.array([_value(v) for v in by_column])
         from optimizer.solving.mip import discrete_vars
 
         held_already = True  # HiGHS's LP has the whole decisions held at the plan's values already
@@ -124,14 +129,28 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
         floor = better * value - OBJECTIVE_TOLERANCE * max(1.0, abs(value)) / 10
         dense_row = (np.flatnonzero(costs), better * costs[costs != 0], floor)
 
+    # Rows as needed (a fresh copy): its LP is first solved without the deep-shortfall rows and
+    # without the first stage's rows not held at a bound (its inequalities with a zero dual), a
+    # relaxation of the stage's LP (the same objective, fewer rows). A plan of it that misses none
+    # of the rows left out is feasible for the whole LP at the same objective, hence optimal there,
+    # and the tie-break makes that optimum one plan: the stage's plan, not an approximation. The
+    # rows it misses are added and the LP re-solved by the dual simplex method from its basis,
+    # until none is missed. At 800 counties (issue 23; benchmarks/README.md) the first solve
+    # leaves out 70,861 of the 123,552 rows (30,485 deep-shortfall rows, 40,376 first-stage
+    # rows), interior point takes 8.8 CPU s against 20.7 s with every row, and 8 rounds add
+    # 399 first-stage rows and the deep-shortfall rows of 271 lines in about 3 s.
+    deep = first_rows = None  # a fresh copy's rows not in it yet: deep-shortfall rows, the first stage's free rows
     if reuse is not None and dense_row is None:  # a live plan: the copy of its last re-solve, moved
         copy, added = reuse.moved(lp, col_lower, col_upper, row_lower, row_upper, model, cols)
     else:
         copy = _copy(lp, col_lower, col_upper, row_lower, row_upper)
+        if ROWS_AS_NEEDED:
+            first_rows = _FirstRows(lp, row_lower, row_upper)
+            copy.deleteRows(len(first_rows.rows), first_rows.rows.astype(np.int32))
         if dense_row is not None:
             index, values, floor = dense_row
             copy.addRow(floor, math.inf, len(index), index.astype(np.int32), values)
-        added = _add_steady_rows(copy, model, cols, n_cols, col_lower, col_upper)
+        added, deep = _add_steady_rows(copy, model, cols, n_cols, col_lower, col_upper)
     outcome.columns_added, outcome.rows_added = added
 
     _set_options(copy, scenario, time_limit)
@@ -143,6 +162,27 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
         copy.run()
     if reuse is not None:
         reuse.solved(copy)
+    elif deep or first_rows:  # the rows left out that the plan found misses, then the dual simplex method
+        while not (keep and interrupt.requested()) and copy.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            rows, columns = _add_violated_rows(copy, deep, first_rows)
+            if not rows:
+                break
+            outcome.columns_added += columns
+            outcome.rows_added += rows
+            copy.setOptionValue("solver", "simplex")
+            copy.setOptionValue("simplex_strategy", 1)
+            with interrupt.solving(copy, keep=keep):
+                copy.run()
+        if not (keep and interrupt.requested()) and copy.getModelStatus() not in (
+                highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
+            # not expected (the LP with rows left out is bounded: every column with a cost has a
+            # finite lower bound and the cost is >= 0); then every row, by the scenario's method
+            rows, columns = _add_violated_rows(copy, deep, first_rows, every=True)
+            outcome.columns_added += columns
+            outcome.rows_added += rows
+            _set_options(copy, scenario, time_limit)
+            with interrupt.solving(copy, keep=keep):
+                copy.run()
     if keep and interrupt.requested():
         outcome.status = "stopped"
         return outcome
@@ -158,9 +198,9 @@ def steady_plan(opt, model: pyo.ConcreteModel, scenario, time_limit: float,
     if outcome.objective_change > OBJECTIVE_TOLERANCE:
         outcome.status = "objective_moved"
         return outcome
-    for v in _vars_by_column(model, cols, n_cols):
+    for j, v in enumerate(by_column or _vars_by_column(model, cols, n_cols)):
         if v is not None and not v.fixed:
-            v.set_value(float(steady[cols[id(v)]]), skip_validation=True)
+            v.set_value(float(steady[j]), skip_validation=True)
     return outcome
 
 
@@ -197,11 +237,129 @@ def _copy(lp, col_lower, col_upper, row_lower, row_upper, objective: bool = Fals
     return copy
 
 
-def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, col_upper) -> tuple[int, int]:
-    """models/steadiness.py's columns and rows, for the lines that can still move."""
-    block = _steady_block(model, cols, n_cols, col_lower, col_upper)
+def _add_steady_rows(copy, model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, col_upper
+                     ) -> tuple[tuple[int, int], "_DeepRows"]:
+    """models/steadiness.py's columns and rows, for the lines that can still move, without the
+    deep-shortfall rows (unless not ROWS_AS_NEEDED): those are added only where the plan
+    found misses one (_add_violated_rows), and the lines still without them are returned."""
+    block = _steady_block(model, cols, n_cols, col_lower, col_upper, deep=not ROWS_AS_NEEDED)
     copy.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), block.costs)
-    return _add_block(copy, block)
+    return _add_block(copy, block), block.pending
+
+
+DEEP_VIOLATED = 1e-9  # a deep-shortfall row is added when the plan misses it by more than this times max(1, X)
+
+
+class _DeepRows:
+    """The deep-shortfall rows not in the stage's LP yet: per flow of a line that can move, its
+    column, its line's total's column, its profile share pi and its line's number."""
+
+    def __init__(self) -> None:
+        self.flow, self.total, self.share, self.line = [], [], [], []
+        self.lines = 0
+
+    def add_line(self, total: int, members: list[tuple[int, float]]) -> None:
+        for j, pi in members:
+            self.flow.append(j)
+            self.total.append(total)
+            self.share.append(pi)
+            self.line.append(self.lines)
+        self.lines += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.flow)
+
+
+def _add_violated_rows(copy, deep: "_DeepRows | None", first: "_FirstRows | None",
+                       every: bool = False) -> tuple[int, int]:
+    """The rows left out of `copy` that its plan misses (all of them if `every`), added to it:
+    how many rows and columns."""
+    values = np.asarray(copy.getSolution().col_value, dtype=float) if not every else None
+    rows = first.add_violated(copy, values) if first else 0
+    columns = _add_violated_deep_rows(copy, deep, values) if deep else 0
+    return rows + columns, columns
+
+
+def _add_violated_deep_rows(copy, pending: _DeepRows, values: np.ndarray | None) -> int:
+    """The deep-shortfall rows (s[l,t] + x[l,t] - DEEP pi X[l] >= 0, s >= 0 at weight
+    SHORTFALL_WEIGHT) of every line in `pending` whose plan (`values`, the columns of `copy`;
+    None: every line) violates one of them, added to `copy` and taken out of `pending`; how many
+    rows (and columns) were added."""
+    if not pending:
+        return 0
+    flow, total, share, line = (np.asarray(a) for a in (pending.flow, pending.total, pending.share, pending.line))
+    if values is None:
+        chosen = np.ones(len(flow), dtype=bool)
+    else:
+        size = values[total]
+        missed = DEEP_SHORTFALL * share * size - values[flow] > DEEP_VIOLATED * np.maximum(1.0, size)
+        chosen = np.isin(line, np.unique(line[missed]))  # every row of a line that misses one
+    added = int(chosen.sum())
+    if added:
+        column = copy.getNumCol() + np.arange(added)
+        index = np.column_stack([flow[chosen], total[chosen], column]).ravel()
+        value = np.column_stack([np.ones(added), -DEEP_SHORTFALL * share[chosen], np.ones(added)]).ravel()
+        copy.addCols(added, np.full(added, SHORTFALL_WEIGHT), np.zeros(added), np.full(added, math.inf), 0,
+                     np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([], dtype=float))
+        copy.addRows(added, np.zeros(added), np.full(added, math.inf), len(index), np.arange(0, 3 * added, 3, dtype=np.int32),
+                     index.astype(np.int32), value.astype(float))
+        rest = ~chosen
+        pending.flow, pending.total, pending.share, pending.line = (
+            a[rest].tolist() for a in (flow, total, share, line))
+    return added
+
+
+FIRST_VIOLATED = 1e-9  # a first-stage row is added when the plan misses it by more than this times (1 + |bound|)
+
+
+class _FirstRows:
+    """The first stage's rows that the stage's LP may leave out at first: those not held at an
+    active bound (row_lower != row_upper: inequalities the first stage's optimal duals leave
+    free). Their entries, row by row over the rows left out, for their activity under a plan."""
+
+    def __init__(self, lp, row_lower: np.ndarray, row_upper: np.ndarray) -> None:
+        import highspy
+
+        matrix = lp.a_matrix_
+        n_rows, n_cols = lp.num_row_, lp.num_col_
+        starts = np.asarray(matrix.start_, dtype=np.int64)
+        index = np.asarray(matrix.index_, dtype=np.int64)
+        value = np.asarray(matrix.value_, dtype=float)
+        if matrix.format_ == highspy.MatrixFormat.kColwise:
+            row, col = index, np.repeat(np.arange(n_cols), np.diff(starts))
+        else:
+            row, col = np.repeat(np.arange(n_rows), np.diff(starts)), index
+        self.rows = np.flatnonzero(row_lower != row_upper)
+        self.lower, self.upper = row_lower[self.rows], row_upper[self.rows]
+        place = np.full(n_rows, -1)
+        place[self.rows] = np.arange(len(self.rows))
+        kept = place[row] >= 0
+        order = np.argsort(place[row][kept], kind="stable")
+        self.place = place[row][kept][order]  # each entry's row, as its place among the rows left out
+        self.col, self.value = col[kept][order], value[kept][order]
+        self.waiting = np.ones(len(self.rows), dtype=bool)
+
+    def __bool__(self) -> bool:
+        return bool(self.waiting.any())
+
+    def add_violated(self, copy, values: np.ndarray | None) -> int:
+        """The rows still left out that the plan (`values`; None: every row) misses, added to `copy`."""
+        if values is None:
+            chosen = self.waiting.copy()
+        else:
+            activity = np.bincount(self.place, weights=self.value * values[self.col], minlength=len(self.rows))
+            missed = ((activity < self.lower - FIRST_VIOLATED * (1.0 + np.abs(self.lower)))
+                      | (activity > self.upper + FIRST_VIOLATED * (1.0 + np.abs(self.upper))))
+            chosen = self.waiting & missed
+        added = int(chosen.sum())
+        if added:
+            entries = chosen[self.place]
+            counts = np.bincount(self.place[entries], minlength=len(self.rows))[chosen]
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+            copy.addRows(added, self.lower[chosen], self.upper[chosen], int(entries.sum()), starts,
+                         self.col[entries].astype(np.int32), self.value[entries])
+            self.waiting &= ~chosen
+        return added
 
 
 @dataclass
@@ -218,6 +376,7 @@ class _Block:
     lower: list
     totals: list
     shares: list = None  # per entry that holds a profile share: (its place in `value`, factor, donor, lag, year's place)
+    pending: _DeepRows = None  # without deep rows: the rows left out
 
     @property
     def rows(self) -> int:
@@ -225,10 +384,12 @@ class _Block:
 
 
 def _steady_block(model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, col_upper,
-                  every_line: bool = False) -> _Block:
+                  every_line: bool = False, deep: bool = True) -> _Block:
     """The steady columns and rows; a line whose every flow is held is left out (its profile
     gap is a constant) unless `every_line`, which also keeps the coefficients that are 0 now
-    (so that the block's structure is the same for every budget and every set of held flows)."""
+    (so that the block's structure is the same for every budget and every set of held flows).
+    Without `deep`, the deep-shortfall rows are left out and each line's flows and shares are
+    listed in `pending` instead (_add_violated_deep_rows adds them where needed)."""
     sets = model.index_sets
     years = list(model.steady_years)
     budget = {key: pyo.value(model.budget_amount[key]) for key in model.budget_amount}
@@ -255,7 +416,7 @@ def _steady_block(model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, 
     # per line l its total X[l] as a column, X[l] - sum_t x[l,t] = 0, so that each profile row
     # holds x[l,t], X[l] and a slack (with the sum substituted every row was dense in the line's
     # years: 889,675 nonzeros against 744,067 at 800 counties)
-    block = _Block(costs, [], [0], [], [], [], [], [])
+    block = _Block(costs, [], [0], [], [], [], [], [], _DeepRows())
     index, value, weights, lower, starts = block.index, block.value, block.weights, block.lower, block.starts
 
     def add_row(pairs: list[tuple[int, float]], share: tuple | None = None) -> None:
@@ -281,16 +442,21 @@ def _steady_block(model: pyo.ConcreteModel, cols: dict, n_cols: int, col_lower, 
         weights.append(0.0)
         block.totals.append(len(lower))
         add_row([(total, 1.0)] + [(j, -1.0) for j in present])  # X - sum_t x_t = 0
+        if not deep:
+            block.pending.add_line(total, [(j, shares[position]) for position, j in enumerate(members) if j is not None])
         for position, j in enumerate(members):
             if j is None:
                 continue
             pi = shares[position]
-            excess, deep = n_cols + len(weights), n_cols + len(weights) + 1
-            weights += [1.0, SHORTFALL_WEIGHT]
+            excess = n_cols + len(weights)
+            weights.append(1.0)
             add_row([(j, -1.0), (total, pi), (excess, 1.0)],  # excess:  g - x_t + pi X >= 0
                     (total, 1.0, d, lag, position))
-            add_row([(j, 1.0), (total, -DEEP_SHORTFALL * pi), (deep, 1.0)],  # deep shortfall:  s + x_t - DEEP pi X >= 0
-                    (total, -DEEP_SHORTFALL, d, lag, position))
+            if deep:
+                shortfall = n_cols + len(weights)
+                weights.append(SHORTFALL_WEIGHT)
+                add_row([(j, 1.0), (total, -DEEP_SHORTFALL * pi), (shortfall, 1.0)],  # deep:  s + x_t - DEEP pi X >= 0
+                        (total, -DEEP_SHORTFALL, d, lag, position))
     return block
 
 
