@@ -28,10 +28,11 @@ time limit), the objective, bound and gap, and the process's peak resident memor
 configuration's process fails or its solve ends other than optimal or at the time limit.
 
 Configurations (--ablation runs all; the default runs only the engine's own):
-    engine        relax and fix with the fund_effect tightening, branch and bound if needed
-    highs-bb      HiGHS's branch and bound alone on the same model (with fund_effect)
-    no-tightening relax and fix without fund_effect
-    highs-bb-loose HiGHS's branch and bound alone without fund_effect
+    engine        relax and fix with the funds' effect tightening (models/fund_effects.py), branch
+                  and bound if needed
+    highs-bb      HiGHS's branch and bound alone on the same model (with the tightening)
+    no-tightening relax and fix without the tightening
+    highs-bb-loose HiGHS's branch and bound alone without the tightening
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ def run_one(folder: Path, config: str, gap: float, time_limit: float) -> dict:
     model = build_model(instance)
     built = time.perf_counter()
     if config in ("no-tightening", "highs-bb-loose"):
-        model.fund_effect.deactivate()
+        for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share", "fund_effect"):
+            if model.component(name) is not None:  # either form (models/fund_effects.py)
+                model.component(name).deactivate()
     if config.startswith("highs-bb"):
         opt = new_solver()
         status, raw = _run(opt, model, instance.scenario)

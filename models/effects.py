@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.fund_effects import add_curve_perspective, effect_form
 from models.projects import project_people
 from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario, effect_weight
@@ -116,7 +117,9 @@ def add_yearly_effects(m: pyo.ConcreteModel) -> None:
         0 <= s_year[w,k,j,t] <= u[w,k,j]
         year_effect_lag[w,k,t]:  sum_j s_year[w,k,j,t] <= sum_{d, tau: tau + lag[k] <= t} x[d,w,k,tau]
         year_effect_use[w,k,t]:  sum_j s_year[w,k,j,t] <= sum_{d,tau} x[d,w,k,tau] - f[k] y[w,k]   (funds)
-        year_fund_effect[w,k,j,t]:  s_year[w,k,j,t] <= u[w,k,j] y[w,k]                          (funds)
+        the perspective of each fund's curve on s_year[., t] and y (funds; models/fund_effects.py):
+            year_fund_curve_aid/people/share[w,k,t] with weights year_fund_curve_weight[w,k,b,t],
+            or, when a study moves the effect figures, year_fund_effect[w,k,j,t]: s_year[w,k,j,t] <= u[w,k,j] y[w,k]
         year_people[w,t]:  z_year[w,t] = sum_{k,j} e[w,k,j] s_year[w,k,j,t]
                                          + sum_{q in Q[w], e[q] + lag[k_q] <= t} people[q] v[q]
         year_poor_population_cap[w,t]:  z_year[w,t] <= N[w]
@@ -141,9 +144,11 @@ def add_yearly_effects(m: pyo.ConcreteModel) -> None:
     m.year_effect_use = pyo.Constraint(
         [key + (t,) for key in fund_effects for t in years],
         rule=lambda m, w, k, t: used(w, k, t) <= effect_capital(m, w, k))
-    m.year_fund_effect = pyo.Constraint(
-        [seg + (t,) for key in fund_effects for seg in sets.segments_by_effect[key] for t in years],
-        rule=lambda m, w, k, j, t: (None, m.s_year[w, k, j, t] - m.width[w, k, j] * m.y[w, k], 0.0))
+    add_curve_perspective(
+        m, "year_fund", effect_form(m), [key + (t,) for key in fund_effects for t in years],
+        segments=lambda line: sets.segments_by_effect[line[:2]], s=lambda line, seg: m.s_year[seg + line[2:]],
+        y=lambda line: m.y[line[:2]], width=lambda seg: m.width[seg], rate=lambda seg: m.people_per_million[seg],
+        weight_key=lambda line, j: (*line[:2], j, line[2]))
     by_recipient = segments_by_recipient(sets)
     m.year_people = pyo.Constraint(
         sets.recipients, years,

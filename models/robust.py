@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from models.effects import aid_counted, effect_capital, projects_counted, segments_by_recipient
+from models.fund_effects import add_curve_perspective, fund_lines
 from models.objectives import equity_recipients
 
 RISK_OBJECTIVES = ("people_lifted", "weighted_people_lifted")
@@ -38,7 +39,8 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
         0 <= s_s[w,k,j] <= u_s[w,k,j],   z_s[w] >= 0
         effect_use[w,k]:   sum_j s_s[w,k,j] <= sum_{d,t} x[d,w,k,t] - f[k] y[w,k]
         effect_lag[w,k]:   sum_j s_s[w,k,j] <= sum_{d,t} delta^max(0, t + lag[k] - T) x[d,w,k,t]   (lag[k] > 0)
-        fund_effect[w,k,j]: s_s[w,k,j] <= u_s[w,k,j] y[w,k]                               (funds)
+        fund_curve_aid/people/share[w,k]: the perspective of the fund's curve (u_s, e_s) on s_s and
+                           y (funds; models/fund_effects.py), weights fund_curve_weight[w,k,b]
         people[w]:         z_s[w] = sum_{k,j} e_s[w,k,j] s_s[w,k,j]
                                     + sum_{q in Q[w]} delta^max(0, e[q] + lag[k_q] - T) people[q] v[q]
         poor_population_cap[w]:  z_s[w] <= N_s[w]
@@ -52,7 +54,7 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
     sets = m.index_sets
     by_recipient = segments_by_recipient(sets)
     lagged = [key for key in sets.effect_keys if sets.lag[key[1]] > 0]
-    fund_segments = [seg for key in sets.fund_keys for seg in sets.segments_by_effect.get(key, ())]
+    lines = fund_lines(m)
     covered = equity_recipients(m) if m.component("coverage_floor") is not None else []
     m.outcome_scenarios = pyo.Set(initialize=range(1, len(outcomes) + 1), ordered=True)
 
@@ -63,8 +65,10 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
         used = lambda w, k: sum(b.s[seg] for seg in sets.segments_by_effect[(w, k)])  # noqa: E731
         b.effect_use = pyo.Constraint(m.effect_keys, rule=lambda b, w, k: used(w, k) <= effect_capital(m, w, k))
         b.effect_lag = pyo.Constraint(lagged, rule=lambda b, w, k: used(w, k) <= aid_counted(m, w, k))
-        b.fund_effect = pyo.Constraint(fund_segments,
-                                       rule=lambda b, w, k, j: (None, b.s[w, k, j] - o.width[w, k, j] * m.y[w, k], 0.0))
+        add_curve_perspective(b, "fund", "breakpoints", lines, segments=lambda line: sets.segments_by_effect[line],
+                              s=lambda line, seg: b.s[seg], y=lambda line: m.y[line],
+                              width=lambda seg: o.width[seg], rate=lambda seg: o.people_per_million[seg],
+                              weight_key=lambda line, j: (*line, j))
         b.people = pyo.Constraint(m.recipients, rule=lambda b, w: b.z[w] == sum(
             o.people_per_million[seg] * b.s[seg] for seg in by_recipient[w]) + projects_counted(m, w))
         b.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda b, w: (None, b.z[w], o.poor_population[w]))
