@@ -51,12 +51,14 @@ SWEEPABLE = frozenset({"proportion", "revenue", "base_quota", "quota_growth_min"
 
 
 def build_model(instance: Instance, scenario: Scenario | None = None,
-                mutable: frozenset[str] | set[str] = frozenset()) -> pyo.ConcreteModel:
+                mutable: frozenset[str] | set[str] = frozenset(), segment_rows: bool = False) -> pyo.ConcreteModel:
     """The model for an instance under a scenario (the instance's own by default): a MIP when
     `model_kind` says so (funds, projects and cadres are whole decisions), else an LP.
 
     `mutable` names the Params to keep mutable for persistent re-solves (any of SWEEPABLE);
-    the others become plain numbers, which builds and re-solves faster.
+    the others become plain numbers, which builds and re-solves faster. `segment_rows` builds
+    every fund's effect in the segment form (models/fund_effects.py), whose people per million
+    sit in the people rows alone, as ranging moves them; the same plans and optimum.
     """
     unknown = set(mutable) - SWEEPABLE
     if unknown:
@@ -68,6 +70,7 @@ def build_model(instance: Instance, scenario: Scenario | None = None,
     m = pyo.ConcreteModel(name=f"ewppt:{scenario.name}")
     m.index_sets = sets
     m.integer = model_kind(scenario, sets) == "mip"
+    m.segment_rows = segment_rows
     add_sets(m, sets)
     add_parameters(m, instance, scenario, sets, frozenset(mutable))
     add_variables(m, sets)

@@ -17,12 +17,16 @@ f[b] = sum_{i <= b} e[i] u[i] the people there, a weight lambda[w,k,b] >= 0 on e
     fund_curve_share[w,k]:   sum_b lambda[w,k,b] <= y[w,k]
 
 three rows a line whatever its number of segments (the segment form has one a segment), and
-no column of y in hundreds of rows.
+no column of y in hundreds of rows. A line of fewer than BREAKPOINTS_FROM (4) segments keeps
+the segment form's rows, which are then no more and have fewer entries.
 
-segments (when a study moves widths or people per million: p and f are sums over the
-segments, which a moved Param would leave stale):
+segments (every line, when a study moves widths or people per million: p and f are sums over
+the segments, which a moved Param would leave stale):
 
     fund_effect[w,k,j]:  s[w,k,j] <= u[j] y[w,k]
+
+Each line's rows involve only that line's columns and its y, so the forms can be mixed line by
+line.
 
 Why they are the same. The rest of the model reads the segments only through A (in rows
 A <= capital, A <= aid counted) and P = sum_j e[j] s[w,k,j] (the people row). In the segment
@@ -47,12 +51,20 @@ from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario
 
 FORMS = ("breakpoints", "segments")
+# a line of fewer segments keeps its segment rows in the breakpoint form too: they are no more
+# rows than the breakpoint form's three, and fewer entries
+BREAKPOINTS_FROM = 4
 
 
 def effect_form(m: pyo.ConcreteModel) -> str:
-    """`segments` when a study moves the effect figures (width or people_per_million mutable),
-    else `breakpoints`."""
-    return "segments" if m.width.mutable or m.people_per_million.mutable else "breakpoints"
+    """`segments` when a study moves the effect figures (width or people_per_million mutable) or
+    the model is built for ranging (`build_model(..., segment_rows=True)`: ranging moves a
+    people per million in the people rows, and in the breakpoint form it also sits in the
+    vertices' f, merged where segments are collinear), else `breakpoints` (for the lines of at
+    least BREAKPOINTS_FROM segments)."""
+    if m.width.mutable or m.people_per_million.mutable or getattr(m, "segment_rows", False):
+        return "segments"
+    return "breakpoints"
 
 
 def fund_lines(m: pyo.ConcreteModel) -> list[tuple[str, str]]:
@@ -64,7 +76,8 @@ def fund_lines(m: pyo.ConcreteModel) -> list[tuple[str, str]]:
 def add_fund_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
     """The perspective of each fund line's effect curve on m.s and m.y, in the model's form
     (`effect_form`): `fund_curve_aid`, `fund_curve_people`, `fund_curve_share` and the weights
-    `fund_curve_weight[w,k,b]`, or `fund_effect[w,k,j]` (the module's docstring)."""
+    `fund_curve_weight[w,k,b]` for the long lines, `fund_effect[w,k,j]` for the others (the
+    module's docstring)."""
     sets = m.index_sets
     lines = fund_lines(m)
     add_curve_perspective(
@@ -79,46 +92,41 @@ def add_curve_perspective(b: pyo.Block, prefix: str, form: str, lines: Sequence[
     """The perspective rows of the module's docstring on block `b`, for each line of `lines`:
     `segments(line)` its segment keys in order, `s(line, seg)` a segment's column, `y(line)` the
     fund's decision, `width(seg)` and `rate(seg)` u and e (Params or numbers), and
-    `weight_key(line, j)` the index of the weight on the vertex at the end of segment j.
-    Components: `{prefix}_curve_aid`, `{prefix}_curve_people`, `{prefix}_curve_share` and
-    `{prefix}_curve_weight` (breakpoints), or `{prefix}_effect` (segments)."""
-    if form == "segments":
-        keys = {weight_key(line, seg[2]): (line, seg) for line in lines for seg in segments(line)}
-        b.add_component(f"{prefix}_effect", pyo.Constraint(
-            list(keys), rule=lambda _, *key: (None, s(*keys[key]) - width(keys[key][1]) * y(keys[key][0]), 0.0)))
-        return
-    if form != "breakpoints":
+    `weight_key(line, j)` the index of the weight on the vertex at the end of segment j (and of
+    segment j's row in the segment form). Components, each possibly empty: `{prefix}_curve_aid`,
+    `{prefix}_curve_people`, `{prefix}_curve_share` and `{prefix}_curve_weight` for the lines in
+    the breakpoint form (`form` breakpoints and at least BREAKPOINTS_FROM segments), and
+    `{prefix}_effect` for the others."""
+    if form not in FORMS:
         raise ValueError(f"unknown form {form!r}: one of {FORMS}")
+    long = [line for line in lines if form == "breakpoints" and len(segments(line)) >= BREAKPOINTS_FROM]
+    short = [line for line in lines if form == "segments" or len(segments(line)) < BREAKPOINTS_FROM]
+    rows = {weight_key(line, seg[2]): (line, seg) for line in short for seg in segments(line)}
+    b.add_component(f"{prefix}_effect", pyo.Constraint(
+        list(rows), rule=lambda _, *key: (None, s(*rows[key]) - width(rows[key][1]) * y(rows[key][0]), 0.0)))
     vertices = {}
-    for line in lines:
+    for line in long:
         segs = segments(line)
-        vertices[line] = curve_vertices([pyo.value(width(seg)) for seg in segs],
-                                        [pyo.value(rate(seg)) for seg in segs])
-    keys = [weight_key(line, segments(line)[i][2]) for line in lines for i, _, _ in vertices[line]]
-    b.add_component(f"{prefix}_curve_weight", pyo.Var(keys, bounds=(0.0, 1.0)))
+        vertices[line] = [(weight_key(line, segs[i][2]), p, f) for i, p, f in curve_vertices(
+            [pyo.value(width(seg)) for seg in segs], [pyo.value(rate(seg)) for seg in segs])]
+    b.add_component(f"{prefix}_curve_weight", pyo.Var([key for line in long for key, _, _ in vertices[line]],
+                                                       bounds=(0.0, 1.0)))
     weight = b.component(f"{prefix}_curve_weight")
 
     def aid(_, *line):
-        line = _line(line)
-        return (0.0, sum(s(line, seg) for seg in segments(line))
-                - sum(p * weight[weight_key(line, segments(line)[i][2])] for i, p, _ in vertices[line]), 0.0)
+        return (0.0, sum(s(line, seg) for seg in segments(line)) - sum(p * weight[key] for key, p, _ in vertices[line]),
+                0.0)
 
     def people(_, *line):
-        line = _line(line)
         return (None, sum(pyo.value(rate(seg)) * s(line, seg) for seg in segments(line))
-                - sum(f * weight[weight_key(line, segments(line)[i][2])] for i, _, f in vertices[line]), 0.0)
+                - sum(f * weight[key] for key, _, f in vertices[line]), 0.0)
 
     def share(_, *line):
-        line = _line(line)
-        return (None, sum(weight[weight_key(line, segments(line)[i][2])] for i, _, _ in vertices[line]) - y(line), 0.0)
+        return (None, sum(weight[key] for key, _, _ in vertices[line]) - y(line), 0.0)
 
-    b.add_component(f"{prefix}_curve_aid", pyo.Constraint(list(lines), rule=aid))
-    b.add_component(f"{prefix}_curve_people", pyo.Constraint(list(lines), rule=people))
-    b.add_component(f"{prefix}_curve_share", pyo.Constraint(list(lines), rule=share))
-
-
-def _line(index: tuple) -> Hashable:
-    return index if len(index) > 1 else index[0]
+    b.add_component(f"{prefix}_curve_aid", pyo.Constraint(long, rule=aid))
+    b.add_component(f"{prefix}_curve_people", pyo.Constraint(long, rule=people))
+    b.add_component(f"{prefix}_curve_share", pyo.Constraint(long, rule=share))
 
 
 def curve_vertices(widths: Sequence[float], rates: Sequence[float]) -> list[tuple[int, float, float]]:

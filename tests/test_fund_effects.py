@@ -6,7 +6,7 @@ The instance: donor d with 6 million in one year for recipient w, which has room
 (admin_capacity 1), two funds A and B (min_fund_size 0.5) and a grant:
 
     A:      2 million at 100 people per million
-    B:      4 at 60, then 6 at 40 (a concave curve of two segments)
+    B:      4 at 60, then 6 at 40 (a concave curve, in four segments: 2 and 2 at 60, 3 and 3 at 40)
     grant:  100 at 10
 
 A second donor d2, paired with w and with w2, owes w2 its whole 6 million (base_quota), where a
@@ -61,7 +61,8 @@ def write_instance(folder: Path, budget: float = 6.0, admin: int = 1) -> Path:
                             "A,household_finance,0,false,0.5,0\nB,household_finance,0,false,0.5,0\n"
                             "grant,public_goods,0,false,0,0\n"),
         "effects.csv": ("recipient,instrument,segment,width,people_per_million\n"
-                        "w,A,1,2,100\nw,B,1,4,60\nw,B,2,6,40\nw,grant,1,100,10\nw2,grant,1,100,10\n"),
+                        "w,A,1,2,100\nw,B,1,2,60\nw,B,2,2,60\nw,B,3,3,40\nw,B,4,3,40\nw,grant,1,100,10\n"
+                        "w2,grant,1,100,10\n"),
         "scenario.toml": ('[scenario]\nname = "two funds"\nyears = [2011]\nobjective = "people_lifted"\n\n'
                           "[proportion]\nprovincial = 0.01\nprefectural = 0.0\ncounty = 0.0\n\n"
                           '[priorities]\nscope = "donor"\n\n[solver]\nthreads = 1\n'),
@@ -123,16 +124,17 @@ def test_mip_takes_fund_b(two_funds, form):
 
 
 def test_breakpoint_form_has_three_rows_a_line(two_funds):
-    """Three rows per fund line and a weight per vertex (B's two segments are two vertices);
-    the segment form has a row per segment."""
+    """B (four segments) gets three rows and a weight per vertex (the ends of its 60 and its 40
+    segments: collinear segments share one); A (one segment) keeps its segment row. The segment
+    form has a row per segment."""
     model = build_model(two_funds)
-    assert {name: len(model.component(name)) for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share")} \
-        == dict.fromkeys(("fund_curve_aid", "fund_curve_people", "fund_curve_share"), 2)
-    assert sorted(model.fund_curve_weight) == [("w", "A", 1), ("w", "B", 1), ("w", "B", 2)]
-    assert model.component("fund_effect") is None
+    for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share"):
+        assert list(model.component(name)) == [("w", "B")]
+    assert sorted(model.fund_curve_weight) == [("w", "B", 2), ("w", "B", 4)]
+    assert list(model.fund_effect) == [("w", "A", 1)]
     old = build_model(two_funds, mutable=EFFECT_FIGURES)
-    assert sorted(old.fund_effect) == [("w", "A", 1), ("w", "B", 1), ("w", "B", 2)]
-    assert old.component("fund_curve_aid") is None
+    assert sorted(old.fund_effect) == [("w", "A", 1), *(("w", "B", j) for j in (1, 2, 3, 4))]
+    assert len(old.fund_curve_aid) == len(old.fund_curve_weight) == 0
 
 
 def test_one_aggregated_row_would_be_weaker(two_funds):
@@ -140,7 +142,7 @@ def test_one_aggregated_row_would_be_weaker(two_funds):
     sum_j s[j] <= U y (each segment within its width), the relaxation reaches 440."""
     scenario = two_funds.scenario.override(**{"scenario.model": "lp"})
     model = build_model(two_funds, scenario)
-    for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share"):
+    for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share", "fund_effect"):
         model.component(name).deactivate()
     sets = model.index_sets
     model.aggregated = pyo.Constraint(fund_lines(model), rule=lambda m, w, k: sum(
@@ -161,12 +163,12 @@ def test_curve_vertices_merge_collinear_segments():
 
 @st.composite
 def curves(draw):
-    """Two or three funds with random concave curves (1 to 5 segments), set-up costs, least
-    sizes, a budget and an admin capacity."""
+    """Two or three funds with random concave curves (1 to 6 segments: both forms in one model),
+    set-up costs, least sizes, a budget, an admin capacity and an objective."""
     funds = draw(st.integers(2, 3))
     instruments, effects = [], []
     for f in range(funds):
-        n = draw(st.integers(1, 5))
+        n = draw(st.integers(1, 6))
         rates = sorted(draw(st.lists(st.sampled_from([5, 15, 30, 45, 60, 80, 120]), min_size=n, max_size=n)),
                        reverse=True)
         widths = draw(st.lists(st.sampled_from([0.5, 1, 2, 3, 5]), min_size=n, max_size=n))
@@ -176,7 +178,8 @@ def curves(draw):
         effects += [("w", f"F{f}", j + 1, u, e) for j, (u, e) in enumerate(zip(widths, rates))]
     budget = draw(st.sampled_from([1, 2.5, 4, 7, 12]))
     admin = draw(st.sampled_from([1, 2]))
-    return instruments, effects, budget, admin
+    objective = draw(st.sampled_from(["people_lifted", "people_years"]))  # people_years: the yearly rows
+    return instruments, effects, budget, admin, objective
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +192,7 @@ def template(tmp_path_factory):
 def test_forms_have_the_same_relaxation_and_optimum(template, data):
     """On random concave curves the breakpoint and segment forms give the same LP relaxation
     bound and the same MIP optimum."""
-    instruments, effects, budget, admin = data
+    instruments, effects, budget, admin, objective = data
     folder = write_instance(template / "case", budget=budget, admin=admin)
     pd.DataFrame([*instruments, ("grant", "public_goods", 0, False, 0, 0)],
                  columns=["instrument", "category", "leverage", "targets_women", "min_fund_size", "setup_cost"]
@@ -198,6 +201,7 @@ def test_forms_have_the_same_relaxation_and_optimum(template, data):
                  columns=["recipient", "instrument", "segment", "width", "people_per_million"]
                  ).to_csv(folder / "effects.csv", index=False)
     instance = load_instance(folder)
+    instance = instance.with_scenario(instance.scenario.override(objective=objective))
     for kind in ("lp", "mip"):
         new, _ = solved(instance, kind, "breakpoints")
         old, _ = solved(instance, kind, "segments")
@@ -218,3 +222,15 @@ def test_a_study_moving_the_effects_builds_the_segment_form(two_funds):
     assert effect_form(build_model(two_funds, mutable={"width"})) == "segments"
     assert effect_form(build_model(two_funds, mutable={"people_per_million"})) == "segments"
     assert effect_form(build_model(two_funds, mutable={"poor_population"})) == "breakpoints"
+
+
+def test_ranging_reads_the_segment_form(two_funds):
+    """`solve(..., ranging=True)` builds the segment form (ranging moves a people per million in
+    the people rows; the breakpoint form also holds it in the vertices): its ranging table is
+    the segment form's, row for row, and the plan the same."""
+    ranged = solve(two_funds, ranging=True)
+    model = build_model(two_funds, mutable=EFFECT_FIGURES)
+    reference = solve_model(model, two_funds, two_funds.scenario, ranging=True)
+    assert ranged.objective == pytest.approx(reference.objective, rel=RTOL) == pytest.approx(380, rel=RTOL)
+    pd.testing.assert_frame_equal(ranged.ranging, reference.ranging)
+    assert len(ranged.ranging[(ranged.ranging["family"] == "effects") & (ranged.ranging["instrument"] == "B")]) == 4

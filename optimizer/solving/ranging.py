@@ -344,7 +344,7 @@ def _fund_curve_rates(model: pyo.ConcreteModel, rows: dict, cols: dict, x0: np.n
         return {}
     rates: dict[tuple, tuple] = {}
     for line in fund_lines(model):
-        r = rows.get(block[line])
+        r = rows.get(block[line]) if line in block else None
         if r is None:
             continue
         segments = model.index_sets.segments_by_effect[line]
