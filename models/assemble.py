@@ -9,7 +9,6 @@ from models.cadres import add_cadres
 from models.capacity import add_capacity
 from models.coverage import add_coverage
 from models.effects import add_effects
-from models.fund_effects import add_fund_effects
 from models.funds import add_funds
 from models.investment import add_investment_coupling
 from models.locks import add_locks
@@ -26,12 +25,11 @@ from optimizer.data.schema import Scenario
 
 # Constraint families in build order; each name is also the Pyomo component it creates
 # (stability and priorities create `quota`/`quota_growth` and `priority_share`, coverage
-# `coverage_floor`, fund_effects `fund_curve_*` or `fund_effect`). The MIP families come first: they declare the whole decisions (c, y, v)
-# that the others read.
+# `coverage_floor`; funds adds a fund's effect through models/fund_effects.py). The MIP
+# families come first: they declare the whole decisions (c, y, v) that the others read.
 FAMILIES = (
     add_cadres,
     add_funds,
-    add_fund_effects,
     add_projects,
     add_budget,
     add_stability,

@@ -6,6 +6,7 @@ import math
 
 import pyomo.environ as pyo
 
+from models.fund_effects import add_fund_effects
 from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario
 
@@ -55,6 +56,9 @@ def add_funds(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> N
     m.fund_max = pyo.Constraint(
         sets.fund_keys, rule=lambda m, w, k: (None, fund_capital(m, w, k) - m.fund_capital_max[w, k] * m.y[w, k], 0.0)
     )
+    # valid inequalities: the tightening that makes the relaxation see set-up costs and admin
+    # capacity (with only fund_max, y can be as small as F / M, and M is all the budgets)
+    add_fund_effects(m, instance, scenario)
     funds_of: dict[str, list[str]] = {}
     for w, k in sets.fund_keys:
         funds_of.setdefault(w, []).append(k)
