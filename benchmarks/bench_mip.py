@@ -178,9 +178,10 @@ def run_one(folder: Path, config: str, gap: float, time_limit: float) -> dict:
     model = build_model(instance)
     built = time.perf_counter()
     if config in ("no-tightening", "highs-bb-loose"):
-        for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share", "fund_effect"):
-            if model.component(name) is not None:  # either form (models/fund_effects.py)
-                model.component(name).deactivate()
+        model.fund_effect.deactivate()  # in the breakpoint form (models/fund_effects.py), also
+        for line in model.fund_curve_share:  # the weights' share of y: the line's whole curve
+            model.fund_curve_share[line].set_value((None, sum(
+                model.fund_curve_weight[key] for key, _, _ in model.fund_curve_vertices[line]) - 1.0, 0.0))
     if config.startswith("highs-bb"):
         opt = new_solver()
         status, raw = _run(opt, model, instance.scenario)

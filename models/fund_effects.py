@@ -10,15 +10,16 @@ round (docs/model.md, Solving). Two forms of it, with the same relaxation and th
 
 breakpoints (the default): the convex-combination form over the curve's vertices b (the ends
 of the segments where the slope falls, and the last one), p[b] = sum_{i <= b} u[i] the aid and
-f[b] = sum_{i <= b} e[i] u[i] the people there, a weight lambda[w,k,b] >= 0 on each:
+f[b] = sum_{i <= b} e[i] u[i] the people there, a weight 0 <= lambda[w,k,b] <= 1 on each:
 
-    fund_curve_aid[w,k]:     sum_j s[w,k,j] = sum_b p[b] lambda[w,k,b]
-    fund_curve_people[w,k]:  sum_j e[j] s[w,k,j] <= sum_b f[b] lambda[w,k,b]
     fund_curve_share[w,k]:   sum_b lambda[w,k,b] <= y[w,k]
 
-three rows a line whatever its number of segments (the segment form has one a segment), and
-no column of y in hundreds of rows. A line of fewer than BREAKPOINTS_FROM (4) segments keeps
-the segment form's rows, which are then no more and have fewer entries.
+and the line's aid A = sum_b p[b] lambda[w,k,b] and people P = sum_b f[b] lambda[w,k,b] in the
+rows that read its segments (effect_use, effect_lag and people in models/effects.py, their
+yearly and robust twins), whose s[w,k,j] the line then leaves unused. One row a line whatever
+its number of segments (the segment form has one a segment), a column a vertex instead of a
+segment, and y in one row instead of hundreds. A line of fewer than BREAKPOINTS_FROM (4)
+segments keeps the segment form, which is then no more rows and fewer entries.
 
 segments (every line, when a study moves widths or people per million: p and f are sums over
 the segments, which a moved Param would leave stale):
@@ -28,17 +29,17 @@ the segments, which a moved Param would leave stale):
 Each line's rows involve only that line's columns and its y, so the forms can be mixed line by
 line.
 
-Why they are the same. The rest of the model reads the segments only through A (in rows
-A <= capital, A <= aid counted) and P = sum_j e[j] s[w,k,j] (the people row). In the segment
-form (A, P) can be anything with A <= U y and P <= y f(A / y) (filling in order is the best
-fill, U = p[n]). In the breakpoint form, with lambda_0 = y - sum_b lambda_b >= 0 on the vertex
-(0, 0), (A, P) is y times a convex combination of the curve's vertices (Jensen: P <= y f(A / y),
-A <= U y); conversely the point y f(A / y) is such a combination (the two vertices around
-A / y), and any s with P <= y f(A / y) fits. So both allow the same (A, P, y), except that the
-breakpoint form also allows P below what y of a fund fills at the lowest rates: such a plan
-is never better (the same P with less A fits both), so the optima, of the relaxation and of
-the MIP, are the same. Fixed y = 1 (a plan's LP) the rows say P <= f(A), true of any s within
-its widths; fixed y = 0 they say s = 0, as fund_max does already (no capital, effect_use).
+Why they are the same. The rest of the model reads a line only through its A (in rows
+A <= capital, A <= aid counted) and P (the people row). In the segment form, A = sum_j s[j] and
+P = sum_j e[j] s[j], and (A, P) can be anything with A <= U y, P <= y f(A / y) (filling in order
+is the best fill, U = p[n]) and P at least the fill from the lowest rates. In the breakpoint
+form, with lambda_0 = y - sum_b lambda_b >= 0 on the vertex (0, 0), (A, P) is y times a convex
+combination of the curve's vertices: P <= y f(A / y) (f is concave) and A <= U y; and the point
+(A, y f(A / y)) is such a combination (the two vertices around A / y). So the highest P for each
+A and y is the same, and a lower P is never better (the same P with less A fits every row that
+reads A), so the optima, of the relaxation and of the MIP, are the same. With y fixed at 1 (a
+plan's LP) either form is the curve itself; at 0, no effect, as fund_max and effect_use say
+already (no capital).
 """
 
 from __future__ import annotations
@@ -74,13 +75,13 @@ def fund_lines(m: pyo.ConcreteModel) -> list[tuple[str, str]]:
 
 
 def add_fund_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
-    """The perspective of each fund line's effect curve on m.s and m.y, in the model's form
-    (`effect_form`): `fund_curve_aid`, `fund_curve_people`, `fund_curve_share` and the weights
-    `fund_curve_weight[w,k,b]` for the long lines, `fund_effect[w,k,j]` for the others (the
-    module's docstring)."""
+    """The perspective of each fund line's effect curve on m.y, in the model's form
+    (`effect_form`): the weights `fund_curve_weight[w,k,b]` and `fund_curve_share[w,k]` for the
+    long lines (their vertices in m.fund_curve_vertices, which models/effects.py reads in place
+    of their segments), `fund_effect[w,k,j]` on m.s for the others (the module's docstring)."""
     sets = m.index_sets
     lines = fund_lines(m)
-    add_curve_perspective(
+    m.fund_curve_vertices = add_curve_perspective(
         m, "fund", effect_form(m), lines, segments=lambda line: sets.segments_by_effect[line],
         s=lambda line, seg: m.s[seg], y=lambda line: m.y[line], width=lambda seg: m.width[seg],
         rate=lambda seg: m.people_per_million[seg], weight_key=lambda line, j: (*line, j))
@@ -88,15 +89,17 @@ def add_fund_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenari
 
 def add_curve_perspective(b: pyo.Block, prefix: str, form: str, lines: Sequence[Hashable],
                           segments: Callable, s: Callable, y: Callable, width: Callable, rate: Callable,
-                          weight_key: Callable) -> None:
-    """The perspective rows of the module's docstring on block `b`, for each line of `lines`:
+                          weight_key: Callable) -> dict:
+    """The perspective of the module's docstring on block `b`, for each line of `lines`:
     `segments(line)` its segment keys in order, `s(line, seg)` a segment's column, `y(line)` the
     fund's decision, `width(seg)` and `rate(seg)` u and e (Params or numbers), and
     `weight_key(line, j)` the index of the weight on the vertex at the end of segment j (and of
-    segment j's row in the segment form). Components, each possibly empty: `{prefix}_curve_aid`,
-    `{prefix}_curve_people`, `{prefix}_curve_share` and `{prefix}_curve_weight` for the lines in
-    the breakpoint form (`form` breakpoints and at least BREAKPOINTS_FROM segments), and
-    `{prefix}_effect` for the others."""
+    segment j's row in the segment form). Components, each possibly empty: the weights
+    `{prefix}_curve_weight` and the rows `{prefix}_curve_share` for the lines in the breakpoint
+    form (`form` breakpoints and at least BREAKPOINTS_FROM segments), `{prefix}_effect` for the
+    others. Returns {line: [(weight index, p, f), ...]} for the lines in the breakpoint form,
+    whose aid and people the caller's rows read with `curve_aid` and `curve_people` in place of
+    their segments."""
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}: one of {FORMS}")
     long = [line for line in lines if form == "breakpoints" and len(segments(line)) >= BREAKPOINTS_FROM]
@@ -112,21 +115,27 @@ def add_curve_perspective(b: pyo.Block, prefix: str, form: str, lines: Sequence[
     b.add_component(f"{prefix}_curve_weight", pyo.Var([key for line in long for key, _, _ in vertices[line]],
                                                        bounds=(0.0, 1.0)))
     weight = b.component(f"{prefix}_curve_weight")
+    b.add_component(f"{prefix}_curve_share", pyo.Constraint(
+        long, rule=lambda _, *line: (None, sum(weight[key] for key, _, _ in vertices[line]) - y(line), 0.0)))
+    return vertices
 
-    def aid(_, *line):
-        return (0.0, sum(s(line, seg) for seg in segments(line)) - sum(p * weight[key] for key, p, _ in vertices[line]),
-                0.0)
 
-    def people(_, *line):
-        return (None, sum(pyo.value(rate(seg)) * s(line, seg) for seg in segments(line))
-                - sum(f * weight[key] for key, _, f in vertices[line]), 0.0)
+def curve_aid(weight, vertices: list):
+    """sum_b p[b] lambda[b]: the aid a line in the breakpoint form puts to use."""
+    return sum(p * weight[key] for key, p, _ in vertices)
 
-    def share(_, *line):
-        return (None, sum(weight[key] for key, _, _ in vertices[line]) - y(line), 0.0)
 
-    b.add_component(f"{prefix}_curve_aid", pyo.Constraint(long, rule=aid))
-    b.add_component(f"{prefix}_curve_people", pyo.Constraint(long, rule=people))
-    b.add_component(f"{prefix}_curve_share", pyo.Constraint(long, rule=share))
+def curve_people(weight, vertices: list):
+    """sum_b f[b] lambda[b]: the people a line in the breakpoint form lifts."""
+    return sum(f * weight[key] for key, _, f in vertices)
+
+
+def lines_by_recipient(vertices: dict) -> dict:
+    """{recipient: [line, ...]} of the lines in the breakpoint form (a line's key starts with w)."""
+    by: dict = {}
+    for line in vertices:
+        by.setdefault(line[0], []).append(line)
+    return by
 
 
 def curve_vertices(widths: Sequence[float], rates: Sequence[float]) -> list[tuple[int, float, float]]:

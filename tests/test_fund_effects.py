@@ -1,5 +1,5 @@
 """A fund's effect, the perspective of its curve (models/fund_effects.py): the breakpoint form
-(three rows a line) against the segment form (a row a segment), derived by hand on an instance
+(one row a line, weights on the vertices) against the segment form (a row a segment), derived by hand on an instance
 whose relaxation runs half of each of two funds, and equal on random curves.
 
 The instance: donor d with 6 million in one year for recipient w, which has room for one fund
@@ -123,27 +123,28 @@ def test_mip_takes_fund_b(two_funds, form):
     assert flows.get("A", 0.0) == pytest.approx(0, abs=1e-7) and flows.get("grant", 0.0) == pytest.approx(0, abs=1e-7)
 
 
-def test_breakpoint_form_has_three_rows_a_line(two_funds):
-    """B (four segments) gets three rows and a weight per vertex (the ends of its 60 and its 40
-    segments: collinear segments share one); A (one segment) keeps its segment row. The segment
-    form has a row per segment."""
+def test_breakpoint_form_has_one_row_a_line(two_funds):
+    """B (four segments) gets one row and a weight per vertex (the ends of its 60 and its 40
+    segments: collinear segments share one), and its aid and people are read from the weights;
+    A (one segment) keeps its segment row. The segment form has a row per segment."""
     model = build_model(two_funds)
-    for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share"):
-        assert list(model.component(name)) == [("w", "B")]
+    assert list(model.fund_curve_share) == [("w", "B")]
     assert sorted(model.fund_curve_weight) == [("w", "B", 2), ("w", "B", 4)]
     assert list(model.fund_effect) == [("w", "A", 1)]
+    assert str(model.fund_curve_share["w", "B"].body) == "fund_curve_weight[w,B,2] + fund_curve_weight[w,B,4] - y[w,B]"
+    use = model.effect_use["w", "B"].body
+    assert "fund_curve_weight[w,B,2]" in str(use) and "s[w,B" not in str(use)
     old = build_model(two_funds, mutable=EFFECT_FIGURES)
     assert sorted(old.fund_effect) == [("w", "A", 1), *(("w", "B", j) for j in (1, 2, 3, 4))]
-    assert len(old.fund_curve_aid) == len(old.fund_curve_weight) == 0
+    assert len(old.fund_curve_share) == len(old.fund_curve_weight) == 0
 
 
 def test_one_aggregated_row_would_be_weaker(two_funds):
-    """The module docstring's weaker row: with the perspective rows replaced by
+    """The module docstring's weaker row: with the segment form's rows replaced by
     sum_j s[j] <= U y (each segment within its width), the relaxation reaches 440."""
     scenario = two_funds.scenario.override(**{"scenario.model": "lp"})
-    model = build_model(two_funds, scenario)
-    for name in ("fund_curve_aid", "fund_curve_people", "fund_curve_share", "fund_effect"):
-        model.component(name).deactivate()
+    model = build_model(two_funds, scenario, mutable=EFFECT_FIGURES)
+    model.fund_effect.deactivate()
     sets = model.index_sets
     model.aggregated = pyo.Constraint(fund_lines(model), rule=lambda m, w, k: sum(
         m.s[seg] for seg in sets.segments_by_effect[w, k]) <= sum(m.width[seg] for seg in sets.segments_by_effect[w, k])

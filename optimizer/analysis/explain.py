@@ -307,11 +307,10 @@ def _family_and_index(con) -> tuple[str, dict[str, Any]]:
 # rows that are not in the result tables (FAMILY_INDEX) but may be in a conflict
 _OTHER_INDEX = {"fund_effect": ("recipient", "instrument", "segment"), "admin_capacity_hull": ("recipient", "edge"),
                 "year_fund_effect": ("recipient", "instrument", "segment", "year"),
-                **{f"fund_curve_{row}": ("recipient", "instrument") for row in ("aid", "people", "share")},
-                **{f"year_fund_curve_{row}": ("recipient", "instrument", "year") for row in ("aid", "people", "share")}}
+                "fund_curve_share": ("recipient", "instrument"),
+                "year_fund_curve_share": ("recipient", "instrument", "year")}
 # a fund's effect: the perspective of its curve (models/fund_effects.py), either form
-FUND_EFFECT_FAMILIES = ("fund_effect", "year_fund_effect",
-                        *(f"{year}fund_curve_{row}" for year in ("", "year_") for row in ("aid", "people", "share")))
+FUND_EFFECT_FAMILIES = ("fund_effect", "year_fund_effect", "fund_curve_share", "year_fund_curve_share")
 
 
 def _side(bound: int) -> str:

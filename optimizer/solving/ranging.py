@@ -108,7 +108,7 @@ def ranging_table(opt, model: pyo.ConcreteModel) -> pd.DataFrame:
     start = copy.getBasis()
     matrix = _columns(copy.getLp())
 
-    figures = _figures(model, rows, cols, matrix, x0)
+    figures = _figures(model, rows, cols, matrix)
     for figure in figures:
         entries: dict[int, float] = {}
         for r, rate in figure.rhs.items():
@@ -244,7 +244,7 @@ def _effect_interval(figure: _Figure, lo: float, hi: float, solved: _Solved, mat
     return lo, hi, bool(exact)
 
 
-def _figures(model: pyo.ConcreteModel, rows: dict, cols: dict, matrix: "_Columns", x0: np.ndarray) -> list[_Figure]:
+def _figures(model: pyo.ConcreteModel, rows: dict, cols: dict, matrix: "_Columns") -> list[_Figure]:
     sets = model.index_sets
     figures: list[_Figure] = []
 
@@ -310,9 +310,9 @@ def _figures(model: pyo.ConcreteModel, rows: dict, cols: dict, matrix: "_Columns
                                    pyo.value(model.max_aid[w, k, t]), rhs={r: 1.0},
                                    coefficients=fund_max.get(("max_aid", w, k, t), [])))
 
-    # effects: people per million of each segment, a coefficient of s[w,k,j] in people[w] (and,
-    # for a fund in the breakpoint form, of s[w,k,j] and of the curve's weights in fund_curve_people)
-    curve = _fund_curve_rates(model, rows, cols, x0)
+    # effects: people per million of each segment, a coefficient of s[w,k,j] in people[w] (a
+    # fund line in the breakpoint form has no segment columns: solve builds the segment form
+    # when asked for ranging, models/fund_effects.py)
     for w, k, j in sets.segments:
         r = row_of("people", w)
         s = cols.get(id(model.s[w, k, j]))
@@ -322,43 +322,10 @@ def _figures(model: pyo.ConcreteModel, rows: dict, cols: dict, matrix: "_Columns
         sign = float(np.sign(matrix.coefficient(r, z)))  # z's sign in its people row
         # a[people, s] = -sign * e: the row's body moves by -sign * s per unit of e
         figure = _Figure({"family": "effects", "recipient": w, "instrument": k, "segment": j}, "people_per_million",
-                         pyo.value(model.people_per_million[w, k, j]),
-                         coefficients=[(r, s, -sign), *curve.get((w, k, j), ([], {}))[0]],
-                         rhs=dict(curve.get((w, k, j), ([], {}))[1]), effect=(r, s, z, sign))
+                         pyo.value(model.people_per_million[w, k, j]), coefficients=[(r, s, -sign)],
+                         effect=(r, s, z, sign))
         figures.append(figure)
     return figures
-
-
-def _fund_curve_rates(model: pyo.ConcreteModel, rows: dict, cols: dict, x0: np.ndarray) -> dict[tuple, tuple]:
-    """How each fund segment's people per million e[j] moves the breakpoint form's
-    fund_curve_people[w,k] row (models/fund_effects.py): its coefficient of s[w,k,j] is e[j],
-    and of the weight lambda[b] on each vertex b at or after segment j it is -f[b], f[b] =
-    sum_{i <= b} e[i] u[i], which moves by -u[j]. Keyed by the segment (w, k, j); values
-    ([(row, s column, 1)], {row: u[j] sum_{b >= j} lambda[b]}): the weights' part as the row
-    bound's move at the plan's weights x0 (one figure's weights are many columns). Empty in the
-    segment form."""
-    from models.fund_effects import curve_vertices, fund_lines
-
-    block, weight = model.component("fund_curve_people"), model.component("fund_curve_weight")
-    if block is None or weight is None:
-        return {}
-    rates: dict[tuple, tuple] = {}
-    for line in fund_lines(model):
-        r = rows.get(block[line]) if line in block else None
-        if r is None:
-            continue
-        segments = model.index_sets.segments_by_effect[line]
-        widths = [pyo.value(model.width[seg]) for seg in segments]
-        vertices = curve_vertices(widths, [pyo.value(model.people_per_million[seg]) for seg in segments])
-        after, at = 0.0, {}  # sum of the weights on the vertices at or after each segment
-        for b, _, _ in reversed(vertices):
-            column = cols.get(id(weight[(*line, segments[b][2])]))
-            at[b] = float(x0[column]) if column is not None else 0.0
-        for i in range(len(segments) - 1, -1, -1):
-            after += at.get(i, 0.0)
-            column = cols.get(id(model.s[segments[i]]))
-            rates[segments[i]] = ([(r, column, 1.0)] if column is not None else [], {r: widths[i] * after})
-    return rates
 
 
 def _fund_capital_rates(model: pyo.ConcreteModel, rows: dict, cols: dict) -> dict[tuple, list]:
