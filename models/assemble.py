@@ -55,8 +55,8 @@ def build_model(instance: Instance, scenario: Scenario | None = None,
 
     `mutable` names the Params to keep mutable for persistent re-solves (any of SWEEPABLE);
     the others become plain numbers, which builds and re-solves faster. `segment_rows` builds
-    every fund's effect in the segment form (models/fund_effects.py), whose people per million
-    sit in the people rows alone, as ranging moves them; the same plans and optimum.
+    every fund's effect in the segment form (models/fund_effects.py), a column a segment whose
+    people per million sits in the people row alone, as ranging moves it; the same optimum.
     """
     unknown = set(mutable) - SWEEPABLE
     if unknown:

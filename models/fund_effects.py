@@ -60,9 +60,9 @@ BREAKPOINTS_FROM = 4
 def effect_form(m: pyo.ConcreteModel) -> str:
     """`segments` when a study moves the effect figures (width or people_per_million mutable) or
     the model is built for ranging (`build_model(..., segment_rows=True)`: ranging moves a
-    people per million in the people rows, and in the breakpoint form it also sits in the
-    vertices' f, merged where segments are collinear), else `breakpoints` (for the lines of at
-    least BREAKPOINTS_FROM segments)."""
+    segment's people per million as its column's coefficient in the people row, and in the
+    breakpoint form a long line has no segment columns, its rates summed in the vertices' f),
+    else `breakpoints` (for the lines of at least BREAKPOINTS_FROM segments)."""
     if m.width.mutable or m.people_per_million.mutable or getattr(m, "segment_rows", False):
         return "segments"
     return "breakpoints"
