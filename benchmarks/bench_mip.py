@@ -28,10 +28,11 @@ time limit), the objective, bound and gap, and the process's peak resident memor
 configuration's process fails or its solve ends other than optimal or at the time limit.
 
 Configurations (--ablation runs all; the default runs only the engine's own):
-    engine        relax and fix with the fund_effect tightening, branch and bound if needed
-    highs-bb      HiGHS's branch and bound alone on the same model (with fund_effect)
-    no-tightening relax and fix without fund_effect
-    highs-bb-loose HiGHS's branch and bound alone without fund_effect
+    engine        relax and fix with the funds' effect tightening (models/fund_effects.py), branch
+                  and bound if needed
+    highs-bb      HiGHS's branch and bound alone on the same model (with the tightening)
+    no-tightening relax and fix without the tightening
+    highs-bb-loose HiGHS's branch and bound alone without the tightening
 """
 
 from __future__ import annotations
@@ -177,7 +178,10 @@ def run_one(folder: Path, config: str, gap: float, time_limit: float) -> dict:
     model = build_model(instance)
     built = time.perf_counter()
     if config in ("no-tightening", "highs-bb-loose"):
-        model.fund_effect.deactivate()
+        model.fund_effect.deactivate()  # in the breakpoint form (models/fund_effects.py), also
+        for line in model.fund_curve_share:  # the weights' share of y: the line's whole curve
+            model.fund_curve_share[line].set_value((None, sum(
+                model.fund_curve_weight[key] for key, _, _ in model.fund_curve_vertices[line]) - 1.0, 0.0))
     if config.startswith("highs-bb"):
         opt = new_solver()
         status, raw = _run(opt, model, instance.scenario)

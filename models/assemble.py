@@ -25,8 +25,8 @@ from optimizer.data.schema import Scenario
 
 # Constraint families in build order; each name is also the Pyomo component it creates
 # (stability and priorities create `quota`/`quota_growth` and `priority_share`, coverage
-# `coverage_floor`). The MIP families come first: they declare the whole decisions (c, y, v)
-# that the others read.
+# `coverage_floor`; funds adds a fund's effect through models/fund_effects.py). The MIP
+# families come first: they declare the whole decisions (c, y, v) that the others read.
 FAMILIES = (
     add_cadres,
     add_funds,
@@ -49,12 +49,14 @@ SWEEPABLE = frozenset({"proportion", "revenue", "base_quota", "quota_growth_min"
 
 
 def build_model(instance: Instance, scenario: Scenario | None = None,
-                mutable: frozenset[str] | set[str] = frozenset()) -> pyo.ConcreteModel:
+                mutable: frozenset[str] | set[str] = frozenset(), segment_rows: bool = False) -> pyo.ConcreteModel:
     """The model for an instance under a scenario (the instance's own by default): a MIP when
     `model_kind` says so (funds, projects and cadres are whole decisions), else an LP.
 
     `mutable` names the Params to keep mutable for persistent re-solves (any of SWEEPABLE);
-    the others become plain numbers, which builds and re-solves faster.
+    the others become plain numbers, which builds and re-solves faster. `segment_rows` builds
+    every fund's effect in the segment form (models/fund_effects.py), a column a segment whose
+    people per million sits in the people row alone, as ranging moves it; the same optimum.
     """
     unknown = set(mutable) - SWEEPABLE
     if unknown:
@@ -66,6 +68,7 @@ def build_model(instance: Instance, scenario: Scenario | None = None,
     m = pyo.ConcreteModel(name=f"ewppt:{scenario.name}")
     m.index_sets = sets
     m.integer = model_kind(scenario, sets) == "mip"
+    m.segment_rows = segment_rows
     add_sets(m, sets)
     add_parameters(m, instance, scenario, sets, frozenset(mutable))
     add_variables(m, sets)

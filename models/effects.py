@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from models.fund_effects import add_curve_perspective, curve_aid, curve_people, effect_form, lines_by_recipient
 from models.projects import project_people
 from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario, effect_weight
@@ -31,23 +32,37 @@ def add_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) ->
     people_lifted_by_plan_end). With every lag 0 effect_lag is absent and the model is the one
     without lags. A recipient-instrument with projects (models/projects.py) has no effect_use
     row: its chosen projects' people count instead, from their earliest year plus the lag on,
-    discounted the same way when that is after T.
+    discounted the same way when that is after T. A fund line in the breakpoint form
+    (models/fund_effects.py) counts sum_b p[b] lambda[w,k,b] in place of sum_j s[w,k,j] and
+    sum_b f[b] lambda[w,k,b] in place of sum_j e[w,k,j] s[w,k,j]: the same curve through its
+    vertices.
     """
     sets = m.index_sets
+    curves = getattr(m, "fund_curve_vertices", {})  # fund lines in the breakpoint form (models/fund_effects.py)
     m.effect_use = pyo.Constraint(
-        m.effect_keys,
-        rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)]) <= effect_capital(m, w, k),
+        m.effect_keys, rule=lambda m, w, k: line_aid(m.s, m.fund_curve_weight, curves, sets, (w, k))
+        <= effect_capital(m, w, k),
     )
     m.effect_lag = pyo.Constraint(
         [key for key in sets.effect_keys if sets.lag[key[1]] > 0],
-        rule=lambda m, w, k: sum(m.s[seg] for seg in sets.segments_by_effect[(w, k)]) <= aid_counted(m, w, k),
+        rule=lambda m, w, k: line_aid(m.s, m.fund_curve_weight, curves, sets, (w, k)) <= aid_counted(m, w, k),
     )
-    by_recipient = segments_by_recipient(sets)
+    by_recipient = segments_by_recipient(sets, curves)
+    curve_lines = lines_by_recipient(curves)
     m.people = pyo.Constraint(
         m.recipients, rule=lambda m, w: m.z[w] == sum(m.people_per_million[seg] * m.s[seg] for seg in by_recipient[w])
+        + sum(curve_people(m.fund_curve_weight, curves[line]) for line in curve_lines.get(w, ()))
         + projects_counted(m, w)
     )
     m.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda m, w: (None, m.z[w], m.poor_population[w]))
+
+
+def line_aid(s, weight, curves: dict, sets, key: tuple, year: tuple = ()):
+    """The aid line `key` = (w,k) puts to use: sum_j s[w,k,j(,t)], or for a fund line in the
+    breakpoint form sum_b p[b] lambda[w,k,b(,t)] (`curves` keyed by (w,k) + year)."""
+    if key + year in curves:
+        return curve_aid(weight, curves[key + year])
+    return sum(s[seg + year] for seg in sets.segments_by_effect[key])
 
 
 def effect_capital(m: pyo.ConcreteModel, w: str, k: str):
@@ -102,10 +117,14 @@ def projects_counted(m: pyo.ConcreteModel, w: str):
     return sum(terms)
 
 
-def segments_by_recipient(sets) -> dict[str, list]:
+def segments_by_recipient(sets, curves: dict | None = None) -> dict[str, list]:
+    """{w: w's segments}, but those of the lines in `curves` (the breakpoint form, keyed by
+    (w,k) and maybe a year), which lift people through their weights."""
+    skip = {line[:2] for line in curves or ()}
     by_recipient: dict[str, list] = {w: [] for w in sets.recipients}
     for seg in sets.segments:
-        by_recipient[seg[0]].append(seg)
+        if seg[:2] not in skip:
+            by_recipient[seg[0]].append(seg)
     return by_recipient
 
 
@@ -116,7 +135,10 @@ def add_yearly_effects(m: pyo.ConcreteModel) -> None:
         0 <= s_year[w,k,j,t] <= u[w,k,j]
         year_effect_lag[w,k,t]:  sum_j s_year[w,k,j,t] <= sum_{d, tau: tau + lag[k] <= t} x[d,w,k,tau]
         year_effect_use[w,k,t]:  sum_j s_year[w,k,j,t] <= sum_{d,tau} x[d,w,k,tau] - f[k] y[w,k]   (funds)
-        year_fund_effect[w,k,j,t]:  s_year[w,k,j,t] <= u[w,k,j] y[w,k]                          (funds)
+        the perspective of each fund's curve in year t (funds; models/fund_effects.py):
+            year_fund_effect[w,k,j,t]:  s_year[w,k,j,t] <= u[w,k,j] y[w,k], or for a line in the
+            breakpoint form year_fund_curve_share[w,k,t]: sum_b lambda[w,k,b,t] <= y[w,k], its
+            weights year_fund_curve_weight[w,k,b,t] counted in place of its s_year as above
         year_people[w,t]:  z_year[w,t] = sum_{k,j} e[w,k,j] s_year[w,k,j,t]
                                          + sum_{q in Q[w], e[q] + lag[k_q] <= t} people[q] v[q]
         year_poor_population_cap[w,t]:  z_year[w,t] <= N[w]
@@ -132,8 +154,14 @@ def add_yearly_effects(m: pyo.ConcreteModel) -> None:
                        bounds=lambda m, w, k, j, t: (0, m.width[w, k, j]))
     m.z_year = pyo.Var(sets.recipients, years, domain=pyo.NonNegativeReals)
 
+    curves = add_curve_perspective(
+        m, "year_fund", effect_form(m), [key + (t,) for key in fund_effects for t in years],
+        segments=lambda line: sets.segments_by_effect[line[:2]], s=lambda line, seg: m.s_year[seg + line[2:]],
+        y=lambda line: m.y[line[:2]], width=lambda seg: m.width[seg], rate=lambda seg: m.people_per_million[seg],
+        weight_key=lambda line, j: (*line[:2], j, line[2]))
+
     def used(w, k, t):
-        return sum(m.s_year[seg + (t,)] for seg in sets.segments_by_effect[(w, k)])
+        return line_aid(m.s_year, m.year_fund_curve_weight, curves, sets, (w, k), (t,))
 
     m.year_effect_lag = pyo.Constraint(
         [key + (t,) for key in sets.effect_keys for t in years],
@@ -141,13 +169,13 @@ def add_yearly_effects(m: pyo.ConcreteModel) -> None:
     m.year_effect_use = pyo.Constraint(
         [key + (t,) for key in fund_effects for t in years],
         rule=lambda m, w, k, t: used(w, k, t) <= effect_capital(m, w, k))
-    m.year_fund_effect = pyo.Constraint(
-        [seg + (t,) for key in fund_effects for seg in sets.segments_by_effect[key] for t in years],
-        rule=lambda m, w, k, j, t: (None, m.s_year[w, k, j, t] - m.width[w, k, j] * m.y[w, k], 0.0))
-    by_recipient = segments_by_recipient(sets)
+    by_recipient = segments_by_recipient(sets, curves)
+    curve_lines = lines_by_recipient(curves)
     m.year_people = pyo.Constraint(
         sets.recipients, years,
         rule=lambda m, w, t: m.z_year[w, t] == sum(m.people_per_million[seg] * m.s_year[seg + (t,)]
-                                                   for seg in by_recipient[w]) + project_people(m, w, t))
+                                                   for seg in by_recipient[w])
+        + sum(curve_people(m.year_fund_curve_weight, curves[line]) for line in curve_lines.get(w, ()) if line[2] == t)
+        + project_people(m, w, t))
     m.year_poor_population_cap = pyo.Constraint(
         sets.recipients, years, rule=lambda m, w, t: (None, m.z_year[w, t], m.poor_population[w]))

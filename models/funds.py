@@ -6,6 +6,7 @@ import math
 
 import pyomo.environ as pyo
 
+from models.fund_effects import add_fund_effects
 from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario
 
@@ -29,15 +30,11 @@ def add_funds(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> N
 
         admin_capacity[w]:  sum_k y[w,k] <= A[w] + sum_{d,t} rho[d,w] c[d,w,t]
 
-    where rho is capacity_per_cadre (cadres raise what a recipient can run). And, for every
-    effect segment j of a fund:
-
-        fund_effect[w,k,j]:  s[w,k,j] <= u[w,k,j] y[w,k]
-
-    which every plan satisfies (no fund, no capital, no effect) but which tightens the LP
-    relaxation: without it a fractional y as small as F / M (M being all the budgets) pays
-    almost none of the set-up cost and uses almost none of the admin capacity. Under
-    `model = "lp"` y is continuous in [0, 1].
+    where rho is capacity_per_cadre (cadres raise what a recipient can run). A fund's effect
+    is the perspective of its curve (no fund, no effect: models/fund_effects.py), which every
+    plan satisfies but which tightens the LP relaxation: without it a fractional y as small as
+    F / M (M being all the budgets) pays almost none of the set-up cost and uses almost none of
+    the admin capacity. Under `model = "lp"` y is continuous in [0, 1].
 
     In a MIP, for every recipient w with an admin_capacity and cadres from one donor d (C[w] =
     sum_t c[d,w,t], whole, between T cmin and T cmax), the hull of the whole (Y, C) that
@@ -59,12 +56,9 @@ def add_funds(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> N
     m.fund_max = pyo.Constraint(
         sets.fund_keys, rule=lambda m, w, k: (None, fund_capital(m, w, k) - m.fund_capital_max[w, k] * m.y[w, k], 0.0)
     )
-    # valid inequality: the tightening that makes the relaxation see set-up costs and admin
+    # valid inequalities: the tightening that makes the relaxation see set-up costs and admin
     # capacity (with only fund_max, y can be as small as F / M, and M is all the budgets)
-    fund_segments = [seg for key in sets.fund_keys for seg in sets.segments_by_effect.get(key, ())]
-    m.fund_effect = pyo.Constraint(
-        fund_segments, rule=lambda m, w, k, j: (None, m.s[w, k, j] - m.width[w, k, j] * m.y[w, k], 0.0)
-    )
+    add_fund_effects(m, instance, scenario)
     funds_of: dict[str, list[str]] = {}
     for w, k in sets.fund_keys:
         funds_of.setdefault(w, []).append(k)

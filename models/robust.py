@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from models.effects import aid_counted, effect_capital, projects_counted, segments_by_recipient
+from models.effects import aid_counted, effect_capital, line_aid, projects_counted, segments_by_recipient
+from models.fund_effects import add_curve_perspective, curve_people, fund_lines, lines_by_recipient
 from models.objectives import equity_recipients
 
 RISK_OBJECTIVES = ("people_lifted", "weighted_people_lifted")
@@ -38,7 +39,11 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
         0 <= s_s[w,k,j] <= u_s[w,k,j],   z_s[w] >= 0
         effect_use[w,k]:   sum_j s_s[w,k,j] <= sum_{d,t} x[d,w,k,t] - f[k] y[w,k]
         effect_lag[w,k]:   sum_j s_s[w,k,j] <= sum_{d,t} delta^max(0, t + lag[k] - T) x[d,w,k,t]   (lag[k] > 0)
-        fund_effect[w,k,j]: s_s[w,k,j] <= u_s[w,k,j] y[w,k]                               (funds)
+        fund_effect[w,k,j]: s_s[w,k,j] <= u_s[w,k,j] y[w,k]    (funds: the perspective of the
+                           curve; a line of 4 or more segments in the breakpoint form instead,
+                           models/fund_effects.py: weights fund_curve_weight[w,k,b] on the
+                           vertices of scenario s's curve, fund_curve_share[w,k], and the line's
+                           aid and people in effect_use, effect_lag and people read from them)
         people[w]:         z_s[w] = sum_{k,j} e_s[w,k,j] s_s[w,k,j]
                                     + sum_{q in Q[w]} delta^max(0, e[q] + lag[k_q] - T) people[q] v[q]
         poor_population_cap[w]:  z_s[w] <= N_s[w]
@@ -50,9 +55,8 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
     P_s = sum_w z_s[w] (people_lifted) or sum_w weight_s[w] z_s[w] (weighted_people_lifted).
     """
     sets = m.index_sets
-    by_recipient = segments_by_recipient(sets)
     lagged = [key for key in sets.effect_keys if sets.lag[key[1]] > 0]
-    fund_segments = [seg for key in sets.fund_keys for seg in sets.segments_by_effect.get(key, ())]
+    lines = fund_lines(m)
     covered = equity_recipients(m) if m.component("coverage_floor") is not None else []
     m.outcome_scenarios = pyo.Set(initialize=range(1, len(outcomes) + 1), ordered=True)
 
@@ -60,13 +64,18 @@ def add_scenario_outcomes(m: pyo.ConcreteModel, outcomes: Sequence[Outcome]) -> 
         o = outcomes[s - 1]
         b.s = pyo.Var(m.segments, domain=pyo.NonNegativeReals, bounds=lambda b, w, k, j: (0, o.width[w, k, j]))
         b.z = pyo.Var(m.recipients, domain=pyo.NonNegativeReals)
-        used = lambda w, k: sum(b.s[seg] for seg in sets.segments_by_effect[(w, k)])  # noqa: E731
+        curves = add_curve_perspective(
+            b, "fund", "breakpoints", lines, segments=lambda line: sets.segments_by_effect[line],
+            s=lambda line, seg: b.s[seg], y=lambda line: m.y[line], width=lambda seg: o.width[seg],
+            rate=lambda seg: o.people_per_million[seg], weight_key=lambda line, j: (*line, j))
+        used = lambda w, k: line_aid(b.s, b.fund_curve_weight, curves, sets, (w, k))  # noqa: E731
         b.effect_use = pyo.Constraint(m.effect_keys, rule=lambda b, w, k: used(w, k) <= effect_capital(m, w, k))
         b.effect_lag = pyo.Constraint(lagged, rule=lambda b, w, k: used(w, k) <= aid_counted(m, w, k))
-        b.fund_effect = pyo.Constraint(fund_segments,
-                                       rule=lambda b, w, k, j: (None, b.s[w, k, j] - o.width[w, k, j] * m.y[w, k], 0.0))
+        by_recipient, curve_lines = segments_by_recipient(sets, curves), lines_by_recipient(curves)
         b.people = pyo.Constraint(m.recipients, rule=lambda b, w: b.z[w] == sum(
-            o.people_per_million[seg] * b.s[seg] for seg in by_recipient[w]) + projects_counted(m, w))
+            o.people_per_million[seg] * b.s[seg] for seg in by_recipient[w])
+            + sum(curve_people(b.fund_curve_weight, curves[line]) for line in curve_lines.get(w, ()))
+            + projects_counted(m, w))
         b.poor_population_cap = pyo.Constraint(m.recipients, rule=lambda b, w: (None, b.z[w], o.poor_population[w]))
         b.coverage_floor = pyo.Constraint(
             [w for w in covered if o.poor_population[w] > 0],

@@ -306,7 +306,11 @@ def _family_and_index(con) -> tuple[str, dict[str, Any]]:
 
 # rows that are not in the result tables (FAMILY_INDEX) but may be in a conflict
 _OTHER_INDEX = {"fund_effect": ("recipient", "instrument", "segment"), "admin_capacity_hull": ("recipient", "edge"),
-                "year_fund_effect": ("recipient", "instrument", "segment", "year")}
+                "year_fund_effect": ("recipient", "instrument", "segment", "year"),
+                "fund_curve_share": ("recipient", "instrument"),
+                "year_fund_curve_share": ("recipient", "instrument", "year")}
+# a fund's effect: the perspective of its curve (models/fund_effects.py), either form
+FUND_EFFECT_FAMILIES = ("fund_effect", "year_fund_effect", "fund_curve_share", "year_fund_curve_share")
 
 
 def _side(bound: int) -> str:
@@ -391,7 +395,7 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
     if family == "effect_lag":
         return (f"effect of {g('instrument')} in {g('recipient')}: aid taking effect after the last plan year lifts "
                 f"people discounted (instruments.csv lag_years, scenario.toml [horizon])")
-    if family in ("fund_effect", "year_fund_effect"):
+    if family in FUND_EFFECT_FAMILIES:
         return f"a {g('instrument')} fund in {g('recipient')} lifts people only once established"
     if family == "project_spend":
         return (f"projects of {g('instrument')} in {g('recipient')}: the aid equals the cost of the projects built "
@@ -439,6 +443,9 @@ def _bound_text(var, bound: int) -> str:
                 UPPER: f"at most {var.ub:g} (cadres.csv max_per_year)"}.get(
             bound, f"between {var.lb:g} and {var.ub:g} (cadres.csv min_per_year, max_per_year)")
         return f"cadres sent by {d} to {w} in {t}: {what}"
+    if name in ("fund_curve_weight", "year_fund_curve_weight"):
+        w, k = index[:2]
+        return f"a {k} fund in {w} lifts people along its effect curve (effects.csv)"
     if name == "z":
         return f"people lifted in {index} are never negative"
     if name == "zero":

@@ -132,7 +132,8 @@ def _people_lifted(instance, allocation: pd.DataFrame, established, built, year:
         share = 1.0
     else:
         opened = np.array([established.get(key, 0.0) for key in fx.effect_keys], dtype=float)
-        # a fraction of a fund (an LP relaxation) has that fraction of each segment (fund_effect)
+        # a fraction of a fund (an LP relaxation) has that fraction of each segment (the curve's
+        # perspective, models/fund_effects.py)
         is_fund = np.array([key in established for key in fx.effect_keys], dtype=bool)
         share = np.where(is_fund, opened, 1.0)[fx.index]
     charge = fx.setup_of * opened

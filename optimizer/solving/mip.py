@@ -12,8 +12,9 @@
 Why: on large plans HiGHS's MIP solves its root LP with the dual simplex method, which the
 plans' time degeneracy makes wander (an 800-county generated instance had not finished its
 root LP after 300 s), while interior point solves the same LP in about 15 s; with the
-`fund_effect` tightening and models/funds.py's admin_capacity_hull, and the fewest cadres,
-the rounded plan was 0.064% below the bound on 800 generated counties (0.014% on 200). Every
+funds' effect tightening (models/fund_effects.py) and models/funds.py's admin_capacity_hull,
+and the fewest cadres, the rounded plan was 0.064% below the bound on 800 generated counties
+(0.014% on 200). Every
 figure reported is certified: the bound is the relaxation's (or HiGHS's), the plan is a
 feasible solution of the MIP.
 

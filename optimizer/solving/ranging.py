@@ -310,7 +310,9 @@ def _figures(model: pyo.ConcreteModel, rows: dict, cols: dict, matrix: "_Columns
                                    pyo.value(model.max_aid[w, k, t]), rhs={r: 1.0},
                                    coefficients=fund_max.get(("max_aid", w, k, t), [])))
 
-    # effects: people per million of each segment, a coefficient of s[w,k,j] in people[w]
+    # effects: people per million of each segment, a coefficient of s[w,k,j] in people[w] (a
+    # fund line in the breakpoint form has no segment columns: solve builds the segment form
+    # when asked for ranging, models/fund_effects.py)
     for w, k, j in sets.segments:
         r = row_of("people", w)
         s = cols.get(id(model.s[w, k, j]))

@@ -76,7 +76,7 @@ def solve(instance: Instance, scenario: Scenario | None = None, relax: bool = Fa
     scale = scale_of(instance)
     with interrupt.controlled(stop):
         with progress.stage("building the model"), PauseGC():  # (see _loaded)
-            model = build_model(rescaled(instance, scale), scenario)
+            model = build_model(rescaled(instance, scale), scenario, segment_rows=ranging)
         built = time.perf_counter()
         result = unscaled(solve_model(model, rescaled(instance, scale), scenario, ranging=ranging, stop=stop), instance,
                           scale, scenario.objective)
