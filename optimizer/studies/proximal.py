@@ -106,8 +106,9 @@ class ClosedFormUpdates:
     scenario: the same rows, without a Pyomo constraint each. Any other solver interface gets
     mpi-sppy's own managers (Pyomo constraints)."""
 
-    def __init__(self, direct: bool = True):
+    def __init__(self, direct: bool = True, sync: bool = True):
         self.direct = direct
+        self.sync = sync  # False when the solves go straight to HiGHS (optimizer/studies/direct.py)
         self._managers: dict[str, list] = {}
         self._rows: dict[str, int] = {}  # scenario: the Pyomo interface's own row count when cuts went in
 
@@ -152,7 +153,8 @@ class ClosedFormUpdates:
     def _add_rows(self, name: str, scenario, managers: list, batch: list) -> None:
         """The batch's cuts q - 2 t x >= -t^2 as rows of the scenario's HiGHS model."""
         plugin = scenario._solver_plugin
-        plugin.update()  # the proximal term's q columns reach HiGHS with the objective, once
+        if self.sync or name not in self._rows:  # the q columns reach HiGHS with the PH objective, the first time;
+            plugin.update()  # on Pyomo's solve path its sync of the model every time, here rather than in the solve
         rows = len(plugin._pyomo_con_to_solver_con_map)
         if self._rows.setdefault(name, rows) != rows:  # its row numbers would collide with the cuts'
             raise RuntimeError("a constraint was added to a scenario after its proximal cuts went into HiGHS")
