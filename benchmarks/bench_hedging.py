@@ -2,16 +2,24 @@
 
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --iterations 5
     python benchmarks/bench_hedging.py GENERATED_FOLDER --scenarios 2 --iterations 2
+    python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct pyomo
 
 Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
-to 1.1, Latin hypercube, seed 1), three times side by side in this process: once updating the
-linearized proximal cuts with the closed form (optimizer/studies/proximal.py) and the cuts
-added to HiGHS as rows in bulk, once with the closed form and mpi-sppy's Pyomo constraints, and
-once with mpi-sppy's own per-variable least_squares. Prints, per run, the CPU seconds (process time, so
-other work on the machine does not count) of the cut updates and of everything, the number of
-plan variables and cuts; and the resident memory after building the scenario models, after
-PH's first solve, and at the end (the first run's figures: the second run adds to them).
+to 1.1, Latin hypercube, seed 1), once per `--projections` entry, side by side in this process:
+`direct` (the closed-form proximal cuts as HiGHS rows, the scenarios solved straight with HiGHS,
+optimizer/studies/direct.py: what `ewppt hedge` runs), `closed` (the same cuts, the solves
+through Pyomo's persistent interface as mpi-sppy does them), `closed-pyomo` (the cuts as
+mpi-sppy's Pyomo constraints) and `scipy` (mpi-sppy's own per-variable least_squares). Prints,
+per run, the CPU seconds (process time, so other work on the machine does not count) of the cut
+updates, of the solves and of everything, the number of plan variables and cuts; the resident
+memory before, after building the scenario models and at the end (a later run adds to the
+earlier ones'); then, solve loop by solve loop, how far each run's expected scenario objective
+and xbar are from the first run's.
+
+`--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
+default gap), once per scenario solve named: wall and processor seconds, iterations, the
+certified gap, and every rank's peak memory.
 """
 
 from __future__ import annotations
@@ -94,6 +102,32 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
                 rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()))
 
 
+def end_to_end(instance: str, scenarios: int, solves: list[str]) -> None:
+    """hedge(...) on 2 ranks at the default gap, wall and processor seconds, peak memory per rank."""
+    from bench_robust import lp_copy, write_uncertainty
+
+    from optimizer.studies.hedging import hedge
+
+    folder = instance if Path(instance).exists() else str(ROOT / "instances" / instance)
+    print("| scenario solves | wall s | iterations | certified gap | plan (expected objective) | bound "
+          "| cpu s: hub, spoke | peak MB: hub, spoke |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as scratch:
+        lp = lp_copy(folder, Path(scratch))
+        uncertainty = write_uncertainty(scenarios, Path(scratch))
+        for solve in solves:
+            started = time.perf_counter()
+            result = hedge(str(lp), uncertainty, ranks=2, solve=solve, timeout=7200)
+            wall = time.perf_counter() - started
+            if result.status not in ("optimal", "iteration_limit"):
+                print(f"| {solve} | {wall:.1f} | failed: {result.status} {result.message} |", flush=True)
+                continue
+            cpu = ", ".join(f"{c:.1f}" for c in result.cpu_s)
+            peak = ", ".join(f"{m:,.0f}" for m in result.peak_mb)
+            print(f"| {solve} | {wall:.1f} | {result.iterations} | {result.gap:.3%} | {result.expected:,.3f} "
+                  f"| {result.bound:,.3f} | {cpu} | {peak} |", flush=True)
+
+
 def main() -> None:
     from bench_robust import lp_copy, write_uncertainty
 
@@ -107,7 +141,13 @@ def main() -> None:
                              "(what `ewppt hedge` runs); closed: the same through Pyomo's persistent interface; "
                              "closed-pyomo: closed form, cuts as mpi-sppy's Pyomo constraints; scipy: mpi-sppy's "
                              "own update")
+    parser.add_argument("--end-to-end", nargs="*", metavar="SOLVE", choices=("direct", "pyomo"),
+                        help="instead: `ewppt hedge`'s hedge(...) on 2 ranks (default gap), once per scenario solve "
+                             "given (direct: straight with HiGHS, what `ewppt hedge` runs; pyomo: mpi-sppy's own)")
     args = parser.parse_args()
+    if args.end_to_end is not None:
+        end_to_end(args.instance, args.scenarios, args.end_to_end or ["direct", "pyomo"])
+        return
     if args.smoke:
         args.instance, args.scenarios, args.iterations = "tiny", 3, 2
     folder = args.instance if Path(args.instance).exists() else str(ROOT / "instances" / args.instance)

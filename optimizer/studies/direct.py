@@ -86,7 +86,28 @@ class DirectScenario:
         self.others = [v for v in repn.linear_vars if id(v) not in plan]
         self.loaded = self.nonants + self.squares + self.others
         self.loaded_columns = np.array([columns[id(v)] for v in self.loaded], dtype=np.int64)
+        if len(q_columns) == self.n:  # the proximal cuts' columns by plan variable (optimizer/studies/proximal.py)
+            data.direct_columns = (np.array(x_columns, dtype=np.int32), np.array(q_columns, dtype=np.int32))
         self.highs.setOptionValue("output_flag", False)
+
+    @staticmethod
+    def release(plugin) -> None:
+        """Drop what Pyomo's interface keeps to update and read back its HiGHS model (maps and
+        helpers per variable and constraint), which the direct solves no longer use; HiGHS's
+        model stays. Its `_model` is cleared, so were Pyomo's own solve called again it would
+        build a new HiGHS model from the Pyomo model (a new set_instance) rather than update
+        this one from emptied maps."""
+        for name in ("_active_constraints", "_vars", "_params", "_named_expressions", "_referenced_variables",
+                     "_vars_referenced_by_con", "_pyomo_var_to_solver_var_map", "_pyomo_con_to_solver_con_map",
+                     "_solver_con_to_pyomo_con_map", "_mutable_helpers", "_mutable_bounds"):
+            if isinstance(getattr(plugin, name, None), dict):
+                setattr(plugin, name, {})
+        for name in ("_vars_referenced_by_obj", "_obj_named_expressions"):
+            if isinstance(getattr(plugin, name, None), list):
+                setattr(plugin, name, [])
+        for name in ("_mutable_objective", "_last_results_object", "_sol", "_objective", "_objective_expr", "_model"):
+            if hasattr(plugin, name):
+                setattr(plugin, name, None)
 
     def costs(self) -> tuple[np.ndarray, float]:
         """The cost of every column in `cost_columns` and the objective's constant at the
@@ -134,9 +155,10 @@ def _active_objective(s):
     return sputils.find_active_objective(s)
 
 
-def direct_solve_class(base):
+def direct_solve_class(base, release: bool = True):
     """`base` (mpi-sppy's PH or PHBase, or a subclass) whose scenario solves go straight to
-    HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere."""
+    HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere;
+    with `release`, Pyomo's interface drops its maps once a scenario goes direct."""
     from mpisppy.utils import sputils
 
     class DirectSolve(base):
@@ -153,6 +175,8 @@ def direct_solve_class(base):
                 return None
             plugin.update()  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns, its costs
             cache[k] = DirectScenario(s, bool(getattr(self, "_prox_approx", False)))
+            if release:
+                DirectScenario.release(plugin)
             return cache[k]
 
         def _direct_applies(self, s, plugin) -> bool:
