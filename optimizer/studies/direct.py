@@ -155,6 +155,15 @@ def _active_objective(s):
     return sputils.find_active_objective(s)
 
 
+def _has_columns(plugin, s) -> bool:
+    """Whether HiGHS already has a column for every variable of the PH objective (else Pyomo's
+    update adds them: mpi-sppy attaches W and the proximal term after iteration 0)."""
+    from pyomo.core.expr.visitor import identify_variables
+
+    columns = plugin._pyomo_var_to_solver_var_map
+    return all(id(v) in columns for v in identify_variables(_active_objective(s).expr, include_fixed=False))
+
+
 def direct_solve_class(base, release: bool = True):
     """`base` (mpi-sppy's PH or PHBase, or a subclass) whose scenario solves go straight to
     HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere;
@@ -173,7 +182,8 @@ def direct_solve_class(base, release: bool = True):
                 return held
             if not self._direct_applies(s, plugin):
                 return None
-            plugin.update()  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns, its costs
+            if not _has_columns(plugin, s):
+                plugin.update()  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns, costs
             cache[k] = DirectScenario(s, bool(getattr(self, "_prox_approx", False)))
             if release:
                 DirectScenario.release(plugin)
