@@ -237,6 +237,26 @@ def _closed_form_ph(direct: bool = True, solve: str = "direct"):
     return ClosedFormPH
 
 
+SPOKE_POLL_SECONDS = 0.005  # the spoke's pause between looks for the hub's next prices
+
+
+def _lagrangian_spoke_class():
+    """mpi-sppy's Lagrangian spoke, pausing between its looks for new prices: mpi-sppy's spoke
+    polls its MPI window in a busy loop, which takes a whole core from the hub (or from anything
+    else) whenever the ranks share cores; a pause of 5 ms is nothing against a hub iteration of
+    seconds."""
+    import time
+
+    from mpisppy.cylinders.lagrangian_bounder import LagrangianOuterBound
+
+    class PatientLagrangian(LagrangianOuterBound):
+        def do_while_waiting_for_new_Ws(self, *args, **kwargs):
+            super().do_while_waiting_for_new_Ws(*args, **kwargs)
+            time.sleep(SPOKE_POLL_SECONDS)
+
+    return PatientLagrangian
+
+
 def _lagrangian_opt(solve: str = "direct"):
     """The Lagrangian spoke's PHBase, its scenario solves straight with HiGHS for "direct"."""
     from mpisppy.phbase import PHBase
@@ -295,6 +315,7 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
         hub["opt_class"] = _closed_form_ph(solve=solve)
     spoke = vanilla.lagrangian_spoke(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs)
     spoke["opt_class"] = _lagrangian_opt(solve)
+    spoke["spoke_class"] = _lagrangian_spoke_class()
     wheel = WheelSpinner(hub, [spoke])
     wheel.spin()
     peak_mb = MPI.COMM_WORLD.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
