@@ -377,6 +377,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
                                        "(half hedge, half compute the Lagrangian bound)", value=ranks)])
     if not 0 < gap < 1:
         raise InvalidInstance([Problem("--gap", "expected a relative gap between 0 and 1, e.g. 0.002", value=gap)])
+    if solve not in ("direct", "pyomo"):
+        raise InvalidInstance([Problem("solve", "expected direct (straight with HiGHS) or pyomo", value=solve)])
     from optimizer.studies.uncertainty import load_uncertainty, scenario_set
 
     # the uncertainty's problems with this instance are reported here, once, not by every rank
