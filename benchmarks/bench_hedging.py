@@ -2,16 +2,24 @@
 
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --iterations 5
     python benchmarks/bench_hedging.py GENERATED_FOLDER --scenarios 2 --iterations 2
+    python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct pyomo
 
 Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
-to 1.1, Latin hypercube, seed 1), three times side by side in this process: once updating the
-linearized proximal cuts with the closed form (optimizer/studies/proximal.py) and the cuts
-added to HiGHS as rows in bulk, once with the closed form and mpi-sppy's Pyomo constraints, and
-once with mpi-sppy's own per-variable least_squares. Prints, per run, the CPU seconds (process time, so
-other work on the machine does not count) of the cut updates and of everything, the number of
-plan variables and cuts; and the resident memory after building the scenario models, after
-PH's first solve, and at the end (the first run's figures: the second run adds to them).
+to 1.1, Latin hypercube, seed 1), once per `--projections` entry, side by side in this process:
+`direct` (the closed-form proximal cuts as HiGHS rows, the scenarios solved straight with HiGHS,
+optimizer/studies/direct.py: what `ewppt hedge` runs), `closed` (the same cuts, the solves
+through Pyomo's persistent interface as mpi-sppy does them), `closed-pyomo` (the cuts as
+mpi-sppy's Pyomo constraints) and `scipy` (mpi-sppy's own per-variable least_squares). Prints,
+per run, the CPU seconds (process time, so other work on the machine does not count) of the cut
+updates, of the solves and of everything, the number of plan variables and cuts; the resident
+memory before, after building the scenario models and at the end (a later run adds to the
+earlier ones'); then, solve loop by solve loop, how far each run's expected scenario objective
+and xbar are from the first run's.
+
+`--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
+default gap), once per scenario solve named: wall and processor seconds, iterations, the
+certified gap, and every rank's peak memory.
 """
 
 from __future__ import annotations
@@ -46,14 +54,31 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     objective = load_instance(instance_path).scenario.objective
     count = len(_scenarios(instance_path, uncertainty_path).design)
     names = [f"scenario{s}" for s in range(count)]
-    base = _closed_form_ph(direct=projection == "closed") if projection.startswith("closed") else PH
-    spent = {"update": 0.0}
+    solve = "direct" if projection == "direct" else "pyomo"
+    closed = projection in ("direct", "closed", "closed-pyomo")
+    base = _closed_form_ph(direct=projection != "closed-pyomo", solve=solve) if closed else PH
+    spent = {"update": 0.0, "solves": 0.0}
+    path = []  # per iteration: the expected scenario objective (the solves' own), and xbar
 
     class Timed(base):
         def _update_prox_approx(self):
             started = time.process_time()
             super()._update_prox_approx()
             spent["update"] += time.process_time() - started
+
+        def solve_loop(self, *args, **kwargs):
+            started = time.process_time()
+            super().solve_loop(*args, **kwargs)
+            spent["solves"] += time.process_time() - started
+            expected = sum(s._mpisppy_probability * s._mpisppy_data.inner_bound for s in self.local_scenarios.values())
+            path.append(expected)
+
+        def Compute_Xbar(self, *args, **kwargs):
+            super().Compute_Xbar(*args, **kwargs)
+            s = next(iter(self.local_scenarios.values()))
+            xbars.append([p._value for p in s._mpisppy_model.xbars.values()])
+
+    xbars = []
 
     options = {"solver_name": "highs", "PHIterLimit": iterations, "defaultPHrho": DEFAULT_RHO, "convthresh": -1.0,
                "verbose": False, "display_timing": False, "display_progress": False,
@@ -71,9 +96,36 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     objective = sum(ph.local_scenarios[k]._mpisppy_probability * value for k, value in (
         (k, float(sputils.find_active_objective(s)())) for k, s in ph.local_scenarios.items()))
     return dict(projection=projection, scenarios=count, iterations=ph._PHIter, plan_variables=variables, cuts=cuts,
-                conv=ph.conv, ph_objective=round(objective, 4),
-                update_cpu_s=round(spent["update"], 2), total_cpu_s=round(total, 2),
+                conv=ph.conv, ph_objective=round(objective, 4), path=path, xbars=xbars,
+                update_cpu_s=round(spent["update"], 2), solve_cpu_s=round(spent["solves"], 2),
+                total_cpu_s=round(total, 2),
                 rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()))
+
+
+def end_to_end(instance: str, scenarios: int, solves: list[str]) -> None:
+    """hedge(...) on 2 ranks at the default gap, wall and processor seconds, peak memory per rank."""
+    from bench_robust import lp_copy, write_uncertainty
+
+    from optimizer.studies.hedging import hedge
+
+    folder = instance if Path(instance).exists() else str(ROOT / "instances" / instance)
+    print("| scenario solves | wall s | iterations | certified gap | plan (expected objective) | bound "
+          "| cpu s: hub, spoke | peak MB: hub, spoke |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as scratch:
+        lp = lp_copy(folder, Path(scratch))
+        uncertainty = write_uncertainty(scenarios, Path(scratch))
+        for solve in solves:
+            started = time.perf_counter()
+            result = hedge(str(lp), uncertainty, ranks=2, solve=solve, timeout=7200)
+            wall = time.perf_counter() - started
+            if result.status not in ("optimal", "iteration_limit"):
+                print(f"| {solve} | {wall:.1f} | failed: {result.status} {result.message} |", flush=True)
+                continue
+            cpu = ", ".join(f"{c:.1f}" for c in result.cpu_s)
+            peak = ", ".join(f"{m:,.0f}" for m in result.peak_mb)
+            print(f"| {solve} | {wall:.1f} | {result.iterations} | {result.gap:.3%} | {result.expected:,.3f} "
+                  f"| {result.bound:,.3f} | {cpu} | {peak} |", flush=True)
 
 
 def main() -> None:
@@ -84,24 +136,45 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny, 3 scenarios, 2 iterations: seconds")
     parser.add_argument("--scenarios", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--projections", nargs="*", default=["closed", "closed-pyomo", "scipy"],
-                        help="closed: closed form, cuts straight into HiGHS; closed-pyomo: closed form, cuts as "
-                             "mpi-sppy's Pyomo constraints; scipy: mpi-sppy's own update")
+    parser.add_argument("--projections", nargs="*", default=["direct", "closed", "closed-pyomo", "scipy"],
+                        help="direct: closed form, cuts straight into HiGHS, scenarios solved straight with HiGHS "
+                             "(what `ewppt hedge` runs); closed: the same through Pyomo's persistent interface; "
+                             "closed-pyomo: closed form, cuts as mpi-sppy's Pyomo constraints; scipy: mpi-sppy's "
+                             "own update")
+    parser.add_argument("--end-to-end", nargs="*", metavar="SOLVE", choices=("direct", "pyomo"),
+                        help="instead: `ewppt hedge`'s hedge(...) on 2 ranks (default gap), once per scenario solve "
+                             "given (direct: straight with HiGHS, what `ewppt hedge` runs; pyomo: mpi-sppy's own)")
     args = parser.parse_args()
+    if args.end_to_end is not None:
+        end_to_end(args.instance, args.scenarios, args.end_to_end or ["direct", "pyomo"])
+        return
     if args.smoke:
         args.instance, args.scenarios, args.iterations = "tiny", 3, 2
     folder = args.instance if Path(args.instance).exists() else str(ROOT / "instances" / args.instance)
     with tempfile.TemporaryDirectory() as scratch:
         lp = lp_copy(folder, Path(scratch))
         uncertainty = write_uncertainty(args.scenarios, Path(scratch))
-        print("| projection | scenarios | iterations | plan variables | cuts | cut updates, cpu s | all, cpu s "
-              "| resident MB: start, built, end | PH objective | convergence |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+        print("| projection | scenarios | iterations | plan variables | cuts | cut updates, cpu s | solves, cpu s "
+              "| all, cpu s | resident MB: start, built, end | PH objective | convergence |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+        runs = []
         for projection in args.projections:
             r = run(str(lp), str(uncertainty), args.iterations, projection)
+            runs.append(r)
             print(f"| {r['projection']} | {r['scenarios']} | {r['iterations']} | {r['plan_variables']:,} | {r['cuts']:,} "
-                  f"| {r['update_cpu_s']:.2f} | {r['total_cpu_s']:.2f} | {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, "
-                  f"{r['rss_end_mb']:,} | {r['ph_objective']:,.3f} | {float(r['conv']):.6f} |", flush=True)
+                  f"| {r['update_cpu_s']:.2f} | {r['solve_cpu_s'] - r['update_cpu_s']:.2f} | {r['total_cpu_s']:.2f} "
+                  f"| {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, {r['rss_end_mb']:,} | {r['ph_objective']:,.3f} "
+                  f"| {float(r['conv']):.6f} |", flush=True)
+        print()
+        print("Iteration by iteration against the first run: the largest relative difference of the expected "
+              "scenario objective (the solves' own) and the largest absolute difference of xbar (million yuan).")
+        first = runs[0]
+        for r in runs[1:]:
+            objectives = max((abs(a - b) / max(abs(a), 1.0) for a, b in zip(first["path"], r["path"])), default=0.0)
+            xbar = max((max(abs(a - b) for a, b in zip(xa, xb)) for xa, xb in zip(first["xbars"], r["xbars"])),
+                       default=0.0)
+            print(f"- {r['projection']} against {first['projection']}: {len(r['path'])} solve loops, objective "
+                  f"{objectives:.2e}, xbar {xbar:.2e}")
 
 
 if __name__ == "__main__":

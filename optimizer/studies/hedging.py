@@ -14,7 +14,10 @@ The proximal term is linearized (mpi-sppy's `linearize_proximal_terms`: tangent 
 square, so every subproblem stays an LP that HiGHS's simplex solves; with the quadratic term
 HiGHS's QP solver took minutes a subproblem on ewppt-2010). The cuts are updated after every
 solve by optimizer/studies/proximal.py (the closed-form projection onto the parabola for all
-plan variables at once, the cuts into HiGHS as rows), in a subclass of mpi-sppy's PH.
+plan variables at once, the cuts into HiGHS as rows), in a subclass of mpi-sppy's PH. After
+iteration 0 the scenario solves of the hub and of the spoke go straight to HiGHS
+(optimizer/studies/direct.py: W and the proximal terms pushed as column costs, HiGHS's basis
+kept, only the plan variables read back), not through Pyomo's persistent interface.
 
 When to stop is decided by bounds, not by the plans agreeing flow by flow (an LP has whole faces
 of optimal plans, so the scenarios' x_s can keep differing on flows that do not matter while
@@ -213,20 +216,54 @@ def _hub_classes():
     return ConsensusPlan, WithinGap
 
 
-def _closed_form_ph(direct: bool = True):
+def _closed_form_ph(direct: bool = True, solve: str = "direct"):
     """mpi-sppy's PH with the linearized proximal cuts updated by the closed-form projection
-    (optimizer/studies/proximal.py) instead of scipy's least_squares one variable at a time."""
+    (optimizer/studies/proximal.py) instead of scipy's least_squares one variable at a time;
+    `solve` "direct" solves the scenarios straight with HiGHS (optimizer/studies/direct.py),
+    "pyomo" through Pyomo's persistent interface (mpi-sppy's own solve, for comparison)."""
     from mpisppy.opt.ph import PH
 
+    from optimizer.studies.direct import direct_solve_class
     from optimizer.studies.proximal import ClosedFormUpdates
 
-    class ClosedFormPH(PH):
+    sync = solve != "direct"
+
+    class ClosedFormPH(direct_solve_class(PH) if solve == "direct" else PH):
         def _update_prox_approx(self):
             if not hasattr(self, "_closed_form"):
-                self._closed_form = ClosedFormUpdates(direct)
+                self._closed_form = ClosedFormUpdates(direct, sync=sync)
             self._closed_form.update(self)
 
     return ClosedFormPH
+
+
+SPOKE_POLL_SECONDS = 0.005  # the spoke's pause between looks for the hub's next prices
+
+
+def _lagrangian_spoke_class():
+    """mpi-sppy's Lagrangian spoke, pausing between its looks for new prices: mpi-sppy's spoke
+    polls its MPI window in a busy loop, which takes a whole core from the hub (or from anything
+    else) whenever the ranks share cores; a pause of 5 ms is nothing against a hub iteration of
+    seconds."""
+    import time
+
+    from mpisppy.cylinders.lagrangian_bounder import LagrangianOuterBound
+
+    class PatientLagrangian(LagrangianOuterBound):
+        def do_while_waiting_for_new_Ws(self, *args, **kwargs):
+            super().do_while_waiting_for_new_Ws(*args, **kwargs)
+            time.sleep(SPOKE_POLL_SECONDS)
+
+    return PatientLagrangian
+
+
+def _lagrangian_opt(solve: str = "direct"):
+    """The Lagrangian spoke's PHBase, its scenario solves straight with HiGHS for "direct"."""
+    from mpisppy.phbase import PHBase
+
+    from optimizer.studies.direct import direct_solve_class
+
+    return direct_solve_class(PHBase) if solve == "direct" else PHBase
 
 
 @dataclass
@@ -236,11 +273,13 @@ class _Plan:
 
 
 def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = DEFAULT_RHO,
-              iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP, projection: str = "closed") -> None:
+              iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP, projection: str = "closed",
+              solve: str = "direct") -> None:
     """The MPI program: progressive hedging on half the ranks, Lagrangian bounds on the other
     half; rank 0 writes the best consensus plan (allocation.csv, decisions.csv) and both bounds
     (record.json, with every rank's peak resident memory) to the folder `out`. `projection`
-    "scipy" keeps mpi-sppy's own per-variable update of the proximal cuts (for comparison)."""
+    "scipy" keeps mpi-sppy's own per-variable update of the proximal cuts, `solve` "pyomo" mpi-sppy's
+    solves through Pyomo's persistent interface (both for comparison)."""
     import resource
     import time
 
@@ -273,8 +312,10 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     hub = vanilla.ph_hub(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs,
                          ph_extensions=consensus_plan, extension_kwargs=kwargs, ph_converger=within_gap)
     if projection == "closed":
-        hub["opt_class"] = _closed_form_ph()
+        hub["opt_class"] = _closed_form_ph(solve=solve)
     spoke = vanilla.lagrangian_spoke(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs)
+    spoke["opt_class"] = _lagrangian_opt(solve)
+    spoke["spoke_class"] = _lagrangian_spoke_class()
     wheel = WheelSpinner(hub, [spoke])
     wheel.spin()
     peak_mb = MPI.COMM_WORLD.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
@@ -296,19 +337,22 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
               "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "cpu_s": cpu_s, "where": where,
-              "projection": projection}
+              "projection": projection, "solve": solve}
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = DEFAULT_RHO,
           iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP,
-          hosts: str = "127.0.0.1", timeout: float = 3600, projection: str = "closed") -> HedgingResult:
+          hosts: str = "127.0.0.1", timeout: float = 3600, projection: str = "closed",
+          solve: str = "direct") -> HedgingResult:
     """The expected-value robust plan by progressive hedging on `ranks` MPI processes (an even
     number: half run progressive hedging, half the Lagrangian bound; Open MPI's or MPICH's
     `mpiexec`, on `hosts`). `instance` is a path or a loaded Instance (written to a workbook for
     the ranks, with any overrides). The plan lifts, in expectation, at least (1 - gap) of the
     optimum when the status is `optimal`. `projection` "scipy" runs mpi-sppy's own update of the
-    proximal cuts instead of the closed form (benchmarks only). On hosts other than 127.0.0.1
+    proximal cuts instead of the closed form, `solve` "pyomo" solves the scenarios through Pyomo's
+    persistent interface instead of straight with HiGHS (optimizer/studies/direct.py; both for
+    benchmarks only). On hosts other than 127.0.0.1
     the launcher and interfaces come from the environment (docs/robust.md, "On several hosts").
     Raises InvalidInstance when MPI or mpi-sppy is missing,
     the instance is a MIP, or `ranks` is odd."""
@@ -333,6 +377,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
                                        "(half hedge, half compute the Lagrangian bound)", value=ranks)])
     if not 0 < gap < 1:
         raise InvalidInstance([Problem("--gap", "expected a relative gap between 0 and 1, e.g. 0.002", value=gap)])
+    if solve not in ("direct", "pyomo"):
+        raise InvalidInstance([Problem("solve", "expected direct (straight with HiGHS) or pyomo", value=solve)])
     from optimizer.studies.uncertainty import load_uncertainty, scenario_set
 
     # the uncertainty's problems with this instance are reported here, once, not by every rank
@@ -367,7 +413,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
             forward = ["-x", "MPI4PY_RC_THREAD_LEVEL", "-x", "PYTHONPATH"]
         command = [mpiexec, "-n", str(ranks), *forward, "--host", _host_slots(hosts, ranks), sys.executable, "-m",
                    "optimizer.studies.hedging", str(path.resolve()), str(Path(uncertainty_path).resolve()), str(out),
-                   "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap), "--projection", projection]
+                   "--rho", str(rho), "--iterations", str(iterations), "--gap", str(gap), "--projection", projection,
+                   "--solve", solve]
         # run in the scratch folder: mpi-sppy writes hub.log into the working directory
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -550,8 +597,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gap", type=float, default=DEFAULT_GAP)
     parser.add_argument("--projection", choices=("closed", "scipy"), default="closed",
                         help="the proximal cuts' projection: closed form, or mpi-sppy's own (for comparison)")
+    parser.add_argument("--solve", choices=("direct", "pyomo"), default="direct",
+                        help="the scenario solves: straight with HiGHS, or through Pyomo's persistent interface")
     args = parser.parse_args(argv)
-    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.gap, args.projection)
+    run_ranks(args.instance, args.uncertainty, args.out, args.rho, args.iterations, args.gap, args.projection,
+              args.solve)
 
 
 if __name__ == "__main__":

@@ -106,10 +106,11 @@ class ClosedFormUpdates:
     scenario: the same rows, without a Pyomo constraint each. Any other solver interface gets
     mpi-sppy's own managers (Pyomo constraints)."""
 
-    def __init__(self, direct: bool = True):
+    def __init__(self, direct: bool = True, sync: bool = True):
         self.direct = direct
+        self.sync = sync  # False when the solves go straight to HiGHS (optimizer/studies/direct.py)
         self._managers: dict[str, list] = {}
-        self._rows: dict[str, int] = {}  # scenario: the Pyomo interface's own row count when cuts went in
+        self._rows: dict[str, int] = {}  # scenario: HiGHS's row count after its last cuts went in
 
     def _prepare(self, name: str, scenario) -> list:
         managers = scenario._mpisppy_data.xsqvar_prox_approx
@@ -152,21 +153,31 @@ class ClosedFormUpdates:
     def _add_rows(self, name: str, scenario, managers: list, batch: list) -> None:
         """The batch's cuts q - 2 t x >= -t^2 as rows of the scenario's HiGHS model."""
         plugin = scenario._solver_plugin
-        plugin.update()  # the proximal term's q columns reach HiGHS with the objective, once
-        rows = len(plugin._pyomo_con_to_solver_con_map)
-        if self._rows.setdefault(name, rows) != rows:  # its row numbers would collide with the cuts'
-            raise RuntimeError("a constraint was added to a scenario after its proximal cuts went into HiGHS")
-        columns = plugin._pyomo_var_to_solver_var_map
+        highs = plugin._solver_model
         positions = np.fromiter((p for p, _ in batch), dtype=np.int64, count=len(batch))
         points = np.fromiter((t for _, t in batch), dtype=float, count=len(batch))
-        x_columns = np.fromiter((columns[id(managers[p].xvar)] for p in positions.tolist()), dtype=np.int32,
-                                count=len(batch))
-        q_columns = np.fromiter((columns[id(managers[p].xvarsqrd)] for p in positions.tolist()), dtype=np.int32,
-                                count=len(batch))
+        direct = getattr(scenario._mpisppy_data, "direct_columns", None)
+        if direct is None:
+            if self.sync or name not in self._rows:  # the q columns reach HiGHS with the PH objective, the first
+                plugin.update()  # time; on Pyomo's solve path its sync of the model every time, here (not in the solve)
+            columns = plugin._pyomo_var_to_solver_var_map
+            x_columns = np.fromiter((columns[id(managers[p].xvar)] for p in positions.tolist()), dtype=np.int32,
+                                    count=len(batch))
+            q_columns = np.fromiter((columns[id(managers[p].xvarsqrd)] for p in positions.tolist()), dtype=np.int32,
+                                    count=len(batch))
+        else:  # the solves go straight to HiGHS (optimizer/studies/direct.py), which holds the columns by position
+            x_all, q_all = direct
+            if len(managers) != len(x_all):
+                raise RuntimeError("the proximal cut managers do not follow the plan variables one to one")
+            x_columns, q_columns = x_all[positions], q_all[positions]
+        rows = highs.getNumRow()
+        if self._rows.setdefault(name, rows) != rows:  # its row numbers would collide with the cuts'
+            raise RuntimeError("a constraint was added to a scenario after its proximal cuts went into HiGHS")
         count = len(batch)
         indices = np.empty(2 * count, dtype=np.int32)
         indices[0::2], indices[1::2] = q_columns, x_columns
         values = np.empty(2 * count)
         values[0::2], values[1::2] = 1.0, -2.0 * points
-        plugin._solver_model.addRows(count, -points * points, np.full(count, np.inf), 2 * count,
-                                     np.arange(0, 2 * count, 2, dtype=np.int32), indices, values)
+        highs.addRows(count, -points * points, np.full(count, np.inf), 2 * count,
+                      np.arange(0, 2 * count, 2, dtype=np.int32), indices, values)
+        self._rows[name] = rows + count

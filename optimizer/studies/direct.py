@@ -1,0 +1,247 @@
+"""Progressive hedging's scenario solves straight to HiGHS, with arrays.
+
+Every PH iteration mpi-sppy changes the prices W and the consensus xbar (Params in each
+scenario's objective) and re-solves every scenario (mpisppy/spopt.py, `SPOpt.solve_one`). With
+Pyomo's persistent HiGHS interface (pyomo.contrib.solver's `highs`) each of those solves
+rebuilds the objective's standard representation (`set_objective`: a walk of the whole PH
+objective, about three terms a plan variable), walks the model for changes (`update`), solves
+under an output capture, and loads every variable of the model back into Pyomo. At ewppt-2010
+with 10 scenarios that was most of the hub's processor time (benchmarks/README.md,
+`bench_hedging.py`).
+
+Only a few numbers change between two solves, and they have a closed form. mpi-sppy's PH
+objective (mpisppy/phbase.py, `attach_PH_to_objective`) is
+
+    f(x) + W_on sum_i W_i x_i + prox_on sum_i rho_i/2 (q_i - 2 xbar_i x_i + xbar_i^2)
+
+with q_i the linearized square of x_i (its cuts are HiGHS rows, optimizer/studies/proximal.py).
+So a plan variable's cost is c_i + W_on W_i - prox_on rho_i xbar_i, its q's cost is
+prox_on rho_i / 2, and the constant is prox_on sum_i rho_i/2 xbar_i^2: `DirectScenario.solve`
+pushes them with one `changeColsCost` (and `changeObjectiveOffset`), runs HiGHS on the model it
+already holds (so the simplex starts from the scenario's last basis, as it did through Pyomo:
+a cost change keeps HiGHS's basis), and reads back only what mpi-sppy and the proximal cuts
+read: the plan variables, their q and the objective's own variables (for mpi-sppy's
+`Eobjective`), and the objective value as both bounds (an LP solved to optimality).
+
+The HiGHS model is the one Pyomo's interface built (`set_instance`): the columns, the rows and
+their numbering are Pyomo's, and the first solve after a new `set_instance` (mpi-sppy re-runs
+it when it attaches W and the proximal term after iteration 0) prepares the arrays again.
+`DirectSolve` is used only where nothing else changes the model between solves: an LP whose
+plan variables are continuous, the proximal term absent or linearized, no cylinder that
+tightens the plan variables' bounds, no solver log files or agnostic solves. Anywhere else it
+leaves the solve to mpi-sppy's own `solve_one`. tests/test_direct.py checks the objective and
+plan values against Pyomo's path on the same scenarios and iterations.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class DirectScenario:
+    """One scenario's HiGHS model (Pyomo's interface's) driven with arrays.
+
+    `cost_columns` are the plan variables' columns, then their q's; `base` the original
+    objective's coefficients on them (mpi-sppy's W and proximal terms switched off)."""
+
+    def __init__(self, s, prox_approx: bool):
+        import pyomo.environ as pyo
+        from pyomo.repn import generate_standard_repn
+
+        plugin = s._solver_plugin
+        self.highs = plugin._solver_model
+        columns = plugin._pyomo_var_to_solver_var_map
+        data, model = s._mpisppy_data, s._mpisppy_model
+        keys = list(data.nonant_indices.keys())
+        self.nonants = list(data.nonant_indices.values())
+        self.model = model
+        self.W = [model.W[k] for k in keys]
+        self.prox = model.component("ProxExpr") is not None
+        self.xbars = [model.xbars[k] for k in keys] if self.prox else []
+        self.rho = [model.rho[k] for k in keys] if self.prox else []
+        self.squares = [model.xsqvar[k] for k in keys] if self.prox and prox_approx else []
+        x_columns = [columns[id(v)] for v in self.nonants]
+        q_columns = [columns[id(v)] for v in self.squares]
+        self.cost_columns = np.array(x_columns + q_columns, dtype=np.int32)
+        self.n = len(keys)
+
+        # the original objective: mpi-sppy's terms switched off for one standard representation
+        objective = _active_objective(s)
+        switches = [p for p in (model.component("W_on"), model.component("prox_on")) if p is not None]
+        kept = [p.value for p in switches]
+        try:
+            for p in switches:
+                p.value = 0
+            repn = generate_standard_repn(objective.expr, compute_values=True, quadratic=False)
+        finally:
+            for p, value in zip(switches, kept):
+                p.value = value
+        coefficients = {id(v): float(c) for v, c in zip(repn.linear_vars, repn.linear_coefs)}
+        self.constant = float(pyo.value(repn.constant))
+        self.base = np.array([coefficients.get(id(v), 0.0) for v in self.nonants + self.squares])
+        # the objective's own variables (mpi-sppy's Eobjective evaluates the PH objective at the end)
+        plan = {id(v) for v in self.nonants + self.squares}
+        self.others = [v for v in repn.linear_vars if id(v) not in plan]
+        self.loaded = self.nonants + self.squares + self.others
+        self.loaded_columns = np.array([columns[id(v)] for v in self.loaded], dtype=np.int64)
+        if len(q_columns) == self.n:  # the proximal cuts' columns by plan variable (optimizer/studies/proximal.py)
+            data.direct_columns = (np.array(x_columns, dtype=np.int32), np.array(q_columns, dtype=np.int32))
+        self.highs.setOptionValue("output_flag", False)
+
+    @staticmethod
+    def release(plugin) -> None:
+        """Drop what Pyomo's interface keeps to update and read back its HiGHS model (maps and
+        helpers per variable and constraint), which the direct solves no longer use; HiGHS's
+        model stays. Its `_model` is cleared, so were Pyomo's own solve called again it would
+        build a new HiGHS model from the Pyomo model (a new set_instance) rather than update
+        this one from emptied maps."""
+        for name in ("_active_constraints", "_vars", "_params", "_named_expressions", "_referenced_variables",
+                     "_vars_referenced_by_con", "_pyomo_var_to_solver_var_map", "_pyomo_con_to_solver_con_map",
+                     "_solver_con_to_pyomo_con_map", "_mutable_helpers", "_mutable_bounds"):
+            if isinstance(getattr(plugin, name, None), dict):
+                setattr(plugin, name, {})
+        for name in ("_vars_referenced_by_obj", "_obj_named_expressions"):
+            if isinstance(getattr(plugin, name, None), list):
+                setattr(plugin, name, [])
+        for name in ("_mutable_objective", "_last_results_object", "_sol", "_objective", "_objective_expr", "_model"):
+            if hasattr(plugin, name):
+                setattr(plugin, name, None)
+
+    def costs(self) -> tuple[np.ndarray, float]:
+        """The cost of every column in `cost_columns` and the objective's constant at the
+        current W, xbar, rho and switches (the closed form in the module's text)."""
+        n = self.n
+        w_on = float(self.model.W_on.value) if self.model.component("W_on") is not None else 0.0
+        W = np.fromiter((p._value for p in self.W), dtype=float, count=n)
+        x_cost = self.base[:n] + w_on * W
+        constant = self.constant
+        q_cost = self.base[n:].copy()
+        if self.prox:
+            prox_on = float(self.model.prox_on.value)
+            xbar = np.fromiter((p._value for p in self.xbars), dtype=float, count=n)
+            rho = np.fromiter((p._value for p in self.rho), dtype=float, count=n)
+            x_cost = x_cost + prox_on * (-rho * xbar)
+            if len(self.squares):
+                q_cost = q_cost + prox_on * (rho / 2.0)
+            constant = constant + prox_on * float(np.sum(rho / 2.0 * xbar * xbar))
+        return np.concatenate((x_cost, q_cost)), constant
+
+    def solve(self, options: dict) -> float | None:
+        """Push the costs, solve, load the plan values; the objective value, or None if HiGHS
+        did not find the optimum."""
+        import highspy
+
+        highs = self.highs
+        cost, constant = self.costs()
+        highs.changeColsCost(len(self.cost_columns), self.cost_columns, cost)
+        highs.changeObjectiveOffset(constant)
+        for key, value in options.items():
+            highs.setOptionValue(key, value)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        objective = highs.getInfo().objective_function_value
+        values = np.asarray(highs.getSolution().col_value)[self.loaded_columns].tolist()
+        for v, value in zip(self.loaded, values):
+            v._value = value
+        return objective
+
+
+def _active_objective(s):
+    from mpisppy.utils import sputils
+
+    return sputils.find_active_objective(s)
+
+
+def _has_columns(plugin, s) -> bool:
+    """Whether HiGHS already has a column for every variable of the PH objective (else Pyomo's
+    update adds them: mpi-sppy attaches W and the proximal term after iteration 0)."""
+    from pyomo.core.expr.visitor import identify_variables
+
+    columns = plugin._pyomo_var_to_solver_var_map
+    return all(id(v) in columns for v in identify_variables(_active_objective(s).expr, include_fixed=False))
+
+
+def direct_solve_class(base, release: bool = True):
+    """`base` (mpi-sppy's PH or PHBase, or a subclass) whose scenario solves go straight to
+    HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere;
+    with `release`, Pyomo's interface drops its maps once a scenario goes direct."""
+    from mpisppy.utils import sputils
+
+    class DirectSolve(base):
+        def _direct_scenario(self, k: str, s):
+            """The scenario's DirectScenario, prepared again after a new set_instance; None where
+            the direct solve does not apply."""
+            cache = self.__dict__.setdefault("_direct", {})
+            plugin = s._solver_plugin
+            highs = getattr(plugin, "_solver_model", None)
+            held = cache.get(k)
+            if held is not None and held.highs is highs:
+                return held
+            if not self._direct_applies(s, plugin):
+                return None
+            if not _has_columns(plugin, s):
+                plugin.update()  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns, costs
+            cache[k] = DirectScenario(s, bool(getattr(self, "_prox_approx", False)))
+            if release:
+                DirectScenario.release(plugin)
+            return cache[k]
+
+        def _direct_applies(self, s, plugin) -> bool:
+            from pyomo.contrib.solver.solvers.highs import Highs
+
+            if not isinstance(plugin, Highs) or getattr(plugin, "_model", None) is not s \
+                    or getattr(plugin, "_solver_model", None) is None:
+                return False  # not Pyomo's HiGHS interface, or it has not built this scenario's model yet
+            if getattr(self, "Ag", None) is not None or self.options.get("solver_log_dir"):
+                return False
+            model = s._mpisppy_model
+            if model.component("WExpr") is None:
+                return False  # iteration 0's objective: mpi-sppy's terms are attached after it
+            if model.component("ProxExpr") is not None and not getattr(self, "_prox_approx", False):
+                return False  # a quadratic proximal term
+            if model.component("SmoothExpr") is not None:
+                return False
+            if any(not v.is_continuous() for v in s._mpisppy_data.nonant_indices.values()):
+                return False
+            spcomm = getattr(self, "spcomm", None)
+            receives = getattr(spcomm, "receive_field_spcomms", None) or {}
+            from mpisppy.cylinders.spwindow import Field
+
+            if receives.get(Field.NONANT_LOWER_BOUNDS) or receives.get(Field.NONANT_UPPER_BOUNDS):
+                return False  # a cylinder tightens the plan variables' bounds in Pyomo
+            return True
+
+        def solve_one(self, solver_options, k, s, dtiming=False, gripe=False, tee=False, verbose=False,
+                      disable_pyomo_signal_handling=False, update_objective=True, need_solution=True,
+                      warmstart=sputils.WarmstartStatus.FALSE):
+            direct = self._direct_scenario(k, s)
+            if direct is None:
+                return super().solve_one(solver_options, k, s, dtiming=dtiming, gripe=gripe, tee=tee,
+                                         verbose=verbose, disable_pyomo_signal_handling=disable_pyomo_signal_handling,
+                                         update_objective=update_objective, need_solution=need_solution,
+                                         warmstart=warmstart)
+            started = time.time()
+            if self.extensions is not None:
+                self.extobject.pre_solve(s)
+            options = sputils.translate_solver_options(solver_options, self.options.get("solver_name")) \
+                if solver_options else {}
+            objective = direct.solve(options)
+            if objective is None:
+                s._mpisppy_data.solution_available = False
+                if gripe:
+                    print(f"[{self._get_cylinder_name()}] Solve failed for scenario {s.name}: HiGHS status "
+                          f"{direct.highs.modelStatusToString(direct.highs.getModelStatus())}")
+            else:
+                s._mpisppy_data.solution_available = True
+                s._mpisppy_data.outer_bound = objective
+                s._mpisppy_data.inner_bound = objective
+                self._check_staleness(s)
+            if self.extensions is not None:
+                self.extobject.post_solve(s, None)
+            return time.time() - started
+
+    DirectSolve.__name__ = DirectSolve.__qualname__ = f"Direct{base.__name__}"
+    return DirectSolve
