@@ -1095,12 +1095,7 @@ def _leave_quickly(code: int) -> None:
     if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
         return
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # noqa: BLE001 - leaving
-            pass
-    os._exit(code)
+    interrupt.exit_now(code)
 
 
 def main() -> None:

@@ -23,25 +23,12 @@ import numpy as np
 import pytest
 
 from tests.conftest import INSTANCES
+from tests.test_hedging import UNCERTAINTY  # the three tiny scenarios hedging is tested on
 
 HAVE_MPISPPY = all(importlib.util.find_spec(m) for m in ("mpi4py", "mpisppy"))
 if not HAVE_MPISPPY and os.environ.get("EWPPT_REQUIRE_MPI"):
     raise RuntimeError("EWPPT_REQUIRE_MPI is set but mpi4py or mpi-sppy is missing")
 pytestmark = pytest.mark.skipif(not HAVE_MPISPPY, reason="mpi4py/mpi-sppy not installed")
-
-TINY_UNCERTAINTY = """
-[uncertainty]
-design = "scenarios"
-probabilities = [0.3, 0.3, 0.4]
-
-[[parameter]]
-path = "effects.upland.cdf.people_per_million"
-values = [1.0, 0.5, 0.2]
-
-[[parameter]]
-path = "recipients.upland.investment_demand"
-values = [1.0, 0.8, 1.0]
-"""
 
 DRAWN_UNCERTAINTY = """
 [uncertainty]
@@ -73,7 +60,7 @@ def case(request, tmp_path_factory):
     """(instance folder as an LP, uncertainty file)."""
     scratch = tmp_path_factory.mktemp(request.param)
     if request.param == "tiny":
-        folder, text = INSTANCES / "tiny", TINY_UNCERTAINTY
+        folder, text = INSTANCES / "tiny", UNCERTAINTY
     else:
         from optimizer.data.generate import generate_instance
 

@@ -601,8 +601,12 @@ def leave(code: int) -> None:
     """The command line's last step: with a left branch and bound still inside HiGHS (Detached),
     leave at once with `code` (os._exit after flushing), so that the interpreter does not tear
     down while HiGHS's threads run."""
-    if not detached_runs():
-        return
+    if detached_runs():
+        exit_now(code)
+
+
+def exit_now(code: int) -> None:
+    """Leave the process at once with `code` (os._exit), the output flushed first."""
     import sys
 
     for stream in (sys.stdout, sys.stderr):
