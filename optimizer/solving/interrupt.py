@@ -38,8 +38,8 @@ imports pandas and Pyomo, so that Ctrl-C works from the first second.
 from __future__ import annotations
 
 import contextvars
-import math
 import logging
+import math
 import os
 import signal
 import threading

@@ -12,7 +12,6 @@ first HiGHS run; building the model is not counted).
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import math
 import multiprocessing
 import operator
 import os
