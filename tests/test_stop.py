@@ -265,3 +265,26 @@ def test_a_run_without_callbacks_stops_at_its_next_check(ewppt_lp_matrix, how):
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal and checks[0] > 1
     assert h.getInfo().objective_function_value == pytest.approx(whole.getInfo().objective_function_value,
                                                                  rel=1e-9)
+
+
+@pytest.mark.parametrize("callbacks", [True, False])
+def test_ctrl_c_in_python_inside_a_run_leaves_no_stop_for_the_next_solve(callbacks):
+    """In a script or notebook, Ctrl-C that lands while Python (not HiGHS) runs inside a solve's
+    run raises KeyboardInterrupt there, and the script may carry on: the request is spent with
+    it, so the next solve runs to its plan instead of stopping at once. Deterministic: the
+    signal is sent from inside the `solving` block, before HiGHS starts."""
+    import signal
+
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVars(1, [0.0], [1.0])
+    h.changeColsCost(1, [0], [-1.0])
+    with pytest.raises(KeyboardInterrupt), interrupt.solving(h, callbacks=callbacks):
+        os.kill(os.getpid(), signal.SIGINT)  # Python's handler runs here, in Python code
+        time.sleep(5)  # (the handler raises before this ends)
+        h.run()
+    assert not interrupt.requested()
+    result = solve(load_instance("tiny"))
+    assert result.status == "optimal"

@@ -409,8 +409,12 @@ def solving(highs, keep: bool = False, callbacks: bool = True) -> Iterator[None]
             _reset(highs)
         if woken:
             signal.set_wakeup_fd(-1)
-            if interrupted:  # Python's handler raised as HiGHS returned: the request is spent (as check() does)
-                _requested.clear()
+        if interrupted and not _installed:
+            # a script's Ctrl-C raised here (as HiGHS returned, or while Python ran inside the
+            # run): the request is spent with the KeyboardInterrupt, as check() spends it, so
+            # the script's next solve runs
+            _requested.clear()
+            _interrupted_at.clear()
         if temporary:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if not keep:
