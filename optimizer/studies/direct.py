@@ -133,13 +133,13 @@ class DirectScenario:
         did not find the optimum."""
         import highspy
 
+        from optimizer.studies.coldstart import run_highs
+
         highs = self.highs
         cost, constant = self.costs()
         highs.changeColsCost(len(self.cost_columns), self.cost_columns, cost)
         highs.changeObjectiveOffset(constant)
-        for key, value in options.items():
-            highs.setOptionValue(key, value)
-        highs.run()
+        run_highs(highs, options)  # from no basis on a large LP by interior point (optimizer/studies/coldstart.py)
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         objective = highs.getInfo().objective_function_value

@@ -223,12 +223,13 @@ def _closed_form_ph(direct: bool = True, solve: str = "direct"):
     "pyomo" through Pyomo's persistent interface (mpi-sppy's own solve, for comparison)."""
     from mpisppy.opt.ph import PH
 
+    from optimizer.studies.coldstart import cold_start_class
     from optimizer.studies.direct import direct_solve_class
     from optimizer.studies.proximal import ClosedFormUpdates
 
     sync = solve != "direct"
 
-    class ClosedFormPH(direct_solve_class(PH) if solve == "direct" else PH):
+    class ClosedFormPH(cold_start_class(direct_solve_class(PH)) if solve == "direct" else PH):
         def _update_prox_approx(self):
             if not hasattr(self, "_closed_form"):
                 self._closed_form = ClosedFormUpdates(direct, sync=sync)
@@ -261,9 +262,10 @@ def _lagrangian_opt(solve: str = "direct"):
     """The Lagrangian spoke's PHBase, its scenario solves straight with HiGHS for "direct"."""
     from mpisppy.phbase import PHBase
 
+    from optimizer.studies.coldstart import cold_start_class
     from optimizer.studies.direct import direct_solve_class
 
-    return direct_solve_class(PHBase) if solve == "direct" else PHBase
+    return cold_start_class(direct_solve_class(PHBase)) if solve == "direct" else PHBase
 
 
 @dataclass
