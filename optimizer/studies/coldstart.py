@@ -87,40 +87,141 @@ def run_highs(highs, options: dict) -> None:
                 highs.setOptionValue(key, value)
 
 
-def cold_start_class(base):
-    """`base` (mpi-sppy's PH or PHBase, or a subclass, e.g. direct.direct_solve_class's) whose
-    scenario models are loaded into HiGHS by `BulkHighs`, and whose iteration-0 solves of large
-    LPs run by interior point with crossover (`cold_options`), through mpi-sppy's own
-    `solve_one` (the solver options it passes to Pyomo's interface)."""
+def plan_columns(s, plugin) -> dict:
+    """{id(variable): HiGHS column} of the variables the scenario's solves read and price: the
+    plan variables and the objective's own (Pyomo's interface's map, kept when it drops the
+    rest: `lean_columns`)."""
+    from pyomo.core.expr.visitor import identify_variables
+
+    from optimizer.studies.direct import _active_objective
+
+    columns = plugin._pyomo_var_to_solver_var_map
+    kept = {id(v): columns[id(v)] for v in s._mpisppy_data.nonant_indices.values()}
+    for v in identify_variables(_active_objective(s).expr, include_fixed=False):
+        kept[id(v)] = columns[id(v)]
+    return kept
+
+
+def objective_columns(s, plugin) -> dict:
+    """The scenario's column map, with a column in HiGHS for every variable of its active
+    objective (mpi-sppy attaches W and the proximal term, with a new variable q a plan variable,
+    after iteration 0). Through Pyomo's `update` while its interface holds the model; once the
+    interface has let it go (`lean_columns`), the new variables are appended here as Pyomo's
+    update would append them: in the order its walk of the objective meets them, continuous,
+    within their bounds, cost 0 (the direct solves push every cost that is not the original
+    objective's, optimizer/studies/direct.py)."""
+    lean = getattr(s._mpisppy_data, "lean_columns", None)
+    if lean is None:
+        plugin.update()
+        return plugin._pyomo_var_to_solver_var_map
+    import numpy as np
+    from pyomo.core.expr.visitor import identify_variables
+
+    from optimizer.studies.direct import _active_objective
+
+    new = {}
+    for v in identify_variables(_active_objective(s).expr, include_fixed=False):
+        if id(v) not in lean and id(v) not in new:
+            if not v.is_continuous():
+                raise RuntimeError(f"{v.name}: a new whole variable in the objective after iteration 0")
+            new[id(v)] = v
+    if new:
+        highs = plugin._solver_model
+        first = highs.getNumCol()
+        lower = np.array([-np.inf if v.lb is None else v.lb for v in new.values()], dtype=float)
+        upper = np.array([np.inf if v.ub is None else v.ub for v in new.values()], dtype=float)
+        highs.addVars(len(new), lower, upper)
+        lean.update(zip(new, range(first, first + len(new))))
+    return lean
+
+
+def column_map(s, plugin) -> dict:
+    """The scenario's column map as it stands (`lean_columns`, else Pyomo's interface's)."""
+    lean = getattr(s._mpisppy_data, "lean_columns", None)
+    return lean if lean is not None else plugin._pyomo_var_to_solver_var_map
+
+
+def cold_start_class(base, release: bool = True):
+    """`base` (direct.direct_solve_class's class over mpi-sppy's PH or PHBase) whose scenario
+    models are loaded into HiGHS by `BulkHighs` one at a time, when the scenario is first
+    solved, and whose iteration-0 solves go straight to HiGHS as well: from no basis (by interior
+    point with crossover on a large LP, `run_highs`), every variable's value loaded into Pyomo as
+    Pyomo's solve loads them. With `release`, Pyomo's interface then drops its maps and helpers
+    at once (direct.DirectScenario.release), keeping only the plan variables' and the
+    objective's columns (`lean_columns`): the next scenario is loaded into the memory they held,
+    so no two scenarios' maps are held at once."""
+    from mpisppy.utils import sputils
 
     class ColdStart(base):
         def _create_solvers(self, presolve=True):
-            """mpi-sppy's `SPOpt._create_solvers` (one persistent plugin a scenario, its model
-            loaded by `set_instance`), with the plugin loading in bulk."""
+            """mpi-sppy's `SPOpt._create_solvers` (a plugin a scenario; mpi-sppy does not count
+            Pyomo's new interface as persistent, so its first solve loads the model), with the
+            plugin loading in bulk."""
             if self.options["solver_name"] != "highs":
                 return super()._create_solvers(presolve=presolve)
-            from mpisppy.spopt import set_instance_retry
-
-            for name, s in self.local_scenarios.items():
+            for s in self.local_scenarios.values():
                 s._solver_plugin = bulk_legacy_highs()
-                set_instance_retry(s, s._solver_plugin, name)
 
-        def solve_one(self, solver_options, k, s, *args, **kwargs):
-            plugin = getattr(s, "_solver_plugin", None)
-            highs = getattr(plugin, "_solver_model", None)
-            extra = {}
-            if highs is not None and s._mpisppy_model.component("WExpr") is None and is_large(highs) and cold(highs):
-                extra = cold_options(highs)  # iteration 0 through Pyomo's interface, as mpi-sppy solves it
-            if not extra:
-                return super().solve_one(solver_options, k, s, *args, **kwargs)
-            try:
-                return super().solve_one({**(solver_options or {}), **extra}, k, s, *args, **kwargs)
-            finally:  # Pyomo's interface keeps its options between solves, and so does HiGHS
-                for key in extra:
-                    plugin.options.pop(key, None)
-                for key, value in WARM_OPTIONS.items():
-                    if key in extra:
-                        highs.setOptionValue(key, value)
+        def _cold_applies(self, s, plugin) -> bool:
+            from pyomo.contrib.solver.solvers.highs import Highs
+
+            return (isinstance(plugin, Highs) and getattr(self, "Ag", None) is None
+                    and not self.options.get("solver_log_dir")
+                    and all(v.is_continuous() for v in s._mpisppy_data.nonant_indices.values()))
+
+        def solve_one(self, solver_options, k, s, dtiming=False, gripe=False, tee=False, verbose=False,
+                      disable_pyomo_signal_handling=False, update_objective=True, need_solution=True,
+                      warmstart=sputils.WarmstartStatus.FALSE):
+            plugin = s._solver_plugin
+            applies = self._cold_applies(s, plugin)
+            if applies and getattr(plugin, "_solver_model", None) is None:
+                plugin.set_instance(s)  # loaded here rather than by Pyomo's solve, so it can be let go after
+            if applies and s._mpisppy_model.component("WExpr") is None and not tee:
+                return self._iteration_0(solver_options, s, gripe)
+            return super().solve_one(solver_options, k, s, dtiming=dtiming, gripe=gripe, tee=tee, verbose=verbose,
+                                     disable_pyomo_signal_handling=disable_pyomo_signal_handling,
+                                     update_objective=update_objective, need_solution=need_solution,
+                                     warmstart=warmstart)
+
+        def _iteration_0(self, solver_options, s, gripe) -> float:
+            """The scenario's own objective solved straight with HiGHS, as mpi-sppy's solve_one
+            through Pyomo's interface would (the same LP and options; every value loaded)."""
+            import time
+
+            import highspy
+            import numpy as np
+
+            started = time.time()
+            plugin = s._solver_plugin
+            highs = plugin._solver_model
+            if self.extensions is not None:
+                self.extobject.pre_solve(s)
+            options = sputils.translate_solver_options(solver_options, self.options.get("solver_name")) \
+                if solver_options else {}
+            highs.setOptionValue("output_flag", False)
+            run_highs(highs, options)
+            data = s._mpisppy_data
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                data.solution_available = False
+                if gripe:
+                    print(f"[{self._get_cylinder_name()}] Solve failed for scenario {s.name}: HiGHS status "
+                          f"{highs.modelStatusToString(highs.getModelStatus())}")
+            else:
+                objective = highs.getInfo().objective_function_value
+                values = np.asarray(highs.getSolution().col_value)
+                for vid, column in plugin._pyomo_var_to_solver_var_map.items():
+                    plugin._vars[vid][0].set_value(float(values[column]), skip_validation=True)
+                data.solution_available = True
+                data.outer_bound = data.inner_bound = objective
+                self._check_staleness(s)
+            if release:
+                data.lean_columns = plan_columns(s, plugin)
+                from optimizer.studies.direct import DirectScenario
+
+                DirectScenario.release(plugin)
+            if self.extensions is not None:
+                self.extobject.post_solve(s, None)
+            return time.time() - started
 
     ColdStart.__name__ = ColdStart.__qualname__ = f"ColdStart{base.__name__}"
     return ColdStart
