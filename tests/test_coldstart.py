@@ -23,9 +23,11 @@ pytestmark = pytest.mark.skipif(not HAVE_MPISPPY, reason="mpi4py/mpi-sppy not in
 
 @pytest.fixture
 def all_large(monkeypatch):
+    """Every LP counts as large; only the cold solves by interior point."""
     from optimizer.studies import coldstart
 
     monkeypatch.setattr(coldstart, "COLD_IPM_COLUMNS", 0)
+    monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", False)
 
 
 def _objectives(opt) -> dict:
@@ -120,3 +122,20 @@ def test_below_the_threshold_every_solve_is_highs_default(case):
     """At the default threshold the small LPs keep mpi-sppy's method: no interior point."""
     _, loops = _hub_loops(case, "direct", iterations=1)
     assert all(ipm == 0 for _, methods in loops for ipm, _ in methods.values())
+
+
+def test_large_lps_solve_every_iteration_by_interior_point(case, all_large, monkeypatch):
+    """With LARGE_ALWAYS_IPM (what the engine runs above the threshold) every solve of the hub
+    runs by interior point with crossover, iteration 0 reaching mpi-sppy's optima, and HiGHS's
+    options are its defaults again after each."""
+    from optimizer.studies import coldstart
+
+    monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", True)
+    ours, loops = _hub_loops(case, "direct")
+    _, theirs = _hub_loops(case, "pyomo")
+    for k, value in loops[0][0].items():
+        assert value == pytest.approx(theirs[0][0][k], rel=1e-9, abs=1e-7), k
+    assert all(ipm > 0 for _, methods in loops for ipm, _ in methods.values())
+    assert all(np.isfinite(v) for objectives, _ in loops for v in objectives.values())
+    for s in ours.local_scenarios.values():
+        assert s._solver_plugin._solver_model.getOptionValue("solver")[1] == "choose"

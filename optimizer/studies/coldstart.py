@@ -7,13 +7,20 @@ a model: Pyomo's first solve loads it, and every later solve of the scenario (th
 `update`, or straight to HiGHS, optimizer/studies/direct.py) starts from HiGHS's last basis.
 
 mpi-sppy leaves HiGHS's method at its default, which for an LP is the dual simplex method. At
-ewppt-2010 (about 35,000 columns) that is a few seconds a scenario, but it grows much faster
-than the LP: on an 800-county LP of `ewppt generate` (80,589 columns, 54,972 rows) it had not
-finished after 2 processor minutes, where interior point with crossover to a vertex, the
+ewppt-2010 (3,830 columns a scenario) that is 0.1 s, but it grows much faster than the LP: on
+an 800-county LP of `ewppt generate` (80,589 columns, 54,972 rows) it had not finished after 2
+processor minutes, where interior point with crossover to a vertex, the
 engine's own first method (`solver.method = "ipm"`, optimizer/solving/solve.py), takes 12.5 s
 (benchmarks/README.md, "Iteration 0 and memory at county scale"). So a cold solve of an LP
 with more than `COLD_IPM_COLUMNS` columns runs by interior point with crossover
 (`cold_options`), every other solve by HiGHS's default as before.
+
+On such a large LP the later solves run by interior point with crossover too
+(`LARGE_ALWAYS_IPM`): at 800 counties the simplex method from iteration 0's vertex, with W and
+the proximal term in every cost and about 200,000 new rows of proximal cuts, had not re-solved
+a scenario at iteration 1 after 125 processor seconds, where interior point with crossover
+re-solved each in about 36 (benchmarks/README.md). Smaller LPs keep the simplex method from the
+last basis, which is what makes their re-solves cheap (ewppt-2010: about 0.4 s).
 
 The choice depends on the size on purpose: a different optimal vertex at iteration 0 starts
 progressive hedging elsewhere (the LP is degenerate: many plans lift the same people), and at
@@ -22,14 +29,17 @@ ewppt-2010 interior point's vertex cost 19 iterations against 13 with 3 scenario
 path at ewppt-2010 and in the tests is unchanged; above it, the dual simplex method's cold solve
 is what stood between the run and any plan.
 
-The scenario models are built by `BulkHighs` (optimizer/solving/loading.py: Pyomo's persistent
-interface with its two slow steps in bulk, into exactly the same LP) instead of Pyomo's own
-interface: 1.8 s instead of about 10 s a scenario at 800 counties.
+The scenario models are loaded into HiGHS by `BulkHighs` (optimizer/solving/loading.py: Pyomo's
+persistent interface with its two slow steps in bulk, into exactly the same LP) instead of
+Pyomo's own interface: 1.65 instead of 2.7 processor seconds a scenario at 800 counties. Each
+is loaded when it is first solved, and after iteration 0 Pyomo's interface lets go of its maps
+(`cold_start_class`), so the scenarios' maps are never all held at once.
 """
 
 from __future__ import annotations
 
 COLD_IPM_COLUMNS = 50_000  # columns: above this a solve from no basis runs by interior point + crossover
+LARGE_ALWAYS_IPM = True  # and every later solve of such an LP too (the simplex method from the last basis was slower)
 
 _BULK_LEGACY = []
 
@@ -74,9 +84,10 @@ WARM_OPTIONS = {"solver": "choose"}  # HiGHS's defaults again after a cold solve
 
 
 def run_highs(highs, options: dict) -> None:
-    """Set `options` and run HiGHS on its model; from no basis on a large LP by interior point
-    with crossover (`cold_options`), HiGHS's default method restored afterwards."""
-    extra = cold_options(highs) if is_large(highs) and cold(highs) else {}
+    """Set `options` and run HiGHS on its model; a large LP by interior point with crossover
+    (`cold_options`: from no basis, and with `LARGE_ALWAYS_IPM` always), HiGHS's default method
+    restored afterwards."""
+    extra = cold_options(highs) if is_large(highs) and (LARGE_ALWAYS_IPM or cold(highs)) else {}
     for key, value in {**options, **extra}.items():
         highs.setOptionValue(key, value)
     try:

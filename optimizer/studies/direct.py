@@ -24,8 +24,10 @@ read: the plan variables, their q and the objective's own variables (for mpi-spp
 `Eobjective`), and the objective value as both bounds (an LP solved to optimality).
 
 The HiGHS model is the one Pyomo's interface built (`set_instance`): the columns, the rows and
-their numbering are Pyomo's, and the first solve after a new `set_instance` (mpi-sppy re-runs
-it when it attaches W and the proximal term after iteration 0) prepares the arrays again.
+their numbering are Pyomo's, with the PH objective's q columns appended once mpi-sppy attaches
+W and the proximal term after iteration 0 (by Pyomo's `update`, or, once Pyomo's interface has
+let go of its maps after a direct iteration 0, by optimizer/studies/coldstart.py as the update
+would); a new HiGHS model (a new `set_instance`) gets its arrays prepared again.
 `DirectSolve` is used only where nothing else changes the model between solves: an LP whose
 plan variables are continuous, the proximal term absent or linearized, no cylinder that
 tightens the plan variables' bounds, no solver log files or agnostic solves. Anywhere else it
