@@ -17,7 +17,7 @@ with more than `COLD_IPM_COLUMNS` columns runs by interior point with crossover
 
 On such a large LP the later solves run by interior point with crossover too
 (`LARGE_ALWAYS_IPM`): at 800 counties the simplex method from iteration 0's vertex, with W and
-the proximal term in every cost and about 200,000 new rows of proximal cuts, had not re-solved
+the proximal term in every cost and about 64,000 new rows of proximal cuts, had not re-solved
 a scenario at iteration 1 after 125 processor seconds, where interior point with crossover
 re-solved each in about 36 (benchmarks/README.md). Smaller LPs keep the simplex method from the
 last basis, which is what makes their re-solves cheap (ewppt-2010: about 0.4 s).
