@@ -13,8 +13,8 @@ through Pyomo's persistent interface as mpi-sppy does them), `closed-pyomo` (the
 mpi-sppy's Pyomo constraints) and `scipy` (mpi-sppy's own per-variable least_squares). Prints,
 per run, the CPU seconds (process time, so other work on the machine does not count) of the cut
 updates, of the solves and of everything, the number of plan variables and cuts; the resident
-memory before, after building the scenario models and at the end (a later run adds to the
-earlier ones'); then, solve loop by solve loop, how far each run's expected scenario objective
+memory before, after building the scenario models and at the end, and the process's peak (a
+later run adds to the earlier ones'; `peak MB` is the process's so far); then, solve loop by solve loop, how far each run's expected scenario objective
 and xbar are from the first run's.
 
 `--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
@@ -99,7 +99,8 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
                 conv=ph.conv, ph_objective=round(objective, 4), path=path, xbars=xbars,
                 update_cpu_s=round(spent["update"], 2), solve_cpu_s=round(spent["solves"], 2),
                 total_cpu_s=round(total, 2),
-                rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()))
+                rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()),
+                peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 def end_to_end(instance: str, scenarios: int, solves: list[str]) -> None:
@@ -144,6 +145,9 @@ def main() -> None:
     parser.add_argument("--end-to-end", nargs="*", metavar="SOLVE", choices=("direct", "pyomo"),
                         help="instead: `ewppt hedge`'s hedge(...) on 2 ranks (default gap), once per scenario solve "
                              "given (direct: straight with HiGHS, what `ewppt hedge` runs; pyomo: mpi-sppy's own)")
+    parser.add_argument("--save", metavar="JSON", help="also write every run's figures and its path (the expected "
+                        "scenario objective and xbar, solve loop by solve loop) to this file, to compare runs of "
+                        "two versions of the code")
     args = parser.parse_args()
     if args.end_to_end is not None:
         end_to_end(args.instance, args.scenarios, args.end_to_end or ["direct", "pyomo"])
@@ -155,16 +159,21 @@ def main() -> None:
         lp = lp_copy(folder, Path(scratch))
         uncertainty = write_uncertainty(args.scenarios, Path(scratch))
         print("| projection | scenarios | iterations | plan variables | cuts | cut updates, cpu s | solves, cpu s "
-              "| all, cpu s | resident MB: start, built, end | PH objective | convergence |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+              "| all, cpu s | resident MB: start, built, end | peak MB | PH objective | convergence |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
         runs = []
         for projection in args.projections:
             r = run(str(lp), str(uncertainty), args.iterations, projection)
             runs.append(r)
             print(f"| {r['projection']} | {r['scenarios']} | {r['iterations']} | {r['plan_variables']:,} | {r['cuts']:,} "
                   f"| {r['update_cpu_s']:.2f} | {r['solve_cpu_s'] - r['update_cpu_s']:.2f} | {r['total_cpu_s']:.2f} "
-                  f"| {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, {r['rss_end_mb']:,} | {r['ph_objective']:,.3f} "
-                  f"| {float(r['conv']):.6f} |", flush=True)
+                  f"| {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, {r['rss_end_mb']:,} | {r['peak_mb']:,} "
+                  f"| {r['ph_objective']:,.3f} "
+                  f"| {'-' if r['conv'] is None else format(float(r['conv']), '.6f')} |", flush=True)
+        if args.save:
+            import json
+
+            Path(args.save).write_text(json.dumps([{**r, "conv": None if r["conv"] is None else float(r["conv"])} for r in runs]), encoding="utf-8")
         print()
         print("Iteration by iteration against the first run: the largest relative difference of the expected "
               "scenario objective (the solves' own) and the largest absolute difference of xbar (million yuan).")

@@ -24,8 +24,10 @@ read: the plan variables, their q and the objective's own variables (for mpi-spp
 `Eobjective`), and the objective value as both bounds (an LP solved to optimality).
 
 The HiGHS model is the one Pyomo's interface built (`set_instance`): the columns, the rows and
-their numbering are Pyomo's, and the first solve after a new `set_instance` (mpi-sppy re-runs
-it when it attaches W and the proximal term after iteration 0) prepares the arrays again.
+their numbering are Pyomo's, with the PH objective's q columns appended once mpi-sppy attaches
+W and the proximal term after iteration 0 (by Pyomo's `update`, or, once Pyomo's interface has
+let go of its maps after a direct iteration 0, by optimizer/studies/coldstart.py as the update
+would); a new HiGHS model (a new `set_instance`) gets its arrays prepared again.
 `DirectSolve` is used only where nothing else changes the model between solves: an LP whose
 plan variables are continuous, the proximal term absent or linearized, no cylinder that
 tightens the plan variables' bounds, no solver log files or agnostic solves. Anywhere else it
@@ -50,9 +52,11 @@ class DirectScenario:
         import pyomo.environ as pyo
         from pyomo.repn import generate_standard_repn
 
+        from optimizer.studies.coldstart import column_map
+
         plugin = s._solver_plugin
         self.highs = plugin._solver_model
-        columns = plugin._pyomo_var_to_solver_var_map
+        columns = column_map(s, plugin)
         data, model = s._mpisppy_data, s._mpisppy_model
         keys = list(data.nonant_indices.keys())
         self.nonants = list(data.nonant_indices.values())
@@ -133,13 +137,13 @@ class DirectScenario:
         did not find the optimum."""
         import highspy
 
+        from optimizer.studies.coldstart import run_highs
+
         highs = self.highs
         cost, constant = self.costs()
         highs.changeColsCost(len(self.cost_columns), self.cost_columns, cost)
         highs.changeObjectiveOffset(constant)
-        for key, value in options.items():
-            highs.setOptionValue(key, value)
-        highs.run()
+        run_highs(highs, options)  # from no basis on a large LP by interior point (optimizer/studies/coldstart.py)
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         objective = highs.getInfo().objective_function_value
@@ -160,7 +164,9 @@ def _has_columns(plugin, s) -> bool:
     update adds them: mpi-sppy attaches W and the proximal term after iteration 0)."""
     from pyomo.core.expr.visitor import identify_variables
 
-    columns = plugin._pyomo_var_to_solver_var_map
+    from optimizer.studies.coldstart import column_map
+
+    columns = column_map(s, plugin)
     return all(id(v) in columns for v in identify_variables(_active_objective(s).expr, include_fixed=False))
 
 
@@ -169,6 +175,8 @@ def direct_solve_class(base, release: bool = True):
     HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere;
     with `release`, Pyomo's interface drops its maps once a scenario goes direct."""
     from mpisppy.utils import sputils
+
+    from optimizer.studies.coldstart import objective_columns
 
     class DirectSolve(base):
         def _direct_scenario(self, k: str, s):
@@ -182,8 +190,8 @@ def direct_solve_class(base, release: bool = True):
                 return held
             if not self._direct_applies(s, plugin):
                 return None
-            if not _has_columns(plugin, s):
-                plugin.update()  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns, costs
+            if not _has_columns(plugin, s):  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns
+                objective_columns(s, plugin)
             cache[k] = DirectScenario(s, bool(getattr(self, "_prox_approx", False)))
             if release:
                 DirectScenario.release(plugin)
@@ -192,8 +200,8 @@ def direct_solve_class(base, release: bool = True):
         def _direct_applies(self, s, plugin) -> bool:
             from pyomo.contrib.solver.solvers.highs import Highs
 
-            if not isinstance(plugin, Highs) or getattr(plugin, "_model", None) is not s \
-                    or getattr(plugin, "_solver_model", None) is None:
+            loaded = getattr(plugin, "_model", None) is s or getattr(s._mpisppy_data, "lean_columns", None) is not None
+            if not isinstance(plugin, Highs) or not loaded or getattr(plugin, "_solver_model", None) is None:
                 return False  # not Pyomo's HiGHS interface, or it has not built this scenario's model yet
             if getattr(self, "Ag", None) is not None or self.options.get("solver_log_dir"):
                 return False

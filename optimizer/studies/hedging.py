@@ -14,10 +14,13 @@ The proximal term is linearized (mpi-sppy's `linearize_proximal_terms`: tangent 
 square, so every subproblem stays an LP that HiGHS's simplex solves; with the quadratic term
 HiGHS's QP solver took minutes a subproblem on ewppt-2010). The cuts are updated after every
 solve by optimizer/studies/proximal.py (the closed-form projection onto the parabola for all
-plan variables at once, the cuts into HiGHS as rows), in a subclass of mpi-sppy's PH. After
-iteration 0 the scenario solves of the hub and of the spoke go straight to HiGHS
-(optimizer/studies/direct.py: W and the proximal terms pushed as column costs, HiGHS's basis
-kept, only the plan variables read back), not through Pyomo's persistent interface.
+plan variables at once, the cuts into HiGHS as rows), in a subclass of mpi-sppy's PH. The
+scenario solves of the hub and of the spoke go straight to HiGHS (optimizer/studies/direct.py:
+W and the proximal terms pushed as column costs, HiGHS's basis kept, only the plan variables
+read back), not through Pyomo's persistent interface. Each scenario is loaded into HiGHS in
+bulk when first solved, Pyomo's interface lets go of its maps after iteration 0, and an LP of
+more than 50,000 columns is solved by interior point with crossover rather than the simplex
+method (optimizer/studies/coldstart.py).
 
 When to stop is decided by bounds, not by the plans agreeing flow by flow (an LP has whole faces
 of optimal plans, so the scenarios' x_s can keep differing on flows that do not matter while
@@ -223,12 +226,13 @@ def _closed_form_ph(direct: bool = True, solve: str = "direct"):
     "pyomo" through Pyomo's persistent interface (mpi-sppy's own solve, for comparison)."""
     from mpisppy.opt.ph import PH
 
+    from optimizer.studies.coldstart import cold_start_class
     from optimizer.studies.direct import direct_solve_class
     from optimizer.studies.proximal import ClosedFormUpdates
 
     sync = solve != "direct"
 
-    class ClosedFormPH(direct_solve_class(PH) if solve == "direct" else PH):
+    class ClosedFormPH(cold_start_class(direct_solve_class(PH)) if solve == "direct" else PH):
         def _update_prox_approx(self):
             if not hasattr(self, "_closed_form"):
                 self._closed_form = ClosedFormUpdates(direct, sync=sync)
@@ -261,9 +265,10 @@ def _lagrangian_opt(solve: str = "direct"):
     """The Lagrangian spoke's PHBase, its scenario solves straight with HiGHS for "direct"."""
     from mpisppy.phbase import PHBase
 
+    from optimizer.studies.coldstart import cold_start_class
     from optimizer.studies.direct import direct_solve_class
 
-    return direct_solve_class(PHBase) if solve == "direct" else PHBase
+    return cold_start_class(direct_solve_class(PHBase)) if solve == "direct" else PHBase
 
 
 @dataclass

@@ -158,9 +158,12 @@ class ClosedFormUpdates:
         points = np.fromiter((t for _, t in batch), dtype=float, count=len(batch))
         direct = getattr(scenario._mpisppy_data, "direct_columns", None)
         if direct is None:
-            if self.sync or name not in self._rows:  # the q columns reach HiGHS with the PH objective, the first
-                plugin.update()  # time; on Pyomo's solve path its sync of the model every time, here (not in the solve)
-            columns = plugin._pyomo_var_to_solver_var_map
+            from optimizer.studies.coldstart import column_map, objective_columns
+
+            # the q columns reach HiGHS with the PH objective, the first time; on Pyomo's solve path its sync of
+            # the model every time, here (not in the solve)
+            columns = objective_columns(scenario, plugin) if self.sync or name not in self._rows \
+                else column_map(scenario, plugin)
             x_columns = np.fromiter((columns[id(managers[p].xvar)] for p in positions.tolist()), dtype=np.int32,
                                     count=len(batch))
             q_columns = np.fromiter((columns[id(managers[p].xvarsqrd)] for p in positions.tolist()), dtype=np.int32,

@@ -1,0 +1,141 @@
+"""Progressive hedging's cold solves (optimizer/studies/coldstart.py): the scenario models loaded
+into HiGHS in bulk, and a solve from no basis of a large LP by interior point with crossover.
+
+The threshold is lowered to 0 columns here, so the tiny and small generated instances take the
+large LPs' path: every cold solve (the hub's iteration 0 through Pyomo's interface, the
+spoke's first round straight to HiGHS) must reach the same
+optimal objective as mpi-sppy's own path by the dual simplex method (the plans may be other
+optimal vertices: the LP is degenerate), and the solves after it run by the simplex method from
+the basis again. At the default threshold the whole path is mpi-sppy's, solve for solve
+(tests/test_direct.py, which runs the same classes: there the q columns that Pyomo's interface
+would add after iteration 0, had it kept its maps, are appended by coldstart.objective_columns,
+and every later solve agrees with Pyomo's own to 1e-9)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.test_direct import HAVE_MPISPPY, _highs_thread_pool_released, _kwargs, _options, case  # noqa: F401
+
+pytestmark = pytest.mark.skipif(not HAVE_MPISPPY, reason="mpi4py/mpi-sppy not installed")
+
+
+@pytest.fixture
+def all_large(monkeypatch):
+    """Every LP counts as large; only the cold solves by interior point."""
+    from optimizer.studies import coldstart
+
+    monkeypatch.setattr(coldstart, "COLD_IPM_COLUMNS", 0)
+    monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", False)
+
+
+def _objectives(opt) -> dict:
+    return {k: s._mpisppy_data.inner_bound for k, s in opt.local_scenarios.items()}
+
+
+def _methods(opt) -> dict:
+    """Every scenario's last solve: (interior point iterations, simplex iterations)."""
+    return {k: (s._solver_plugin._solver_model.getInfo().ipm_iteration_count,
+                s._solver_plugin._solver_model.getInfo().simplex_iteration_count)
+            for k, s in opt.local_scenarios.items()}
+
+
+def _hub_loops(case, solve: str, iterations: int = 2):
+    from optimizer.studies.hedging import _closed_form_ph, scenario_creator
+
+    names, kwargs = _kwargs(case)
+    loops = []
+
+    class Recorded(_closed_form_ph(solve=solve)):
+        def solve_loop(self, *args, **kw):
+            super().solve_loop(*args, **kw)
+            loops.append((_objectives(self), _methods(self)))
+
+    ph = Recorded(_options(iterations), names, scenario_creator, scenario_creator_kwargs=kwargs)
+    ph.ph_main()
+    return ph, loops
+
+
+def test_hub_iteration_0_by_interior_point_reaches_the_same_optima(case, all_large):
+    from optimizer.studies.coldstart import WARM_OPTIONS
+
+    ours, ours_loops = _hub_loops(case, "direct")
+    _, theirs_loops = _hub_loops(case, "pyomo")
+    # the scenario models were loaded in bulk
+    assert {type(s._solver_plugin).__name__ for s in ours.local_scenarios.values()} == {"LegacyBulkHighs"}
+    (zero, zero_methods), (one, one_methods) = ours_loops[0], ours_loops[1]
+    (zero_p, zero_p_methods), (one_p, _) = theirs_loops[0], theirs_loops[1]
+    # iteration 0: the same optimum of every scenario's own objective, by interior point here
+    assert zero.keys() == zero_p.keys()
+    for k in zero:
+        assert zero[k] == pytest.approx(zero_p[k], rel=1e-9, abs=1e-7), k
+        assert zero_methods[k][0] > 0 and zero_p_methods[k][0] == 0, k
+    # iteration 1 starts from iteration 0's basis (the same HiGHS model), by the simplex method
+    assert all(ipm == 0 for ipm, _ in one_methods.values())
+    assert all(np.isfinite(v) for v in one.values())
+    for s in ours.local_scenarios.values():
+        # Pyomo's interface let go of its maps after iteration 0; the direct solves kept the plan's columns
+        assert s._solver_plugin._pyomo_var_to_solver_var_map == {} and s._solver_plugin._vars == {}
+        lean = s._mpisppy_data.lean_columns
+        assert all(id(v) in lean for v in s._mpisppy_data.nonant_indices.values())
+        assert all(id(v) in lean for v in s._mpisppy_model.xsqvar.values())
+        highs = s._solver_plugin._solver_model
+        assert {key: highs.getOptionValue(key)[1] for key in WARM_OPTIONS} == WARM_OPTIONS
+        assert "solver" not in s._solver_plugin.options
+
+
+def test_spoke_first_round_by_interior_point_reaches_the_same_bound(case, all_large):
+    """The Lagrangian spoke's PHBase: its first solves are cold (the same optimum), the next
+    round starts from their bases by the simplex method."""
+    from mpisppy.phbase import PHBase
+
+    from optimizer.studies.hedging import _lagrangian_opt, scenario_creator
+
+    names, kwargs = _kwargs(case)
+    rounds = {}
+    for solve, base in (("direct", _lagrangian_opt("direct")), ("pyomo", PHBase)):
+        opt = base(_options(1), names, scenario_creator, scenario_creator_kwargs=kwargs)
+        opt.PH_Prep(attach_prox=False, defer_attach=False)
+        opt._reenable_W()
+        opt._create_solvers()
+        rng = np.random.default_rng(7)
+        found = []
+        for _ in range(2):
+            prices = rng.normal(0, 5, (len(names), len(next(iter(opt.local_scenarios.values()))._mpisppy_model.W)))
+            prices -= prices.mean(axis=0)
+            for row, s in zip(prices, opt.local_scenarios.values()):
+                for p, value in zip(s._mpisppy_model.W.values(), row):
+                    p._value = float(value)
+            opt.solve_loop(solver_options={}, need_solution=True)
+            found.append((_objectives(opt), opt.Ebound(), _methods(opt)))
+        rounds[solve] = found
+    for (ours, bound, methods), (theirs, bound_p, _) in zip(rounds["direct"], rounds["pyomo"]):
+        assert bound == pytest.approx(bound_p, rel=1e-9, abs=1e-7)
+        for k in ours:
+            assert ours[k] == pytest.approx(theirs[k], rel=1e-9, abs=1e-7), k
+    assert all(ipm > 0 for ipm, _ in rounds["direct"][0][2].values())
+    assert all(ipm == 0 for ipm, _ in rounds["direct"][1][2].values())
+
+
+def test_below_the_threshold_every_solve_is_highs_default(case):
+    """At the default threshold the small LPs keep mpi-sppy's method: no interior point."""
+    _, loops = _hub_loops(case, "direct", iterations=1)
+    assert all(ipm == 0 for _, methods in loops for ipm, _ in methods.values())
+
+
+def test_large_lps_solve_every_iteration_by_interior_point(case, all_large, monkeypatch):
+    """With LARGE_ALWAYS_IPM (what the engine runs above the threshold) every solve of the hub
+    runs by interior point with crossover, iteration 0 reaching mpi-sppy's optima, and HiGHS's
+    options are its defaults again after each."""
+    from optimizer.studies import coldstart
+
+    monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", True)
+    ours, loops = _hub_loops(case, "direct")
+    _, theirs = _hub_loops(case, "pyomo")
+    for k, value in loops[0][0].items():
+        assert value == pytest.approx(theirs[0][0][k], rel=1e-9, abs=1e-7), k
+    assert all(ipm > 0 for _, methods in loops for ipm, _ in methods.values())
+    assert all(np.isfinite(v) for objectives, _ in loops for v in objectives.values())
+    for s in ours.local_scenarios.values():
+        assert s._solver_plugin._solver_model.getOptionValue("solver")[1] == "choose"
