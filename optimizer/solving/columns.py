@@ -47,7 +47,11 @@ from models.fund_effects import effect_form
 SEGMENT_COLUMNS = ("s", "s_year")  # the segment columns (models/variables.py, effects.py, robust.py)
 LONG_LINE = 40  # a line with this many vertex weights or more starts with some of them held
 FROM_COLUMNS = 5_000  # generation pays only with this many weights on long lines
-MAX_ROUNDS = 50  # beyond this many rounds the rest is freed and the full LP solved
+MAX_ROUNDS = 50
+# a round after the first, from the basis the last left: the weights freed enter at 0 with a
+# reduced cost that improves, which the primal simplex method takes as they are (30 pivots on
+# ewppt-2010 refined, against 1,236 by the dual simplex method)
+WARM = {"warm": True, "simplex_strategy": 4}  # beyond this many rounds the rest is freed and the full LP solved
 
 
 class Weights:
@@ -98,11 +102,29 @@ class Weights:
         return len(self.columns) >= FROM_COLUMNS
 
     def _hold(self, which: np.ndarray, held: bool) -> None:
-        """Hold the columns `which` (a mask over self.columns) at 0, or give them their bounds back."""
+        """Hold the columns `which` (a mask over self.columns) at 0, or give them their bounds back.
+
+        Given back, a nonbasic column stays at 0 in HiGHS's basis: HiGHS keeps a column held at
+        [0, 0] nonbasic "at its upper bound", which would put it at its upper bound once that is
+        its own again (a basis far from the LP's: a thousand pivots to come back on ewppt-2010
+        refined, against none)."""
+        highs = self.opt._solver_model
         cols = self.columns[which]
-        if len(cols):
-            upper = np.zeros(len(cols)) if held else self.upper[which]
-            self.opt._solver_model.changeColsBounds(len(cols), cols, np.zeros(len(cols)), upper)
+        if not len(cols):
+            return
+        upper = np.zeros(len(cols)) if held else self.upper[which]
+        basis = None if held else highs.getBasis()
+        highs.changeColsBounds(len(cols), cols, np.zeros(len(cols)), upper)
+        if basis is not None and basis.valid:
+            import highspy
+
+            status = list(basis.col_status)
+            upper_status, lower_status = highspy.HighsBasisStatus.kUpper, highspy.HighsBasisStatus.kLower
+            for j in cols.tolist():
+                if status[j] == upper_status:
+                    status[j] = lower_status
+            basis.col_status = status
+            highs.setBasis(basis)
 
     def solve(self, run: Callable, certify: bool, time_left: Callable[[], float | None] = lambda: None,
               **options) -> tuple:
@@ -117,6 +139,7 @@ class Weights:
 
         better = 1.0 if highs.getLp().sense_ == highspy.ObjSense.kMaximize else -1.0
         tolerance = highs.getOptions().dual_feasibility_tolerance
+        strategy = highs.getOptions().simplex_strategy  # (HiGHS keeps options between runs: put back)
         self._hold(~self.active, True)
         held = True
         rounds = 0
@@ -125,7 +148,7 @@ class Weights:
                 # from the basis the last round left (interior point without crossover leaves
                 # none: the LP's own method again)
                 warm = rounds > 0 and highs.getBasis().valid
-                status, raw = run(time_limit=time_left(), **({**options, "warm": True} if warm else options))
+                status, raw = run(time_limit=time_left(), **({**options, **WARM} if warm else options))
                 rounds += 1
                 if status != "optimal":
                     break
@@ -145,8 +168,9 @@ class Weights:
             if status == "infeasible":  # the restricted LP only (never with a zero-weight plan): the full one
                 status, raw = run(time_limit=time_left(), **options)
             elif certify and status == "optimal":
-                status, raw = run(time_limit=time_left(), **{**options, "warm": True})
+                status, raw = run(time_limit=time_left(), **{**options, "warm": True, "simplex_strategy": strategy})
         finally:
+            highs.setOptionValue("simplex_strategy", strategy)
             if held:
                 self._hold(~self.active, False)
             self.rounds.append(rounds)
