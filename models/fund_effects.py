@@ -29,6 +29,13 @@ the segments, which a moved Param would leave stale):
 Each line's rows involve only that line's columns and its y, so the forms can be mixed line by
 line.
 
+A line of another instrument (no y) of at least BREAKPOINTS_FROM segments has the breakpoint
+form too, with 1 for y (`curve_lines`, `line_share`): sum_b lambda[w,k,b] <= 1, its whole curve
+(the convex combinations of the vertices and the origin are the points under a concave f: the
+same (A, P) as its segments within their widths). Its segment columns, most of them at their
+width in a plan, made interior point slow on long curves, where the weights, almost all 0,
+can be brought in as needed (optimizer/solving/columns.py). Shorter lines keep their segments.
+
 Why they are the same. The rest of the model reads a line only through its A (in rows
 A <= capital, A <= aid counted) and P (the people row). In the segment form, A = sum_j s[j] and
 P = sum_j e[j] s[j], and (A, P) can be anything with A <= U y, P <= y f(A / y) (filling in order
