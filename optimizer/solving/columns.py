@@ -62,7 +62,10 @@ class Weights:
         self.opt, self.model = opt, model
         columns = opt._pyomo_var_to_solver_var_map
         lines: dict = {}
-        if effect_form(model) == "breakpoints":  # (a study moving widths moves the segments' bounds)
+        segments = getattr(model, "index_sets", None)
+        longest = max(map(len, segments.segments_by_effect.values()), default=0) if segments is not None else 0
+        # (a study moving widths moves the segments' bounds; no long line, nothing to walk)
+        if effect_form(model) == "breakpoints" and longest >= LONG_LINE:
             for var in model.component_objects(pyo.Var, descend_into=True):
                 if not (var.local_name in SEGMENT_COLUMNS or var.local_name.endswith("_curve_weight")):
                     continue
