@@ -1,11 +1,13 @@
 """Weights as needed: the LPs of relax and fix solved with a curve's vertex weights brought in
 only where they could improve the plan (column generation), to the full LP's optimum.
 
-A fund line in the breakpoint form (models/fund_effects.py) has a weight lambda[b] on each
-vertex of its effect curve: 594 a line on a strictly concave curve cut into 594 segments, three
-quarters of the LP's columns, almost all of them 0 at the optimum (at most two vertices a line
-carry weight in a basic solution of the line's own rows). Each LP of relax and fix is solved
-here in rounds:
+A line in the breakpoint form (models/fund_effects.py) has a weight lambda[b] on each vertex of
+its effect curve: 594 a line on a strictly concave curve cut into 594 segments, nearly all of
+the LP's columns, almost all of them 0 at the optimum (at most two vertices a line carry weight
+in a basic solution of the line's own rows). Each LP of relax and fix (and an LP model's one
+solve) is solved here in rounds (the segment columns of a long line in the segment form, which
+a built model has only under people_years' yearly twins or a robust block, the same way: any
+column with a lower bound of 0 may be held there):
 
 1. Only some weights are free (`active`): on a line of at least LONG_LINE vertices, every
    k-th vertex (k about the square root of the vertices) and the last one, and every weight
@@ -30,8 +32,10 @@ holds (solution, duals, basis) is a solution of the full LP as a direct solve wo
 The relaxation (interior point without crossover, no basis) gets its bounds back without a
 re-solve: its bound and relaxed decisions are the final round's, read before.
 
-Only relax and fix's two LPs go through here (`solve_mip`); branch and bound, the duals of its
-plan, the steady stage, ranging and the studies' re-solves see the full model as built.
+Only relax and fix's two LPs (`solve_mip`) and an LP model's solve (`_solve_lp`) go through
+here; branch and bound, the duals of its plan, the steady stage, ranging (the segment form, no
+weights) and the studies' warm re-solves see the full model as built. A model whose effect
+figures a study moves (the segment form) is left whole: Pyomo would move its segments' bounds.
 """
 
 from __future__ import annotations
@@ -47,11 +51,11 @@ from models.fund_effects import effect_form
 SEGMENT_COLUMNS = ("s", "s_year")  # the segment columns (models/variables.py, effects.py, robust.py)
 LONG_LINE = 40  # a line with this many vertex weights or more starts with some of them held
 FROM_COLUMNS = 5_000  # generation pays only with this many weights on long lines
-MAX_ROUNDS = 50
+MAX_ROUNDS = 50  # beyond this many rounds the rest is freed and the full LP solved (never seen)
 # a round after the first, from the basis the last left: the weights freed enter at 0 with a
 # reduced cost that improves, which the primal simplex method takes as they are (30 pivots on
 # ewppt-2010 refined, against 1,236 by the dual simplex method)
-WARM = {"warm": True, "simplex_strategy": 4}  # beyond this many rounds the rest is freed and the full LP solved
+WARM = {"warm": True, "simplex_strategy": 4}
 
 
 class Weights:
@@ -155,14 +159,15 @@ class Weights:
                 rounds += 1
                 if status != "optimal":
                     break
+                if self.active.all():  # the full LP itself
+                    break
                 solution = highs.getSolution()
-                if not solution.dual_valid:
-                    break
-                reduced = np.asarray(solution.col_dual, dtype=float)[self.columns]
-                improving = ~self.active & (better * reduced > tolerance)
-                if not improving.any():
-                    break
-                if rounds >= MAX_ROUNDS:  # (never seen): the full LP
+                if solution.dual_valid:
+                    reduced = np.asarray(solution.col_dual, dtype=float)[self.columns]
+                    improving = ~self.active & (better * reduced > tolerance)
+                    if not improving.any():
+                        break
+                if not solution.dual_valid or rounds >= MAX_ROUNDS:  # (never seen): the full LP
                     improving = ~self.active
                 self.active |= improving
                 self._hold(improving, False)
