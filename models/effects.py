@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from models.fund_effects import add_curve_perspective, curve_aid, curve_people, effect_form, lines_by_recipient
+from models.fund_effects import (add_curve_perspective, curve_aid, curve_people, effect_form, line_share,
+                                 lines_by_recipient)
+from models.fund_effects import curve_lines as fund_lines_and_long
 from models.projects import project_people
 from optimizer.data.io import Instance
 from optimizer.data.schema import Scenario, effect_weight
@@ -150,14 +152,16 @@ def add_yearly_effects(m: pyo.ConcreteModel) -> None:
     sets = m.index_sets
     years = sets.years
     fund_effects = [key for key in sets.effect_keys if key in m.y]
+    form = effect_form(m)
+    perspective = fund_lines_and_long(m, form)  # the fund lines, and the other long ones in the breakpoint form
     m.s_year = pyo.Var([seg + (t,) for seg in sets.segments for t in years], domain=pyo.NonNegativeReals,
                        bounds=lambda m, w, k, j, t: (0, m.width[w, k, j]))
     m.z_year = pyo.Var(sets.recipients, years, domain=pyo.NonNegativeReals)
 
     curves = add_curve_perspective(
-        m, "year_fund", effect_form(m), [key + (t,) for key in fund_effects for t in years],
+        m, "year_fund", form, [key + (t,) for key in perspective for t in years],
         segments=lambda line: sets.segments_by_effect[line[:2]], s=lambda line, seg: m.s_year[seg + line[2:]],
-        y=lambda line: m.y[line[:2]], width=lambda seg: m.width[seg], rate=lambda seg: m.people_per_million[seg],
+        y=lambda line: line_share(m, line), width=lambda seg: m.width[seg], rate=lambda seg: m.people_per_million[seg],
         weight_key=lambda line, j: (*line[:2], j, line[2]))
 
     def used(w, k, t):

@@ -29,6 +29,13 @@ the segments, which a moved Param would leave stale):
 Each line's rows involve only that line's columns and its y, so the forms can be mixed line by
 line.
 
+A line of another instrument (no y) of at least BREAKPOINTS_FROM segments has the breakpoint
+form too, with 1 for y (`curve_lines`, `line_share`): sum_b lambda[w,k,b] <= 1, its whole curve
+(the convex combinations of the vertices and the origin are the points under a concave f: the
+same (A, P) as its segments within their widths). Its segment columns, most of them at their
+width in a plan, made interior point slow on long curves, where the weights, almost all 0,
+can be brought in as needed (optimizer/solving/columns.py). Shorter lines keep their segments.
+
 Why they are the same. The rest of the model reads a line only through its A (in rows
 A <= capital, A <= aid counted) and P (the people row). In the segment form, A = sum_j s[j] and
 P = sum_j e[j] s[j], and (A, P) can be anything with A <= U y, P <= y f(A / y) (filling in order
@@ -74,16 +81,35 @@ def fund_lines(m: pyo.ConcreteModel) -> list[tuple[str, str]]:
     return [key for key in sets.fund_keys if sets.segments_by_effect.get(key)]
 
 
+def curve_lines(m: pyo.ConcreteModel, form: str) -> list[tuple[str, str]]:
+    """The lines whose curve `add_curve_perspective` writes: the fund lines, and in the
+    breakpoint form also the long lines of other instruments (at least BREAKPOINTS_FROM
+    segments; `line_share` is 1 for them: the curve itself)."""
+    sets = m.index_sets
+    lines = fund_lines(m)
+    if form == "breakpoints":
+        funds = set(lines)
+        lines += [key for key in sets.effect_keys
+                  if key not in funds and len(sets.segments_by_effect[key]) >= BREAKPOINTS_FROM]
+    return lines
+
+
+def line_share(m: pyo.ConcreteModel, line: tuple):
+    """y[w,k] for a fund line, 1 for a line of another instrument (its whole curve is there)."""
+    key = tuple(line[:2])
+    return m.y[key] if key in m.y else 1.0
+
+
 def add_fund_effects(m: pyo.ConcreteModel, instance: Instance, scenario: Scenario) -> None:
     """The perspective of each fund line's effect curve on m.y, in the model's form
     (`effect_form`): the weights `fund_curve_weight[w,k,b]` and `fund_curve_share[w,k]` for the
     long lines (their vertices in m.fund_curve_vertices, which models/effects.py reads in place
     of their segments), `fund_effect[w,k,j]` on m.s for the others (the module's docstring)."""
     sets = m.index_sets
-    lines = fund_lines(m)
+    form = effect_form(m)
     m.fund_curve_vertices = add_curve_perspective(
-        m, "fund", effect_form(m), lines, segments=lambda line: sets.segments_by_effect[line],
-        s=lambda line, seg: m.s[seg], y=lambda line: m.y[line], width=lambda seg: m.width[seg],
+        m, "fund", form, curve_lines(m, form), segments=lambda line: sets.segments_by_effect[line],
+        s=lambda line, seg: m.s[seg], y=lambda line: line_share(m, line), width=lambda seg: m.width[seg],
         rate=lambda seg: m.people_per_million[seg], weight_key=lambda line, j: (*line, j))
 
 

@@ -309,7 +309,8 @@ _OTHER_INDEX = {"fund_effect": ("recipient", "instrument", "segment"), "admin_ca
                 "year_fund_effect": ("recipient", "instrument", "segment", "year"),
                 "fund_curve_share": ("recipient", "instrument"),
                 "year_fund_curve_share": ("recipient", "instrument", "year")}
-# a fund's effect: the perspective of its curve (models/fund_effects.py), either form
+# a fund's effect: the perspective of its curve (models/fund_effects.py), either form; the share row of
+# another instrument's long curve too
 FUND_EFFECT_FAMILIES = ("fund_effect", "year_fund_effect", "fund_curve_share", "year_fund_curve_share")
 
 
@@ -395,6 +396,9 @@ def describe(family: str, index: dict[str, Any], side: str, value: float, instan
     if family == "effect_lag":
         return (f"effect of {g('instrument')} in {g('recipient')}: aid taking effect after the last plan year lifts "
                 f"people discounted (instruments.csv lag_years, scenario.toml [horizon])")
+    if family in FUND_EFFECT_FAMILIES and _fund_floor(instance, g('instrument')) <= 0:  # another instrument's long curve
+        return (f"effect of {g('instrument')} in {g('recipient')}: lifts people along its effect curve, at most "
+                f"the whole curve (effects.csv segments)")
     if family in FUND_EFFECT_FAMILIES:
         return f"a {g('instrument')} fund in {g('recipient')} lifts people only once established"
     if family == "project_spend":
@@ -445,7 +449,7 @@ def _bound_text(var, bound: int) -> str:
         return f"cadres sent by {d} to {w} in {t}: {what}"
     if name in ("fund_curve_weight", "year_fund_curve_weight"):
         w, k = index[:2]
-        return f"a {k} fund in {w} lifts people along its effect curve (effects.csv)"
+        return f"{k} in {w} lifts people along its effect curve (effects.csv)"
     if name == "z":
         return f"people lifted in {index} are never negative"
     if name == "zero":

@@ -32,6 +32,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.solving import interrupt, progress
+from optimizer.solving.columns import Weights
 from optimizer.data.schema import Scenario
 
 ROUND_UP = 0.5  # a relaxed fund or project at least this much established is taken
@@ -101,9 +102,15 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     def left() -> float | None:
         return None if limit is None else max(deadline - time.perf_counter(), 0.01)
 
+    # the long curves' vertex weights as needed (optimizer/solving/columns.py: the same LP optimum)
+    weights = Weights.of(opt, model)
+
+    def lp(**options):
+        return run(opt, model, scenario, relaxation=True, **options)
+
     # no crossover: the bound and the relaxed decisions need no vertex (saves about a third)
     with progress.stage("MIP: solving the LP relaxation"):
-        status, raw = run(opt, model, scenario, relaxation=True, time_limit=left(), run_crossover="off")
+        status, raw = weights.solve(lp, certify=False, time_left=left, run_crossover="off")
     if status in ("infeasible", "time_limit"):  # no relaxed plan, so no plan at all
         return MipOutcome(status=status, termination=raw.termination_condition.name), []
     if status != "optimal":  # unbounded or trouble: let branch and bound say what it is
@@ -119,7 +126,7 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
             v.set_value(value, skip_validation=True)
         _fix_rounded(model, discrete, generous, own_bounds)
         with progress.stage("MIP: solving with the rounded whole decisions fixed"):
-            status, raw = run(opt, model, scenario, relaxation=True, time_limit=left())
+            status, raw = weights.solve(lp, certify=True, time_left=left)
         if status == "optimal" or status == "time_limit":
             break
     plan = None

@@ -26,6 +26,7 @@ from optimizer.data.scaling import rescaled, scale_of
 from optimizer.data.schema import Scenario
 from optimizer.solving import interrupt, progress
 from optimizer.solving.quiet import exclusive, quiet
+from optimizer.solving.columns import Weights
 from optimizer.solving.mip import MipOutcome, release, solve_mip
 from optimizer.solving.recheck import recheck
 from optimizer.solving.steady import steady_plan
@@ -273,7 +274,9 @@ def _ranging(opt, model: pyo.ConcreteModel, notes: list[str]) -> pd.DataFrame:
 
 def _solve_lp(opt, model: pyo.ConcreteModel, scenario: Scenario) -> MipOutcome:
     """An LP in one HiGHS solve, as an outcome (its plan loaded into the model)."""
-    status, raw = _run(opt, model, scenario)
+    # the long curves' vertex weights as needed (optimizer/solving/columns.py: the same LP optimum)
+    status, raw = Weights.of(opt, model).solve(lambda **options: _run(opt, model, scenario, **options),
+                                               certify=True, time_left=lambda: "scenario")
     outcome = MipOutcome(status=status, termination=raw.termination_condition.name, method="lp")
     if status == "optimal":
         raw.solution_loader.load_vars()
