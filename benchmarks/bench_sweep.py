@@ -22,7 +22,12 @@ Comparisons (issues 6 and 24), all on the same design, a grid over the extractio
    its workers kept from the first;
 7. (with `--comparisons ...,7`) the re-solves alone, CPU time, interleaved in `--rounds`
    rounds: our sweep, our sweep with HiGHS's Python callbacks in every run (as before issue
-   24's item 1), and bare highspy; on a loaded machine the steadier measure of the three.
+   24's item 1), and bare highspy; on a loaded machine the steadier measure of the three;
+8. (with `--comparisons ...,8`) 2 in lockstep: scenario by scenario in one process, our
+   sweep's run then bare highspy's push, solve and plan read of the same LP, CPU time of each
+   (the throughput ratio with our build and first solve, and the re-solves alone): the load's
+   drift over a long run weighs on both alike, where 2 runs all of ours and then all of bare
+   highspy's (at 800 counties 25 minutes apart).
 
 Comparison 4 also gives the CPU seconds of the longest worker (the wall time with a core per
 worker): on a shared machine the wall-time ratio mostly shows how the CPU is shared.
@@ -139,7 +144,7 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int, only: set[
     parameters = resolve_parameters(study, instance)
     points = points_of(study, instance)
     n = len(points)
-    if not only & {1, 2, 3, 5, 7}:  # workers alone (4, 6): no persistent sweep first
+    if not only & {1, 2, 3, 5, 7, 8}:  # workers alone (4, 6): no persistent sweep first
         print(f"  {n} scenarios")
         return {"scenarios": n, **local_workers(instance, study, workers, 6 in only)}
     print(f"  {n} scenarios; model: ", end="", flush=True)
@@ -187,6 +192,8 @@ def bench(instance, scenarios: int, rebuild_every: int, workers: int, only: set[
         result.update(first_solves(instance))
     if 7 in only:
         result.update(interleaved(instance, parameters, points, rounds))
+    if 8 in only:
+        result.update(lockstep(instance, parameters, points))
     if only & {4, 6}:
         result.update(local_workers(instance, study, workers, 6 in only))
     return result
@@ -221,51 +228,107 @@ def record_changes(instance, parameters, points) -> tuple:
         if base is None:
             base = lp
             base_lp = next(iter(replay._models.values())).opt._solver_model.getLp()
-        require(np.array_equal(lp["index"], base["index"]), "sparsity changed between scenarios")
-        rows = np.flatnonzero((lp["row_lower"] != base["row_lower"]) | (lp["row_upper"] != base["row_upper"]))
-        entries = np.flatnonzero(lp["value"] != base["value"])
-        cols_of_entries = np.searchsorted(lp["start"], entries, side="right") - 1
-        costs = np.flatnonzero(lp["col_cost"] != base["col_cost"])
-        changes.append((rows, lp["row_lower"][rows], lp["row_upper"][rows], lp["index"][entries], cols_of_entries,
-                        lp["value"][entries], costs, lp["col_cost"][costs]))
+        changes.append(lp_changes(base, lp))
         base = {**lp}
     return base_lp, changes, methods
+
+
+def lp_changes(base: dict[str, np.ndarray], lp: dict[str, np.ndarray]) -> tuple:
+    """What moved from the LP `base` to `lp` (two `snapshot`s): the row bounds, the matrix
+    entries (row, column, value) and the costs."""
+    require(np.array_equal(lp["index"], base["index"]), "sparsity changed between scenarios")
+    rows = np.flatnonzero((lp["row_lower"] != base["row_lower"]) | (lp["row_upper"] != base["row_upper"]))
+    entries = np.flatnonzero(lp["value"] != base["value"])
+    cols_of_entries = np.searchsorted(lp["start"], entries, side="right") - 1
+    costs = np.flatnonzero(lp["col_cost"] != base["col_cost"])
+    return (rows, lp["row_lower"][rows], lp["row_upper"][rows], lp["index"][entries], cols_of_entries,
+            lp["value"][entries], costs, lp["col_cost"][costs])
 
 
 def replay_bare(instance, recorded: tuple) -> tuple[float, float, float, list[float]]:
     """Bare highspy replays the recorded LPs: wall and CPU seconds, the CPU seconds of its first
     solve, and the objectives."""
     base_lp, changes, methods = recorded
-    raw = highspy.Highs()
-    raw.setOptionValue("output_flag", False)
-    raw.passModel(base_lp)
-    raw.setOptionValue("threads", instance.scenario.solver.threads or 1)
+    raw = new_bare(instance, base_lp)
     started, cpu = time.perf_counter(), time.process_time()
     objectives = []
     highspy_first_cpu = None
     method = instance.scenario.solver.method
-    for (rows, lower, upper, entry_rows, entry_cols, values, costs, cost_values), how in zip(changes, methods):
-        if len(rows):
-            raw.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
-        for r, c, v in zip(entry_rows.tolist(), entry_cols.tolist(), values.tolist()):  # as fast as the sweep's loop
-            raw.changeCoeff(r, c, v)
-        if len(costs):
-            raw.changeColsCost(len(costs), costs.astype(np.int32), cost_values)
-        if how.startswith("warm simplex"):
-            raw.setOptionValue("solver", "simplex")
-            raw.setOptionValue("simplex_iteration_limit", max(1000, raw.getNumRow()))
-            raw.run()
-        if how != "warm simplex":  # the first solve, moved budgets, or a warm start abandoned
-            raw.clearSolver()
-            raw.setOptionValue("solver", method)
-            raw.setOptionValue("simplex_iteration_limit", 2147483647)
-            raw.run()
-        columns = raw.getSolution().col_value
-        np.fromiter(columns, dtype=float, count=len(columns))  # the sweep reads its plan so
-        objectives.append(raw.getInfo().objective_function_value)
+    for change, how in zip(changes, methods):
+        objectives.append(bare_step(raw, change, how, method))
         if highspy_first_cpu is None:
             highspy_first_cpu = time.process_time() - cpu
     return time.perf_counter() - started, time.process_time() - cpu, highspy_first_cpu, objectives
+
+
+def new_bare(instance, lp) -> highspy.Highs:
+    raw = highspy.Highs()
+    raw.setOptionValue("output_flag", False)
+    raw.passModel(lp)
+    raw.setOptionValue("threads", instance.scenario.solver.threads or 1)
+    return raw
+
+
+def bare_step(raw: highspy.Highs, change: tuple, how: str, method: str) -> float:
+    """One scenario in bare highspy: push its changes, solve it as the sweep did (`how`), read
+    the plan; its objective."""
+    rows, lower, upper, entry_rows, entry_cols, values, costs, cost_values = change
+    if len(rows):
+        raw.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
+    for r, c, v in zip(entry_rows.tolist(), entry_cols.tolist(), values.tolist()):  # as fast as the sweep's loop
+        raw.changeCoeff(r, c, v)
+    if len(costs):
+        raw.changeColsCost(len(costs), costs.astype(np.int32), cost_values)
+    if how.startswith("warm simplex"):
+        raw.setOptionValue("solver", "simplex")
+        raw.setOptionValue("simplex_iteration_limit", max(1000, raw.getNumRow()))
+        raw.run()
+    if how != "warm simplex":  # the first solve, moved budgets, or a warm start abandoned
+        raw.clearSolver()
+        raw.setOptionValue("solver", method)
+        raw.setOptionValue("simplex_iteration_limit", 2147483647)
+        raw.run()
+    columns = raw.getSolution().col_value
+    np.fromiter(columns, dtype=float, count=len(columns))  # the sweep reads its plan so
+    return raw.getInfo().objective_function_value
+
+
+def lockstep(instance, parameters, points) -> dict[str, float]:
+    """8. our sweep and bare highspy in lockstep: scenario by scenario in one process, ours then
+    bare highspy's of the same LP (the changes read from our HiGHS after our run, untimed), so
+    that a loaded machine's changing share weighs on both alike within each scenario; CPU time
+    of each side. Ours counts its build and first solve, bare highspy its first solve (its
+    `passModel` not), as in 2."""
+    method = instance.scenario.solver.method
+    runner = ScenarioRunner(instance, parameters)
+    raw, previous = None, None
+    ours = {"total": 0.0, "first": 0.0}
+    bare = {"total": 0.0, "first": 0.0}
+    worst = 0.0
+    for k, (sid, point) in enumerate(points):
+        cpu = time.process_time()
+        record = runner.run(sid, point)
+        spent = time.process_time() - cpu
+        require(record["status"] == "optimal", f"lockstep: scenario {sid} {record['status']}")
+        built = next(iter(runner._models.values()))
+        lp = snapshot(built.opt._solver_model)
+        if raw is None:
+            raw = new_bare(instance, built.opt._solver_model.getLp())
+            change = lp_changes(lp, lp)
+        else:
+            change = lp_changes(previous, lp)
+        previous = lp
+        cpu = time.process_time()
+        objective = bare_step(raw, change, built.last_method, method)
+        bare_spent = time.process_time() - cpu
+        worst = max(worst, abs(objective - record["objective"]) / max(1.0, abs(record["objective"])))
+        for side, seconds in ((ours, spent), (bare, bare_spent)):
+            side["total"] += seconds
+            if k == 0:
+                side["first"] = seconds
+    require(worst <= OBJECTIVE_TOLERANCE, f"lockstep: bare highspy's objectives differ from the sweep's: {worst:.1e}")
+    return {"ls_ours_cpu": ours["total"], "ls_ours_first_cpu": ours["first"], "ls_bare_cpu": bare["total"],
+            "ls_bare_first_cpu": bare["first"], "ls_objective_gap": worst}
 
 
 def bare_replay(instance, parameters, points, records, persistent_s: float, persistent_cpu: float,
@@ -388,6 +451,13 @@ def report(name: str, r: dict[str, float]) -> None:
               f"ours with HiGHS's callbacks in every run {r['il_callbacks_cpu']:.2f} s, bare highspy "
               f"{r['il_bare_cpu']:.2f} s: bare / ours {r['il_bare_cpu'] / r['il_ours_cpu']:.3f} (with the callbacks "
               f"{r['il_bare_cpu'] / r['il_callbacks_cpu']:.3f})")
+    if "ls_ours_cpu" in r:
+        ours_re, bare_re = r["ls_ours_cpu"] - r["ls_ours_first_cpu"], r["ls_bare_cpu"] - r["ls_bare_first_cpu"]
+        print(f"  8. in lockstep, scenario by scenario, CPU time: ours {r['ls_ours_cpu']:.2f} s (build and first solve "
+              f"{r['ls_ours_first_cpu']:.2f}), bare highspy {r['ls_bare_cpu']:.2f} s (first solve "
+              f"{r['ls_bare_first_cpu']:.2f}): throughput ratio {r['ls_bare_cpu'] / r['ls_ours_cpu']:.3f} (target >= 0.9); "
+              f"re-solves alone {bare_re:.2f} s / {ours_re:.2f} s: {bare_re / ours_re if ours_re > 0 else float('nan'):.3f}; "
+              f"largest objective difference {r['ls_objective_gap']:.1e}")
     if "first_ratio" in r:
         print(f"  3. build + first solve: Pyomo {r['pyomo_first_s']:.2f} s vs highspy {r['highspy_first_s']:.2f} s: "
           f"{r['first_ratio']:.2f}x, CPU time {r['first_cpu_ratio']:.2f}x (target <= 2x; <= 1.5x at 800 counties)")

@@ -290,6 +290,45 @@ def test_a_kept_model_gives_bit_for_bit_the_records_of_a_model_just_built():
     _same_records(reused, built)
 
 
+def test_a_model_moved_into_a_highs_given_it_whole_gives_bit_for_bit_the_records(monkeypatch):
+    """Once loaded, a sweep's model goes into a new Highs given the LP whole (`passModel`), as
+    bare highspy is given it, instead of staying in the Highs Pyomo's interface built row by
+    row: the same LP, the same first basis and simplex paths, so the same records to the bit
+    (benchmarks/README.md, issue 24). The moved Params still reach HiGHS: a design that moves
+    the budgets and every instrument's leverage, solved with and without the move."""
+    import numpy as np
+
+    from optimizer import load_instance
+    from optimizer.studies import sweep as sweep_module
+    from optimizer.studies.study import design_points
+    from optimizer.studies.sweep import ScenarioRunner, _points
+
+    relaxed = load_instance("ewppt-2010", **{"scenario.model": "lp"})
+    base = relaxed.scenario.proportion.provincial
+    study = Study.model_validate({"study": {"design": "grid"}, "parameter": [
+        {"path": "proportion.provincial", "values": [round(0.8 * base, 9), round(1.2 * base, 9)]},
+        {"path": "instruments.*.leverage", "values": [0.5, 0.8, 1.1, 1.4], "mode": "factor"}]})
+    parameters = resolve_parameters(study, relaxed)
+    items = list(_points(design_points(study, parameters, relaxed), set()))
+    moved = ScenarioRunner(relaxed, parameters)
+    records = pd.DataFrame([moved.run(*item) for item in items])
+    built = next(iter(moved._models.values()))
+    highs = built.opt._solver_model
+    assert all(getattr(helper, "highs", highs) is highs for helpers in built.opt._mutable_helpers.values()
+               for helper in helpers)
+    with monkeypatch.context() as patch:
+        patch.setattr(sweep_module._BuiltModel, "_into_new_highs", lambda self: False)
+        kept = ScenarioRunner(relaxed, parameters)
+        unmoved = pd.DataFrame([kept.run(*item) for item in items])
+        lp, other = highs.getLp(), next(iter(kept._models.values())).opt._solver_model.getLp()
+    assert (records["status"] == "optimal").all()
+    _same_records(records, unmoved)
+    for name in ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_"):
+        assert np.array_equal(getattr(lp, name), getattr(other, name)), name
+    for name in ("start_", "index_", "value_"):
+        assert np.array_equal(getattr(lp.a_matrix_, name), getattr(other.a_matrix_, name)), name
+
+
 def test_local_workers_give_bit_for_bit_the_records_of_one_model_per_slice():
     """Two local workers (the parent and one child process) solve the design in two contiguous
     slices, each from a model of its own built for it: the records are exactly those of two

@@ -183,9 +183,11 @@ class _BuiltModel:
         updates.update_parameters = True
         with PauseGC():
             _loaded(self.opt, m)  # HiGHS holds the model from here on (the first solve does not load it again)
+            self._into_new_highs()  # given whole: its simplex runs faster than in the Highs built row by row
             # every later change of a Param reaches HiGHS through the bulk updates, the first solve's too
             self.selective: _SelectiveUpdates | None = _SelectiveUpdates.attach(self.opt)
-        self.base = {(p.param, i): pyo.value(_param(m, p.param, i)) for p in parameters for i in p.indices}
+        self._param_data: dict[tuple, Any] = {}  # (param, index) -> its ParamData, found once (_data)
+        self.base = {(p.param, i): pyo.value(self._data((p.param, i))) for p in parameters for i in p.indices}
         self.current = dict(self.base)
         self.changed: set[int] = set()  # ids of ParamData moved since the last solve
         self.budgets_moved = False  # since the last solve: every donor's budget row moved
@@ -198,6 +200,7 @@ class _BuiltModel:
         effect_index = {key: n for n, key in enumerate(sets.effect_keys)}
         self.flow_effect = np.array([effect_index.get((f[1], f[2]), -1) for f in sets.flows], dtype=int)
         self.has_effect = self.flow_effect >= 0
+        self.paid_effect = self.flow_effect[self.has_effect]  # the effect row of each flow that has one
         self.flow_instrument = np.array([sets.instruments.index(f[2]) for f in sets.flows], dtype=int)
         self.flow_year = np.array([f[3] for f in sets.flows], dtype=int)
         self.flow_lag = np.array([sets.lag[f[2]] for f in sets.flows], dtype=int)
@@ -220,6 +223,7 @@ class _BuiltModel:
         self.project_lag = np.array([sets.lag[sets.project_of[q][1]] for q in sets.projects], dtype=int)
         # KPI inputs as arrays; those a study moves are re-read after each change
         self.moving = {p.param for p in parameters}
+        self._array_data: dict[str, list] = {}  # name -> the Param's entries in `_read`'s order, found once
         self.arrays = {name: self._read(name) for name in ("width", "people_per_million", "poor_population",
                                                            "leverage")}
         # `_people`'s rows (each plan year, then the plan as the objective counts it) laid end to end
@@ -230,11 +234,22 @@ class _BuiltModel:
         self._weights_for: float | None = None
 
     def _read(self, name: str) -> np.ndarray:
-        m = self.model
-        index = {"width": m.index_sets.segments, "people_per_million": m.index_sets.segments,
-                 "poor_population": m.index_sets.recipients, "leverage": m.index_sets.instruments}[name]
-        component = m.component(name)
-        return np.array([pyo.value(component[i]) for i in index], dtype=float)
+        entries = self._array_data.get(name)
+        if entries is None:
+            m = self.model
+            index = {"width": m.index_sets.segments, "people_per_million": m.index_sets.segments,
+                     "poor_population": m.index_sets.recipients, "leverage": m.index_sets.instruments}[name]
+            component = m.component(name)
+            entries = self._array_data[name] = [component[i] for i in index]  # ParamData, or numbers
+        return np.array([pyo.value(e) for e in entries], dtype=float)
+
+    def _data(self, key: tuple):
+        """The ParamData of (param, index) (looked up in the model once: a Pyomo lookup per
+        moved value was a tenth of a millisecond per point on ewppt-2010)."""
+        data = self._param_data.get(key)
+        if data is None:
+            data = self._param_data[key] = _param(self.model, *key)
+        return data
 
     def apply(self, point: dict[str, Any]) -> None:
         """Set the Params of a design point, compounding from the built values."""
@@ -247,7 +262,7 @@ class _BuiltModel:
         moved = set()  # the Params whose values this point changes
         for key, value in values.items():
             if value != self.current[key]:
-                data = _param(self.model, *key)
+                data = self._data(key)
                 data.set_value(value)
                 self.changed.add(id(data))
                 moved.add(key[0])
@@ -329,30 +344,39 @@ class _BuiltModel:
         """Make the next solve the one a model just built would run: from scratch by the
         scenario's method, in a HiGHS that has solved nothing yet. (`clearSolver` is not
         enough: HiGHS keeps more than the basis between solves, and warm re-solves from the
-        same basis then took other paths.) The LP as it stands goes into a new Highs, and
-        Pyomo's interface is pointed at it; without the interface's internals (pyomo 6.10)
-        Pyomo loads the model again. The Params keep the last study's values; `apply` moves
-        them from there, as from the built ones."""
+        same basis then took other paths.) The LP as it stands goes into a new Highs
+        (`_into_new_highs`); without the interface's internals (pyomo 6.10) Pyomo loads the
+        model again. The Params keep the last study's values; `apply` moves them from there,
+        as from the built ones."""
+        self.solved, self.direct = False, None
+        if getattr(self.opt, "_solver_model", None) is None:  # never solved: nothing to forget
+            return
+        if not self._into_new_highs():
+            with quiet():  # HiGHS's notices
+                self.opt.set_instance(self.model)
+            self.selective = None  # its helpers were the old interface's
 
+    def _into_new_highs(self) -> bool:
+        """Move the LP HiGHS holds into a new Highs given it whole (`passModel`), and point
+        Pyomo's interface and its update helpers at it; False (nothing done) without the
+        interface's internals (pyomo 6.9, 6.10).
+
+        Done once the model is loaded, too: Pyomo's interface builds its Highs row by row
+        (`addVars`, `addRows`), and at 800 counties that Highs ran the same warm re-solves, the
+        same simplex iterations from the same bases, in about a fifth more CPU time than a Highs
+        given the same LP whole, as bare highspy is (benchmarks/README.md, issue 24)."""
         import highspy
 
         opt = self.opt
-        old = getattr(opt, "_solver_model", None)
-        self.solved, self.direct = False, None
-        if old is None:  # never solved: nothing to forget
-            return
+        old = opt._solver_model
         try:
             objective = opt._mutable_objective
             helpers = [h for hs in opt._mutable_helpers.values() for h in hs]
             helpers += [h for _, h in opt._mutable_bounds.values()]
             helpers += [objective, objective.constant, *objective.linear_coefs]
         except AttributeError:
-            helpers = None
+            return False
         with quiet():  # HiGHS's notices
-            if helpers is None:
-                opt.set_instance(self.model)
-                self.selective = None  # its helpers were the old interface's
-                return
             fresh = highspy.Highs()
             fresh.passModel(old.getLp())
         for helper in helpers:
@@ -362,6 +386,8 @@ class _BuiltModel:
         opt._sol = None
         if opt._last_results_object is not None:
             opt._last_results_object.solution_loader.invalidate()
+        progress.watch(fresh)  # the first solve's progress notes, as _loaded gave the old one
+        return True
 
     def _resolve(self):
         """One LP solve of the current scenario, by the method measured fastest
@@ -483,8 +509,7 @@ class _BuiltModel:
         poor = self.arrays["poor_population"]
         rows, count = flow_weights.shape[0], len(m.index_sets.effect_keys)
         paid = aid[self.has_effect]
-        effect = self.flow_effect[self.has_effect]
-        totals = np.bincount(effect, weights=paid, minlength=count)
+        totals = np.bincount(self.paid_effect, weights=paid, minlength=count)
         counted = np.bincount(self.row_effect, weights=(flow_weights * paid).ravel(),
                               minlength=rows * count).reshape(rows, count)
         charge = self.fund_setup * opened
