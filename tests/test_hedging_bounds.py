@@ -1,0 +1,42 @@
+"""Progressive hedging's outer bounds, every one of them (optimizer/studies/outer_bound.py): the
+spoke keeps each Lagrangian bound it computes (the first at prices 0, then one at each of the
+hub's prices it read), and each must be at least the extensive form's optimum; the certified
+bound is the least of them, and the plan is within the gap of it (two MPI ranks on 127.0.0.1,
+tiny's three hand-made scenarios of tests/test_hedging.py).
+
+Tolerance: each bound is a sum of LP optima solved by HiGHS to its default tolerances (1e-7),
+compared with the extensive form's optimum to 1e-7 relative. The spoke computes its bounds while
+the hub iterates, so how many it computes depends on timing; every assertion holds whatever
+that number is.
+
+Skipped where no MPI or mpi-sppy is installed, unless EWPPT_REQUIRE_MPI is set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from optimizer import load_instance, robust
+from tests.conftest import INSTANCES
+from tests.test_hedging import HAVE_MPI, UNCERTAINTY
+
+pytestmark = pytest.mark.skipif(not HAVE_MPI, reason="no MPI (Debian's openmpi-bin) or mpi4py/mpi-sppy")
+
+
+def test_every_spoke_bound_is_above_the_extensive_form_optimum(tmp_path):
+    from optimizer.studies.hedging import hedge
+
+    path = tmp_path / "UNCERTAINTY.toml"
+    path.write_text(UNCERTAINTY, encoding="utf-8")
+    optimum = robust(load_instance(INSTANCES / "tiny"), path, risk="expected", worth=False).objective
+    gap = 1e-4
+    hedged = hedge(INSTANCES / "tiny", path, ranks=2, gap=gap)
+    assert hedged.status == "optimal", hedged.message
+    (bounds,) = hedged.spoke_bounds  # one spoke rank
+    assert len(bounds) >= 2  # prices 0, then the hub's at least once (its gap needs them)
+    for bound in bounds:
+        assert bound is not None and bound >= optimum * (1 - 1e-7), (bound, optimum)
+    # the certified bound is the least the spoke computed; the plan is within the gap of it
+    assert hedged.bound == pytest.approx(min(bounds), rel=1e-9)
+    assert hedged.expected >= (1 - gap) * hedged.bound
+    assert hedged.expected <= optimum * (1 + 1e-9)
