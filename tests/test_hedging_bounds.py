@@ -9,7 +9,7 @@ compared with the extensive form's optimum to 1e-7 relative. The spoke computes 
 the hub iterates, so how many it computes depends on timing; every assertion holds whatever
 that number is.
 
-Skipped where no MPI or mpi-sppy is installed, unless EWPPT_REQUIRE_MPI is set.
+The MPI test is skipped where no MPI or mpi-sppy is installed, unless EWPPT_REQUIRE_MPI is set.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from optimizer import load_instance, robust
 from tests.conftest import INSTANCES
 from tests.test_hedging import HAVE_MPI, UNCERTAINTY
 
-pytestmark = pytest.mark.skipif(not HAVE_MPI, reason="no MPI (Debian's openmpi-bin) or mpi4py/mpi-sppy")
 
 
+@pytest.mark.skipif(not HAVE_MPI, reason="no MPI (Debian's openmpi-bin) or mpi4py/mpi-sppy")
 def test_every_spoke_bound_is_above_the_extensive_form_optimum(tmp_path):
     from optimizer.studies.hedging import hedge
 
@@ -40,3 +40,14 @@ def test_every_spoke_bound_is_above_the_extensive_form_optimum(tmp_path):
     assert hedged.bound == pytest.approx(min(bounds), rel=1e-9)
     assert hedged.expected >= (1 - gap) * hedged.bound
     assert hedged.expected <= optimum * (1 + 1e-9)
+
+
+def test_the_command_and_the_library_share_the_default_rho():
+    import inspect
+
+    from optimizer.cli import hedge as command
+    from optimizer.studies.hedging import DEFAULT_RHO, hedge, run_ranks
+
+    assert inspect.signature(command).parameters["rho"].default == DEFAULT_RHO
+    assert inspect.signature(hedge).parameters["rho"].default == DEFAULT_RHO
+    assert inspect.signature(run_ranks).parameters["rho"].default == DEFAULT_RHO

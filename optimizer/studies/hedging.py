@@ -64,7 +64,10 @@ import pandas as pd
 
 from optimizer.data.errors import InvalidInstance, Problem
 
-DEFAULT_RHO = 1.0  # people per million yuan squared: the proximal weight (measured in benchmarks/README.md)
+# people per million yuan squared: the proximal weight. At 1 the first prices overshoot (every Lagrangian bound
+# is worse than the wait-and-see one for six iterations); 0.25 certified ewppt-2010 with 10 scenarios in 8
+# iterations against 22 (benchmarks/README.md, bench_hedging.py, "Fewer and cheaper iterations")
+DEFAULT_RHO = 0.25
 DEFAULT_ITERATIONS = 200
 DEFAULT_GAP = 2e-3  # relative: the plan lifts at least 99.8% of the optimum in expectation (the effects move by 30%)
 PROXIMAL_TOLERANCE = 0.1  # million yuan: how close the tangent cuts of the linearized proximal term lie
