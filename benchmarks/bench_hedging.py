@@ -19,7 +19,8 @@ earlier ones'); then, solve loop by solve loop, how far each run's expected scen
 and xbar are from the first run's.
 
 `--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
-default gap), once per scenario solve named: wall and processor seconds, iterations, the
+default gap), once per scenario solve named and per `--rhos` value (default: hedging's
+DEFAULT_RHO): wall and processor seconds, the load average before and after, iterations, the
 certified gap, and every rank's peak memory.
 """
 
