@@ -3,6 +3,7 @@
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --iterations 5
     python benchmarks/bench_hedging.py GENERATED_FOLDER --scenarios 2 --iterations 2
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct pyomo
+    python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct --rhos 1 0.25
 
 Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
@@ -18,7 +19,8 @@ later run adds to the earlier ones'; `peak MB` is the process's so far); then, s
 and xbar are from the first run's.
 
 `--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
-default gap), once per scenario solve named: wall and processor seconds, iterations, the
+default gap), once per scenario solve named and per `--rhos` value (default: hedging's
+DEFAULT_RHO): wall and processor seconds, the load average before and after, iterations, the
 certified gap, and every rank's peak memory.
 """
 
@@ -103,30 +105,38 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
                 peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def end_to_end(instance: str, scenarios: int, solves: list[str]) -> None:
-    """hedge(...) on 2 ranks at the default gap, wall and processor seconds, peak memory per rank."""
+def end_to_end(instance: str, scenarios: int, solves: list[str], rhos: list[float] | None = None) -> None:
+    """hedge(...) on 2 ranks at the default gap, once per scenario solve and rho (one after the
+    other): wall and processor seconds, peak memory per rank, and the load average around each."""
+    import os
+
+    from optimizer.studies.hedging import DEFAULT_RHO
     from bench_robust import lp_copy, write_uncertainty
 
     from optimizer.studies.hedging import hedge
 
     folder = instance if Path(instance).exists() else str(ROOT / "instances" / instance)
-    print("| scenario solves | wall s | iterations | certified gap | plan (expected objective) | bound "
-          "| cpu s: hub, spoke | peak MB: hub, spoke |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| scenario solves | rho | wall s | load average | iterations | certified gap | plan (expected objective) "
+          "| bound | cpu s: hub, spoke | peak MB: hub, spoke |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as scratch:
         lp = lp_copy(folder, Path(scratch))
         uncertainty = write_uncertainty(scenarios, Path(scratch))
         for solve in solves:
-            started = time.perf_counter()
-            result = hedge(str(lp), uncertainty, ranks=2, solve=solve, timeout=7200)
-            wall = time.perf_counter() - started
-            if result.status not in ("optimal", "iteration_limit"):
-                print(f"| {solve} | {wall:.1f} | failed: {result.status} {result.message} |", flush=True)
-                continue
-            cpu = ", ".join(f"{c:.1f}" for c in result.cpu_s)
-            peak = ", ".join(f"{m:,.0f}" for m in result.peak_mb)
-            print(f"| {solve} | {wall:.1f} | {result.iterations} | {result.gap:.3%} | {result.expected:,.3f} "
-                  f"| {result.bound:,.3f} | {cpu} | {peak} |", flush=True)
+            for rho in rhos or [DEFAULT_RHO]:
+                load = os.getloadavg()[0]
+                started = time.perf_counter()
+                result = hedge(str(lp), uncertainty, ranks=2, solve=solve, rho=rho, timeout=7200)
+                wall = time.perf_counter() - started
+                load = f"{load:.1f} to {os.getloadavg()[0]:.1f}"
+                if result.status not in ("optimal", "iteration_limit"):
+                    print(f"| {solve} | {rho:g} | {wall:.1f} | {load} | failed: {result.status} {result.message} |",
+                          flush=True)
+                    continue
+                cpu = ", ".join(f"{c:.1f}" for c in result.cpu_s)
+                peak = ", ".join(f"{m:,.0f}" for m in result.peak_mb)
+                print(f"| {solve} | {rho:g} | {wall:.1f} | {load} | {result.iterations} | {result.gap:.3%} "
+                      f"| {result.expected:,.3f} | {result.bound:,.3f} | {cpu} | {peak} |", flush=True)
 
 
 def main() -> None:
@@ -148,9 +158,11 @@ def main() -> None:
     parser.add_argument("--save", metavar="JSON", help="also write every run's figures and its path (the expected "
                         "scenario objective and xbar, solve loop by solve loop) to this file, to compare runs of "
                         "two versions of the code")
+    parser.add_argument("--rhos", nargs="*", type=float,
+                        help="with --end-to-end: run once per rho given (default: hedging's DEFAULT_RHO)")
     args = parser.parse_args()
     if args.end_to_end is not None:
-        end_to_end(args.instance, args.scenarios, args.end_to_end or ["direct", "pyomo"])
+        end_to_end(args.instance, args.scenarios, args.end_to_end or ["direct", "pyomo"], args.rhos)
         return
     if args.smoke:
         args.instance, args.scenarios, args.iterations = "tiny", 3, 2

@@ -503,7 +503,7 @@ def hedge(
     gap: Annotated[float, typer.Option(help="Stop when the plan is certified within this relative gap of the "
                                             "best expected people lifted")] = 0.002,
     iterations: Annotated[int, typer.Option(help="Progressive hedging's iteration limit")] = 200,
-    rho: Annotated[float, typer.Option(help="Proximal weight, people per million yuan squared")] = 1.0,
+    rho: Annotated[float, typer.Option(help="Proximal weight, people per million yuan squared")] = 0.5,
     hosts: Annotated[str, typer.Option(help="MPI hosts for the ranks, comma-separated (HOST or HOST:SLOTS)")] = "127.0.0.1",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Result folder",
                                                     show_default="results/<instance>-hedge")] = None,

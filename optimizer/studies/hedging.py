@@ -67,7 +67,11 @@ import pandas as pd
 
 from optimizer.data.errors import InvalidInstance, Problem
 
-DEFAULT_RHO = 1.0  # people per million yuan squared: the proximal weight (measured in benchmarks/README.md)
+# people per million yuan squared: the proximal weight. At 1 the first prices overshoot (on ewppt-2010 with 10
+# scenarios every Lagrangian bound is worse than the wait-and-see one for six iterations, 22 iterations to 0.2%);
+# 0.5 took 9 there, and 42 against 45 on 30 generated counties with 4 scenarios, where 0.25 (8 on ewppt-2010)
+# took 63 (benchmarks/README.md, bench_hedging.py, "Fewer and cheaper iterations")
+DEFAULT_RHO = 0.5
 DEFAULT_ITERATIONS = 200
 DEFAULT_GAP = 2e-3  # relative: the plan lifts at least 99.8% of the optimum in expectation (the effects move by 30%)
 PROXIMAL_TOLERANCE = 0.1  # million yuan: how close the tangent cuts of the linearized proximal term lie
@@ -89,6 +93,8 @@ class HedgingResult:
     peak_mb: list = field(default_factory=list)  # every rank's peak resident memory, MB (rank order)
     where: list = field(default_factory=list)  # every rank's host name and network namespace (rank order)
     cpu_s: list = field(default_factory=list)  # every rank's processor seconds (rank order)
+    # per spoke rank, every outer bound it computed at the hub's prices (optimizer/studies/outer_bound.py)
+    spoke_bounds: list = field(default_factory=list)
 
     @property
     def gap(self) -> float:
@@ -241,24 +247,12 @@ def _closed_form_ph(direct: bool = True, solve: str = "direct"):
     return ClosedFormPH
 
 
-SPOKE_POLL_SECONDS = 0.005  # the spoke's pause between looks for the hub's next prices
-
-
 def _lagrangian_spoke_class():
-    """mpi-sppy's Lagrangian spoke, pausing between its looks for new prices: mpi-sppy's spoke
-    polls its MPI window in a busy loop, which takes a whole core from the hub (or from anything
-    else) whenever the ranks share cores; a pause of 5 ms is nothing against a hub iteration of
-    seconds."""
-    import time
+    """mpi-sppy's Lagrangian spoke, pausing between its looks for new prices and keeping every
+    bound it computes (optimizer/studies/outer_bound.py)."""
+    from optimizer.studies.outer_bound import lagrangian_spoke_class
 
-    from mpisppy.cylinders.lagrangian_bounder import LagrangianOuterBound
-
-    class PatientLagrangian(LagrangianOuterBound):
-        def do_while_waiting_for_new_Ws(self, *args, **kwargs):
-            super().do_while_waiting_for_new_Ws(*args, **kwargs)
-            time.sleep(SPOKE_POLL_SECONDS)
-
-    return PatientLagrangian
+    return lagrangian_spoke_class()
 
 
 def _lagrangian_opt(solve: str = "direct"):
@@ -327,6 +321,7 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     where = MPI.COMM_WORLD.gather(_where(), root=0)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s = MPI.COMM_WORLD.gather(usage.ru_utime + usage.ru_stime, root=0)
+    spoke_bounds = MPI.COMM_WORLD.gather(None if wheel.on_hub() else getattr(wheel.spcomm, "bounds", None), root=0)
     if not wheel.on_hub() or wheel.cylinder_rank != 0:
         return
     opt = wheel.spcomm.opt
@@ -342,7 +337,8 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     record = {"expected": float(extension.best_expected), "bound": -float(wheel.BestOuterBound),
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
               "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "cpu_s": cpu_s, "where": where,
-              "projection": projection, "solve": solve}
+              "projection": projection, "solve": solve,
+              "spoke_bounds": [b for b in (spoke_bounds or []) if b is not None]}
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
@@ -439,7 +435,9 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     hedged = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
                            record["expected"], record["bound"], record["iterations"], record["ranks"],
                            timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []),
-                           where=record.get("where", []), cpu_s=record.get("cpu_s", []))
+                           where=record.get("where", []), cpu_s=record.get("cpu_s", []),
+                           spoke_bounds=[[None if b is None else -b for b in bounds]
+                                         for bounds in record.get("spoke_bounds", [])])
     from optimizer.solving.recheck import recheck
     from optimizer.studies.robust import evaluate_plan
 
