@@ -102,14 +102,14 @@ def solve_mip(opt, model: pyo.ConcreteModel, scenario: Scenario, run) -> tuple[M
     def left() -> float | None:
         return None if limit is None else max(deadline - time.perf_counter(), 0.01)
 
-    # the long curves' vertex weights as needed (optimizer/solving/columns.py: the same LP optimum)
-    weights = Weights.of(opt, model)
-
     def lp(**options):
         return run(opt, model, scenario, relaxation=True, **options)
 
     # no crossover: the bound and the relaxed decisions need no vertex (saves about a third)
     with progress.stage("MIP: solving the LP relaxation"):
+        # the long curves' vertex weights as needed (optimizer/solving/columns.py: the same LP
+        # optimum); loads the model into HiGHS first, a stage within this one
+        weights = Weights.of(opt, model)
         status, raw = weights.solve(lp, certify=False, time_left=left, run_crossover="off")
     if status in ("infeasible", "time_limit"):  # no relaxed plan, so no plan at all
         return MipOutcome(status=status, termination=raw.termination_condition.name), []
