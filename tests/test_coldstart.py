@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_direct import HAVE_MPISPPY, _highs_thread_pool_released, _kwargs, _options, case  # noqa: F401
+from tests.test_direct import HAVE_MPISPPY, _highs_thread_pool_released, _hub, _kwargs, _options, case  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not HAVE_MPISPPY, reason="mpi4py/mpi-sppy not installed")
 
@@ -42,19 +42,8 @@ def _methods(opt) -> dict:
 
 
 def _hub_loops(case, solve: str, iterations: int = 2):
-    from optimizer.studies.hedging import _closed_form_ph, scenario_creator
-
-    names, kwargs = _kwargs(case)
-    loops = []
-
-    class Recorded(_closed_form_ph(solve=solve)):
-        def solve_loop(self, *args, **kw):
-            super().solve_loop(*args, **kw)
-            loops.append((_objectives(self), _methods(self)))
-
-    ph = Recorded(_options(iterations), names, scenario_creator, scenario_creator_kwargs=kwargs)
-    ph.ph_main()
-    return ph, loops
+    """The hub's run and, after every solve loop, each scenario's objective and methods."""
+    return _hub(case, solve, iterations, snapshot=lambda ph: (_objectives(ph), _methods(ph)))
 
 
 def test_hub_iteration_0_by_interior_point_reaches_the_same_optima(case, all_large):
@@ -65,7 +54,7 @@ def test_hub_iteration_0_by_interior_point_reaches_the_same_optima(case, all_lar
     # the scenario models were loaded in bulk
     assert {type(s._solver_plugin).__name__ for s in ours.local_scenarios.values()} == {"LegacyBulkHighs"}
     (zero, zero_methods), (one, one_methods) = ours_loops[0], ours_loops[1]
-    (zero_p, zero_p_methods), (one_p, _) = theirs_loops[0], theirs_loops[1]
+    zero_p, zero_p_methods = theirs_loops[0]
     # iteration 0: the same optimum of every scenario's own objective, by interior point here
     assert zero.keys() == zero_p.keys()
     for k in zero:

@@ -102,7 +102,8 @@ def _kwargs(case) -> tuple[list[str], dict]:
                    "objective": load_instance(instance_path).scenario.objective}
 
 
-def _hub(case, solve: str, iterations: int = 4):
+def _hub(case, solve: str, iterations: int = 4, snapshot=_snapshot):
+    """The hub's PH run for `iterations`, and `snapshot(ph)` after every solve loop."""
     from optimizer.studies.hedging import _closed_form_ph, scenario_creator
 
     names, kwargs = _kwargs(case)
@@ -111,7 +112,7 @@ def _hub(case, solve: str, iterations: int = 4):
     class Recorded(_closed_form_ph(solve=solve)):
         def solve_loop(self, *args, **kw):
             super().solve_loop(*args, **kw)
-            loops.append(_snapshot(self))
+            loops.append(snapshot(self))
 
     ph = Recorded(_options(iterations), names, scenario_creator, scenario_creator_kwargs=kwargs)
     ph.ph_main()
