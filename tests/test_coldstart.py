@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_direct import HAVE_MPISPPY, _highs_thread_pool_released, _hub, _kwargs, _options, case  # noqa: F401
+from tests.test_direct import HAVE_MPISPPY, _highs_thread_pool_released, _hub, _spoke_rounds, case  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not HAVE_MPISPPY, reason="mpi4py/mpi-sppy not installed")
 
@@ -79,32 +79,16 @@ def test_spoke_first_round_by_interior_point_reaches_the_same_bound(case, all_la
     round starts from their bases by the simplex method."""
     from mpisppy.phbase import PHBase
 
-    from optimizer.studies.hedging import _lagrangian_opt, scenario_creator
+    from optimizer.studies.hedging import _lagrangian_opt
 
-    names, kwargs = _kwargs(case)
-    rounds = {}
-    for solve, base in (("direct", _lagrangian_opt("direct")), ("pyomo", PHBase)):
-        opt = base(_options(1), names, scenario_creator, scenario_creator_kwargs=kwargs)
-        opt.PH_Prep(attach_prox=False, defer_attach=False)
-        opt._reenable_W()
-        opt._create_solvers()
-        rng = np.random.default_rng(7)
-        found = []
-        for _ in range(2):
-            prices = rng.normal(0, 5, (len(names), len(next(iter(opt.local_scenarios.values()))._mpisppy_model.W)))
-            prices -= prices.mean(axis=0)
-            for row, s in zip(prices, opt.local_scenarios.values()):
-                for p, value in zip(s._mpisppy_model.W.values(), row):
-                    p._value = float(value)
-            opt.solve_loop(solver_options={}, need_solution=True)
-            found.append((_objectives(opt), opt.Ebound(), _methods(opt)))
-        rounds[solve] = found
-    for (ours, bound, methods), (theirs, bound_p, _) in zip(rounds["direct"], rounds["pyomo"]):
+    rounds = {solve: _spoke_rounds(case, base, 2, snapshot=lambda opt: (_objectives(opt), _methods(opt)))[1]
+              for solve, base in (("direct", _lagrangian_opt("direct")), ("pyomo", PHBase))}
+    for ((ours, _), bound), ((theirs, _), bound_p) in zip(rounds["direct"], rounds["pyomo"]):
         assert bound == pytest.approx(bound_p, rel=1e-9, abs=1e-7)
         for k in ours:
             assert ours[k] == pytest.approx(theirs[k], rel=1e-9, abs=1e-7), k
-    assert all(ipm > 0 for ipm, _ in rounds["direct"][0][2].values())
-    assert all(ipm == 0 for ipm, _ in rounds["direct"][1][2].values())
+    assert all(ipm > 0 for ipm, _ in rounds["direct"][0][0][1].values())
+    assert all(ipm == 0 for ipm, _ in rounds["direct"][1][0][1].values())
 
 
 def test_below_the_threshold_every_solve_is_highs_default(case):

@@ -152,31 +152,38 @@ def test_hub_solves_straight_with_highs_as_through_pyomo(case):
     assert direct.Eobjective() == pytest.approx(pyomo.Eobjective(), rel=1e-9, abs=1e-9)
 
 
-def test_spoke_solves_straight_with_highs_as_through_pyomo(case):
-    """The Lagrangian spoke's PHBase: W switched on, no proximal term; two rounds of prices."""
-    from mpisppy.phbase import PHBase
-
-    from optimizer.studies.direct import direct_solve_class
+def _spoke_rounds(case, base, rounds: int, snapshot=_snapshot):
+    """The Lagrangian spoke's PHBase (`base`): W switched on, no proximal term; `rounds` rounds
+    of random prices summing to zero over the scenarios, as the hub's do. Returns the opt and,
+    per round, (snapshot(opt), its expected bound)."""
     from optimizer.studies.hedging import scenario_creator
 
     names, kwargs = _kwargs(case)
-    rounds = {}
-    for solve, base in (("direct", direct_solve_class(PHBase)), ("pyomo", PHBase)):
-        opt = base(_options(1), names, scenario_creator, scenario_creator_kwargs=kwargs)
-        opt.PH_Prep(attach_prox=False, defer_attach=False)
-        opt._reenable_W()
-        opt._create_solvers()
-        rng = np.random.default_rng(7)
-        snapshots = []
-        for _ in range(3):  # prices summing to zero over the scenarios, as the hub's do
-            prices = rng.normal(0, 5, (len(names), len(next(iter(opt.local_scenarios.values()))._mpisppy_model.W)))
-            prices -= prices.mean(axis=0)
-            for row, s in zip(prices, opt.local_scenarios.values()):
-                for p, value in zip(s._mpisppy_model.W.values(), row):
-                    p._value = float(value)
-            opt.solve_loop(solver_options={}, need_solution=True)
-            snapshots.append((_snapshot(opt), opt.Ebound()))
-        rounds[solve] = (opt, snapshots)
+    opt = base(_options(1), names, scenario_creator, scenario_creator_kwargs=kwargs)
+    opt.PH_Prep(attach_prox=False, defer_attach=False)
+    opt._reenable_W()
+    opt._create_solvers()
+    rng = np.random.default_rng(7)
+    found = []
+    for _ in range(rounds):
+        prices = rng.normal(0, 5, (len(names), len(next(iter(opt.local_scenarios.values()))._mpisppy_model.W)))
+        prices -= prices.mean(axis=0)
+        for row, s in zip(prices, opt.local_scenarios.values()):
+            for p, value in zip(s._mpisppy_model.W.values(), row):
+                p._value = float(value)
+        opt.solve_loop(solver_options={}, need_solution=True)
+        found.append((snapshot(opt), opt.Ebound()))
+    return opt, found
+
+
+def test_spoke_solves_straight_with_highs_as_through_pyomo(case):
+    """The Lagrangian spoke's PHBase: W switched on, no proximal term; three rounds of prices."""
+    from mpisppy.phbase import PHBase
+
+    from optimizer.studies.direct import direct_solve_class
+
+    rounds = {solve: _spoke_rounds(case, base, 3)
+              for solve, base in (("direct", direct_solve_class(PHBase)), ("pyomo", PHBase))}
     (direct, ours), (_, theirs) = rounds["direct"], rounds["pyomo"]
     assert set(direct._direct) == set(direct.local_scenarios)  # all but the first round went straight
     for (a, bound_a), (b, bound_b) in zip(ours, theirs):
