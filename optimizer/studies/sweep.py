@@ -183,7 +183,7 @@ class _BuiltModel:
         updates.update_parameters = True
         with PauseGC():
             _loaded(self.opt, m)  # HiGHS holds the model from here on (the first solve does not load it again)
-            self._into_new_highs()  # given whole: its simplex runs faster than in the Highs built row by row
+            self._into_new_highs()  # given whole, as bare highspy's Highs is (the same kind of Highs on both sides)
             # every later change of a Param reaches HiGHS through the bulk updates, the first solve's too
             self.selective: _SelectiveUpdates | None = _SelectiveUpdates.attach(self.opt)
         self._param_data: dict[tuple, Any] = {}  # (param, index) -> its ParamData, found once (_data)
@@ -358,13 +358,14 @@ class _BuiltModel:
 
     def _into_new_highs(self) -> bool:
         """Move the LP HiGHS holds into a new Highs given it whole (`passModel`), and point
-        Pyomo's interface and its update helpers at it; False (nothing done) without the
-        interface's internals (pyomo 6.9, 6.10).
+        Pyomo's interface and its update helpers at it; False (nothing done) where the
+        interface's internals are not pyomo 6.9's or 6.10's.
 
         Done once the model is loaded, too: Pyomo's interface builds its Highs row by row
-        (`addVars`, `addRows`), and at 800 counties that Highs ran the same warm re-solves, the
-        same simplex iterations from the same bases, in about a fifth more CPU time than a Highs
-        given the same LP whole, as bare highspy is (benchmarks/README.md, issue 24)."""
+        (`addVars`, `addRows`), bare highspy's is given the LP whole; moved, both sides solve
+        in the same kind of Highs. The records are the same to the bit (tests/test_sweep.py);
+        a difference in speed was not measurable on the shared machine, where the same work
+        swung by a fifth from run to run (benchmarks/README.md, issue 24)."""
         import highspy
 
         opt = self.opt
