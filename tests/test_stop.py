@@ -190,6 +190,20 @@ def test_a_stop_highs_does_not_answer_with_no_plan_shown_keeps_none(ewppt, deaf)
         assert outcome.objective == shown[0]
 
 
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler for the test, as a script or notebook has it: a shell that
+    starts pytest in the background without job control hands it SIGINT ignored, and then no
+    Ctrl-C reaches the process at all (the tests below send one to themselves)."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture(scope="module")
 def ewppt_lp_matrix():
     """ewppt-2010's LP relaxation as HiGHS holds it (a study's model)."""
@@ -199,7 +213,7 @@ def ewppt_lp_matrix():
 
 
 @pytest.mark.parametrize("how", ["stop request", "Ctrl-C", "Ctrl-C seen by the watch thread"])
-def test_a_run_without_callbacks_stops_at_its_next_check(ewppt_lp_matrix, how):
+def test_a_run_without_callbacks_stops_at_its_next_check(ewppt_lp_matrix, how, python_sigint):
     """A study's warm re-solves run HiGHS without Python callbacks (`solving(callbacks=False)`),
     as bare highspy does: not one call at HiGHS's interrupt checks. A stop turns the checks back
     on, so the run stops at its next one. Deterministic: the stop is asked for from inside the
@@ -268,7 +282,7 @@ def test_a_run_without_callbacks_stops_at_its_next_check(ewppt_lp_matrix, how):
 
 
 @pytest.mark.parametrize("callbacks", [True, False])
-def test_ctrl_c_in_python_inside_a_run_leaves_no_stop_for_the_next_solve(callbacks):
+def test_ctrl_c_in_python_inside_a_run_leaves_no_stop_for_the_next_solve(callbacks, python_sigint):
     """In a script or notebook, Ctrl-C that lands while Python (not HiGHS) runs inside a solve's
     run raises KeyboardInterrupt there, and the script may carry on: the request is spent with
     it, so the next solve runs to its plan instead of stopping at once. Deterministic: the
