@@ -211,24 +211,17 @@ def cold_start_class(base, release: bool = True):
                 if solver_options else {}
             highs.setOptionValue("output_flag", False)
             run_highs(highs, options)
-            data = s._mpisppy_data
-            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                data.solution_available = False
-                if gripe:
-                    print(f"[{self._get_cylinder_name()}] Solve failed for scenario {s.name}: HiGHS status "
-                          f"{highs.modelStatusToString(highs.getModelStatus())}")
-            else:
+            objective = None
+            if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                 objective = highs.getInfo().objective_function_value
                 values = np.asarray(highs.getSolution().col_value)
                 for vid, column in plugin._pyomo_var_to_solver_var_map.items():
                     plugin._vars[vid][0].set_value(float(values[column]), skip_validation=True)
-                data.solution_available = True
-                data.outer_bound = data.inner_bound = objective
-                self._check_staleness(s)
-            if release:
-                data.lean_columns = plan_columns(s, plugin)
-                from optimizer.studies.direct import DirectScenario
+            from optimizer.studies.direct import DirectScenario, record_outcome
 
+            record_outcome(self, s, objective, highs, gripe)
+            if release:
+                s._mpisppy_data.lean_columns = plan_columns(s, plugin)
                 DirectScenario.release(plugin)
             if self.extensions is not None:
                 self.extobject.post_solve(s, None)

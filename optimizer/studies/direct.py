@@ -170,6 +170,22 @@ def _has_columns(plugin, s) -> bool:
     return all(id(v) in columns for v in identify_variables(_active_objective(s).expr, include_fixed=False))
 
 
+def record_outcome(opt, s, objective: float | None, highs, gripe: bool) -> None:
+    """What mpi-sppy's `solve_one` records of a scenario's solve made straight with HiGHS:
+    `objective` None for a solve that did not end optimal (said when `gripe`), else the
+    scenario's objective as both of its bounds."""
+    data = s._mpisppy_data
+    if objective is None:
+        data.solution_available = False
+        if gripe:
+            print(f"[{opt._get_cylinder_name()}] Solve failed for scenario {s.name}: HiGHS status "
+                  f"{highs.modelStatusToString(highs.getModelStatus())}")
+    else:
+        data.solution_available = True
+        data.outer_bound = data.inner_bound = objective
+        opt._check_staleness(s)
+
+
 def direct_solve_class(base, release: bool = True):
     """`base` (mpi-sppy's PH or PHBase, or a subclass) whose scenario solves go straight to
     HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere;
@@ -236,17 +252,7 @@ def direct_solve_class(base, release: bool = True):
                 self.extobject.pre_solve(s)
             options = sputils.translate_solver_options(solver_options, self.options.get("solver_name")) \
                 if solver_options else {}
-            objective = direct.solve(options)
-            if objective is None:
-                s._mpisppy_data.solution_available = False
-                if gripe:
-                    print(f"[{self._get_cylinder_name()}] Solve failed for scenario {s.name}: HiGHS status "
-                          f"{direct.highs.modelStatusToString(direct.highs.getModelStatus())}")
-            else:
-                s._mpisppy_data.solution_available = True
-                s._mpisppy_data.outer_bound = objective
-                s._mpisppy_data.inner_bound = objective
-                self._check_staleness(s)
+            record_outcome(self, s, direct.solve(options), direct.highs, gripe)
             if self.extensions is not None:
                 self.extobject.post_solve(s, None)
             return time.time() - started
