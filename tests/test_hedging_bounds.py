@@ -8,8 +8,8 @@ at rho 1).
 
 Tolerance: each bound is a sum of LP optima solved by HiGHS to its default tolerances (1e-7),
 compared with the extensive form's optimum to 1e-7 relative. The spoke computes its bounds while
-the hub iterates, so how many it computes depends on timing; every assertion holds whatever
-that number is.
+the hub iterates, so how many it computes depends on timing (at least the one at prices 0, which
+the spoke computes before it reads any); every assertion holds whatever that number is.
 
 The MPI test is skipped where no MPI or mpi-sppy is installed, unless EWPPT_REQUIRE_MPI is set.
 """
@@ -35,7 +35,9 @@ def test_every_spoke_bound_is_above_the_extensive_form_optimum(case, rho):
     hedged = hedge(instance_path, uncertainty_path, ranks=2, gap=gap, rho=DEFAULT_RHO if rho is None else rho)
     assert hedged.status == "optimal", hedged.message
     (bounds,) = hedged.spoke_bounds  # one spoke rank
-    assert len(bounds) >= 2  # prices 0, then the hub's at least once (its gap needs them)
+    # prices 0 always; the hub's prices as many times as the spoke read them before the hub's
+    # gap closed, which may be none (CI, 2026-12-07: 8 counties at rho 1 certified by the first)
+    assert len(bounds) >= 1
     for bound in bounds:
         assert bound is not None and bound >= optimum * (1 - 1e-7), (bound, optimum)
     # the certified bound is the least the spoke computed; the plan is within the gap of it
