@@ -102,14 +102,15 @@ def _kwargs(case) -> tuple[list[str], dict]:
                    "objective": load_instance(instance_path).scenario.objective}
 
 
-def _hub(case, solve: str, iterations: int = 4, snapshot=_snapshot):
-    """The hub's PH run for `iterations`, and `snapshot(ph)` after every solve loop."""
+def _hub(case, solve: str, iterations: int = 4, snapshot=_snapshot, base=None):
+    """The hub's PH run for `iterations`, and `snapshot(ph)` after every solve loop (`base`: the
+    class, else hedging's for `solve`)."""
     from optimizer.studies.hedging import _closed_form_ph, scenario_creator
 
     names, kwargs = _kwargs(case)
     loops = []
 
-    class Recorded(_closed_form_ph(solve=solve)):
+    class Recorded(base or _closed_form_ph(solve=solve)):
         def solve_loop(self, *args, **kw):
             super().solve_loop(*args, **kw)
             loops.append(snapshot(self))
@@ -189,3 +190,78 @@ def test_spoke_solves_straight_with_highs_as_through_pyomo(case):
     for (a, bound_a), (b, bound_b) in zip(ours, theirs):
         _assert_same(a, b)
         assert bound_a == pytest.approx(bound_b, rel=1e-9, abs=1e-9)
+
+
+def _ph_objective_built(s) -> bool:
+    """Whether mpi-sppy's PH objective is in the scenario's Pyomo model as expressions."""
+    from pyomo.core.expr.visitor import identify_mutable_parameters
+
+    from optimizer.studies.direct import _active_objective
+
+    model = s._mpisppy_model
+    return (model.component("WExpr") is not None or model.component("ProxExpr") is not None
+            or any(True for _ in identify_mutable_parameters(_active_objective(s).expr)))
+
+
+def _built(base):
+    """`base` (a class of direct.direct_solve_class) with mpi-sppy's own attach_PH_to_objective."""
+    return type(f"Built{base.__name__}", (base,), {"build_ph_objective": True})
+
+
+def test_hub_builds_no_ph_objective_and_takes_the_same_path(case):
+    """The hub's direct class prices W and the proximal term straight into HiGHS without mpi-sppy's
+    PH objective as Pyomo expressions (direct.OwnObjective): solve loop by solve loop the same as
+    the same class with the expressions built, and as mpi-sppy's own path."""
+    from optimizer.studies.hedging import _closed_form_ph
+
+    lean, lean_loops = _hub(case, "direct")
+    built, built_loops = _hub(case, "direct", base=_built(_closed_form_ph(solve="direct")))
+    _, pyomo_loops = _hub(case, "pyomo")
+    assert len(lean_loops) == len(built_loops) == len(pyomo_loops) == 5
+    for ours, built_ones, theirs in zip(lean_loops, built_loops, pyomo_loops):
+        _assert_same(ours, built_ones)
+        _assert_same(ours, theirs)
+    for k, s in lean.local_scenarios.items():
+        assert not _ph_objective_built(s) and s._mpisppy_data.own_objective.prox
+        assert _ph_objective_built(built.local_scenarios[k]) and not hasattr(built.local_scenarios[k]._mpisppy_data,
+                                                                              "own_objective")
+        # what the proximal cuts read is there: q a plan variable, a cut manager each, the same cuts
+        assert len(s._mpisppy_model.xsqvar) == len(s._mpisppy_data.nonant_indices)
+        assert [m.cut_index for m in s._mpisppy_data.xsqvar_prox_approx.values()] == \
+               [m.cut_index for m in built.local_scenarios[k]._mpisppy_data.xsqvar_prox_approx.values()]
+        assert s._mpisppy_data.nonant_cost_coeffs == built.local_scenarios[k]._mpisppy_data.nonant_cost_coeffs
+    assert float(lean.conv) == pytest.approx(float(built.conv), rel=1e-9, abs=1e-12)
+    # mpi-sppy's expected PH objective: the closed form against Pyomo's evaluation of the expressions
+    assert lean.Eobjective() == pytest.approx(built.Eobjective(), rel=1e-9, abs=1e-9)
+    lean._disable_prox()  # mpi-sppy's switches still reach it
+    built._disable_prox()
+    assert lean.Eobjective() == pytest.approx(built.Eobjective(), rel=1e-9, abs=1e-9)
+
+
+def test_spoke_builds_no_ph_objective_and_gives_the_same_bounds(case):
+    from optimizer.studies.hedging import _lagrangian_opt
+
+    lean, ours = _spoke_rounds(case, _lagrangian_opt("direct"), 3)
+    built, theirs = _spoke_rounds(case, _built(_lagrangian_opt("direct")), 3)
+    assert set(lean._direct) == set(lean.local_scenarios)
+    for (a, bound_a), (b, bound_b) in zip(ours, theirs):
+        _assert_same(a, b)
+        assert bound_a == pytest.approx(bound_b, rel=1e-9, abs=1e-9)
+    for k, s in lean.local_scenarios.items():
+        assert not _ph_objective_built(s) and not s._mpisppy_data.own_objective.prox
+        assert _ph_objective_built(built.local_scenarios[k])
+
+
+def test_the_ph_objective_is_built_where_a_solve_would_not_go_direct(case):
+    """A quadratic proximal term (not linearized) is solved by mpi-sppy through Pyomo: its PH
+    objective is built as mpi-sppy builds it."""
+    from optimizer.studies.hedging import _closed_form_ph, scenario_creator
+
+    names, kwargs = _kwargs(case)
+    for linearized in (True, False):
+        options = {**_options(1), "linearize_proximal_terms": linearized}
+        ph = _closed_form_ph(solve="direct")(options, names, scenario_creator, scenario_creator_kwargs=kwargs)
+        ph.PH_Prep(attach_prox=True, defer_attach=False)
+        for s in ph.local_scenarios.values():
+            assert _ph_objective_built(s) is not linearized
+            assert (getattr(s._mpisppy_data, "own_objective", None) is None) is not linearized

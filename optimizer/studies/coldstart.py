@@ -102,13 +102,11 @@ def plan_columns(s, plugin) -> dict:
     """{id(variable): HiGHS column} of the variables the scenario's solves read and price: the
     plan variables and the objective's own (Pyomo's interface's map, kept when it drops the
     rest: `lean_columns`)."""
-    from pyomo.core.expr.visitor import identify_variables
-
-    from optimizer.studies.direct import _active_objective
+    from optimizer.studies.direct import objective_variables
 
     columns = plugin._pyomo_var_to_solver_var_map
     kept = {id(v): columns[id(v)] for v in s._mpisppy_data.nonant_indices.values()}
-    for v in identify_variables(_active_objective(s).expr, include_fixed=False):
+    for v in objective_variables(s):
         kept[id(v)] = columns[id(v)]
     return kept
 
@@ -121,17 +119,20 @@ def objective_columns(s, plugin) -> dict:
     update would append them: in the order its walk of the objective meets them, continuous,
     within their bounds, cost 0 (the direct solves push every cost that is not the original
     objective's, optimizer/studies/direct.py)."""
+    from optimizer.studies.direct import objective_variables
+
     lean = getattr(s._mpisppy_data, "lean_columns", None)
     if lean is None:
         plugin.update()
+        columns = plugin._pyomo_var_to_solver_var_map
+        missing = [v for v in objective_variables(s) if id(v) not in columns]
+        if missing:  # the PH objective not built as expressions (direct.OwnObjective): no walk of Pyomo's finds them
+            plugin.add_variables(missing)
         return plugin._pyomo_var_to_solver_var_map
     import numpy as np
-    from pyomo.core.expr.visitor import identify_variables
-
-    from optimizer.studies.direct import _active_objective
 
     new = {}
-    for v in identify_variables(_active_objective(s).expr, include_fixed=False):
+    for v in objective_variables(s):
         if id(v) not in lean and id(v) not in new:
             if not v.is_continuous():
                 raise RuntimeError(f"{v.name}: a new whole variable in the objective after iteration 0")
@@ -183,11 +184,13 @@ def cold_start_class(base, release: bool = True):
         def solve_one(self, solver_options, k, s, dtiming=False, gripe=False, tee=False, verbose=False,
                       disable_pyomo_signal_handling=False, update_objective=True, need_solution=True,
                       warmstart=sputils.WarmstartStatus.FALSE):
+            from optimizer.studies.direct import attached
+
             plugin = s._solver_plugin
             applies = self._cold_applies(s, plugin)
             if applies and getattr(plugin, "_solver_model", None) is None:
                 plugin.set_instance(s)  # loaded here rather than by Pyomo's solve, so it can be let go after
-            if applies and s._mpisppy_model.component("WExpr") is None and not tee:
+            if applies and not attached(s) and not tee:
                 return self._iteration_0(solver_options, s, gripe)
             return super().solve_one(solver_options, k, s, dtiming=dtiming, gripe=gripe, tee=tee, verbose=verbose,
                                      disable_pyomo_signal_handling=disable_pyomo_signal_handling,

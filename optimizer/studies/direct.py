@@ -62,7 +62,8 @@ class DirectScenario:
         self.nonants = list(data.nonant_indices.values())
         self.model = model
         self.W = [model.W[k] for k in keys]
-        self.prox = model.component("ProxExpr") is not None
+        lean = getattr(data, "own_objective", None)
+        self.prox = lean.prox if lean is not None else model.component("ProxExpr") is not None
         self.xbars = [model.xbars[k] for k in keys] if self.prox else []
         self.rho = [model.rho[k] for k in keys] if self.prox else []
         self.squares = [model.xsqvar[k] for k in keys] if self.prox and prox_approx else []
@@ -71,23 +72,26 @@ class DirectScenario:
         self.cost_columns = np.array(x_columns + q_columns, dtype=np.int32)
         self.n = len(keys)
 
-        # the original objective: mpi-sppy's terms switched off for one standard representation
-        objective = _active_objective(s)
-        switches = [p for p in (model.component("W_on"), model.component("prox_on")) if p is not None]
-        kept = [p.value for p in switches]
-        try:
-            for p in switches:
-                p.value = 0
-            repn = generate_standard_repn(objective.expr, compute_values=True, quadratic=False)
-        finally:
-            for p, value in zip(switches, kept):
-                p.value = value
-        coefficients = {id(v): float(c) for v, c in zip(repn.linear_vars, repn.linear_coefs)}
-        self.constant = float(pyo.value(repn.constant))
+        if lean is not None:  # the scenario's own objective, read once when the PH terms were (not) attached
+            coefficients, self.constant, linear_vars = lean.coefficients, lean.constant, lean.variables
+        else:  # the original objective: mpi-sppy's terms switched off for one standard representation
+            objective = _active_objective(s)
+            switches = [p for p in (model.component("W_on"), model.component("prox_on")) if p is not None]
+            kept = [p.value for p in switches]
+            try:
+                for p in switches:
+                    p.value = 0
+                repn = generate_standard_repn(objective.expr, compute_values=True, quadratic=False)
+            finally:
+                for p, value in zip(switches, kept):
+                    p.value = value
+            coefficients = {id(v): float(c) for v, c in zip(repn.linear_vars, repn.linear_coefs)}
+            self.constant = float(pyo.value(repn.constant))
+            linear_vars = list(repn.linear_vars)
         self.base = np.array([coefficients.get(id(v), 0.0) for v in self.nonants + self.squares])
         # the objective's own variables (mpi-sppy's Eobjective evaluates the PH objective at the end)
         plan = {id(v) for v in self.nonants + self.squares}
-        self.others = [v for v in repn.linear_vars if id(v) not in plan]
+        self.others = [v for v in linear_vars if id(v) not in plan]
         self.loaded = self.nonants + self.squares + self.others
         self.loaded_columns = np.array([columns[id(v)] for v in self.loaded], dtype=np.int64)
         if len(q_columns) == self.n:  # the proximal cuts' columns by plan variable (optimizer/studies/proximal.py)
@@ -162,12 +166,84 @@ def _active_objective(s):
 def _has_columns(plugin, s) -> bool:
     """Whether HiGHS already has a column for every variable of the PH objective (else Pyomo's
     update adds them: mpi-sppy attaches W and the proximal term after iteration 0)."""
-    from pyomo.core.expr.visitor import identify_variables
-
     from optimizer.studies.coldstart import column_map
 
     columns = column_map(s, plugin)
-    return all(id(v) in columns for v in identify_variables(_active_objective(s).expr, include_fixed=False))
+    return all(id(v) in columns for v in objective_variables(s))
+
+
+class OwnObjective:
+    """A scenario's own objective, read once (its linear coefficients and constant), standing in
+    for mpi-sppy's PH objective as Pyomo expressions (`direct_solve_class`): which of W's term
+    (`duals`) and the proximal term (`prox`) progressive hedging prices into it."""
+
+    __slots__ = ("variables", "coefficients", "constant", "duals", "prox")
+
+    def __init__(self, objective, duals: bool, prox: bool):
+        import pyomo.environ as pyo
+        from pyomo.repn import generate_standard_repn
+
+        repn = generate_standard_repn(objective.expr, compute_values=True, quadratic=False)
+        if repn.nonlinear_expr is not None:
+            raise ValueError(f"{objective.name}: not linear")
+        self.variables = list(repn.linear_vars)
+        self.coefficients = {id(v): float(c) for v, c in zip(repn.linear_vars, repn.linear_coefs)}
+        self.constant = float(pyo.value(repn.constant))
+        self.duals, self.prox = duals, prox
+
+
+def attached(s) -> bool:
+    """Whether mpi-sppy's W (and proximal) terms are in the scenario's PH objective: as Pyomo
+    expressions (mpi-sppy's `attach_PH_to_objective`) or priced by the direct solves alone
+    (`direct_solve_class`). The hub attaches them after iteration 0, the Lagrangian spoke
+    before its first solve."""
+    return (getattr(s._mpisppy_data, "own_objective", None) is not None
+            or s._mpisppy_model.component("WExpr") is not None)
+
+
+def objective_variables(s):
+    """The variables of the scenario's PH objective (not fixed), in the order a walk of mpi-sppy's
+    expression meets them: its own objective's, then W's term's plan variables, then the
+    proximal term's q (one a plan variable, in the plan variables' order)."""
+    lean = getattr(s._mpisppy_data, "own_objective", None)
+    if lean is None:
+        from pyomo.core.expr.visitor import identify_variables
+
+        yield from identify_variables(_active_objective(s).expr, include_fixed=False)
+        return
+    seen = set()
+    squares = s._mpisppy_model.component("xsqvar") if lean.prox else None
+    plan = list(s._mpisppy_data.nonant_indices.items()) if lean.duals or lean.prox else []
+    for v in lean.variables + [v for _, v in plan] + ([squares[k] for k, _ in plan] if squares is not None else []):
+        if id(v) not in seen and not v.fixed:
+            seen.add(id(v))
+            yield v
+
+
+def ph_objective_value(s) -> float:
+    """mpi-sppy's PH objective of a scenario where it was not built (`direct_solve_class`) at the current values,
+    as `pyo.value` of its expression would give it: the scenario's own objective, plus W_on
+    sum_i W_i x_i, plus prox_on sum_i rho_i/2 (q_i - 2 xbar_i x_i + xbar_i^2) (q_i the
+    linearized square, x_i^2 where the proximal term is quadratic)."""
+    import pyomo.environ as pyo
+
+    from mpisppy.utils import sputils
+
+    lean = s._mpisppy_data.own_objective
+    model, plan = s._mpisppy_model, s._mpisppy_data.nonant_indices
+    value = float(pyo.value(sputils.find_active_objective(s)))
+    x = np.fromiter((v._value for v in plan.values()), dtype=float, count=len(plan))
+    if lean.duals:
+        W = np.fromiter((model.W[k]._value for k in plan), dtype=float, count=len(plan))
+        value += float(model.W_on.value) * float(np.dot(W, x))
+    if lean.prox:
+        xbar = np.fromiter((model.xbars[k]._value for k in plan), dtype=float, count=len(plan))
+        rho = np.fromiter((model.rho[k]._value for k in plan), dtype=float, count=len(plan))
+        squares = model.component("xsqvar")
+        q = np.fromiter((squares[k]._value for k in plan), dtype=float, count=len(plan)) if squares is not None \
+            else x * x
+        value += float(model.prox_on.value) * float(np.sum(rho / 2.0 * (q - 2.0 * xbar * x + xbar * xbar)))
+    return value
 
 
 def record_outcome(opt, s, objective: float | None, highs, gripe: bool) -> None:
@@ -189,22 +265,121 @@ def record_outcome(opt, s, objective: float | None, highs, gripe: bool) -> None:
 def direct_solve_class(base, release: bool = True):
     """`base` (mpi-sppy's PH or PHBase, or a subclass) whose scenario solves go straight to
     HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere;
-    with `release`, Pyomo's interface drops its maps once a scenario goes direct."""
+    with `release`, Pyomo's interface drops its maps once a scenario goes direct.
+
+    Where every solve after the attaching of W and the proximal term goes direct (`build_ph_objective` False,
+    checked when they are attached: Pyomo's HiGHS interface, plan variables continuous, a linear
+    objective minimised, the proximal term linearized or absent, no smoothing, bundles, agnostic
+    solves, solver log files, cylinder sending plan bounds, or mpi-sppy's own extensions),
+    mpi-sppy's PH objective is not built as Pyomo expressions at all: the direct solves price W
+    and the proximal term from its parameters (`DirectScenario.costs`), so they need only the
+    scenario's own objective's coefficients, read once (`OwnObjective`), the q variables and
+    their cut managers (what the proximal cuts read, optimizer/studies/proximal.py), and
+    mpi-sppy's switches and parameters (W, xbar, rho, W_on, prox_on), which stay. mpi-sppy's
+    `Eobjective`, the one reader of the PH objective's value, is computed from the same closed
+    form (`ph_objective_value`)."""
     from mpisppy.utils import sputils
 
     from optimizer.studies.coldstart import objective_columns
 
     class DirectSolve(base):
+        build_ph_objective = False  # True: mpi-sppy's attach_PH_to_objective builds it as Pyomo expressions (for comparison)
+
+        def attach_PH_to_objective(self, add_duals, add_prox, add_smooth=0):
+            """mpi-sppy's `PHBase.attach_PH_to_objective` without the PH objective's expressions
+            where every solve goes direct (see the class's factory); mpi-sppy's own elsewhere."""
+            import pyomo.environ as pyo
+            from mpisppy.utils.prox_approx import ProxApproxManager
+
+            # mpi-sppy's own settings of the proximal term (_prox_approx, prox_approx_tol): its method, given
+            # nothing to attach, sets them and returns before building anything
+            super().attach_PH_to_objective(False, False, 0)
+            lean = self._own_objectives(add_duals, add_prox, add_smooth) if add_duals or add_prox else None
+            if lean is None:
+                return super().attach_PH_to_objective(add_duals, add_prox, add_smooth)
+            for name, s in self.local_scenarios.items():
+                data, model = s._mpisppy_data, s._mpisppy_model
+                if self._prox_approx:  # as mpi-sppy's: q >= 0 a plan variable, its cut managers, the plan's costs
+                    model.xsqvar = pyo.Var(data.nonant_indices, dense=False, bounds=(0, None), initialize=0.0)
+                    model.xsqvar_cuts = pyo.Constraint(data.nonant_indices, pyo.Integers)
+                    data.xsqvar_prox_approx = {}
+                    data.nonant_cost_coeffs = {k: lean[name].coefficients.get(id(v), 0)
+                                               for k, v in data.nonant_indices.items()}
+                    if add_prox:
+                        for k, v in data.nonant_indices.items():
+                            data.xsqvar_prox_approx[k] = ProxApproxManager(s, v, k)
+                else:
+                    model.xsqvar = None
+                    data.xsqvar_prox_approx = False
+                data.own_objective = lean[name]
+
+        def _own_objectives(self, add_duals, add_prox, add_smooth) -> dict | None:
+            """Every local scenario's OwnObjective if the PH objective may go unbuilt, else None."""
+            from pyomo.contrib.solver.solvers.highs import Highs
+
+            if self.build_ph_objective or add_smooth or getattr(self, "Ag", None) is not None:
+                return None
+            if self.options.get("solver_name") != "highs" or self.options.get("solver_log_dir"):
+                return None
+            if add_prox and not self._prox_approx:
+                return None  # a quadratic proximal term: mpi-sppy's own solves
+            if self._receives_plan_bounds() or not _lean_extensions(self):
+                return None
+            lean = {}
+            for name, s in self.local_scenarios.items():
+                objective = self.saved_objectives[name]
+                plugin = getattr(s, "_solver_plugin", None)
+                if hasattr(s, "_ef_scenario_names") or not objective.is_minimizing() or \
+                        objective is not _active_objective(s) or (plugin is not None and not isinstance(plugin, Highs)):
+                    return None
+                if any(not v.is_continuous() for v in s._mpisppy_data.nonant_indices.values()):
+                    return None
+                try:
+                    lean[name] = OwnObjective(objective, bool(add_duals), bool(add_prox))
+                except ValueError:
+                    return None
+            return lean
+
+        def _receives_plan_bounds(self) -> bool:
+            from mpisppy.cylinders.spwindow import Field
+
+            receives = getattr(getattr(self, "spcomm", None), "receive_field_spcomms", None) or {}
+            return bool(receives.get(Field.NONANT_LOWER_BOUNDS) or receives.get(Field.NONANT_UPPER_BOUNDS))
+
+        def Eobjective(self, verbose=False):
+            """mpi-sppy's `SPOpt.Eobjective` (the expected PH objective at the current values) for
+            scenarios whose PH objective was not built, from the closed form (`ph_objective_value`)."""
+            if not any(getattr(s._mpisppy_data, "own_objective", None) is not None
+                       for s in self.local_scenarios.values()):
+                return super().Eobjective(verbose)
+            import math
+
+            from mpi4py import MPI
+
+            local = np.array([math.fsum(s._mpisppy_probability * ph_objective_value(s)
+                                        for s in self.local_scenarios.values())])
+            total = np.zeros(1)
+            self.mpicomm.Allreduce(local, total, op=MPI.SUM)
+            return total[0]
+
         def _direct_scenario(self, k: str, s):
             """The scenario's DirectScenario, prepared again after a new set_instance; None where
             the direct solve does not apply."""
+            from pyomo.contrib.solver.solvers.highs import Highs
+
             cache = self.__dict__.setdefault("_direct", {})
             plugin = s._solver_plugin
             highs = getattr(plugin, "_solver_model", None)
             held = cache.get(k)
             if held is not None and held.highs is highs:
                 return held
+            lean = getattr(s._mpisppy_data, "own_objective", None) is not None
+            if lean and highs is None and isinstance(plugin, Highs):
+                plugin.set_instance(s)  # not by Pyomo's solve: the PH objective is not in Pyomo's model
             if not self._direct_applies(s, plugin):
+                if lean:
+                    raise RuntimeError(f"{s.name}: its PH objective was not built as Pyomo expressions (every solve "
+                                       "was to go straight to HiGHS), but this solve cannot (optimizer/studies/direct.py)")
                 return None
             if not _has_columns(plugin, s):  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns
                 objective_columns(s, plugin)
@@ -222,19 +397,19 @@ def direct_solve_class(base, release: bool = True):
             if getattr(self, "Ag", None) is not None or self.options.get("solver_log_dir"):
                 return False
             model = s._mpisppy_model
-            if model.component("WExpr") is None:
+            if not attached(s):
                 return False  # iteration 0's objective: mpi-sppy's terms are attached after it
-            if model.component("ProxExpr") is not None and not getattr(self, "_prox_approx", False):
+            lean = getattr(s._mpisppy_data, "own_objective", None)
+            prox = lean.prox if lean is not None else model.component("ProxExpr") is not None
+            if prox and not getattr(self, "_prox_approx", False):
                 return False  # a quadratic proximal term
             if model.component("SmoothExpr") is not None:
                 return False
             if any(not v.is_continuous() for v in s._mpisppy_data.nonant_indices.values()):
                 return False
-            spcomm = getattr(self, "spcomm", None)
-            receives = getattr(spcomm, "receive_field_spcomms", None) or {}
-            from mpisppy.cylinders.spwindow import Field
-
-            if receives.get(Field.NONANT_LOWER_BOUNDS) or receives.get(Field.NONANT_UPPER_BOUNDS):
+            if not _active_objective(s).is_minimizing():
+                return False  # the costs pushed are a minimisation's (mpi-sppy subtracts its terms from a maximum)
+            if self._receives_plan_bounds():
                 return False  # a cylinder tightens the plan variables' bounds in Pyomo
             return True
 
@@ -259,3 +434,14 @@ def direct_solve_class(base, release: bool = True):
 
     DirectSolve.__name__ = DirectSolve.__qualname__ = f"Direct{base.__name__}"
     return DirectSolve
+
+
+def _lean_extensions(opt) -> bool:
+    """Whether the PH objective may go unbuilt for `opt`'s extensions: none of mpi-sppy's own
+    (some read the objective's expression or switch its terms in ways the direct solves do not
+    follow). hedging.py's ConsensusPlan reads xbar and the plan variables only."""
+    extension = getattr(opt, "extobject", None)
+    if extension is None:
+        return True
+    parts = list(getattr(extension, "extdict", {}).values()) if hasattr(extension, "extdict") else [extension]
+    return all(not type(e).__module__.startswith("mpisppy.") for e in parts)
