@@ -9,11 +9,14 @@ Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP 
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
 to 1.1, Latin hypercube, seed 1), once per `--projections` entry, side by side in this process:
 `direct` (the closed-form proximal cuts as HiGHS rows, the scenarios solved straight with HiGHS,
-optimizer/studies/direct.py: what `ewppt hedge` runs), `closed` (the same cuts, the solves
+optimizer/studies/direct.py, mpi-sppy's PH objective not built as Pyomo expressions: what `ewppt
+hedge` runs), `direct-built` (the same with mpi-sppy's PH objective built as Pyomo expressions,
+its `attach_PH_to_objective`: the direct path before), `closed` (the same cuts, the solves
 through Pyomo's persistent interface as mpi-sppy does them), `closed-pyomo` (the cuts as
 mpi-sppy's Pyomo constraints) and `scipy` (mpi-sppy's own per-variable least_squares). Prints,
 per run, the CPU seconds (process time, so other work on the machine does not count) of the cut
-updates, of the solves and of everything, the number of plan variables and cuts; the resident
+updates, of the solves, of everything up to the end of iteration 0 (W and the proximal term attached) and
+of everything, the number of plan variables and cuts; the resident
 memory before, after building the scenario models and at the end, and the process's peak (a
 later run adds to the earlier ones'; `peak MB` is the process's so far); then, solve loop by solve loop, how far each run's expected scenario objective
 and xbar are from the first run's.
@@ -48,7 +51,6 @@ def rss_mb() -> float:
 
 def run(instance_path: str, uncertainty_path: str, iterations: int, projection: str) -> dict:
     from mpisppy.opt.ph import PH
-    from mpisppy.utils import sputils
 
     from optimizer.data.io import load_instance
     from optimizer.studies.hedging import DEFAULT_RHO, PROXIMAL_TOLERANCE, _closed_form_ph, _scenarios, scenario_creator
@@ -56,10 +58,12 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     objective = load_instance(instance_path).scenario.objective
     count = len(_scenarios(instance_path, uncertainty_path).design)
     names = [f"scenario{s}" for s in range(count)]
-    solve = "direct" if projection == "direct" else "pyomo"
-    closed = projection in ("direct", "closed", "closed-pyomo")
+    solve = "direct" if projection in ("direct", "direct-built") else "pyomo"
+    closed = projection in ("direct", "direct-built", "closed", "closed-pyomo")
     base = _closed_form_ph(direct=projection != "closed-pyomo", solve=solve) if closed else PH
-    spent = {"update": 0.0, "solves": 0.0}
+    if projection == "direct-built":
+        base = type("BuiltPH", (base,), {"build_ph_objective": True})
+    spent = {"update": 0.0, "solves": 0.0, "iteration_0": None, "attach": 0.0}
     path = []  # per iteration: the expected scenario objective (the solves' own), and xbar
 
     class Timed(base):
@@ -74,6 +78,23 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
             spent["solves"] += time.process_time() - started
             expected = sum(s._mpisppy_probability * s._mpisppy_data.inner_bound for s in self.local_scenarios.values())
             path.append(expected)
+
+        def attach_PH_to_objective(self, *args, **kwargs):
+            started = time.process_time()
+            super().attach_PH_to_objective(*args, **kwargs)
+            spent["attach"] += time.process_time() - started
+
+        def _direct_scenario(self, *args, **kwargs):  # the direct solves' set-up: the q columns, the original costs
+            started = time.process_time()
+            try:
+                return super()._direct_scenario(*args, **kwargs)
+            finally:
+                spent["attach"] += time.process_time() - started
+
+        def reenable_W_and_prox(self, *args, **kwargs):  # the end of iteration 0 (PHBase.Iter0)
+            super().reenable_W_and_prox(*args, **kwargs)
+            if spent["iteration_0"] is None:
+                spent["iteration_0"] = time.process_time() - started
 
         def Compute_Xbar(self, *args, **kwargs):
             super().Compute_Xbar(*args, **kwargs)
@@ -95,12 +116,12 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     total = time.process_time() - started
     variables = sum(len(s._mpisppy_data.nonant_indices) for s in ph.local_scenarios.values())
     cuts = sum(m.cut_index for s in ph.local_scenarios.values() for m in s._mpisppy_data.xsqvar_prox_approx.values())
-    objective = sum(ph.local_scenarios[k]._mpisppy_probability * value for k, value in (
-        (k, float(sputils.find_active_objective(s)())) for k, s in ph.local_scenarios.items()))
+    objective = ph.Eobjective()  # mpi-sppy's expected PH objective (direct: its closed form, not an expression)
     return dict(projection=projection, scenarios=count, iterations=ph._PHIter, plan_variables=variables, cuts=cuts,
                 conv=ph.conv, ph_objective=round(objective, 4), path=path, xbars=xbars,
                 update_cpu_s=round(spent["update"], 2), solve_cpu_s=round(spent["solves"], 2),
-                total_cpu_s=round(total, 2),
+                iteration_0_cpu_s=round(spent["iteration_0"] or total, 2), total_cpu_s=round(total, 2),
+                attach_cpu_s=round(spent["attach"], 2),
                 rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()),
                 peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
@@ -149,7 +170,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--projections", nargs="*", default=["direct", "closed", "closed-pyomo", "scipy"],
                         help="direct: closed form, cuts straight into HiGHS, scenarios solved straight with HiGHS "
-                             "(what `ewppt hedge` runs); closed: the same through Pyomo's persistent interface; "
+                             "(what `ewppt hedge` runs); direct-built: the same with mpi-sppy's PH objective built as "
+                             "Pyomo expressions (before); closed: the same through Pyomo's persistent interface; "
                              "closed-pyomo: closed form, cuts as mpi-sppy's Pyomo constraints; scipy: mpi-sppy's "
                              "own update")
     parser.add_argument("--end-to-end", nargs="*", metavar="SOLVE", choices=("direct", "pyomo"),
@@ -171,14 +193,16 @@ def main() -> None:
         lp = lp_copy(folder, Path(scratch))
         uncertainty = write_uncertainty(args.scenarios, Path(scratch))
         print("| projection | scenarios | iterations | plan variables | cuts | cut updates, cpu s | solves, cpu s "
-              "| all, cpu s | resident MB: start, built, end | peak MB | PH objective | convergence |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+              "| to the end of iteration 0, cpu s | attaching W and prox, cpu s | all, cpu s | resident MB: start, built, end | peak MB | PH objective "
+              "| convergence |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
         runs = []
         for projection in args.projections:
             r = run(str(lp), str(uncertainty), args.iterations, projection)
             runs.append(r)
             print(f"| {r['projection']} | {r['scenarios']} | {r['iterations']} | {r['plan_variables']:,} | {r['cuts']:,} "
-                  f"| {r['update_cpu_s']:.2f} | {r['solve_cpu_s'] - r['update_cpu_s']:.2f} | {r['total_cpu_s']:.2f} "
+                  f"| {r['update_cpu_s']:.2f} | {r['solve_cpu_s'] - r['update_cpu_s']:.2f} "
+                  f"| {r['iteration_0_cpu_s']:.2f} | {r['attach_cpu_s']:.2f} | {r['total_cpu_s']:.2f} "
                   f"| {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, {r['rss_end_mb']:,} | {r['peak_mb']:,} "
                   f"| {r['ph_objective']:,.3f} "
                   f"| {'-' if r['conv'] is None else format(float(r['conv']), '.6f')} |", flush=True)

@@ -33,6 +33,20 @@ plan variables are continuous, the proximal term absent or linearized, no cylind
 tightens the plan variables' bounds, no solver log files or agnostic solves. Anywhere else it
 leaves the solve to mpi-sppy's own `solve_one`. tests/test_direct.py checks the objective and
 plan values against Pyomo's path on the same scenarios and iterations.
+
+Where that holds for every scenario when mpi-sppy attaches W and the proximal term (and none of
+mpi-sppy's own extensions runs), the PH objective above is not built at all: `DirectSolve`
+overrides `attach_PH_to_objective` to build only what is still read, mpi-sppy's parameters and
+switches (W, xbar, rho, W_on, prox_on: the direct solves', the cut managers' and mpi-sppy's own
+PH loop's), the q variables with their cut managers and the plan's costs (the proximal cuts',
+optimizer/studies/proximal.py), and the scenario's own objective's coefficients, read once
+(`OwnObjective`), in place of the objective's expressions (W's term, the proximal term, about
+three Pyomo nodes a plan variable, and the objective over them) that the direct solves read
+only once, for those coefficients. The q columns reach HiGHS as Pyomo's update would have
+added them (`objective_variables`), and mpi-sppy's `Eobjective`, the one reader of the PH
+objective's value, takes it from the closed form (`ph_objective_value`). The scenario's
+Pyomo objective stays its own, so a solve that could not go direct would solve the wrong
+problem: it raises instead.
 """
 
 from __future__ import annotations
@@ -300,7 +314,9 @@ def direct_solve_class(base, release: bool = True):
             for name, s in self.local_scenarios.items():
                 data, model = s._mpisppy_data, s._mpisppy_model
                 if self._prox_approx:  # as mpi-sppy's: q >= 0 a plan variable, its cut managers, the plan's costs
-                    model.xsqvar = pyo.Var(data.nonant_indices, dense=False, bounds=(0, None), initialize=0.0)
+                    # (built at once: every plan variable is continuous, so each gets its q, as mpi-sppy's managers
+                    # would make them one at a time from its sparse Var)
+                    model.xsqvar = pyo.Var(data.nonant_indices, dense=add_prox, bounds=(0, None), initialize=0.0)
                     model.xsqvar_cuts = pyo.Constraint(data.nonant_indices, pyo.Integers)
                     data.xsqvar_prox_approx = {}
                     data.nonant_cost_coeffs = {k: lean[name].coefficients.get(id(v), 0)
