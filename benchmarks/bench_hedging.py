@@ -193,7 +193,8 @@ def main() -> None:
         lp = lp_copy(folder, Path(scratch))
         uncertainty = write_uncertainty(args.scenarios, Path(scratch))
         print("| projection | scenarios | iterations | plan variables | cuts | cut updates, cpu s | solves, cpu s "
-              "| to the end of iteration 0, cpu s | attaching W and prox, cpu s | all, cpu s | resident MB: start, built, end | peak MB | PH objective "
+              "| to the end of iteration 0, cpu s | attaching W and prox, cpu s | all, cpu s "
+              "| resident MB: start, built, end | peak MB | PH objective "
               "| convergence |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
         runs = []

@@ -235,8 +235,8 @@ def objective_variables(s):
 
 
 def ph_objective_value(s) -> float:
-    """mpi-sppy's PH objective of a scenario where it was not built (`direct_solve_class`) at the current values,
-    as `pyo.value` of its expression would give it: the scenario's own objective, plus W_on
+    """mpi-sppy's PH objective of a scenario where it was not built (`direct_solve_class`) at
+    the current values, as `pyo.value` of its expression would give it: the scenario's own objective, plus W_on
     sum_i W_i x_i, plus prox_on sum_i rho_i/2 (q_i - 2 xbar_i x_i + xbar_i^2) (q_i the
     linearized square, x_i^2 where the proximal term is quadratic)."""
     import pyomo.environ as pyo
@@ -281,15 +281,15 @@ def direct_solve_class(base, release: bool = True):
     HiGHS where they can (`DirectScenario`), and through mpi-sppy's own `solve_one` elsewhere;
     with `release`, Pyomo's interface drops its maps once a scenario goes direct.
 
-    Where every solve after the attaching of W and the proximal term goes direct (`build_ph_objective` False,
-    checked when they are attached: Pyomo's HiGHS interface, plan variables continuous, a linear
-    objective minimised, the proximal term linearized or absent, no smoothing, bundles, agnostic
-    solves, solver log files, cylinder sending plan bounds, or mpi-sppy's own extensions),
-    mpi-sppy's PH objective is not built as Pyomo expressions at all: the direct solves price W
-    and the proximal term from its parameters (`DirectScenario.costs`), so they need only the
-    scenario's own objective's coefficients, read once (`OwnObjective`), the q variables and
-    their cut managers (what the proximal cuts read, optimizer/studies/proximal.py), and
-    mpi-sppy's switches and parameters (W, xbar, rho, W_on, prox_on), which stay. mpi-sppy's
+    Where every solve after the attaching of W and the proximal term goes direct (checked when
+    they are attached: Pyomo's HiGHS interface, plan variables continuous, a linear objective
+    minimised, the proximal term linearized or absent; no smoothing, bundles, agnostic solves,
+    solver log files, cylinder sending plan bounds, or mpi-sppy's own extensions), mpi-sppy's PH
+    objective is not built as Pyomo expressions at all (unless `build_ph_objective`): the direct
+    solves price W and the proximal term from its parameters (`DirectScenario.costs`), so they
+    need only the scenario's own objective's coefficients, read once (`OwnObjective`), the q
+    variables and their cut managers (what the proximal cuts read, optimizer/studies/proximal.py),
+    and mpi-sppy's switches and parameters (W, xbar, rho, W_on, prox_on), which stay. mpi-sppy's
     `Eobjective`, the one reader of the PH objective's value, is computed from the same closed
     form (`ph_objective_value`)."""
     from mpisppy.utils import sputils
@@ -297,7 +297,8 @@ def direct_solve_class(base, release: bool = True):
     from optimizer.studies.coldstart import objective_columns
 
     class DirectSolve(base):
-        build_ph_objective = False  # True: mpi-sppy's attach_PH_to_objective builds it as Pyomo expressions (for comparison)
+        # True: mpi-sppy's attach_PH_to_objective builds the PH objective as Pyomo expressions (for comparison)
+        build_ph_objective = False
 
         def attach_PH_to_objective(self, add_duals, add_prox, add_smooth=0):
             """mpi-sppy's `PHBase.attach_PH_to_objective` without the PH objective's expressions
@@ -394,8 +395,9 @@ def direct_solve_class(base, release: bool = True):
                 plugin.set_instance(s)  # not by Pyomo's solve: the PH objective is not in Pyomo's model
             if not self._direct_applies(s, plugin):
                 if lean:
-                    raise RuntimeError(f"{s.name}: its PH objective was not built as Pyomo expressions (every solve "
-                                       "was to go straight to HiGHS), but this solve cannot (optimizer/studies/direct.py)")
+                    raise RuntimeError(f"{s.name}: its PH objective was not built as Pyomo expressions (every "
+                                       "solve was to go straight to HiGHS), but this solve cannot "
+                                       "(optimizer/studies/direct.py)")
                 return None
             if not _has_columns(plugin, s):  # HiGHS's model as Pyomo's solve would leave it: the PH objective's columns
                 objective_columns(s, plugin)
