@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny, 3 scenarios, 2 iterations: seconds")
     parser.add_argument("--scenarios", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--projections", nargs="*", default=["direct", "closed", "closed-pyomo", "scipy"],
+    parser.add_argument("--projections", nargs="*", default=["direct", "direct-built", "closed", "closed-pyomo", "scipy"],
                         help="direct: closed form, cuts straight into HiGHS, scenarios solved straight with HiGHS "
                              "(what `ewppt hedge` runs); direct-built: the same with mpi-sppy's PH objective built as "
                              "Pyomo expressions (before); closed: the same through Pyomo's persistent interface; "

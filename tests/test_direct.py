@@ -3,6 +3,8 @@ mpi-sppy's own solves through Pyomo's persistent interface: the same scenario ob
 plan (non-anticipative) values, solve loop by solve loop, on tiny with 3 scenarios and on a
 small generated instance, for the hub (PH with the linearized proximal term, the closed-form
 cuts as HiGHS rows) and for the Lagrangian spoke's PHBase (prices W, no proximal term).
+The classes hedging runs build no PH objective as Pyomo expressions (direct.OwnObjective): the
+same loops are checked against the same classes with mpi-sppy's expressions built too.
 
 Tolerance: both paths give HiGHS the same model, the same costs and the same starting basis,
 so the solves agree to HiGHS's own tolerances (1e-9 relative on the objective, 1e-7 million
@@ -265,3 +267,16 @@ def test_the_ph_objective_is_built_where_a_solve_would_not_go_direct(case):
         for s in ph.local_scenarios.values():
             assert _ph_objective_built(s) is not linearized
             assert (getattr(s._mpisppy_data, "own_objective", None) is None) is not linearized
+
+
+def test_a_solve_that_cannot_go_direct_without_the_ph_objective_raises(case, tmp_path):
+    """Where the PH objective was not built, Pyomo's model holds the scenario's own objective
+    only: a solve that could not go straight to HiGHS after all (here: solver log files asked for
+    afterwards) raises rather than solve that objective."""
+    from optimizer.studies.hedging import _lagrangian_opt
+
+    opt, _ = _spoke_rounds(case, _lagrangian_opt("direct"), 1)
+    opt.options["solver_log_dir"] = str(tmp_path)
+    opt._direct.clear()
+    with pytest.raises(RuntimeError, match="not built as Pyomo expressions"):
+        opt.solve_loop(solver_options={}, need_solution=True)
