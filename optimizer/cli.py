@@ -550,7 +550,8 @@ def hedge(
 
 class _HedgingLines:
     """Each iteration of progressive hedging in the status line; where there is none (a pipe, a
-    log), a line at most every HEDGING_LINE_EVERY seconds."""
+    log), a line at most every HEDGING_LINE_EVERY seconds (with EWPPT_PROGRESS=lines, every
+    iteration's is a progress line already)."""
 
     def __init__(self, stage: str):
         self.stage, self.last = stage, time.monotonic()
@@ -558,7 +559,7 @@ class _HedgingLines:
     def __call__(self, line) -> None:
         text = f"{self.stage}: {line.describe()}"
         progress.restage(text)
-        if not err.is_terminal and time.monotonic() - self.last >= HEDGING_LINE_EVERY:
+        if not err.is_terminal and not progress.LINES and time.monotonic() - self.last >= HEDGING_LINE_EVERY:
             self.last = time.monotonic()
             err.print(_plain(f"{text} ({numbers.plain(line.seconds / 60, 2)} min)"), highlight=False, soft_wrap=True)
 

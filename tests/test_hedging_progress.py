@@ -126,6 +126,23 @@ def test_the_command_shows_each_iteration_and_writes_the_trajectory(tmp_path, un
     assert trajectory[-1]["expected"] == pytest.approx(run["objective"], rel=1e-9)
     assert trajectory[-1]["bound"] == pytest.approx(run["robust"]["bound"], rel=1e-6)
 
+def test_in_a_pipe_the_command_prints_a_line_now_and_then(tmp_path, uncertainty, monkeypatch):
+    from typer.testing import CliRunner
+
+    from optimizer import cli
+
+    out = tmp_path / "hedged"
+    monkeypatch.setattr(cli, "HEDGING_LINE_EVERY", 0.0)  # a line for every iteration (60 s apart by default)
+    done = CliRunner().invoke(cli.app, ["hedge", str(INSTANCES / "tiny"), str(uncertainty), "--out", str(out),
+                                        "--gap", "0.0001", "--show", "0"])
+    assert done.exit_code == 0, done.output
+    trajectory = json.loads((out / "run.json").read_text(encoding="utf-8"))["robust"]["trajectory"]
+    lines = [line for line in done.output.splitlines() if line.startswith("progressive hedging on 2 MPI ranks: ")]
+    assert len(lines) == len(trajectory) >= 1
+    assert lines[0].startswith(f"progressive hedging on 2 MPI ranks: iteration {trajectory[0]['iteration']}, plan ")
+    assert lines[-1].endswith(" min)")
+
+
 def test_ctrl_c_in_the_command_stops_the_ranks(tmp_path, uncertainty):
     out = tmp_path / "hedged"
     env = {**os.environ, "EWPPT_PROGRESS": "lines"}

@@ -47,6 +47,9 @@ not a plan).
 
 runs it on an even number of ranks (half the hub's, half the spoke's; rank 0 writes OUT.json:
 the plan, both bounds, iterations); `hedge(...)` starts that command and reads the plan back.
+While the ranks run, the hub's rank 0 appends a line to `progress.jsonl` in the same folder after
+every iteration (HedgingProgress: the best plan and bound so far, the gap, seconds, its processor
+seconds), which `hedge` hands to its `on_iteration` as it comes (the command line's status line).
 Each rank draws the scenarios from the files itself: they are a pure function of the
 uncertainty file and its seed, so every rank has the same set.
 """
