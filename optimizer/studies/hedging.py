@@ -95,7 +95,7 @@ class HedgingProgress:
     expected: float  # the best consensus plan so far: expected people lifted (the inner bound)
     bound: float | None  # the best outer bound so far (no plan lifts more); None before the spoke's first
     gap: float | None  # (bound - expected) / bound, certified; None until there is a bound
-    seconds: float  # since the ranks started
+    seconds: float  # since the ranks began their work (after their imports)
     cpu_s: float  # the hub rank's processor seconds so far
 
     def describe(self) -> str:
