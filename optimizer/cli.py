@@ -520,10 +520,11 @@ def hedge(
     loaded = _load(instance, _key_values("--set", set_values or []))
     target = out_dir or Path("results") / f"{resolve_instance_path(instance).stem}-hedge"
     check_out_dir(target)
+    stage = f"progressive hedging on {ranks} MPI ranks"
     try:
-        with _working(False), progress.stage(f"progressive hedging on {ranks} MPI ranks"):
+        with _working(False), progress.stage(stage):
             result = hedge_plan(loaded, uncertainty_file, ranks=ranks, rho=rho, iterations=iterations, gap=gap,
-                                hosts=hosts)
+                                hosts=hosts, on_iteration=_HedgingLines(stage))
     except InvalidInstance as exc:
         _bad_input(exc.problems)
     if result.status == "failed":
@@ -545,6 +546,25 @@ def hedge(
     if not result.result.ok:
         err.print(_plain(f"{result.status}: {result.message}"), style="bold red", highlight=False)
         raise typer.Exit(exit_code(result.result))
+
+
+class _HedgingLines:
+    """Each iteration of progressive hedging in the status line; where there is none (a pipe, a
+    log), a line at most every HEDGING_LINE_EVERY seconds (with EWPPT_PROGRESS=lines, every
+    iteration's is a progress line already)."""
+
+    def __init__(self, stage: str):
+        self.stage, self.last = stage, time.monotonic()
+
+    def __call__(self, line) -> None:
+        text = f"{self.stage}: {line.describe()}"
+        progress.restage(text)
+        if not err.is_terminal and not progress.LINES and time.monotonic() - self.last >= HEDGING_LINE_EVERY:
+            self.last = time.monotonic()
+            err.print(_plain(f"{text} ({numbers.plain(line.seconds / 60, 2)} min)"), highlight=False, soft_wrap=True)
+
+
+HEDGING_LINE_EVERY = 60.0
 
 
 def _print_scenarios(scenarios: pd.DataFrame, show: int) -> None:

@@ -130,6 +130,7 @@ def test_hedge_command_writes_the_certified_plan_and_its_report(tmp_path, monkey
     assert report.exit_code == 0, report.output
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Found by progressive hedging" in page and "value of the stochastic solution" not in page
+    assert "How the gap closed" in page  # the trajectory, iteration by iteration
 
 
 @pytest.mark.parametrize("arguments, named", [

@@ -586,6 +586,7 @@ def _robust_section(run: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
                      f"lifts more than {numbers.people(record.get('bound'))} people in expectation, and this plan is "
                      f"within {numbers.share(record.get('gap'), 2)} of that. The point-estimate plan and the "
                      "scenarios' own optima are not solved here (<code>ewppt robust</code> solves them).</p>")
+        parts += _trajectory(record.get("trajectory") or [])
     else:
         parts.append(_table([("value of the stochastic solution (VSS: robust minus point-estimate plan on the risk measure)",
                               numbers.people(record.get("vss"))),
@@ -604,6 +605,21 @@ def _robust_section(run: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
 
 
 SCENARIOS_SHOWN = 15
+ITERATIONS_SHOWN = 20
+
+
+def _trajectory(lines: list[dict]) -> list[str]:
+    """How progressive hedging's gap closed: its best plan and bound after each iteration (at most
+    ITERATIONS_SHOWN of them, spread evenly, the last always)."""
+    if not lines:
+        return []
+    step = -(-len(lines) // ITERATIONS_SHOWN)
+    shown = lines[::-1][::step][::-1]
+    rows = [(numbers.count(line["iteration"]), numbers.plain(line["seconds"] / 60, 2), numbers.people(line["expected"]),
+             numbers.people(line.get("bound")), numbers.share(line.get("gap"), 2)) for line in shown]
+    return [f"<p>How the gap closed ({len(shown)} of the {len(lines)} lines; all are in run.json's "
+            "<code>robust.trajectory</code>):</p>" if len(shown) < len(lines) else "<p>How the gap closed:</p>",
+            _table(rows, ("iteration", "minutes", "best plan (people)", "bound (people)", "gap"), numeric=(0, 1, 2, 3, 4))]
 
 
 def make_figures(run: dict, tables: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:

@@ -153,6 +153,17 @@ def stage(name: str) -> Iterator[None]:
             state.method = ""
 
 
+def restage(name: str) -> None:
+    """Rename the innermost stage, its clock running on: a long stage's own progress (progressive
+    hedging's iteration, plan and bound)."""
+    with _lock:
+        state = _st()
+        if not state.stages:
+            return
+        state.stages[-1] = name
+    _emit(name)
+
+
 def _note(method: str, out) -> None:
     """HiGHS reports from inside a solve (highspy's callback output `out`): the method and its
     figures."""

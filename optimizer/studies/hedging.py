@@ -47,6 +47,9 @@ not a plan).
 
 runs it on an even number of ranks (half the hub's, half the spoke's; rank 0 writes OUT.json:
 the plan, both bounds, iterations); `hedge(...)` starts that command and reads the plan back.
+While the ranks run, the hub's rank 0 appends a line to `progress.jsonl` in the same folder after
+every iteration (HedgingProgress: the best plan and bound so far, the gap, seconds, its processor
+seconds), which `hedge` hands to its `on_iteration` as it comes (the command line's status line).
 Each rank draws the scenarios from the files itself: they are a pure function of the
 uncertainty file and its seed, so every rank has the same set.
 """
@@ -59,7 +62,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +79,33 @@ DEFAULT_RHO = 0.5
 DEFAULT_ITERATIONS = 200
 DEFAULT_GAP = 2e-3  # relative: the plan lifts at least 99.8% of the optimum in expectation (the effects move by 30%)
 PROXIMAL_TOLERANCE = 0.1  # million yuan: how close the tangent cuts of the linearized proximal term lie
+PROGRESS_FILE = "progress.jsonl"  # in the ranks' folder: the hub's line a iteration (HedgingProgress)
+POLL = 0.25  # seconds between the parent's looks at the ranks and their progress file
+STOP_WAIT = 2.0  # seconds mpiexec has to stop its ranks (SIGTERM) before what is left of them is killed
+
+
+@dataclass(frozen=True)
+class HedgingProgress:
+    """Where progressive hedging stands after an iteration: a line of its trajectory, written by
+    the hub as it goes (`hedge`'s `on_iteration` gets each as it comes; HedgingResult.trajectory
+    and run.json's robust record keep them all). The last line may repeat the last iteration
+    with the bound the spoke sent after it (the result's bound)."""
+
+    iteration: int
+    expected: float  # the best consensus plan so far: expected people lifted (the inner bound)
+    bound: float | None  # the best outer bound so far (no plan lifts more); None before the spoke's first
+    gap: float | None  # (bound - expected) / bound, certified; None until there is a bound
+    seconds: float  # since the ranks began their work (after their imports)
+    cpu_s: float  # the hub rank's processor seconds so far
+
+    def describe(self) -> str:
+        """'iteration 7, plan 226,325 people, bound 226,669, gap 0.15%'."""
+        from optimizer.data import numbers
+
+        text = f"iteration {self.iteration:,}, plan {numbers.people(self.expected)} people"
+        if self.bound is None:
+            return text + ", no bound yet"
+        return text + f", bound {numbers.people(self.bound)}, gap {numbers.share(self.gap, 2)}"
 
 
 @dataclass
@@ -95,6 +126,7 @@ class HedgingResult:
     cpu_s: list = field(default_factory=list)  # every rank's processor seconds (rank order)
     # per spoke rank, every outer bound it computed at the hub's prices (optimizer/studies/outer_bound.py)
     spoke_bounds: list = field(default_factory=list)
+    trajectory: list = field(default_factory=list)  # HedgingProgress after every iteration, in order
 
     @property
     def gap(self) -> float:
@@ -181,7 +213,8 @@ def _hub_classes():
         """The hub's inner bound: after every iteration, the consensus xbar as a plan, evaluated
         in every scenario from the plan alone; the best one is kept."""
 
-        def __init__(self, ph, instance_path: str = "", uncertainty_path: str = "", objective: str = ""):
+        def __init__(self, ph, instance_path: str = "", uncertainty_path: str = "", objective: str = "",
+                     progress_path: str = "", started: float = 0.0):
             super().__init__(ph)
             scenarios = _scenarios(instance_path, uncertainty_path)
             self.local = [int(name.removeprefix("scenario")) for name in ph.local_scenarios]
@@ -190,6 +223,19 @@ def _hub_classes():
             self.objective = objective
             self.best_expected = -np.inf
             self.best_values: dict | None = None
+            # the trajectory: a line a iteration, appended to `progress_path` by the hub's rank 0
+            self.progress_path, self.started = progress_path, started
+            self.trajectory: list[dict] = []
+
+        def note(self, outer_bound: float) -> None:
+            """The trajectory's line for this iteration (`outer_bound` the hub's best, in its
+            minimising sign), appended to the progress file and flushed for the parent to read."""
+            if not self.progress_path or self.opt.cylinder_rank != 0:
+                return
+            line = _progress_line(int(self.opt._PHIter), self.best_expected, -outer_bound, self.started)
+            self.trajectory.append(line)
+            with open(self.progress_path, "a", encoding="utf-8") as file:  # closed: flushed
+                file.write(json.dumps(line) + "\n")
 
         def miditer(self):  # xbar has just been computed
             from optimizer.studies.robust import evaluate_plan
@@ -206,6 +252,7 @@ def _hub_classes():
             spcomm = self.opt.spcomm
             if spcomm is not None:
                 spcomm.BestInnerBound = spcomm.InnerBoundUpdate(-expected, char="C")
+                self.note(spcomm.BestOuterBound)
 
     class WithinGap(Converger):
         """Stops progressive hedging once the relative gap between the bounds is at most the
@@ -265,6 +312,21 @@ def _lagrangian_opt(solve: str = "direct"):
     return cold_start_class(direct_solve_class(PHBase)) if solve == "direct" else PHBase
 
 
+def _progress_line(iteration: int, expected: float, bound: float, started: float) -> dict:
+    """A line of the trajectory (HedgingProgress's fields) as the hub's rank 0 writes it: the
+    best plan's and the best outer bound's people lifted (a bound None before the spoke's
+    first), the certified gap, the seconds since the ranks started and this rank's processor
+    seconds."""
+    import resource
+    import time
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    bound = _finite(bound)
+    return {"iteration": iteration, "expected": float(expected), "bound": bound,
+            "gap": None if bound is None else _gap({"expected": float(expected), "bound": bound}),
+            "seconds": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime}
+
+
 @dataclass
 class _Plan:
     allocation: pd.DataFrame
@@ -308,8 +370,10 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     cfg.lagrangian = True
     kwargs = {"instance_path": instance_path, "uncertainty_path": uncertainty_path, "objective": objective}
     consensus_plan, within_gap = _hub_classes()
+    progress_path = Path(out) / PROGRESS_FILE
     hub = vanilla.ph_hub(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs,
-                         ph_extensions=consensus_plan, extension_kwargs=kwargs, ph_converger=within_gap)
+                         ph_extensions=consensus_plan, ph_converger=within_gap,
+                         extension_kwargs={**kwargs, "progress_path": str(progress_path), "started": started})
     if projection == "closed":
         hub["opt_class"] = _closed_form_ph(solve=solve)
     spoke = vanilla.lagrangian_spoke(cfg, scenario_creator, None, names, scenario_creator_kwargs=kwargs)
@@ -329,6 +393,9 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
     if hasattr(extension, "extdict"):  # mpi-sppy wraps several extensions in one
         extension = next(e for e in extension.extdict.values() if hasattr(e, "best_values"))
     folder = Path(out)
+    trajectory = extension.trajectory
+    if extension.best_values is not None and (not trajectory or trajectory[-1]["bound"] != _finite(-wheel.BestOuterBound)):
+        extension.note(wheel.BestOuterBound)  # the bound the spoke sent after the last iteration's line
     if extension.best_values is not None:
         plan_instance = _scenarios(instance_path, uncertainty_path).plan_instance
         tables = plan_tables(next(iter(opt.local_scenarios.values())), extension.best_values, plan_instance)
@@ -338,14 +405,14 @@ def run_ranks(instance_path: str, uncertainty_path: str, out: str, rho: float = 
               "iterations": int(opt._PHIter), "ranks": MPI.COMM_WORLD.size, "gap": gap,
               "seconds": time.perf_counter() - started, "peak_mb": peak_mb, "cpu_s": cpu_s, "where": where,
               "projection": projection, "solve": solve,
-              "spoke_bounds": [b for b in (spoke_bounds or []) if b is not None]}
+              "spoke_bounds": [b for b in (spoke_bounds or []) if b is not None], "trajectory": trajectory}
     (folder / "record.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = DEFAULT_RHO,
           iterations: int = DEFAULT_ITERATIONS, gap: float = DEFAULT_GAP,
           hosts: str = "127.0.0.1", timeout: float = 3600, projection: str = "closed",
-          solve: str = "direct") -> HedgingResult:
+          solve: str = "direct", on_iteration: Callable[[HedgingProgress], None] | None = None) -> HedgingResult:
     """The expected-value robust plan by progressive hedging on `ranks` MPI processes (an even
     number: half run progressive hedging, half the Lagrangian bound; Open MPI's or MPICH's
     `mpiexec`, on `hosts`). `instance` is a path or a loaded Instance (written to a workbook for
@@ -355,6 +422,10 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
     persistent interface instead of straight with HiGHS (optimizer/studies/direct.py; both for
     benchmarks only). On hosts other than 127.0.0.1
     the launcher and interfaces come from the environment (docs/robust.md, "On several hosts").
+    `on_iteration` is called in this thread with each HedgingProgress as the hub writes it (the
+    iteration, the best plan and bound so far, the gap); the result's `trajectory` has them all.
+    A run that does not end within `timeout` seconds is stopped and reported as failed; Ctrl-C
+    (or an exception from `on_iteration`) stops it too, and is raised. No rank is left running.
     Raises InvalidInstance when MPI or mpi-sppy is missing,
     the instance is a MIP, or `ranks` is odd."""
     from optimizer.data.io import Instance, load_instance, write_instance_xlsx
@@ -400,6 +471,7 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
             write_instance_xlsx(instance, path)
         env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+        env.setdefault("OMPI_MCA_odls_base_sigkill_timeout", "0")  # stopped, mpiexec ends its ranks at once, not after 1 s
         env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
         forward = []
         if _only_loopback(hosts):  # one machine: MPI's traffic stays on the loopback interface
@@ -419,12 +491,17 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         # run in the scratch folder: mpi-sppy writes hub.log into the working directory
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=scratch)
-        if done.returncode != 0 or not (out / "allocation.csv").exists():
-            lines = (done.stderr + done.stdout).strip().splitlines()
-            tail = [line for line in lines if "Error" in line][-2:] or lines[-5:]
+        with open(out / "ranks.log", "w", encoding="utf-8") as log:  # mpiexec's and the ranks' output
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=scratch)
+            finished, seen = _follow(process, out / PROGRESS_FILE, timeout, on_iteration)
+        if not finished or process.returncode != 0 or not (out / "allocation.csv").exists():
+            lines = (out / "ranks.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            tail = [line for line in lines if "Error" in line or "error:" in line][-2:] or lines[-5:]
+            if not finished:
+                tail = [f"no plan within the timeout of {timeout:g} s; the ranks were stopped"
+                        + (f" at {seen[-1].describe()}" if seen else " before the first iteration")]
             return HedgingResult("failed", pd.DataFrame(), pd.DataFrame(), float("nan"), float("nan"), 0, ranks,
-                                 " | ".join(tail))
+                                 " | ".join(tail), trajectory=seen)
         record = json.loads((out / "record.json").read_text(encoding="utf-8"))
         allocation = pd.read_csv(out / "allocation.csv", dtype={"donor": str, "recipient": str, "instrument": str,
                                                                 "category": str})
@@ -437,7 +514,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
                            timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []),
                            where=record.get("where", []), cpu_s=record.get("cpu_s", []),
                            spoke_bounds=[[None if b is None else -b for b in bounds]
-                                         for bounds in record.get("spoke_bounds", [])])
+                                         for bounds in record.get("spoke_bounds", [])],
+                           trajectory=[HedgingProgress(**line) for line in record.get("trajectory", [])])
     from optimizer.solving.recheck import recheck
     from optimizer.studies.robust import evaluate_plan
 
@@ -549,8 +627,104 @@ def _as_result(hedged: HedgingResult, instance, drawn, kpis: pd.DataFrame, stead
         result.summary["year_profile"] = "free (not re-split steadily)"
     result.scenarios = hedged.scenarios.map(lambda v: round_figure(v) if isinstance(v, float) else v)
     result.robust = {**_record(drawn.uncertainty, drawn, expected, figures), "method": "progressive hedging",
-                     "bound": round_figure(hedged.bound), "gap": hedged.gap, "iterations": hedged.iterations}
+                     "bound": round_figure(hedged.bound), "gap": hedged.gap, "iterations": hedged.iterations,
+                     "trajectory": [asdict(line) for line in hedged.trajectory]}
     return result
+
+
+def _follow(process: subprocess.Popen, path: Path, timeout: float,
+            on_iteration: Callable[[HedgingProgress], None] | None) -> tuple[bool, list[HedgingProgress]]:
+    """Wait for mpiexec (`process`) to end, handing every line the hub appends to `path` to
+    `on_iteration` as it comes. Returns whether it ended within `timeout` seconds, and the lines.
+    However the wait ends (the timeout, Ctrl-C, an exception from `on_iteration`), no rank is
+    left running."""
+    import time
+
+    from optimizer.solving import interrupt
+
+    ranks = _Ranks(process)
+    interrupt.on_forced_exit(_kill_all)  # the command line's exit GRACE seconds after Ctrl-C
+    deadline = time.monotonic() + timeout
+    seen: list[HedgingProgress] = []
+    read = 0  # bytes of the progress file handed on: whole lines only (the hub may be mid-line)
+    try:
+        while True:
+            ended = process.poll() is not None
+            ranks.look()
+            if path.exists():
+                with open(path, "rb") as file:
+                    file.seek(read)
+                    text = file.read()
+                done = text[:text.rfind(b"\n") + 1]
+                read += len(done)
+                for line in done.decode("utf-8").splitlines():
+                    seen.append(HedgingProgress(**json.loads(line)))
+                    if on_iteration is not None:
+                        on_iteration(seen[-1])
+            if ended:
+                return True, seen
+            if time.monotonic() >= deadline:
+                return False, seen
+            time.sleep(POLL)
+    finally:
+        ranks.stop()
+
+
+_LIVE: list = []  # the _Ranks of the runs under way in this process
+
+
+class _Ranks:
+    """mpiexec and the rank processes it started on this host: Open MPI gives each rank a process
+    group of its own, so a signal to mpiexec's group does not reach them, and a rank whose
+    mpiexec died is nobody's child; so they are noted while mpiexec runs."""
+
+    def __init__(self, process: subprocess.Popen):
+        import psutil
+
+        self.process, self.ranks = process, set()
+        try:
+            self.mpiexec = psutil.Process(process.pid)
+        except psutil.Error:  # ended already
+            self.mpiexec = None
+        _LIVE.append(self)
+
+    def look(self) -> None:
+        import psutil
+
+        try:
+            if self.mpiexec is not None:
+                self.ranks.update(self.mpiexec.children(recursive=True))
+        except psutil.Error:  # mpiexec has ended
+            pass
+
+    def stop(self) -> None:
+        """mpiexec stops its ranks (SIGTERM, STOP_WAIT seconds); what is left of them is killed."""
+        if self.process.poll() is None:
+            self.look()
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_WAIT)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+        self.process.wait()
+        if self in _LIVE:
+            _LIVE.remove(self)
+
+    def kill(self) -> None:
+        import psutil
+
+        for p in [self.mpiexec, *self.ranks]:
+            try:
+                if p is not None:
+                    p.kill()  # (psutil checks that the pid is still that process's)
+            except psutil.Error:
+                pass
+
+
+def _kill_all() -> None:
+    for ranks in list(_LIVE):
+        ranks.kill()
 
 
 def _host_slots(hosts: str, ranks: int) -> str:
@@ -575,6 +749,10 @@ def _where() -> str:
 def _only_loopback(hosts: str) -> bool:
     names = {h.strip().split(":")[0] for h in hosts.split(",") if h.strip()}
     return names <= {"127.0.0.1", "localhost", "::1"}
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _gap(record: dict) -> float:
