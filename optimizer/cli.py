@@ -536,7 +536,7 @@ def hedge(
     table = Table(title="progressive hedging", show_header=False)
     table.add_row("expected people lifted by the plan", numbers.people(result.expected))
     table.add_row("no plan lifts more than", numbers.people(result.bound))
-    table.add_row("gap (at most this far from the best)", numbers.share(result.gap, 2))
+    table.add_row("gap (at most this far from the best)", numbers.share(result.gap, 3))
     table.add_row("iterations", numbers.count(result.iterations))
     table.add_row("seconds", numbers.plain(result.timings.get("hedging", float("nan")), 3))
     out.print(table)

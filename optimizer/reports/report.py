@@ -584,7 +584,7 @@ def _robust_section(run: dict, tables: dict[str, pd.DataFrame]) -> list[str]:
     if record.get("method") == "progressive hedging":  # ewppt hedge: a bound instead of VSS and EVPI
         parts.append(f"<p>Found by progressive hedging (mpi-sppy, {record.get('iterations')} iterations): no plan "
                      f"lifts more than {numbers.people(record.get('bound'))} people in expectation, and this plan is "
-                     f"within {numbers.share(record.get('gap'), 2)} of that. The point-estimate plan and the "
+                     f"within {numbers.share(record.get('gap'), 3)} of that. The point-estimate plan and the "
                      "scenarios' own optima are not solved here (<code>ewppt robust</code> solves them).</p>")
         parts += _trajectory(record.get("trajectory") or [])
     else:
@@ -616,7 +616,7 @@ def _trajectory(lines: list[dict]) -> list[str]:
     step = -(-len(lines) // ITERATIONS_SHOWN)
     shown = lines[::-1][::step][::-1]
     rows = [(numbers.count(line["iteration"]), numbers.plain(line["seconds"] / 60, 2), numbers.people(line["expected"]),
-             numbers.people(line.get("bound")), numbers.share(line.get("gap"), 2)) for line in shown]
+             numbers.people(line.get("bound")), numbers.share(line.get("gap"), 3)) for line in shown]
     return [f"<p>How the gap closed ({len(shown)} of the {len(lines)} lines; all are in run.json's "
             "<code>robust.trajectory</code>):</p>" if len(shown) < len(lines) else "<p>How the gap closed:</p>",
             _table(rows, ("iteration", "minutes", "best plan (people)", "bound (people)", "gap"), numeric=(0, 1, 2, 3, 4))]

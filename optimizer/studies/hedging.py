@@ -99,13 +99,14 @@ class HedgingProgress:
     cpu_s: float  # the hub rank's processor seconds so far
 
     def describe(self) -> str:
-        """'iteration 7, plan 226,325 people, bound 226,669, gap 0.15%'."""
+        """'iteration 7, plan 226,325 people, bound 226,669, gap 0.152%' (three decimals: a
+        gap of 0.2036% must not read as the 0.20% asked)."""
         from optimizer.data import numbers
 
         text = f"iteration {self.iteration:,}, plan {numbers.people(self.expected)} people"
         if self.bound is None:
             return text + ", no bound yet"
-        return text + f", bound {numbers.people(self.bound)}, gap {numbers.share(self.gap, 2)}"
+        return text + f", bound {numbers.people(self.bound)}, gap {numbers.share(self.gap, 3)}"
 
 
 @dataclass
