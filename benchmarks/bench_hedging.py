@@ -54,11 +54,14 @@ def rss_mb() -> float:
 
 
 def parse_highs(text: str) -> dict:
-    """`name=value,name=value` (or `default`: nothing) as HiGHS options, each value an int,
-    a float or a string as HiGHS takes it."""
+    """`name=value,name=value` (or `default`: nothing) as HiGHS options, each value a bool
+    (true, false), an int, a float or a string as HiGHS takes it."""
     options = {}
     for part in [] if text in ("", "default") else text.split(","):
         name, _, value = part.partition("=")
+        if value.strip().lower() in ("true", "false"):
+            options[name.strip()] = value.strip().lower() == "true"
+            continue
         for kind in (int, float):
             try:
                 options[name.strip()] = kind(value)

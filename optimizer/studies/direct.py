@@ -62,8 +62,9 @@ import numpy as np
 # factorization and the dual edge weights), so each such re-solve starts from the basis alone, and
 # with its default dual steepest edge pricing it first computes the exact edge weights of a basis
 # that the new costs (W, xbar) and cuts leave far from optimal (HEkkDual::solve): one BTRAN a row,
-# with thousands of new rows each iteration. Devex pricing starts from unit weights instead: more simplex iterations, each
-# cheaper. Measured (benchmarks/README.md, "HiGHS's simplex options for the hub's re-solves"):
+# with thousands of new rows each iteration (HiGHS's log says so for every hub re-solve at
+# ewppt-2010). Devex pricing starts from unit weights and updates them more cheaply: more simplex
+# iterations, each cheaper. Measured (benchmarks/README.md, "HiGHS's simplex options for the hub's re-solves"):
 # ewppt-2010, 10 scenarios, the hub alone, 6 re-solve loops: 23.1 to 24.7 processor seconds against
 # 27.4 to 28.7 (-14% to -16%), 56,750 simplex iterations a loop against 48,398; another optimal
 # vertex now and then, so another PH path. The Lagrangian spoke adds no rows: HiGHS keeps its edge
