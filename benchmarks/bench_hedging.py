@@ -4,6 +4,8 @@
     python benchmarks/bench_hedging.py GENERATED_FOLDER --scenarios 2 --iterations 2
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct pyomo
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct --rhos 1 0.25
+    python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --iterations 6 --projections direct \
+        --highs default simplex_dual_edge_weight_strategy=1 simplex_scale_strategy=0
 
 Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
@@ -19,7 +21,9 @@ updates, of the solves, of everything up to the end of iteration 0 (W and the pr
 of everything, the number of plan variables and cuts; the resident
 memory before, after building the scenario models and at the end, and the process's peak (a
 later run adds to the earlier ones'; `peak MB` is the process's so far); then, solve loop by solve loop, how far each run's expected scenario objective
-and xbar are from the first run's.
+and xbar are from the first run's. `--highs` runs each projection once per set of HiGHS options
+given, set on every scenario's HiGHS model when its direct re-solves start (after iteration 0),
+and prints the processor seconds and HiGHS's simplex iterations of every re-solve loop.
 
 `--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
 default gap), once per scenario solve named and per `--rhos` value (default: hedging's
@@ -49,7 +53,28 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(instance_path: str, uncertainty_path: str, iterations: int, projection: str) -> dict:
+def parse_highs(text: str) -> dict:
+    """`name=value,name=value` (or `default`: nothing) as HiGHS options, each value a bool
+    (true, false), an int, a float or a string as HiGHS takes it."""
+    options = {}
+    for part in [] if text in ("", "default") else text.split(","):
+        name, _, value = part.partition("=")
+        if value.strip().lower() in ("true", "false"):
+            options[name.strip()] = value.strip().lower() == "true"
+            continue
+        for kind in (int, float):
+            try:
+                options[name.strip()] = kind(value)
+                break
+            except ValueError:
+                continue
+        else:
+            options[name.strip()] = value.strip()
+    return options
+
+
+def run(instance_path: str, uncertainty_path: str, iterations: int, projection: str, highs: str = "default") -> dict:
+    import highspy
     from mpisppy.opt.ph import PH
 
     from optimizer.data.io import load_instance
@@ -65,6 +90,8 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
         base = type("BuiltPH", (base,), {"build_ph_objective": True})
     spent = {"update": 0.0, "solves": 0.0, "iteration_0": None, "attach": 0.0}
     path = []  # per iteration: the expected scenario objective (the solves' own), and xbar
+    loops = []  # per solve loop after iteration 0: (cpu s, simplex iterations) of the direct re-solves
+    highs_options = parse_highs(highs)
 
     class Timed(base):
         def _update_prox_approx(self):
@@ -74,8 +101,11 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
 
         def solve_loop(self, *args, **kwargs):
             started = time.process_time()
+            self._simplex = None
             super().solve_loop(*args, **kwargs)
             spent["solves"] += time.process_time() - started
+            if self._simplex is not None:
+                loops.append((time.process_time() - started, self._simplex))
             expected = sum(s._mpisppy_probability * s._mpisppy_data.inner_bound for s in self.local_scenarios.values())
             path.append(expected)
 
@@ -84,12 +114,25 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
             super().attach_PH_to_objective(*args, **kwargs)
             spent["attach"] += time.process_time() - started
 
-        def _direct_scenario(self, *args, **kwargs):  # the direct solves' set-up: the q columns, the original costs
+        def _direct_scenario(self, k, s):  # the direct solves' set-up: the q columns, the original costs
             started = time.process_time()
+            new = k not in self.__dict__.get("_direct", {})
             try:
-                return super()._direct_scenario(*args, **kwargs)
+                direct = super()._direct_scenario(k, s)
+                if direct is not None and new:  # `--highs`: on top of what direct.py sets, for the re-solves
+                    for name, value in highs_options.items():
+                        if direct.highs.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+                            raise ValueError(f"HiGHS refused the option {name}={value!r}")
+                return direct
             finally:
                 spent["attach"] += time.process_time() - started
+
+        def solve_one(self, solver_options, k, s, *args, **kwargs):
+            seconds = super().solve_one(solver_options, k, s, *args, **kwargs)
+            direct = self.__dict__.get("_direct", {}).get(k)
+            if direct is not None and getattr(self, "_simplex", False) is not False:
+                self._simplex = (self._simplex or 0) + direct.highs.getInfo().simplex_iteration_count
+            return seconds
 
         def reenable_W_and_prox(self, *args, **kwargs):  # the end of iteration 0 (PHBase.Iter0)
             super().reenable_W_and_prox(*args, **kwargs)
@@ -117,7 +160,8 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     variables = sum(len(s._mpisppy_data.nonant_indices) for s in ph.local_scenarios.values())
     cuts = sum(m.cut_index for s in ph.local_scenarios.values() for m in s._mpisppy_data.xsqvar_prox_approx.values())
     objective = ph.Eobjective()  # mpi-sppy's expected PH objective (direct: its closed form, not an expression)
-    return dict(projection=projection, scenarios=count, iterations=ph._PHIter, plan_variables=variables, cuts=cuts,
+    return dict(projection=projection if highs == "default" else f"{projection} {highs}", loops=loops,
+                scenarios=count, iterations=ph._PHIter, plan_variables=variables, cuts=cuts,
                 conv=ph.conv, ph_objective=round(objective, 4), path=path, xbars=xbars,
                 update_cpu_s=round(spent["update"], 2), solve_cpu_s=round(spent["solves"], 2),
                 iteration_0_cpu_s=round(spent["iteration_0"] or total, 2), total_cpu_s=round(total, 2),
@@ -180,6 +224,11 @@ def main() -> None:
     parser.add_argument("--save", metavar="JSON", help="also write every run's figures and its path (the expected "
                         "scenario objective and xbar, solve loop by solve loop) to this file, to compare runs of "
                         "two versions of the code")
+    parser.add_argument("--highs", nargs="*", default=["default"], metavar="OPTIONS",
+                        help="HiGHS options set on every scenario's HiGHS model when its direct re-solves start "
+                             "(after iteration 0, on top of direct.py's), one run per entry per projection: "
+                             "`default` (nothing more) or name=value[,name=value...], e.g. "
+                             "simplex_dual_edge_weight_strategy=1")
     parser.add_argument("--rhos", nargs="*", type=float,
                         help="with --end-to-end: run once per rho given (default: hedging's DEFAULT_RHO)")
     args = parser.parse_args()
@@ -198,8 +247,8 @@ def main() -> None:
               "| convergence |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
         runs = []
-        for projection in args.projections:
-            r = run(str(lp), str(uncertainty), args.iterations, projection)
+        for projection, highs in [(p, h) for p in args.projections for h in args.highs]:
+            r = run(str(lp), str(uncertainty), args.iterations, projection, highs)
             runs.append(r)
             print(f"| {r['projection']} | {r['scenarios']} | {r['iterations']} | {r['plan_variables']:,} | {r['cuts']:,} "
                   f"| {r['update_cpu_s']:.2f} | {r['solve_cpu_s'] - r['update_cpu_s']:.2f} "
@@ -207,10 +256,26 @@ def main() -> None:
                   f"| {r['rss_before_mb']:,}, {r['rss_built_mb']:,}, {r['rss_end_mb']:,} | {r['peak_mb']:,} "
                   f"| {r['ph_objective']:,.3f} "
                   f"| {'-' if r['conv'] is None else format(float(r['conv']), '.6f')} |", flush=True)
+            if r["loops"]:  # at once, so a long batch shows its runs as they end
+                print(f"  re-solve loops: {', '.join(f'{n:,} simplex iterations ({c:.2f} cpu s)' for c, n in r['loops'])}",
+                      flush=True)
         if args.save:
             import json
 
             Path(args.save).write_text(json.dumps([{**r, "conv": None if r["conv"] is None else float(r["conv"])} for r in runs]), encoding="utf-8")
+        print()
+        print("The direct re-solve loops after iteration 0 (processor seconds and HiGHS's simplex iterations, all "
+              "scenarios of a loop; mean over the loops, then loop by loop):")
+        print()
+        print("| projection | loops | simplex iterations a loop | cpu s a loop | cpu s, all loops | per loop: simplex "
+              "iterations (cpu s) |")
+        print("| --- | ---: | ---: | ---: | ---: | --- |")
+        for r in runs:
+            loops = r["loops"]
+            if loops:
+                each = ", ".join(f"{n:,} ({c:.2f})" for c, n in loops)
+                print(f"| {r['projection']} | {len(loops)} | {sum(n for _, n in loops) / len(loops):,.0f} "
+                      f"| {sum(c for c, _ in loops) / len(loops):.2f} | {sum(c for c, _ in loops):.2f} | {each} |")
         print()
         print("Iteration by iteration against the first run: the largest relative difference of the expected "
               "scenario objective (the solves' own) and the largest absolute difference of xbar (million yuan).")

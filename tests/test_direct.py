@@ -9,7 +9,9 @@ same loops are checked against the same classes with mpi-sppy's expressions buil
 Tolerance: both paths give HiGHS the same model, the same costs and the same starting basis,
 so the solves agree to HiGHS's own tolerances (1e-9 relative on the objective, 1e-7 million
 yuan on a flow, far below the 0.1 million of the cuts' spacing); in practice they agree
-exactly.
+exactly. (The hub's direct re-solves price by Devex, direct.CUT_RESOLVE_OPTIONS, where Pyomo's
+path keeps HiGHS's default; on these small LPs both land on the same vertices. At ewppt-2010
+they may not: benchmarks/README.md.)
 
 Runs in this process on one MPI rank (mpi-sppy with mpi4py's COMM_WORLD of size 1).
 """
@@ -141,6 +143,9 @@ def test_hub_solves_straight_with_highs_as_through_pyomo(case):
     # every scenario's iterations went straight to HiGHS (iteration 0 through Pyomo: no W yet)
     assert set(direct._direct) == set(direct.local_scenarios)
     assert not getattr(pyomo, "_direct", {})
+    # the hub adds its cuts as rows before every re-solve: Devex pricing there (direct.CUT_RESOLVE_OPTIONS)
+    for held in direct._direct.values():
+        assert held.highs.getOptionValue("simplex_dual_edge_weight_strategy")[1] == 1
     # the same cuts, the same consensus and convergence metric at the end
     cuts = [sum(m.cut_index for m in s._mpisppy_data.xsqvar_prox_approx.values()) for s in
             (direct.local_scenarios[k] for k in sorted(direct.local_scenarios))]
@@ -189,6 +194,8 @@ def test_spoke_solves_straight_with_highs_as_through_pyomo(case):
               for solve, base in (("direct", direct_solve_class(PHBase)), ("pyomo", PHBase))}
     (direct, ours), (_, theirs) = rounds["direct"], rounds["pyomo"]
     assert set(direct._direct) == set(direct.local_scenarios)  # all but the first round went straight
+    for held in direct._direct.values():  # no rows added between the spoke's solves: HiGHS's default pricing
+        assert held.highs.getOptionValue("simplex_dual_edge_weight_strategy")[1] == -1
     for (a, bound_a), (b, bound_b) in zip(ours, theirs):
         _assert_same(a, b)
         assert bound_a == pytest.approx(bound_b, rel=1e-9, abs=1e-9)
