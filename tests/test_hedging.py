@@ -174,3 +174,41 @@ def test_hosts_share_the_ranks_out():
     assert _host_slots("a, b", 4) == "a:2,b:2"
     assert _host_slots("a,b,c", 4) == "a:2,b:2,c:2"  # slots enough for every rank
     assert _host_slots("a:3,b:1", 4) == "a:3,b:1"
+
+
+def test_hedge_runs_from_a_process_whose_parent_initialised_mpi_by_itself(tmp_path):
+    """A process that initialised MPI by itself (mpi4py imported in a notebook, an in-process
+    mpi-sppy test in the same pytest worker) hands Open MPI's and PMIx's launch variables to its
+    children; `hedge` must not pass them on to mpiexec, which then exits 1 without a word (the
+    bench_robust smoke test failed so whenever xdist ran it after tests/test_direct.py in one
+    worker). Here the parent is a real singleton, and its child the command a planner runs."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "UNCERTAINTY.toml"
+    path.write_text(UNCERTAINTY, encoding="utf-8")
+    out = tmp_path / "hedged"
+    parent = ("import os, subprocess, sys\n"
+              "from mpi4py import MPI\n"
+              "MPI.COMM_WORLD.Get_rank()  # a singleton: Open MPI sets its variables in this process's environment\n"
+              "child = subprocess.run([sys.executable, '-c', 'import os; print(sorted(k for k in os.environ "
+              "if k.startswith((\"PMIX_\", \"OMPI_\"))))'], capture_output=True, text=True)\n"
+              "print(child.stdout, flush=True)\n"
+              "sys.exit(subprocess.run(sys.argv[1:]).returncode)\n")
+    done = subprocess.run([sys.executable, "-c", parent, sys.executable, "-m", "optimizer", "hedge", "tiny", str(path),
+                           "--out", str(out), "--gap", "0.001"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert "PMIX_" in done.stdout.splitlines()[0]  # the child inherits the singleton's variables
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "allocation.csv").exists()
+
+
+def test_the_ranks_get_no_launch_context_but_keep_the_users_settings():
+    from optimizer.studies.hedging import _without_launch_context
+
+    environ = {"PATH": "/usr/bin", "OMPI_MCA_btl_tcp_if_include": "eth1", "OMPI_MCA_plm_rsh_agent": "ssh",
+               "PMIX_RANK": "0", "PMIX_SERVER_URI4": "x", "OMPI_COMM_WORLD_RANK": "0", "OMPI_APP_CTX_NUM_PROCS": "1",
+               "OMPI_MCA_ess": "singleton", "OMPI_MCA_pmix": "^s1", "OMPI_MCA_orte_launch": "1", "PMI_FD": "5"}
+    assert _without_launch_context(environ) == {"PATH": "/usr/bin", "OMPI_MCA_btl_tcp_if_include": "eth1",
+                                                 "OMPI_MCA_plm_rsh_agent": "ssh"}

@@ -470,8 +470,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         path = Path(instance) if not isinstance(instance, Instance) else out / "instance.xlsx"
         if isinstance(instance, Instance):
             write_instance_xlsx(instance, path)
-        env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-               "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+        env = {**_without_launch_context(os.environ), "OMPI_ALLOW_RUN_AS_ROOT": "1",
+               "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"}
         env.setdefault("OMPI_MCA_odls_base_sigkill_timeout", "0")  # stopped, mpiexec ends its ranks at once, not after 1 s
         env.setdefault("OMPI_MCA_btl", "self,vader,tcp")
         forward = []
@@ -497,7 +497,8 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
             finished, seen = _follow(process, out / PROGRESS_FILE, timeout, on_iteration)
         if not finished or process.returncode != 0 or not (out / "allocation.csv").exists():
             lines = (out / "ranks.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
-            tail = [line for line in lines if "Error" in line or "error:" in line][-2:] or lines[-5:]
+            tail = ([line for line in lines if "Error" in line or "error:" in line][-2:] or lines[-5:]
+                    or [f"mpiexec exited with code {process.returncode} and printed nothing"])
             if not finished:
                 tail = [f"no plan within the timeout of {timeout:g} s; the ranks were stopped"
                         + (f" at {seen[-1].describe()}" if seen else " before the first iteration")]
@@ -726,6 +727,20 @@ class _Ranks:
 def _kill_all() -> None:
     for ranks in list(_LIVE):
         ranks.kill()
+
+
+def _without_launch_context(environ) -> dict:
+    """`environ` without what MPI set for a process it started or initialised: Open MPI's
+    (OMPI_ names other than OMPI_MCA_ settings, and its launch settings OMPI_MCA_ess..., _pmix...,
+    _orte_...), PMIx's (PMIX_) and MPICH's (PMI_). A process that initialised MPI by itself (a
+    singleton: mpi4py imported in a notebook, a test) gets such variables from Open MPI, and its
+    children inherit them; mpiexec started with them exits 1 without a word (measured: a pytest
+    worker that had run an in-process mpi-sppy test, then `hedge` in a subprocess). The user's
+    own settings (OMPI_MCA_btl..., the interfaces, the launcher) stay."""
+    launch = ("OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_MCA_orte_")
+    return {k: v for k, v in environ.items()
+            if not (k.startswith(("PMIX_", "PMI_")) or (k.startswith("OMPI_") and not k.startswith("OMPI_MCA_"))
+                    or k.startswith(launch))}
 
 
 def _host_slots(hosts: str, ranks: int) -> str:
