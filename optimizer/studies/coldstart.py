@@ -82,17 +82,42 @@ def cold_options(highs) -> dict:
 
 WARM_OPTIONS = {"solver": "choose"}  # HiGHS's defaults again after a cold solve: simplex from the basis
 
+# HiGHS options on top of `cold_options` for a large LP's solve that is a progressive-hedging iterate (the hub's
+# re-solves with the proximal term on: only the plan's values are read, for xbar, W and the cuts; never a bound);
+# never for the Lagrangian spoke's solves or iteration 0's, whose objectives are bounds
+ITERATE_OPTIONS: dict = {}
 
-def run_highs(highs, options: dict) -> None:
+
+def _option_value(highs, key: str):
+    value = highs.getOptionValue(key)
+    return value[1] if isinstance(value, tuple) else value  # highspy: (status, value)
+
+
+def run_highs(highs, options: dict, iterate: bool = False) -> None:
     """Set `options` and run HiGHS on its model; a large LP by interior point with crossover
     (`cold_options`: from no basis, and with `LARGE_ALWAYS_IPM` always), HiGHS's default method
-    restored afterwards."""
+    restored afterwards. With `iterate` (a PH iterate, see `ITERATE_OPTIONS`) a large LP's
+    solve takes `ITERATE_OPTIONS` too, and is run again without them if HiGHS does not call
+    its solution optimal; their previous values are restored afterwards."""
     extra = cold_options(highs) if is_large(highs) and (LARGE_ALWAYS_IPM or cold(highs)) else {}
-    for key, value in {**options, **extra}.items():
+    relaxed = {k: v for k, v in ITERATE_OPTIONS.items() if k not in options} if iterate and extra else {}
+    kept = {key: _option_value(highs, key) for key in relaxed}
+    for key, value in {**options, **extra, **relaxed}.items():
         highs.setOptionValue(key, value)
     try:
         highs.run()
+        if relaxed:
+            import highspy
+
+            for key, value in kept.items():
+                highs.setOptionValue(key, value)
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                for key, value in extra.items():
+                    highs.setOptionValue(key, value)
+                highs.run()
     finally:
+        for key, value in kept.items():
+            highs.setOptionValue(key, value)
         for key, value in WARM_OPTIONS.items():
             if key in extra and key not in options:
                 highs.setOptionValue(key, value)
