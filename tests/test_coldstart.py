@@ -99,8 +99,8 @@ def test_below_the_threshold_every_solve_is_highs_default(case):
 
 def test_large_lps_solve_every_iteration_by_interior_point(case, all_large, monkeypatch):
     """With LARGE_ALWAYS_IPM (what the engine runs above the threshold) every solve of the hub
-    runs by interior point with crossover, iteration 0 reaching mpi-sppy's optima, and HiGHS's
-    options are its defaults again after each."""
+    runs by interior point (iteration 0 with crossover, the iterates without: see below),
+    iteration 0 reaching mpi-sppy's optima, and HiGHS's options are its defaults again after each."""
     from optimizer.studies import coldstart
 
     monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", True)
@@ -123,12 +123,13 @@ def _ends(opt) -> dict:
 
 @pytest.fixture
 def iterates_without_crossover(monkeypatch):
-    """Every LP large, every solve by interior point, the hub's PH iterates without crossover."""
+    """Every LP large, every solve by interior point: what the engine runs above the threshold
+    (the hub's PH iterates without crossover, coldstart.ITERATE_OPTIONS)."""
     from optimizer.studies import coldstart
 
     monkeypatch.setattr(coldstart, "COLD_IPM_COLUMNS", 0)
     monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", True)
-    monkeypatch.setattr(coldstart, "ITERATE_OPTIONS", {"run_crossover": "off"})
+    assert coldstart.ITERATE_OPTIONS == {"run_crossover": "off"}
 
 
 def test_hub_iterates_run_without_crossover_and_iteration_0_with_it(case, iterates_without_crossover, monkeypatch):
