@@ -4,6 +4,8 @@
     python benchmarks/bench_hedging.py GENERATED_FOLDER --scenarios 2 --iterations 2
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct pyomo
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct --rhos 1 0.25
+    python benchmarks/bench_hedging.py g800 --scenarios 2 --iterations 2 --projections direct \
+        --iterate-options none --highs-runs LOGDIR
 
 Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
@@ -20,6 +22,13 @@ of everything, the number of plan variables and cuts; the resident
 memory before, after building the scenario models and at the end, and the process's peak (a
 later run adds to the earlier ones'; `peak MB` is the process's so far); then, solve loop by solve loop, how far each run's expected scenario objective
 and xbar are from the first run's.
+
+`--iterate-options KEY=VALUE ...` sets the HiGHS options of the hub's re-solves of a large LP
+(optimizer/studies/coldstart.ITERATE_OPTIONS; `none` for none), and `--highs-runs DIR` lists every
+HiGHS run of the scenario solves (processor seconds, interior point, crossover and simplex
+iterations, status, objective) with HiGHS's log of each in DIR (its interior point lines and IPX
+summary split a run between the interior point and crossover). Every solve loop's processor
+seconds and the convergence after it are printed too.
 
 `--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
 default gap), once per scenario solve named and per `--rhos` value (default: hedging's
