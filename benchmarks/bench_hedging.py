@@ -6,6 +6,8 @@
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --end-to-end direct --rhos 1 0.25
     python benchmarks/bench_hedging.py ewppt-2010 --scenarios 10 --iterations 6 --projections direct \
         --highs default simplex_dual_edge_weight_strategy=1 simplex_scale_strategy=0
+    python benchmarks/bench_hedging.py g800 --scenarios 2 --iterations 2 --projections direct \
+        --iterate-options none --highs-runs LOGDIR
 
 Runs mpi-sppy's PH (the hub alone, no spoke, one MPI rank) on the `expected` LP of the
 instance with bench_robust's uncertainty (every effect 0.7 to 1.3, every poor population 0.9
@@ -24,6 +26,13 @@ later run adds to the earlier ones'; `peak MB` is the process's so far); then, s
 and xbar are from the first run's. `--highs` runs each projection once per set of HiGHS options
 given, set on every scenario's HiGHS model when its direct re-solves start (after iteration 0),
 and prints the processor seconds and HiGHS's simplex iterations of every re-solve loop.
+
+`--iterate-options KEY=VALUE ...` sets the HiGHS options of the hub's re-solves of a large LP
+(optimizer/studies/coldstart.ITERATE_OPTIONS; `none` for none), and `--highs-runs DIR` lists every
+HiGHS run of the scenario solves (processor seconds, interior point, crossover and simplex
+iterations, status, objective) with HiGHS's log of each in DIR (its interior point lines and IPX
+summary split a run between the interior point and crossover). Every solve loop's processor
+seconds and the convergence after it are printed too.
 
 `--end-to-end` runs `ewppt hedge`'s hedge(...) instead (2 ranks, hub and Lagrangian spoke,
 default gap), once per scenario solve named and per `--rhos` value (default: hedging's
@@ -92,6 +101,8 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
     path = []  # per iteration: the expected scenario objective (the solves' own), and xbar
     loops = []  # per solve loop after iteration 0: (cpu s, simplex iterations) of the direct re-solves
     highs_options = parse_highs(highs)
+    loop_cpu = []  # per solve loop: processor seconds (cut updates included), then convergence after it
+    convs = []
 
     class Timed(base):
         def _update_prox_approx(self):
@@ -106,6 +117,7 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
             spent["solves"] += time.process_time() - started
             if self._simplex is not None:
                 loops.append((time.process_time() - started, self._simplex))
+            loop_cpu.append(time.process_time() - started)
             expected = sum(s._mpisppy_probability * s._mpisppy_data.inner_bound for s in self.local_scenarios.values())
             path.append(expected)
 
@@ -142,7 +154,8 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
         def Compute_Xbar(self, *args, **kwargs):
             super().Compute_Xbar(*args, **kwargs)
             s = next(iter(self.local_scenarios.values()))
-            xbars.append([p._value for p in s._mpisppy_model.xbars.values()])
+            xbars.append([p._value for _, p in sorted(s._mpisppy_model.xbars.items())])  # not in the hash seed's order
+            convs.append(float(self.convergence_diff()))
 
     xbars = []
 
@@ -165,9 +178,41 @@ def run(instance_path: str, uncertainty_path: str, iterations: int, projection: 
                 conv=ph.conv, ph_objective=round(objective, 4), path=path, xbars=xbars,
                 update_cpu_s=round(spent["update"], 2), solve_cpu_s=round(spent["solves"], 2),
                 iteration_0_cpu_s=round(spent["iteration_0"] or total, 2), total_cpu_s=round(total, 2),
-                attach_cpu_s=round(spent["attach"], 2),
+                attach_cpu_s=round(spent["attach"], 2), loop_cpu_s=[round(x, 2) for x in loop_cpu], convs=convs,
                 rss_before_mb=round(before), rss_built_mb=round(built), rss_end_mb=round(rss_mb()),
                 peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def record_highs(log_dir: str | None) -> list:
+    """Every HiGHS run of the scenario solves (optimizer/studies/coldstart.run_highs) from now on:
+    processor seconds, HiGHS's run time, interior point, crossover and simplex iterations, the
+    status and whether it was a PH iterate; with `log_dir`, HiGHS's log of each run in a file there
+    (interior point's and crossover's own times)."""
+    from optimizer.studies import coldstart
+
+    runs = []
+    original = coldstart.run_highs
+
+    def recorded(highs, options, iterate=False):
+        logged = {}
+        if log_dir:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            logged = {"output_flag": True, "log_to_console": False,
+                      "log_file": str(Path(log_dir) / f"run-{len(runs):03d}.log")}
+        started = time.process_time()
+        original(highs, {**options, **logged}, iterate=iterate)
+        cpu = time.process_time() - started
+        if logged:
+            highs.setOptionValue("output_flag", False)
+            highs.setOptionValue("log_file", "")
+        info = highs.getInfo()
+        runs.append({"cpu_s": round(cpu, 2), "highs_s": round(highs.getRunTime(), 2), "iterate": iterate,
+                     "ipm": info.ipm_iteration_count, "crossover": info.crossover_iteration_count,
+                     "simplex": info.simplex_iteration_count, "status": highs.modelStatusToString(highs.getModelStatus()),
+                     "objective": info.objective_function_value})
+
+    coldstart.run_highs = recorded
+    return runs
 
 
 def end_to_end(instance: str, scenarios: int, solves: list[str], rhos: list[float] | None = None) -> None:
@@ -204,6 +249,16 @@ def end_to_end(instance: str, scenarios: int, solves: list[str], rhos: list[floa
                       f"| {result.expected:,.3f} | {result.bound:,.3f} | {cpu} | {peak} |", flush=True)
 
 
+def _option(item: str):
+    key, _, value = item.partition("=")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
 def main() -> None:
     from bench_robust import lp_copy, write_uncertainty
 
@@ -231,7 +286,18 @@ def main() -> None:
                              "simplex_dual_edge_weight_strategy=1")
     parser.add_argument("--rhos", nargs="*", type=float,
                         help="with --end-to-end: run once per rho given (default: hedging's DEFAULT_RHO)")
+    parser.add_argument("--iterate-options", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="HiGHS options for the hub's re-solves of a large LP (coldstart.ITERATE_OPTIONS, e.g. "
+                             "run_crossover=off ipm_optimality_tolerance=1e-6; 'none' for none)")
+    parser.add_argument("--highs-runs", metavar="DIR", help="list every HiGHS run of the scenario solves (processor "
+                        "seconds, interior point and crossover iterations) and write HiGHS's log of each to DIR")
     args = parser.parse_args()
+    from optimizer.studies import coldstart
+
+    if args.iterate_options:
+        coldstart.ITERATE_OPTIONS = dict(_option(item) for item in args.iterate_options if item != "none")
+    print(f"ITERATE_OPTIONS = {coldstart.ITERATE_OPTIONS}")
+    highs_runs = record_highs(args.highs_runs) if args.highs_runs else None
     if args.end_to_end is not None:
         end_to_end(args.instance, args.scenarios, args.end_to_end or ["direct", "pyomo"], args.rhos)
         return
@@ -259,6 +325,16 @@ def main() -> None:
             if r["loops"]:  # at once, so a long batch shows its runs as they end
                 print(f"  re-solve loops: {', '.join(f'{n:,} simplex iterations ({c:.2f} cpu s)' for c, n in r['loops'])}",
                       flush=True)
+        for r in runs:
+            print(f"{r['projection']}: solve loops, cpu s: {r['loop_cpu_s']}; convergence after each: "
+                  f"{[round(c, 6) for c in r['convs']]}")
+        if highs_runs is not None:
+            print("| HiGHS run | iterate | cpu s | HiGHS s | IPM iterations | crossover iterations | simplex iterations "
+                  "| status | objective |")
+            print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+            for i, h in enumerate(highs_runs):
+                print(f"| {i} | {h['iterate']} | {h['cpu_s']:.2f} | {h['highs_s']:.2f} | {h['ipm']} | {h['crossover']} "
+                      f"| {h['simplex']} | {h['status']} | {h['objective']:,.4f} |")
         if args.save:
             import json
 

@@ -99,8 +99,8 @@ def test_below_the_threshold_every_solve_is_highs_default(case):
 
 def test_large_lps_solve_every_iteration_by_interior_point(case, all_large, monkeypatch):
     """With LARGE_ALWAYS_IPM (what the engine runs above the threshold) every solve of the hub
-    runs by interior point with crossover, iteration 0 reaching mpi-sppy's optima, and HiGHS's
-    options are its defaults again after each."""
+    runs by interior point (iteration 0 with crossover, the iterates without: see below),
+    iteration 0 reaching mpi-sppy's optima, and HiGHS's options are its defaults again after each."""
     from optimizer.studies import coldstart
 
     monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", True)
@@ -112,3 +112,72 @@ def test_large_lps_solve_every_iteration_by_interior_point(case, all_large, monk
     assert all(np.isfinite(v) for objectives, _ in loops for v in objectives.values())
     for s in ours.local_scenarios.values():
         assert s._solver_plugin._solver_model.getOptionValue("solver")[1] == "choose"
+
+
+def _ends(opt) -> dict:
+    """Every scenario's last solve: (its objective, whether HiGHS holds a basis after it: a
+    solve by interior point leaves one only through crossover)."""
+    return {k: (s._mpisppy_data.inner_bound, s._solver_plugin._solver_model.getBasis().valid)
+            for k, s in opt.local_scenarios.items()}
+
+
+@pytest.fixture
+def iterates_without_crossover(monkeypatch):
+    """Every LP large, every solve by interior point: what the engine runs above the threshold
+    (the hub's PH iterates without crossover, coldstart.ITERATE_OPTIONS)."""
+    from optimizer.studies import coldstart
+
+    monkeypatch.setattr(coldstart, "COLD_IPM_COLUMNS", 0)
+    monkeypatch.setattr(coldstart, "LARGE_ALWAYS_IPM", True)
+    assert coldstart.ITERATE_OPTIONS == {"run_crossover": "off"}
+
+
+def test_hub_iterates_run_without_crossover_and_iteration_0_with_it(case, iterates_without_crossover, monkeypatch):
+    """coldstart.ITERATE_OPTIONS reach the hub's solves with the proximal term on, and only
+    them: iteration 0 (its objective is the trivial bound) ends on a crossover's basis, every
+    later solve without one; iteration 1 (the same prices and xbar either way) reaches the
+    same optima as with crossover, and HiGHS's option is back at its default after each."""
+    from optimizer.studies import coldstart
+
+    ours, loops = _hub(case, "direct", iterations=3, snapshot=_ends)
+    monkeypatch.setattr(coldstart, "ITERATE_OPTIONS", {})
+    _, crossed = _hub(case, "direct", iterations=1, snapshot=_ends)
+    assert len(loops) == 4
+    assert all(valid for _, valid in loops[0].values())
+    assert not any(valid for loop in loops[1:] for _, valid in loop.values())
+    assert all(valid for loop in crossed for _, valid in loop.values())
+    for k, (value, _) in loops[1].items():
+        assert value == pytest.approx(crossed[1][k][0], rel=1e-6, abs=1e-6), k
+    assert all(np.isfinite(value) for loop in loops for value, _ in loop.values())
+    for s in ours.local_scenarios.values():
+        assert s._solver_plugin._solver_model.getOptionValue("run_crossover")[1] == "on"
+
+
+def test_spoke_keeps_crossover_and_its_bounds_stay_above_the_optimum(case, iterates_without_crossover):
+    """The Lagrangian spoke's solves are bounds: never PH iterates, so crossover runs on every
+    one of them, and every bound (prices summing to zero) is at least the extensive form's
+    optimum (people lifted: the bound's sign turned)."""
+    from optimizer import load_instance, robust
+    from optimizer.studies.hedging import _lagrangian_opt
+
+    instance_path, uncertainty_path = case
+    optimum = robust(load_instance(instance_path), uncertainty_path, risk="expected", worth=False).objective
+    _, rounds = _spoke_rounds(case, _lagrangian_opt("direct"), 3, snapshot=_ends)
+    for ends, bound in rounds:
+        assert all(valid for _, valid in ends.values())
+        assert -bound >= optimum * (1 - 1e-9)
+
+
+def test_an_iterate_highs_does_not_call_optimal_is_solved_again_with_crossover(case, iterates_without_crossover,
+                                                                               monkeypatch):
+    """Options under which HiGHS stops short of the optimum (one interior point iteration):
+    the iterate is solved again with `cold_options` alone, to the optimum and its basis."""
+    from optimizer.studies import coldstart
+
+    _, crossed = _hub(case, "direct", iterations=1, snapshot=_ends)
+    monkeypatch.setattr(coldstart, "ITERATE_OPTIONS", {"run_crossover": "off", "ipm_iteration_limit": 1})
+    ours, loops = _hub(case, "direct", iterations=1, snapshot=_ends)
+    for k, (value, valid) in loops[1].items():
+        assert valid and value == pytest.approx(crossed[1][k][0], rel=1e-6, abs=1e-6), k  # HiGHS's tolerances
+    for s in ours.local_scenarios.values():
+        assert s._solver_plugin._solver_model.getOptionValue("ipm_iteration_limit")[1] > 1

@@ -22,6 +22,17 @@ a scenario at iteration 1 after 125 processor seconds, where interior point with
 re-solved each in about 36 (benchmarks/README.md). Smaller LPs keep the simplex method from the
 last basis, which is what makes their re-solves cheap (ewppt-2010: about 0.4 s).
 
+The hub's re-solves of such an LP (with W and the proximal term: progressive hedging reads only
+their plan values, never a bound) run without crossover (`ITERATE_OPTIONS`): at 800 counties
+the interior point was about 99% of a re-solve and crossover about 1%, but without crossover
+the interior point stops at its own tolerance a few iterations sooner, HiGHS keeps no basis
+(about 160 MB less a scenario) and the solves land inside the optimal face rather than on a
+vertex (benchmarks/README.md, "The hub's re-solves without crossover"). Iteration 0's solves
+(their objectives are the trivial bound) and the Lagrangian spoke's (its bounds: without
+crossover the objective would be the interior point's primal value, within its tolerance above
+the minimum, not a valid bound) keep crossover; an iterate HiGHS does not call optimal is
+solved again with it.
+
 The choice depends on the size on purpose: a different optimal vertex at iteration 0 starts
 progressive hedging elsewhere (the LP is degenerate: many plans lift the same people), and at
 ewppt-2010 interior point's vertex cost 19 iterations against 13 with 3 scenarios
@@ -82,17 +93,47 @@ def cold_options(highs) -> dict:
 
 WARM_OPTIONS = {"solver": "choose"}  # HiGHS's defaults again after a cold solve: simplex from the basis
 
+# HiGHS options on top of `cold_options` for a large LP's solve that is a progressive-hedging iterate (the hub's
+# re-solves with the proximal term on: only the plan's values are read, for xbar, W and the cuts; never a bound);
+# never for the Lagrangian spoke's solves or iteration 0's, whose objectives are bounds. No crossover: at 800
+# counties (2 scenarios, 2 iterations) crossover was 0.3 of a re-solve's ~31 processor seconds, but the interior
+# point stops at its own tolerance without it (52 to 61 iterations against 57 to 66): the solve loops 5% cheaper,
+# the hub's peak memory 315 MB lower (no basis kept), convergence after 2 iterations 0.075 against 0.085.
+# ipm_optimality_tolerance 1e-6 saved about 3% more (within the noise): not taken (benchmarks/README.md,
+# "The hub's re-solves without crossover")
+ITERATE_OPTIONS: dict = {"run_crossover": "off"}
 
-def run_highs(highs, options: dict) -> None:
+
+def _option_value(highs, key: str):
+    value = highs.getOptionValue(key)
+    return value[1] if isinstance(value, tuple) else value  # highspy: (status, value)
+
+
+def run_highs(highs, options: dict, iterate: bool = False) -> None:
     """Set `options` and run HiGHS on its model; a large LP by interior point with crossover
     (`cold_options`: from no basis, and with `LARGE_ALWAYS_IPM` always), HiGHS's default method
-    restored afterwards."""
+    restored afterwards. With `iterate` (a PH iterate, see `ITERATE_OPTIONS`) a large LP's
+    solve takes `ITERATE_OPTIONS` too, and is run again without them if HiGHS does not call
+    its solution optimal; their previous values are restored afterwards."""
     extra = cold_options(highs) if is_large(highs) and (LARGE_ALWAYS_IPM or cold(highs)) else {}
-    for key, value in {**options, **extra}.items():
+    relaxed = {k: v for k, v in ITERATE_OPTIONS.items() if k not in options} if iterate and extra else {}
+    kept = {key: _option_value(highs, key) for key in relaxed}
+    for key, value in {**options, **extra, **relaxed}.items():
         highs.setOptionValue(key, value)
     try:
         highs.run()
+        if relaxed:
+            import highspy
+
+            for key, value in kept.items():
+                highs.setOptionValue(key, value)
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                for key, value in extra.items():
+                    highs.setOptionValue(key, value)
+                highs.run()
     finally:
+        for key, value in kept.items():
+            highs.setOptionValue(key, value)
         for key, value in WARM_OPTIONS.items():
             if key in extra and key not in options:
                 highs.setOptionValue(key, value)

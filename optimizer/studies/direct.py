@@ -181,7 +181,9 @@ class DirectScenario:
         cost, constant = self.costs()
         highs.changeColsCost(len(self.cost_columns), self.cost_columns, cost)
         highs.changeObjectiveOffset(constant)
-        run_highs(highs, options)  # from no basis on a large LP by interior point (optimizer/studies/coldstart.py)
+        # a large LP by interior point (optimizer/studies/coldstart.py); with the proximal term on, a PH iterate
+        iterate = self.prox and float(self.model.prox_on.value) != 0
+        run_highs(highs, options, iterate=iterate)
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         objective = highs.getInfo().objective_function_value
