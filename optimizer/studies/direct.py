@@ -356,22 +356,18 @@ def direct_solve_class(base, release: bool = True):
             """Every local scenario's OwnObjective if the PH objective may go unbuilt, else None."""
             from pyomo.contrib.solver.solvers.highs import Highs
 
-            if self.build_ph_objective or add_smooth or getattr(self, "Ag", None) is not None:
+            if self.build_ph_objective or add_smooth or self.options.get("solver_name") != "highs":
                 return None
-            if self.options.get("solver_name") != "highs" or self.options.get("solver_log_dir"):
-                return None
-            if add_prox and not self._prox_approx:
-                return None  # a quadratic proximal term: mpi-sppy's own solves
-            if self._receives_plan_bounds() or not _lean_extensions(self):
+            if not _lean_extensions(self):
                 return None
             lean = {}
             for name, s in self.local_scenarios.items():
                 objective = self.saved_objectives[name]
                 plugin = getattr(s, "_solver_plugin", None)
-                if hasattr(s, "_ef_scenario_names") or not objective.is_minimizing() or \
-                        objective is not _active_objective(s) or (plugin is not None and not isinstance(plugin, Highs)):
+                if hasattr(s, "_ef_scenario_names") or objective is not _active_objective(s) or \
+                        (plugin is not None and not isinstance(plugin, Highs)):
                     return None
-                if any(not v.is_continuous() for v in s._mpisppy_data.nonant_indices.values()):
+                if not self._goes_direct(s, bool(add_prox)):
                     return None
                 try:
                     lean[name] = OwnObjective(objective, bool(add_duals), bool(add_prox))
@@ -434,24 +430,28 @@ def direct_solve_class(base, release: bool = True):
             loaded = getattr(plugin, "_model", None) is s or getattr(s._mpisppy_data, "lean_columns", None) is not None
             if not isinstance(plugin, Highs) or not loaded or getattr(plugin, "_solver_model", None) is None:
                 return False  # not Pyomo's HiGHS interface, or it has not built this scenario's model yet
-            if getattr(self, "Ag", None) is not None or self.options.get("solver_log_dir"):
-                return False
             model = s._mpisppy_model
             if not attached(s):
                 return False  # iteration 0's objective: mpi-sppy's terms are attached after it
-            lean = getattr(s._mpisppy_data, "own_objective", None)
-            prox = lean.prox if lean is not None else model.component("ProxExpr") is not None
-            if prox and not getattr(self, "_prox_approx", False):
-                return False  # a quadratic proximal term
             if model.component("SmoothExpr") is not None:
                 return False
+            lean = getattr(s._mpisppy_data, "own_objective", None)
+            return self._goes_direct(s, lean.prox if lean is not None else model.component("ProxExpr") is not None)
+
+        def _goes_direct(self, s, prox: bool) -> bool:
+            """What every direct solve of `s` needs, checked when the PH objective is attached
+            (`_own_objectives`) and at each solve (`_direct_applies`): no APH, no solver log
+            files, the proximal term (if `prox`) linearized, plan variables continuous, the
+            objective minimised, no cylinder tightening the plan variables' bounds."""
+            if getattr(self, "Ag", None) is not None or self.options.get("solver_log_dir"):
+                return False
+            if prox and not getattr(self, "_prox_approx", False):
+                return False  # a quadratic proximal term
             if any(not v.is_continuous() for v in s._mpisppy_data.nonant_indices.values()):
                 return False
             if not _active_objective(s).is_minimizing():
                 return False  # the costs pushed are a minimisation's (mpi-sppy subtracts its terms from a maximum)
-            if self._receives_plan_bounds():
-                return False  # a cylinder tightens the plan variables' bounds in Pyomo
-            return True
+            return not self._receives_plan_bounds()  # a cylinder tightens the plan variables' bounds in Pyomo
 
         def solve_one(self, solver_options, k, s, dtiming=False, gripe=False, tee=False, verbose=False,
                       disable_pyomo_signal_handling=False, update_objective=True, need_solution=True,
