@@ -125,10 +125,8 @@ def run_highs(highs, options: dict, iterate: bool = False) -> None:
         if relaxed:
             import highspy
 
-            for key, value in kept.items():
-                highs.setOptionValue(key, value)
-            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                for key, value in extra.items():
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # again, as without ITERATE_OPTIONS
+                for key, value in kept.items():
                     highs.setOptionValue(key, value)
                 highs.run()
     finally:
