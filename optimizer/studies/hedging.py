@@ -132,7 +132,7 @@ class HedgingResult:
     @property
     def gap(self) -> float:
         """(bound - expected) / bound: how far the plan may be from the optimum, relative."""
-        return (self.bound - self.expected) / max(abs(self.bound), 1e-12)
+        return _gap(self.expected, self.bound)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """`robust`'s result folder: allocation, kpis, decisions, scenarios (the plan's objective
@@ -324,7 +324,7 @@ def _progress_line(iteration: int, expected: float, bound: float, started: float
     usage = resource.getrusage(resource.RUSAGE_SELF)
     bound = _finite(bound)
     return {"iteration": iteration, "expected": float(expected), "bound": bound,
-            "gap": None if bound is None else _gap({"expected": float(expected), "bound": bound}),
+            "gap": None if bound is None else _gap(float(expected), bound),
             "seconds": time.perf_counter() - started, "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
@@ -511,7 +511,7 @@ def hedge(instance, uncertainty_path: str | Path, ranks: int = 2, rho: float = D
         decisions = decisions.assign(year=pd.to_numeric(decisions["year"]).astype("Int64"),
                                      count=decisions["count"].astype(float), money=decisions["money"].astype(float))
         kpis = pd.read_csv(out / "kpis.csv", dtype={"recipient": str})
-    hedged = HedgingResult("optimal" if _gap(record) <= gap else "iteration_limit", allocation, decisions,
+    hedged = HedgingResult("optimal" if _gap(record["expected"], record["bound"]) <= gap else "iteration_limit", allocation, decisions,
                            record["expected"], record["bound"], record["iterations"], record["ranks"],
                            timings={"hedging": record["seconds"]}, peak_mb=record.get("peak_mb", []),
                            where=record.get("where", []), cpu_s=record.get("cpu_s", []),
@@ -771,8 +771,9 @@ def _finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _gap(record: dict) -> float:
-    return (record["bound"] - record["expected"]) / max(abs(record["bound"]), 1e-12)
+def _gap(expected: float, bound: float) -> float:
+    """(bound - expected) / bound: how far a plan lifting `expected` may be from the optimum."""
+    return (bound - expected) / max(abs(bound), 1e-12)
 
 
 def _is_mip(instance) -> bool:
